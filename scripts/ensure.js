@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Installs whatever a fresh clone lacks before `npm start` / `npm test`: npm packages, then the Python
+// venv (Temporal CLI + experiment packages). Plain CommonJS on purpose: it runs on whatever `node` is on
+// PATH, possibly the system's old one, before node_modules (and the Node 24 binary in it) exist.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const npmOnly = process.argv.includes('--npm-only');
+
+function hashOf(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function run(cmd, args) {
+  console.log(`[ensure] ${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+}
+
+function ensureNpm() {
+  const stamp = path.join(root, 'node_modules', '.mlr-installed');
+  const want = hashOf(path.join(root, 'package.json')) +
+    (fs.existsSync(path.join(root, 'package-lock.json')) ? hashOf(path.join(root, 'package-lock.json')) : '');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
+  const lock = fs.existsSync(path.join(root, 'package-lock.json'));
+  run('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund']);
+  fs.writeFileSync(stamp, want);
+}
+
+function findPython() {
+  for (const candidate of ['python3.12', 'python3.11', 'python3']) {
+    try {
+      const v = execFileSync(candidate, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+        encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+      const [major, minor] = v.split('.').map(Number);
+      if (major === 3 && minor >= 10) return candidate;
+    } catch {
+      // not installed; try the next name
+    }
+  }
+  throw new Error('Python >= 3.10 is required to create the experiment venv (python3 not found)');
+}
+
+function ensureVenv() {
+  const venv = path.join(root, '.venv');
+  const req = path.join(root, 'python', 'requirements.txt');
+  const stamp = path.join(venv, '.mlr-installed');
+  const want = hashOf(req);
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
+  if (!fs.existsSync(path.join(venv, 'bin', 'python'))) run(findPython(), ['-m', 'venv', venv]);
+  run(path.join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', req]);
+  fs.writeFileSync(stamp, want);
+}
+
+try {
+  ensureNpm();
+  if (!npmOnly) ensureVenv();
+} catch (err) {
+  console.error(`[ensure] setup failed: ${err.message}`);
+  process.exit(1);
+}

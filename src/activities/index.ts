@@ -1,0 +1,133 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { ChatModel } from '../clients/llm';
+import { ScholarUnavailableError, type Scholar, type ScholarPaper } from '../clients/scholar';
+import type { Config } from '../config';
+import { appendEvent, type RunEventType } from '../db/events';
+import { ideasForRound, insertIdeas, setIdeaRank } from '../db/ideas';
+import { getPaper } from '../db/papers';
+import { getRun, patchRun } from '../db/runs';
+import type { Queryable } from '../db/types';
+import { ErrorType } from '../errors';
+import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
+import { withHeartbeat } from './heartbeat';
+import { analysisPrompt, ideationPrompt, reviewPrompt } from './prompts';
+import { analysisSchema, ideasSchema, reviewSchema, type Analysis } from './schemas';
+import { cachedSearch } from './scholar-cache';
+import { structuredCall } from './structured';
+
+/** What the activities need; tests pass real Postgres and a model client pointed at a fake server. */
+export interface ActivityDeps {
+  db: Queryable;
+  model: ChatModel;
+  scholar: Scholar;
+  config: Config;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
+  async function loadRun(runId: string) {
+    const run = await getRun(db, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
+    const paper = await getPaper(db, run.paper_id);
+    if (!paper) throw ApplicationFailure.nonRetryable(`paper ${run.paper_id} not found`, ErrorType.NotFound);
+    return { run, paper };
+  }
+
+  return {
+    async recordStatus(input: { runId: string; status: RunStatus; round: number; selectedIdeaId?: string; error?: string; decision?: Decision }): Promise<void> {
+      await patchRun(db, input.runId, {
+        status: input.status, round: input.round, selected_idea_id: input.selectedIdeaId ?? null, error: input.error ?? null,
+      });
+      await appendEvent(db, input.runId, 'status', { status: input.status, round: input.round, error: input.error });
+      if (input.decision) await appendEvent(db, input.runId, 'decision', { ...input.decision });
+    },
+
+    async recordEvent(input: { runId: string; type: RunEventType; data: Record<string, unknown> }): Promise<void> {
+      await appendEvent(db, input.runId, input.type, input.data);
+    },
+
+    /** Task definition, gaps and keywords; stored in the run. Returns only small things for history. */
+    async analyzePaper({ runId }: { runId: string }): Promise<{ keywords: string[] }> {
+      const { run, paper } = await loadRun(runId);
+      if (run.task_definition && run.keywords) return { keywords: run.keywords };
+      const analysis = await withHeartbeat((signal) => structuredCall(deps, {
+        runId, role: 'analysis', callKey: 'analysis', name: 'paper_analysis', schema: analysisSchema,
+        messages: analysisPrompt(paper.title, paper.content), signal,
+      }));
+      await patchRun(db, runId, { task_definition: analysis.taskDefinition, gaps: analysis.gaps, keywords: analysis.keywords });
+      return { keywords: analysis.keywords };
+    },
+
+    /** Never fails the run for Semantic Scholar: an outage is recorded as "retrieval unavailable". */
+    async retrieveRelatedWork({ runId }: { runId: string }): Promise<{ status: 'ok' | 'unavailable'; count: number }> {
+      const { run, paper } = await loadRun(runId);
+      if (run.retrieval) return { status: run.retrieval.status, count: run.related_work?.length ?? 0 };
+      const queries = [(run.keywords ?? []).slice(0, 4).join(' '), paper.title].filter((q) => q.trim());
+      const found = new Map<string, ScholarPaper>();
+      try {
+        for (const query of queries) {
+          const papers = await withHeartbeat((signal) => cachedSearch(deps, query, 10, signal));
+          for (const p of papers) if (p.paperId && !found.has(p.paperId)) found.set(p.paperId, p);
+        }
+      } catch (err) {
+        if (!(err instanceof ScholarUnavailableError)) throw err;
+        const retrieval = { status: 'unavailable' as const, reason: err.message };
+        await patchRun(db, runId, { retrieval, related_work: [] });
+        await appendEvent(db, runId, 'retrieval', retrieval);
+        return { status: 'unavailable', count: 0 };
+      }
+      const relatedWork = [...found.values()].filter((p) => p.title !== paper.title).slice(0, 15);
+      await patchRun(db, runId, { retrieval: { status: 'ok', source: 'semantic_scholar' }, related_work: relatedWork });
+      await appendEvent(db, runId, 'retrieval', { status: 'ok', count: relatedWork.length });
+      return { status: 'ok', count: relatedWork.length };
+    },
+
+    async generateIdeas(input: { runId: string; round: number; count: number; feedback?: string }): Promise<{ ideaIds: string[] }> {
+      const { run, paper } = await loadRun(input.runId);
+      const existing = await ideasForRound(db, input.runId, input.round);
+      if (existing.length > 0) return { ideaIds: existing.map((i) => i.id) };
+      const previous = input.round > 0 ? (await ideasForRound(db, input.runId, input.round - 1)).map((i) => i.body) : [];
+      const analysis = { taskDefinition: run.task_definition, gaps: run.gaps, keywords: run.keywords } as Analysis;
+      const { ideas } = await withHeartbeat((signal) => structuredCall(deps, {
+        runId: input.runId, role: 'ideation', callKey: `ideate:${input.round}`, name: 'research_ideas', schema: ideasSchema,
+        messages: ideationPrompt({
+          title: paper.title, analysis, related: (run.related_work ?? []) as ScholarPaper[], count: input.count,
+          feedback: input.feedback, previous,
+        }),
+        check: (v) => (v.ideas.length === input.count ? undefined : `expected exactly ${input.count} ideas, got ${v.ideas.length}`),
+        signal,
+      }));
+      const rows = await insertIdeas(db, input.runId, input.round, ideas);
+      return { ideaIds: rows.map((r) => r.id) };
+    },
+
+    /** Ranks the round's ideas; rank 1 is best. */
+    async reviewIdeas(input: { runId: string; round: number }): Promise<IdeaRef[]> {
+      const { paper } = await loadRun(input.runId);
+      const rows = await ideasForRound(db, input.runId, input.round);
+      if (rows.length > 0 && rows.every((r) => r.rank !== null)) {
+        return rows.map((r) => ({ id: r.id, title: r.body.title, rank: r.rank! })).sort((a, b) => a.rank - b.rank);
+      }
+      const { rankings } = await withHeartbeat((signal) => structuredCall(deps, {
+        runId: input.runId, role: 'review', callKey: `review:${input.round}`, name: 'idea_review', schema: reviewSchema,
+        messages: reviewPrompt(paper.title, rows.map((r) => r.body)),
+        check: (v) => {
+          const seen = new Set(v.rankings.map((r) => r.index));
+          const complete = v.rankings.length === rows.length && seen.size === rows.length && [...seen].every((i) => i < rows.length);
+          return complete ? undefined : `rankings must name each index 0..${rows.length - 1} exactly once`;
+        },
+        signal,
+      }));
+      const refs: IdeaRef[] = [];
+      for (const [position, r] of rankings.entries()) {
+        const row = rows[r.index]!;
+        await setIdeaRank(db, row.id, position + 1, { score: r.score, critique: r.critique });
+        refs.push({ id: row.id, title: row.body.title, rank: position + 1 });
+      }
+      return refs;
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

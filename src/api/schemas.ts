@@ -1,0 +1,96 @@
+// JSON schemas shared by the routes; fastify validates bodies with them and serialises responses.
+import { RUN_STATUSES } from '../workflows/definitions';
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  },
+} as const;
+
+export const uuidParam = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', format: 'uuid' } },
+} as const;
+
+const freeObject = { type: 'object', additionalProperties: true } as const;
+const nullableFreeObject = { type: ['object', 'null'], additionalProperties: true } as const;
+
+export const sectionSchema = {
+  type: 'object',
+  properties: { kind: { type: 'string' }, heading: { type: 'string' }, chars: { type: 'integer' }, text: { type: 'string' } },
+} as const;
+
+export const paperSummarySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    title: { type: 'string' },
+    format: { type: 'string' },
+    contentHash: { type: 'string' },
+    bytes: { type: 'integer' },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+export const paperSchema = {
+  type: 'object',
+  properties: {
+    ...paperSummarySchema.properties,
+    content: { type: 'string' },
+    sections: { type: 'array', items: sectionSchema },
+  },
+} as const;
+
+export const ideaSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    round: { type: 'integer' },
+    rank: { type: ['integer', 'null'] },
+    review: nullableFreeObject,
+    title: { type: 'string' },
+    problem: { type: 'string' },
+    motivation: { type: 'string' },
+    hypothesis: { type: 'string' },
+    experimentPlan: freeObject,
+    noveltyScore: { type: 'number' },
+    feasibilityScore: { type: 'number' },
+    rationale: { type: 'string' },
+  },
+} as const;
+
+export const runSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string', enum: RUN_STATUSES },
+    paperId: { type: 'string' },
+    mode: { type: 'string' },
+    ideaCount: { type: 'integer' },
+    approvalTimeout: nullableFreeObject,
+    round: { type: 'integer' },
+    taskDefinition: nullableFreeObject,
+    gaps: { type: ['array', 'null'], items: freeObject },
+    keywords: { type: ['array', 'null'], items: { type: 'string' } },
+    relatedWork: { type: ['array', 'null'], items: freeObject },
+    retrieval: nullableFreeObject,
+    ideas: { type: 'array', items: ideaSchema },
+    selectedIdeaId: { type: ['string', 'null'] },
+    usage: {
+      type: 'object',
+      properties: { promptTokens: { type: 'integer' }, completionTokens: { type: 'integer' }, costUsd: { type: 'number' } },
+    },
+    error: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+} as const;
+
+/** Error responses every /v1 route can give. */
+export const errorResponses = {
+  400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema,
+  422: errorSchema, 500: errorSchema, 503: errorSchema,
+} as const;

@@ -1,0 +1,51 @@
+import { Pool } from 'pg';
+import { connectClient, createRunGateway } from '../clients/temporal';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { migrate } from '../db/migrate';
+import { createLogger, type Logger } from '../logger';
+import { buildApp, defaultRunTimeouts } from './app';
+
+export interface ApiHandle {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds the API's real clients and listens; used by `npm run api` and by `npm start`. */
+export async function startApi(config: Config, env: NodeJS.ProcessEnv, logger: Logger, opts: { databaseUrl: string; temporalAddress?: string }): Promise<ApiHandle> {
+  const pool = new Pool({ connectionString: opts.databaseUrl, max: 20 });
+  await migrate(pool);
+  const client = await connectClient(config, env, opts.temporalAddress);
+  const app = await buildApp({
+    config, db: pool, gateway: createRunGateway(client, config.MLR_TASK_QUEUE), runTimeouts: defaultRunTimeouts(config), logger: logger.child({ component: 'api' }),
+  });
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  return {
+    url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`,
+    async close() {
+      await app.close();
+      await client.connection.close();
+      await pool.end();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL is required for a standalone API (npm start embeds one)');
+  if (config.apiTokens.length === 0) throw new ConfigError('MLR_API_TOKENS is required for a standalone API: the API is never open');
+  const logger = createLogger(config, 'api');
+  const api = await startApi(config, process.env, logger, { databaseUrl: config.DATABASE_URL });
+  logger.info({ url: api.url }, 'API listening');
+  const stop = () => { api.close().then(() => process.exit(0), () => process.exit(1)); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,54 @@
+// Row → response shapes, and the opaque list cursor.
+import type { IdeaRow } from '../db/ideas';
+import type { Usage } from '../db/llm-calls';
+import type { PaperRow, PaperSummary } from '../db/papers';
+import type { RunRow } from '../db/runs';
+import { HttpError } from '../errors';
+
+export function encodeCursor(row: { created_at: Date; id: string }): string {
+  return Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): { createdAt: string; id: string } | undefined {
+  if (!cursor) return undefined;
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
+    throw new HttpError(400, 'InvalidCursor', 'cursor is not one this API returned');
+  }
+  return { createdAt, id };
+}
+
+export const paperSummaryView = (p: PaperSummary) => ({
+  id: p.id, title: p.title, format: p.format, contentHash: p.content_hash, bytes: p.bytes, createdAt: p.created_at.toISOString(),
+});
+
+export const paperView = (p: PaperRow) => ({
+  ...paperSummaryView(p),
+  content: p.content,
+  sections: p.sections.map((s) => ({ kind: s.kind, heading: s.heading, chars: s.length, text: p.content.slice(s.offset, s.offset + s.length) })),
+});
+
+export const ideaView = (i: IdeaRow) => ({ id: i.id, round: i.round, rank: i.rank, review: i.review, ...i.body });
+
+export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage) {
+  return {
+    id: r.id,
+    status: r.status,
+    paperId: r.paper_id,
+    mode: r.mode,
+    ideaCount: r.idea_count,
+    approvalTimeout: r.approval_timeout,
+    round: r.round,
+    taskDefinition: r.task_definition,
+    gaps: r.gaps,
+    keywords: r.keywords,
+    relatedWork: r.related_work,
+    retrieval: r.retrieval,
+    ideas: [...ideas].sort((a, b) => (a.rank ?? 99) - (b.rank ?? 99)).map(ideaView),
+    selectedIdeaId: r.selected_idea_id,
+    usage,
+    error: r.error,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,91 @@
+import { ApplicationFailure } from '@temporalio/common';
+import OpenAI from 'openai';
+import { ErrorType } from '../errors';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  /** A strict JSON schema the reply must follow. */
+  jsonSchema: { name: string; schema: Record<string, unknown> };
+}
+
+export interface ChatResponse {
+  content: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** The one method the agents need from a model; tests pass any object that has it. */
+export interface ChatModel {
+  complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse>;
+}
+
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
+export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
+  const raw = headers?.get('retry-after');
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  const delay = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(raw) - now;
+  return Number.isFinite(delay) && delay > 0 ? Math.min(delay, MAX_RETRY_AFTER_MS) : undefined;
+}
+
+/**
+ * Maps provider errors to the failure catalog here, at the adapter, so that Temporal owns every retry:
+ * 4xx (except 429) never retries, 429 retries after the server's `retry-after`, 5xx and network retry.
+ */
+export function toFailure(err: unknown): unknown {
+  if (err instanceof OpenAI.APIUserAbortError) return err;
+  if (err instanceof OpenAI.APIConnectionError) {
+    return ApplicationFailure.create({ message: `model endpoint unreachable: ${err.message}`, type: ErrorType.LlmUnavailable });
+  }
+  if (err instanceof OpenAI.APIError) {
+    const status = err.status ?? 0;
+    const message = `model endpoint answered ${status}: ${err.message}`;
+    if (status === 429) {
+      const delay = retryAfterMs(err.headers);
+      return ApplicationFailure.create({ message, type: ErrorType.LlmUnavailable, nextRetryDelay: delay });
+    }
+    if (status >= 400 && status < 500) return ApplicationFailure.nonRetryable(message, ErrorType.LlmRejected);
+    return ApplicationFailure.create({ message, type: ErrorType.LlmUnavailable });
+  }
+  return err;
+}
+
+/** A ChatModel over Chat Completions with structured output. The client must be built with maxRetries: 0. */
+export function createOpenAiChatModel(client: OpenAI): ChatModel {
+  return {
+    async complete(request, signal) {
+      try {
+        const res = await client.chat.completions.create(
+          {
+            model: request.model,
+            messages: request.messages,
+            response_format: {
+              type: 'json_schema',
+              json_schema: { name: request.jsonSchema.name, strict: true, schema: request.jsonSchema.schema },
+            },
+          },
+          { signal },
+        );
+        return {
+          content: res.choices[0]?.message?.content ?? '',
+          model: res.model || request.model,
+          promptTokens: res.usage?.prompt_tokens ?? 0,
+          completionTokens: res.usage?.completion_tokens ?? 0,
+        };
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+  };
+}

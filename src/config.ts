@@ -1,0 +1,122 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Strict boolean: z.coerce.boolean() would turn "false" into true. */
+const BoolEnv = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const modelPrice = z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() });
+
+/**
+ * Every setting the service reads, in one place. README.md's configuration table mirrors this schema;
+ * test/config.test.ts checks the two agree.
+ */
+export const configSchema = z
+  .object({
+    /** HTTP port of the API. */
+    PORT: port(8080),
+    /** Interface the API binds to; 0.0.0.0 in containers. */
+    HOST: z.string().default('127.0.0.1'),
+    /** Where embedded Postgres, the Temporal SQLite file, the API token and pid files live. */
+    MLR_DATA_DIR: z.string().default('./.data'),
+    /** External Postgres; when set, no embedded Postgres is started. */
+    DATABASE_URL: optionalString.pipe(z.string().url().optional()),
+    /** Port for embedded Postgres; 0 picks a free one. */
+    MLR_PG_PORT: port(0),
+    /** External Temporal frontend (host:port); when set, no dev server is started. */
+    TEMPORAL_ADDRESS: optionalString,
+    TEMPORAL_NAMESPACE: z.string().default('default'),
+    /** Read by @temporalio/envconfig together with TEMPORAL_TLS* variables; turns TLS on. */
+    TEMPORAL_API_KEY: optionalString,
+    /** gRPC and Web UI ports of the embedded Temporal dev server; 0 picks a free one. */
+    MLR_TEMPORAL_PORT: port(0),
+    MLR_TEMPORAL_UI_PORT: port(0),
+    MLR_TASK_QUEUE: z.string().min(1).default('mlr-research'),
+    /** OpenAI-compatible endpoint and key. */
+    OPENAI_BASE_URL: optionalString.pipe(z.string().url().optional()),
+    OPENAI_API_KEY: optionalString,
+    /** Default model for every role; the per-role variables override it. */
+    MLR_MODEL: optionalString,
+    MLR_MODEL_ANALYSIS: optionalString,
+    MLR_MODEL_IDEATION: optionalString,
+    MLR_MODEL_REVIEW: optionalString,
+    /** Per-request timeout for model calls. */
+    MLR_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+    /** How many times invalid structured output is re-asked before the run fails. */
+    MLR_LLM_REASK: z.coerce.number().int().min(0).max(10).default(2),
+    /** Temporal attempts for one model call (429, 5xx, network); 4xx never retries. */
+    MLR_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+    /** JSON: {"model": {"prompt": usdPer1MTokens, "completion": usdPer1MTokens}}. Unknown models cost 0. */
+    MLR_MODEL_PRICES: z
+      .string()
+      .default('{}')
+      .transform((s, ctx) => {
+        try {
+          return z.record(z.string(), modelPrice).parse(JSON.parse(s));
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON like {"gpt-4o":{"prompt":2.5,"completion":10}}' });
+          return z.NEVER;
+        }
+      }),
+    SEMANTIC_SCHOLAR_BASE_URL: z.string().url().default('https://api.semanticscholar.org/graph/v1'),
+    SEMANTIC_SCHOLAR_API_KEY: optionalString,
+    /** Requests per second allowed to Semantic Scholar (its unauthenticated limit is shared and low). */
+    MLR_S2_RPS: z.coerce.number().positive().default(1),
+    MLR_S2_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    MLR_S2_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    MLR_S2_CACHE_TTL_HOURS: z.coerce.number().positive().default(168),
+    /** Comma-separated bearer tokens for /v1; generated into the data directory by `npm start` when unset. */
+    MLR_API_TOKENS: optionalString,
+    MLR_MAX_UPLOAD_MB: z.coerce.number().positive().max(1024).default(20),
+    MLR_DEFAULT_IDEA_COUNT: z.coerce.number().int().min(1).max(10).default(3),
+    /** Revision rounds a person may ask for before the run refuses more (bounds model spend). */
+    MLR_MAX_REVISIONS: z.coerce.number().int().min(0).max(100).default(5),
+    /** Concurrent activities one worker runs. */
+    MLR_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
+    /** Start the embedded Temporal Web UI. */
+    MLR_TEMPORAL_UI: BoolEnv.default(true),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .transform((c) => ({
+    ...c,
+    MLR_DATA_DIR: path.resolve(c.MLR_DATA_DIR),
+    apiTokens: c.MLR_API_TOKENS?.split(',').map((t) => t.trim()).filter(Boolean) ?? [],
+  }));
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; the message names every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+export type ModelRole = 'analysis' | 'ideation' | 'review';
+
+/** The model for a role, or undefined when none is configured. */
+export function modelFor(config: Config, role: ModelRole): string | undefined {
+  const byRole = { analysis: config.MLR_MODEL_ANALYSIS, ideation: config.MLR_MODEL_IDEATION, review: config.MLR_MODEL_REVIEW };
+  return byRole[role] ?? config.MLR_MODEL;
+}
+
+/** Why runs cannot start, or undefined when a model is configured. */
+export function modelConfigProblem(config: Config): string | undefined {
+  if (!config.MLR_MODEL) return 'no model is configured: set MLR_MODEL (and OPENAI_API_KEY or OPENAI_BASE_URL)';
+  if (!config.OPENAI_API_KEY && !config.OPENAI_BASE_URL) {
+    return 'no model endpoint is configured: set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (a compatible server)';
+  }
+  return undefined;
+}

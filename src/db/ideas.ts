@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from './types';
+import type { Idea, IdeaReview } from '../activities/schemas';
+
+export interface IdeaRow {
+  id: string;
+  run_id: string;
+  round: number;
+  position: number;
+  rank: number | null;
+  review: IdeaReview | null;
+  body: Idea;
+  created_at: Date;
+}
+
+/** Stores one round's ideas once; a retried activity gets the stored rows back. */
+export async function insertIdeas(db: Queryable, runId: string, round: number, ideas: Idea[]): Promise<IdeaRow[]> {
+  for (const [position, body] of ideas.entries()) {
+    await db.query(
+      `INSERT INTO ideas (id, run_id, round, position, body) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (run_id, round, position) DO NOTHING`,
+      [randomUUID(), runId, round, position, JSON.stringify(body)],
+    );
+  }
+  return ideasForRound(db, runId, round);
+}
+
+export async function ideasForRound(db: Queryable, runId: string, round: number): Promise<IdeaRow[]> {
+  const { rows } = await db.query<IdeaRow>(
+    'SELECT * FROM ideas WHERE run_id = $1 AND round = $2 ORDER BY position',
+    [runId, round],
+  );
+  return rows;
+}
+
+export async function setIdeaRank(db: Queryable, id: string, rank: number, review: IdeaReview): Promise<void> {
+  await db.query('UPDATE ideas SET rank = $2, review = $3 WHERE id = $1', [id, rank, JSON.stringify(review)]);
+}

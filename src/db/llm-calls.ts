@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from './types';
+
+export interface LlmCallRecord {
+  runId: string;
+  role: string;
+  model: string;
+  callKey: string;
+  requestHash: string;
+  status: 'ok' | 'invalid' | 'error';
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  completion?: string;
+  error?: string;
+}
+
+export async function insertLlmCall(db: Queryable, c: LlmCallRecord): Promise<void> {
+  await db.query(
+    `INSERT INTO llm_calls (id, run_id, role, model, call_key, request_hash, status, prompt_tokens,
+       completion_tokens, cost_usd, latency_ms, completion, error)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [randomUUID(), c.runId, c.role, c.model, c.callKey, c.requestHash, c.status, c.promptTokens,
+      c.completionTokens, c.costUsd, c.latencyMs, c.completion ?? null, c.error ?? null],
+  );
+}
+
+/** A completion already paid for by an earlier attempt of the same step (a retried activity). */
+export async function findAnsweredCall(db: Queryable, runId: string, callKey: string, requestHash: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ completion: string }>(
+    `SELECT completion FROM llm_calls WHERE run_id = $1 AND call_key = $2 AND request_hash = $3 AND status = 'ok'
+     ORDER BY created_at DESC LIMIT 1`,
+    [runId, callKey, requestHash],
+  );
+  return rows[0]?.completion;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export async function usageForRun(db: Queryable, runId: string): Promise<Usage> {
+  const { rows } = await db.query<{ p: string; c: string; cost: string }>(
+    `SELECT coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c,
+            coalesce(sum(cost_usd), 0) AS cost FROM llm_calls WHERE run_id = $1`,
+    [runId],
+  );
+  const r = rows[0]!;
+  return { promptTokens: Number(r.p), completionTokens: Number(r.c), costUsd: Number(r.cost) };
+}

@@ -1,0 +1,49 @@
+/**
+ * The one catalog of failure types that cross the workflow/activity boundary (as ApplicationFailure.type)
+ * and that the API maps to HTTP statuses. Retry policies match on these strings, never on messages.
+ */
+export const ErrorType = {
+  /** A model endpoint answered 4xx (not 429): bad key, unknown model, bad request. Never retried. */
+  LlmRejected: 'LlmRejected',
+  /** 429 or 5xx or a network failure from the model endpoint: retried by Temporal with backoff. */
+  LlmUnavailable: 'LlmUnavailable',
+  /** The model kept answering with output that fails its schema after the bounded re-asks. */
+  LlmInvalidOutput: 'LlmInvalidOutput',
+  /** No model configured for a role. */
+  ModelNotConfigured: 'ModelNotConfigured',
+  /** A run or paper the activity needs does not exist. */
+  NotFound: 'NotFound',
+  /** Approval arrived while the run was not waiting for one. */
+  NotAwaitingApproval: 'NotAwaitingApproval',
+  /** Approval named an idea that is not among the current ideas. */
+  IdeaNotFound: 'IdeaNotFound',
+  /** A revision was asked for after MLR_MAX_REVISIONS rounds. */
+  RevisionLimit: 'RevisionLimit',
+  /** The decision was malformed (e.g. revise without feedback). */
+  InvalidDecision: 'InvalidDecision',
+  /** Nobody decided within the run's approvalTimeout and the request said to fail. */
+  ApprovalTimedOut: 'ApprovalTimedOut',
+} as const;
+
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failure types a retry can never fix. */
+export const nonRetryableErrorTypes: ErrorTypeName[] = [
+  ErrorType.LlmRejected,
+  ErrorType.LlmInvalidOutput,
+  ErrorType.ModelNotConfigured,
+  ErrorType.NotFound,
+];
+
+/** An HTTP-facing error raised by API code; the one error handler turns it into {error: {code, message}}. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}

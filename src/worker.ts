@@ -1,0 +1,90 @@
+import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
+import OpenAI from 'openai';
+import { Pool } from 'pg';
+import { createActivities } from './activities';
+import { createOpenAiChatModel } from './clients/llm';
+import { createScholarClient } from './clients/scholar';
+import { temporalConnectConfig } from './clients/temporal';
+import { loadConfig, type Config } from './config';
+import { migrate } from './db/migrate';
+import type { Queryable } from './db/types';
+import { createLogger, type Logger } from './logger';
+
+export interface WorkerDeps {
+  config: Config;
+  db: Queryable;
+  connection: NativeConnection;
+  namespace: string;
+  /** A prebuilt bundle (tests, benchmarks); bundled from source when absent. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Builds the real clients the activities need from configuration. */
+export function createActivityDeps(config: Config, db: Queryable) {
+  const openai = new OpenAI({
+    apiKey: config.OPENAI_API_KEY ?? 'not-needed', // compatible servers often ignore the key, the SDK insists on one
+    baseURL: config.OPENAI_BASE_URL,
+    maxRetries: 0, // Temporal owns retries
+    timeout: config.MLR_LLM_TIMEOUT_MS,
+  });
+  const scholar = createScholarClient({
+    baseUrl: config.SEMANTIC_SCHOLAR_BASE_URL,
+    apiKey: config.SEMANTIC_SCHOLAR_API_KEY,
+    requestsPerSecond: config.MLR_S2_RPS,
+    timeoutMs: config.MLR_S2_TIMEOUT_MS,
+    retries: config.MLR_S2_RETRIES,
+  });
+  return { db, config, model: createOpenAiChatModel(openai), scholar };
+}
+
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const source = deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.config.MLR_TASK_QUEUE,
+    ...source,
+    activities: createActivities(createActivityDeps(deps.config, deps.db)),
+    maxConcurrentActivityTaskExecutions: deps.config.MLR_WORKER_CONCURRENCY,
+    maxConcurrentLocalActivityExecutions: deps.config.MLR_WORKER_CONCURRENCY,
+    maxCachedWorkflows: 500,
+    shutdownGraceTime: '10s',
+    identity: `mlr-worker@${process.pid}`,
+  });
+}
+
+let runtimeInstalled = false;
+/** Routes the SDK's logs through pino; once per process. */
+export function installRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const log = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => logger[level](meta ?? {}, message);
+  Runtime.install({
+    logger: { log: (level, message, meta) => log(level.toLowerCase() as 'info')(message, meta), trace: log('trace'), debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
+}
+
+/** `npm run worker`: a standalone worker against external Postgres and Temporal. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config, 'worker');
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for a standalone worker (npm start embeds one)');
+  installRuntime(logger);
+  const pool = new Pool({ connectionString: config.DATABASE_URL });
+  await migrate(pool);
+  const { connectionOptions, namespace } = temporalConnectConfig(config, process.env);
+  const connection = await NativeConnection.connect(connectionOptions);
+  const worker = await createWorker({ config, db: pool, connection, namespace });
+  logger.info({ taskQueue: config.MLR_TASK_QUEUE }, 'worker polling');
+  await worker.run();
+  await connection.close();
+  await pool.end();
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,55 @@
+// The run's state machine, free of Temporal calls so it can be tested directly.
+import type { Decision, IdeaRef, RunInput, RunSnapshot, RunStatus } from './definitions';
+import { ErrorType } from '../errors';
+
+export interface DecisionProblem {
+  type: string;
+  message: string;
+}
+
+export class RunState {
+  status: RunStatus = 'queued';
+  /** The last status written to Postgres; update handlers answer only once the record agrees. */
+  persisted: RunStatus = 'queued';
+  round = 0;
+  ideas: IdeaRef[] = [];
+  selectedIdeaId?: string;
+  error?: string;
+  pending?: Decision;
+
+  constructor(readonly input: RunInput) {}
+
+  snapshot(): RunSnapshot {
+    return {
+      runId: this.input.runId,
+      status: this.status,
+      round: this.round,
+      ideas: this.ideas,
+      selectedIdeaId: this.selectedIdeaId,
+      error: this.error,
+    };
+  }
+
+  /** Why a decision cannot be accepted now, or undefined. Pure: used by the update validator. */
+  checkDecision(d: Decision): DecisionProblem | undefined {
+    if (this.status !== 'awaiting_approval' || this.pending) {
+      return { type: ErrorType.NotAwaitingApproval, message: `run is ${this.status}, not awaiting approval` };
+    }
+    if (d.decision === 'approve' && d.ideaId !== undefined && !this.ideas.some((i) => i.id === d.ideaId)) {
+      return { type: ErrorType.IdeaNotFound, message: `idea ${d.ideaId} is not among this run's current ideas` };
+    }
+    if (d.decision === 'revise') {
+      if (!d.feedback?.trim()) return { type: ErrorType.InvalidDecision, message: 'revise needs feedback' };
+      if (this.round >= this.input.maxRevisions) {
+        return { type: ErrorType.RevisionLimit, message: `revision limit of ${this.input.maxRevisions} reached` };
+      }
+    }
+    return undefined;
+  }
+
+  topIdea(): IdeaRef {
+    const top = [...this.ideas].sort((a, b) => a.rank - b.rank)[0];
+    if (!top) throw new Error('no ideas to choose from');
+    return top;
+  }
+}

@@ -1,0 +1,144 @@
+// A fake OpenAI-compatible Chat Completions server: the only stand-in in the suite. The real `openai`
+// client talks to it over HTTP. By default it answers every schema the IdeaAgent uses with valid,
+// deterministic output; tests queue one-shot replies (errors, invalid JSON, a hang) per schema name.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  schemaName: string;
+  model: string;
+  messages: Array<{ role: string; content: string }>;
+  body: Record<string, unknown>;
+}
+
+export type FakeReply =
+  | { content: string; promptTokens?: number; completionTokens?: number }
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { hang: true };
+
+export interface FakeModel {
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Queue a one-shot reply for the next request with this schema name. */
+  enqueue(schemaName: string, reply: FakeReply): void;
+  /** Resolves when a request with this schema name arrives (counting ones already received). */
+  waitFor(schemaName: string, count?: number): Promise<RecordedRequest>;
+  requestsFor(schemaName: string): RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export function analysisReply(): string {
+  return JSON.stringify({
+    taskDefinition: {
+      problem: 'Classify tabular records into classes', inputs: 'numeric feature vectors', outputs: 'a class label',
+      datasets: ['iris'], metrics: ['accuracy'],
+    },
+    gaps: [{ gap: 'No study of feature scaling', evidence: 'Section 4 uses raw features only' }],
+    keywords: ['tabular classification', 'feature scaling'],
+  });
+}
+
+export function ideasReply(count: number, prefix = 'Idea'): string {
+  return JSON.stringify({
+    ideas: Array.from({ length: count }, (_, i) => ({
+      title: `${prefix} ${i + 1}`,
+      problem: 'Raw features hurt linear models', motivation: 'Scaling is cheap', hypothesis: `Scaling variant ${i + 1} raises accuracy`,
+      experimentPlan: {
+        steps: ['Train the baseline', 'Add scaling', 'Compare accuracy over seeds'],
+        dataset: 'iris', model: 'logistic regression', metric: 'accuracy', baseline: 'unscaled logistic regression',
+        expectedOutcome: 'a small accuracy gain',
+      },
+      noveltyScore: 5 + (i % 5), feasibilityScore: 8, rationale: 'Directly addresses the gap',
+    })),
+  });
+}
+
+/** Ranks ideas in reverse order, so the top-ranked idea is the last one proposed. */
+export function reviewReply(count: number): string {
+  return JSON.stringify({
+    rankings: Array.from({ length: count }, (_, i) => ({ index: count - 1 - i, score: 9 - i * 0.5, critique: 'Clear and testable.' })),
+  });
+}
+
+function defaultReply(req: RecordedRequest): string {
+  const prompt = req.messages.map((m) => m.content).join('\n');
+  if (req.schemaName === 'paper_analysis') return analysisReply();
+  if (req.schemaName === 'research_ideas') return ideasReply(Number(/exactly (\d+) research ideas/.exec(prompt)?.[1] ?? 3));
+  if (req.schemaName === 'idea_review') {
+    const listed = /\n\n(\[[\s\S]*\])$/.exec(req.messages[req.messages.length - 1]!.content)?.[1];
+    return reviewReply(listed ? (JSON.parse(listed) as unknown[]).length : 3);
+  }
+  throw new Error(`fake model has no default reply for schema ${req.schemaName}`);
+}
+
+export async function startFakeModel(): Promise<FakeModel> {
+  const requests: RecordedRequest[] = [];
+  const queues = new Map<string, FakeReply[]>();
+  const waiters: Array<{ name: string; count: number; resolve: (r: RecordedRequest) => void }> = [];
+  const hung = new Set<http.ServerResponse>();
+
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d) => { raw += d; });
+    req.on('end', () => {
+      if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
+        res.writeHead(404).end(JSON.stringify({ error: { message: 'not found' } }));
+        return;
+      }
+      const body = JSON.parse(raw) as Record<string, unknown>;
+      const format = body.response_format as { json_schema?: { name?: string } } | undefined;
+      const rec: RecordedRequest = {
+        schemaName: format?.json_schema?.name ?? '', model: String(body.model), body,
+        messages: body.messages as RecordedRequest['messages'],
+      };
+      requests.push(rec);
+      for (const w of [...waiters]) {
+        if (requestsFor(w.name).length >= w.count) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(rec);
+        }
+      }
+      const reply = queues.get(rec.schemaName)?.shift() ?? { content: defaultReply(rec) };
+      if ('hang' in reply) {
+        hung.add(res);
+        return;
+      }
+      if ('status' in reply) {
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+        res.end(JSON.stringify(reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        id: `chatcmpl-${requests.length}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: rec.model,
+        choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: reply.content } }],
+        usage: { prompt_tokens: reply.promptTokens ?? 100, completion_tokens: reply.completionTokens ?? 50, total_tokens: (reply.promptTokens ?? 100) + (reply.completionTokens ?? 50) },
+      }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  function requestsFor(name: string) {
+    return requests.filter((r) => r.schemaName === name);
+  }
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    enqueue(name, reply) {
+      queues.set(name, [...(queues.get(name) ?? []), reply]);
+    },
+    waitFor(name, count = 1) {
+      const have = requestsFor(name);
+      if (have.length >= count) return Promise.resolve(have[count - 1]!);
+      return new Promise((resolve) => waiters.push({ name, count, resolve }));
+    },
+    requestsFor,
+    async close() {
+      for (const res of hung) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

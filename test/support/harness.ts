@@ -1,0 +1,103 @@
+// Wires real parts together for a test file: a fresh database on the suite's Postgres, a worker on its
+// own task queue against the suite's Temporal server, and the API app (driven with inject()).
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { Pool } from 'pg';
+import { createActivities, type ActivityDeps } from '../../src/activities';
+import { buildApp } from '../../src/api/app';
+import { createRunGateway } from '../../src/clients/temporal';
+import { loadConfig, type Config } from '../../src/config';
+import { migrate } from '../../src/db/migrate';
+import { createActivityDeps } from '../../src/worker';
+import type { RunTimeouts } from '../../src/workflows/definitions';
+import { STACK_FILE, type StackInfo } from './paths';
+
+export const TOKEN = 'test-token';
+export const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+export function stack(): StackInfo {
+  return JSON.parse(fs.readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+}
+
+let runtimeReady = false;
+function ensureRuntime(): void {
+  if (runtimeReady) return;
+  runtimeReady = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+/** A new, migrated database, so test files never see each other's rows. */
+export async function createTestDatabase(): Promise<{ pool: Pool; url: string }> {
+  const base = stack().pgUrl;
+  const name = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const admin = new Pool({ connectionString: base, max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = base.replace(/\/[^/]*$/, `/${name}`);
+  const pool = new Pool({ connectionString: url, max: 10 });
+  await migrate(pool);
+  return { pool, url };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    MLR_API_TOKENS: TOKEN, MLR_TASK_QUEUE: `test-${randomUUID()}`, MLR_MODEL: 'fake-model', OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1', MLR_S2_RETRIES: '0',
+    MLR_S2_RPS: '1000', LOG_LEVEL: 'silent', MLR_DATA_DIR: '.test-data/unused', ...overrides,
+  });
+}
+
+/** Fast timeouts so worker loss and retries show within seconds. */
+export const testTimeouts: RunTimeouts = { llmStartToCloseSeconds: 60, llmHeartbeatSeconds: 4, llmMaxAttempts: 5 };
+
+export interface Harness {
+  config: Config;
+  pool: Pool;
+  dbUrl: string;
+  app: FastifyInstance;
+  client: Client;
+  startWorker(deps?: Partial<ActivityDeps>): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  ensureRuntime();
+  const config = testConfig(overrides);
+  const { pool, url } = await createTestDatabase();
+  const connection = await Connection.connect({ address: stack().temporalAddress });
+  const client = new Client({ connection, namespace: 'default' });
+  const app = await buildApp({
+    config, db: pool, gateway: createRunGateway(client, config.MLR_TASK_QUEUE), runTimeouts: testTimeouts, ssePollMs: 50,
+  });
+  const workers: Array<() => Promise<void>> = [];
+  return {
+    config, pool, dbUrl: url, app, client,
+    async startWorker(deps = {}) {
+      const nativeConnection = await NativeConnection.connect({ address: stack().temporalAddress });
+      const worker = await Worker.create({
+        connection: nativeConnection, namespace: 'default', taskQueue: config.MLR_TASK_QUEUE,
+        workflowBundle: { codePath: stack().bundlePath },
+        activities: createActivities({ ...createActivityDeps(config, pool), ...deps }),
+        stickyQueueScheduleToStartTimeout: '2s',
+      });
+      const running = worker.run();
+      const stop = async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await nativeConnection.close();
+      };
+      workers.push(stop);
+      return { worker, stop };
+    },
+    async close() {
+      for (const stop of workers) await stop();
+      await app.close();
+      await connection.close();
+      await pool.end();
+    },
+  };
+}
+
