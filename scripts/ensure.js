@@ -22,12 +22,12 @@ function run(cmd, args) {
 
 function ensureNpm() {
   const stamp = path.join(root, 'node_modules', '.mlr-installed');
-  const want = hashOf(path.join(root, 'package.json')) +
+  const manifests = () => hashOf(path.join(root, 'package.json')) +
     (fs.existsSync(path.join(root, 'package-lock.json')) ? hashOf(path.join(root, 'package-lock.json')) : '');
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
-  const lock = fs.existsSync(path.join(root, 'package-lock.json'));
-  run('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund']);
-  fs.writeFileSync(stamp, want);
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === manifests()) return;
+  // `npm install` honours the lock file and, unlike `npm ci`, does not wipe a working node_modules.
+  run('npm', ['install', '--no-audit', '--no-fund']);
+  fs.writeFileSync(stamp, manifests()); // after install: it may have rewritten the lock file
 }
 
 function findPython() {

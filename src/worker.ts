@@ -54,13 +54,14 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
 }
 
 let runtimeInstalled = false;
-/** Routes the SDK's logs through pino; once per process. */
+/** Routes the SDK's logs through pino, its chatty info level (bundler output) as debug; once per process. */
 export function installRuntime(logger: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const sdkLevels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'debug', WARN: 'warn', ERROR: 'error' } as const;
   const log = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => logger[level](meta ?? {}, message);
   Runtime.install({
-    logger: { log: (level, message, meta) => log(level.toLowerCase() as 'info')(message, meta), trace: log('trace'), debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    logger: { log: (level, message, meta) => log(sdkLevels[level])(message, meta), trace: log('trace'), debug: log('debug'), info: log('debug'), warn: log('warn'), error: log('error') },
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
 }

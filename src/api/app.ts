@@ -68,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (err instanceof PaperInputError) return reply.code(400).send({ error: { code: err.code, message: err.message } });
     const fe = err as FastifyError;
-    if (fe.validation) {
+    if (fe.validation || fe.code === 'FST_ERR_VALIDATION') {
       return reply.code(400).send({ error: { code: 'InvalidRequest', message: fe.message } });
     }
     const status = fe.statusCode ?? 500;

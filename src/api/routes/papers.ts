@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { getPaper, listPapers, upsertPaper } from '../../db/papers';
 import { HttpError } from '../../errors';
 import { ingestFile, ingestText, type IngestedPaper } from '../../papers/ingest';
@@ -23,6 +25,20 @@ const jsonPaperBody = {
   },
 } as const;
 
+const ajv = addFormats(new Ajv({ allErrors: false }));
+
+/**
+ * The JSON body schema applies to JSON requests only: a multipart upload arrives with no parsed body
+ * and is checked in the handler, where the file is read.
+ */
+const jsonOrMultipart: FastifySchemaCompiler<unknown> = ({ schema }) => {
+  const validate = ajv.compile(schema as object);
+  return (data) => {
+    if (data === undefined || data === null || validate(data)) return { value: data };
+    return { error: new Error(ajv.errorsText(validate.errors, { dataVar: 'body' })) };
+  };
+};
+
 export async function paperRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.post('/v1/papers', {
     schema: {
@@ -31,6 +47,7 @@ export async function paperRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       body: jsonPaperBody,
       response: { 200: paperSummarySchema, 201: paperSummarySchema, ...errorResponses },
     },
+    validatorCompiler: jsonOrMultipart,
   }, async (req, reply) => {
     let ingested: IngestedPaper;
     if (req.isMultipart()) {
