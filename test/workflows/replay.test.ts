@@ -1,0 +1,55 @@
+// Determinism: workflow code must replay the histories of runs that older code recorded. Histories in
+// test/histories/ are committed; set MLR_RECORD_HISTORIES=1 to record them again from a live run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { startFakeModel, type FakeModel } from '../support/fake-model';
+import { createHarness, stack, type Harness } from '../support/harness';
+import { createRun, decide, submitPaper, waitForStatus } from '../support/api';
+import { workflowIdFor } from '../../src/workflows/definitions';
+
+const HISTORIES = path.join(__dirname, '..', 'histories');
+let model: FakeModel;
+let h: Harness;
+
+beforeAll(async () => {
+  model = await startFakeModel();
+  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl });
+  await h.startWorker();
+});
+afterAll(async () => {
+  await h.close();
+  await model.close();
+});
+
+const replay = (history: unknown, workflowId: string) =>
+  Worker.runReplayHistory({ workflowBundle: { codePath: stack().bundlePath } }, history as Parameters<typeof Worker.runReplayHistory>[1], workflowId);
+
+it('replays a live run that was revised once and then approved', async () => {
+  const paperId = await submitPaper(h.app);
+  const run = await createRun(h.app, { paperId, ideaCount: 2 });
+  await waitForStatus(h.app, run.id, 'awaiting_approval');
+  await decide(h.app, run.id, { decision: 'revise', feedback: 'More ambitious, please' });
+  await waitForStatus(h.app, run.id, 'awaiting_approval');
+  await decide(h.app, run.id, { decision: 'approve' });
+  await waitForStatus(h.app, run.id, 'approved');
+  const handle = h.client.workflow.getHandle(workflowIdFor(run.id));
+  await handle.result();
+  const history = await handle.fetchHistory();
+  await expect(replay(history, handle.workflowId)).resolves.toBeUndefined();
+  if (process.env.MLR_RECORD_HISTORIES === '1') {
+    fs.writeFileSync(path.join(HISTORIES, 'revise-then-approve.json'), historyToJSON(history));
+  }
+});
+
+const recorded = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
+
+it('has recorded histories to replay', () => {
+  expect(recorded.length).toBeGreaterThan(0);
+});
+
+it.each(recorded)('replays the recorded history %s without a determinism error', async (file) => {
+  const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES, file), 'utf8')));
+  await expect(replay(history, file)).resolves.toBeUndefined();
+});
