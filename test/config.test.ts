@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { configSchema, loadConfig, modelConfigProblem, modelFor } from '../src/config';
+
+describe('loadConfig', () => {
+  it('applies defaults to an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ PORT: 8080, MLR_MAX_UPLOAD_MB: 20, MLR_DEFAULT_IDEA_COUNT: 3, apiTokens: [] });
+    expect(path.isAbsolute(c.MLR_DATA_DIR)).toBe(true);
+  });
+
+  it('names every wrong variable in one message', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'eighty', MLR_TEMPORAL_UI: 'yes', MLR_MODEL_PRICES: '{oops', DATABASE_URL: 'not a url' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of ['PORT', 'MLR_TEMPORAL_UI', 'MLR_MODEL_PRICES', 'DATABASE_URL']) expect(message).toContain(name);
+  });
+
+  it('parses booleans strictly, so "false" is false', () => {
+    expect(loadConfig({ MLR_TEMPORAL_UI: 'false' }).MLR_TEMPORAL_UI).toBe(false);
+    expect(loadConfig({ MLR_TEMPORAL_UI: '1' }).MLR_TEMPORAL_UI).toBe(true);
+  });
+
+  it('splits API tokens and uses per-role models over the default', () => {
+    const c = loadConfig({ MLR_API_TOKENS: ' a , b,,', MLR_MODEL: 'base', MLR_MODEL_REVIEW: 'critic' });
+    expect(c.apiTokens).toEqual(['a', 'b']);
+    expect([modelFor(c, 'analysis'), modelFor(c, 'review')]).toEqual(['base', 'critic']);
+  });
+
+  it('explains what to set when no model is configured', () => {
+    expect(modelConfigProblem(loadConfig({}))).toMatch(/set MLR_MODEL/);
+    expect(modelConfigProblem(loadConfig({ MLR_MODEL: 'm' }))).toMatch(/OPENAI_API_KEY .* or OPENAI_BASE_URL/);
+    expect(modelConfigProblem(loadConfig({ MLR_MODEL: 'm', OPENAI_BASE_URL: 'http://localhost:8000/v1' }))).toBeUndefined();
+  });
+
+  it('is documented variable for variable in the README table', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    const keys = Object.keys((configSchema as unknown as { in: { shape: object } }).in.shape);
+    expect(keys.filter((k) => !documented.has(k))).toEqual([]);
+  });
+});
