@@ -1,0 +1,163 @@
+// A run's workspace and the file actions of the MLAgentBench action set. Every path is resolved inside
+// the workspace (symlinks included), and read-only files are refused for every write.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A request the agent must correct (bad path, read-only file): an observation, never a crash. */
+export class ActionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ActionError';
+  }
+}
+
+/** Files the harness keeps for itself inside the workspace; invisible to the agent. */
+export const INTERNAL_DIR = '.mlr';
+const OUTPUTS = new Set(['submission.csv', 'metrics.json']);
+const CODE_EXT = /\.(py|txt|json|ya?ml|cfg|toml|sh|md|ipynb)$/;
+const MAX_INSPECT_LINES = 100;
+
+function globToRegExp(pattern: string): RegExp {
+  const norm = path.posix.normalize(pattern.replace(/^\.\//, ''));
+  const re = norm.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\u0000/g, '.*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`);
+}
+
+export class Workspace {
+  private readonly readOnly: RegExp[];
+
+  constructor(readonly root: string, readOnlyPatterns: string[]) {
+    this.readOnly = readOnlyPatterns.map(globToRegExp);
+  }
+
+  /** Creates the workspace from the prepared starter env (once; an existing one is kept). */
+  static create(root: string, starterDir: string, readOnlyPatterns: string[]): Workspace {
+    if (!fs.existsSync(path.join(root, INTERNAL_DIR))) {
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.cpSync(starterDir, root, { recursive: true });
+      fs.mkdirSync(path.join(root, INTERNAL_DIR, 'backup'), { recursive: true });
+    }
+    return new Workspace(root, readOnlyPatterns);
+  }
+
+  /** The workspace-relative path, or an ActionError for anything outside it. */
+  relative(p: string): string {
+    if (typeof p !== 'string' || p.includes('\0')) throw new ActionError('the path is not a string');
+    const abs = path.resolve(this.root, p);
+    const rel = path.relative(this.root, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new ActionError(`${p} is outside the workspace`);
+    if (rel.split(path.sep)[0] === INTERNAL_DIR) throw new ActionError(`${p} is not accessible`);
+    // A symlink inside the workspace must not lead out of it.
+    let existing = abs;
+    while (!fs.existsSync(existing)) existing = path.dirname(existing);
+    const real = path.relative(fs.realpathSync(this.root), fs.realpathSync(existing));
+    if (real.startsWith('..') || path.isAbsolute(real)) throw new ActionError(`${p} is outside the workspace`);
+    return rel.split(path.sep).join('/');
+  }
+
+  abs(p: string): string {
+    return path.join(this.root, this.relative(p));
+  }
+
+  isReadOnly(rel: string): boolean {
+    return this.readOnly.some((re) => re.test(rel));
+  }
+
+  private writable(p: string): string {
+    const rel = this.relative(p);
+    if (rel === '' || this.isReadOnly(rel)) throw new ActionError(`${p} is read-only`);
+    return path.join(this.root, rel);
+  }
+
+  listFiles(dir: string): string {
+    const abs = this.abs(dir);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new ActionError(`${dir} is not a directory`);
+    return fs
+      .readdirSync(abs, { withFileTypes: true })
+      .filter((e) => !(path.relative(this.root, path.join(abs, e.name)) === INTERNAL_DIR))
+      .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
+      .sort()
+      .join('\n');
+  }
+
+  readFile(file: string): string {
+    const abs = this.abs(file);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) throw new ActionError(`${file} does not exist`);
+    return fs.readFileSync(abs, 'utf8');
+  }
+
+  private backup(abs: string, rel: string): void {
+    if (!fs.existsSync(abs)) return;
+    const name = `${rel.replace(/\//g, '__')}_${Date.now()}_${process.hrtime.bigint()}`;
+    fs.copyFileSync(abs, path.join(this.root, INTERNAL_DIR, 'backup', name));
+  }
+
+  writeFile(file: string, content: string): string {
+    const abs = this.writable(file);
+    this.backup(abs, this.relative(file));
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, content);
+    return `File ${file} written successfully.`;
+  }
+
+  appendFile(file: string, content: string): string {
+    const abs = this.writable(file);
+    this.backup(abs, this.relative(file));
+    fs.appendFileSync(abs, content);
+    return `File ${file} appended successfully.`;
+  }
+
+  copyFile(source: string, destination: string): string {
+    const src = this.abs(source);
+    if (!fs.existsSync(src) || !fs.statSync(src).isFile()) throw new ActionError(`${source} does not exist`);
+    const dest = this.writable(destination);
+    this.backup(dest, this.relative(destination));
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.copyFileSync(src, dest);
+    return `File ${source} copied to ${destination}.`;
+  }
+
+  /** Restores the newest backup of the script and returns the restored content. */
+  undoEditScript(script: string): string {
+    const rel = this.relative(script);
+    const abs = this.writable(script);
+    const dir = path.join(this.root, INTERNAL_DIR, 'backup');
+    const prefix = `${rel.replace(/\//g, '__')}_`;
+    const backups = fs.readdirSync(dir).filter((f) => f.startsWith(prefix) && /^\d+_\d+$/.test(f.slice(prefix.length)))
+      .sort((a, b) => (BigInt(a.slice(prefix.length).split('_')[1]!) < BigInt(b.slice(prefix.length).split('_')[1]!) ? -1 : 1));
+    const newest = backups.at(-1);
+    if (!newest) throw new ActionError(`there is no change to undo for ${script}`);
+    fs.copyFileSync(path.join(dir, newest), abs);
+    fs.rmSync(path.join(dir, newest));
+    return fs.readFileSync(abs, 'utf8');
+  }
+
+  inspectScriptLines(script: string, start: number, end: number): string {
+    const lines = this.readFile(script).split('\n');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 1 || end < start) {
+      throw new ActionError('start_line_number and end_line_number must be integers with 1 <= start <= end');
+    }
+    if (end - start + 1 > MAX_INSPECT_LINES) throw new ActionError(`at most ${MAX_INSPECT_LINES} lines at a time`);
+    if (start > lines.length) throw new ActionError(`${script} has only ${lines.length} lines`);
+    return lines.slice(start - 1, Math.min(end, lines.length)).map((l, i) => `${start + i}: ${l}`).join('\n');
+  }
+
+  /** Code files (not data, outputs or harness files) with their sha256, and the hash over them all. */
+  snapshot(): { codeHash: string; files: Record<string, string> } {
+    const files: Record<string, string> = {};
+    const walk = (rel: string) => {
+      for (const e of fs.readdirSync(path.join(this.root, rel), { withFileTypes: true })) {
+        const child = rel ? `${rel}/${e.name}` : e.name;
+        if (child === INTERNAL_DIR || e.name === '__pycache__') continue;
+        if (e.isDirectory()) walk(child);
+        else if (e.isFile() && CODE_EXT.test(e.name) && !OUTPUTS.has(child) && !this.isReadOnly(child)) {
+          files[child] = createHash('sha256').update(fs.readFileSync(path.join(this.root, child))).digest('hex');
+        }
+      }
+    };
+    walk('');
+    const codeHash = createHash('sha256').update(JSON.stringify(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)))).digest('hex');
+    return { codeHash, files };
+  }
+}

@@ -1,0 +1,26 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createFsArtifactStore } from '../../src/experiments/artifacts';
+import { createLocalExecutor, detectNetworkIsolation } from '../../src/experiments/executor';
+import { Workspace } from '../../src/experiments/workspace';
+import { loadTask, prepareTask, type PreparedTask } from '../../src/tasks/library';
+import { ROOT, TEST_DATA } from './paths';
+
+export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+export const SANDBOX = path.join(ROOT, 'scripts', 'sandbox.py');
+
+export async function preparedTask(id = 'breast-cancer'): Promise<PreparedTask> {
+  return prepareTask(loadTask(path.join(ROOT, 'tasks', id))!, path.join(TEST_DATA, 'prepared-tasks'), PYTHON);
+}
+
+export function freshWorkspace(prepared: PreparedTask, name: string): Workspace {
+  const dir = path.join(TEST_DATA, 'workspaces', `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  return Workspace.create(dir, prepared.envDir, prepared.readOnlyPatterns);
+}
+
+export async function localExecutor(isolate = true) {
+  const store = createFsArtifactStore(path.join(TEST_DATA, 'artifacts'));
+  const isolationPrefix = isolate ? await detectNetworkIsolation() : [];
+  return { store, isolationPrefix, executor: createLocalExecutor({ python: PYTHON, sandboxScript: SANDBOX, store, isolationPrefix }) };
+}
