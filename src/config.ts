@@ -44,6 +44,8 @@ export const configSchema = z
     MLR_MODEL_ANALYSIS: optionalString,
     MLR_MODEL_IDEATION: optionalString,
     MLR_MODEL_REVIEW: optionalString,
+    /** Model for the ExperimentAgent: task choice, agent steps, edit_script, understand_file, reflection. */
+    MLR_MODEL_AGENT: optionalString,
     /** Per-request timeout for model calls. */
     MLR_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
     /** How many times invalid structured output is re-asked before the run fails. */
@@ -75,6 +77,24 @@ export const configSchema = z
     MLR_DEFAULT_IDEA_COUNT: z.coerce.number().int().min(1).max(10).default(3),
     /** Revision rounds a person may ask for before the run refuses more (bounds model spend). */
     MLR_MAX_REVISIONS: z.coerce.number().int().min(0).max(100).default(5),
+    /** Python that runs experiments; the project venv's by default. */
+    MLR_PYTHON: optionalString,
+    /** The prototype-code library (MLAgentBench layout). */
+    MLR_TASKS_DIR: z.string().default('./tasks'),
+    /** Agent steps per run (model step + action); bookkeeping does not count. */
+    MLR_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(500).default(30),
+    /** Failed candidate executions retried with the error handed to the agent. */
+    MLR_MAX_DEBUG_ITERATIONS: z.coerce.number().int().min(0).max(50).default(5),
+    /** Per-run budgets over every model call of the run; the run fails when one is spent. */
+    MLR_RUN_MAX_TOKENS: z.coerce.number().int().positive().default(2_000_000),
+    MLR_RUN_MAX_COST_USD: z.coerce.number().positive().default(10),
+    /** Wall-clock limit and address-space limit of one experiment execution. */
+    MLR_EXEC_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+    MLR_EXEC_MEMORY_MB: z.coerce.number().int().min(64).default(4096),
+    /** Longest observation handed back to the agent; longer ones keep their head and tail. */
+    MLR_OBSERVATION_MAX_CHARS: z.coerce.number().int().min(500).default(8000),
+    /** Seed of the baseline and candidate executions. */
+    MLR_EXPERIMENT_SEED: z.coerce.number().int().min(0).default(0),
     /** Concurrent activities one worker runs. */
     MLR_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
     /** Start the embedded Temporal Web UI. */
@@ -84,6 +104,7 @@ export const configSchema = z
   .transform((c) => ({
     ...c,
     MLR_DATA_DIR: path.resolve(c.MLR_DATA_DIR),
+    MLR_TASKS_DIR: path.resolve(c.MLR_TASKS_DIR),
     apiTokens: c.MLR_API_TOKENS?.split(',').map((t) => t.trim()).filter(Boolean) ?? [],
   }));
 
@@ -104,11 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }
 
-export type ModelRole = 'analysis' | 'ideation' | 'review';
+export type ModelRole = 'analysis' | 'ideation' | 'review' | 'agent';
 
 /** The model for a role, or undefined when none is configured. */
 export function modelFor(config: Config, role: ModelRole): string | undefined {
-  const byRole = { analysis: config.MLR_MODEL_ANALYSIS, ideation: config.MLR_MODEL_IDEATION, review: config.MLR_MODEL_REVIEW };
+  const byRole = { analysis: config.MLR_MODEL_ANALYSIS, ideation: config.MLR_MODEL_IDEATION, review: config.MLR_MODEL_REVIEW, agent: config.MLR_MODEL_AGENT };
   return byRole[role] ?? config.MLR_MODEL;
 }
 

@@ -21,6 +21,10 @@ export const ErrorType = {
   RevisionLimit: 'RevisionLimit',
   /** The decision was malformed (e.g. revise without feedback). */
   InvalidDecision: 'InvalidDecision',
+  /** The run's token or cost budget is spent. */
+  BudgetExhausted: 'BudgetExhausted',
+  /** The experiment could not be measured: baseline failure, debug iterations or steps spent. */
+  ExperimentFailed: 'ExperimentFailed',
   /** Nobody decided within the run's approvalTimeout and the request said to fail. */
   ApprovalTimedOut: 'ApprovalTimedOut',
 } as const;
@@ -33,6 +37,7 @@ export const nonRetryableErrorTypes: ErrorTypeName[] = [
   ErrorType.LlmInvalidOutput,
   ErrorType.ModelNotConfigured,
   ErrorType.NotFound,
+  ErrorType.BudgetExhausted,
 ];
 
 /** An HTTP-facing error raised by API code; the one error handler turns it into {error: {code, message}}. */

@@ -1,7 +1,10 @@
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { Pool } from 'pg';
-import { createActivities } from './activities';
+import path from 'node:path';
+import { createActivities, type ActivityDeps } from './activities';
+import { createFsArtifactStore } from './experiments/artifacts';
+import { createLocalExecutor, detectNetworkIsolation } from './experiments/executor';
 import { createOpenAiChatModel } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
@@ -19,8 +22,10 @@ export interface WorkerDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
+const ROOT = path.resolve(__dirname, '..');
+
 /** Builds the real clients the activities need from configuration. */
-export function createActivityDeps(config: Config, db: Queryable) {
+export async function createActivityDeps(config: Config, db: Queryable): Promise<ActivityDeps> {
   const openai = new OpenAI({
     apiKey: config.OPENAI_API_KEY ?? 'not-needed', // compatible servers often ignore the key, the SDK insists on one
     baseURL: config.OPENAI_BASE_URL,
@@ -34,7 +39,11 @@ export function createActivityDeps(config: Config, db: Queryable) {
     timeoutMs: config.MLR_S2_TIMEOUT_MS,
     retries: config.MLR_S2_RETRIES,
   });
-  return { db, config, model: createOpenAiChatModel(openai), scholar };
+  const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
+  const store = createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts'));
+  const isolationPrefix = await detectNetworkIsolation();
+  const executor = createLocalExecutor({ python, sandboxScript: path.join(ROOT, 'scripts', 'sandbox.py'), store, isolationPrefix });
+  return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
@@ -44,7 +53,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.namespace,
     taskQueue: deps.config.MLR_TASK_QUEUE,
     ...source,
-    activities: createActivities(createActivityDeps(deps.config, deps.db)),
+    activities: createActivities(await createActivityDeps(deps.config, deps.db)),
     maxConcurrentActivityTaskExecutions: deps.config.MLR_WORKER_CONCURRENCY,
     maxConcurrentLocalActivityExecutions: deps.config.MLR_WORKER_CONCURRENCY,
     maxCachedWorkflows: 500,

@@ -8,6 +8,10 @@ import { getPaper } from '../db/papers';
 import { getRun, patchRun } from '../db/runs';
 import type { Queryable } from '../db/types';
 import { ErrorType } from '../errors';
+import type { ArtifactStore } from '../experiments/artifacts';
+import type { Executor } from '../experiments/executor';
+import { createAgentActivities } from './agent';
+import { createExperimentActivities } from './experiment';
 import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
 import { withHeartbeat } from './heartbeat';
 import { analysisPrompt, ideationPrompt, reviewPrompt } from './prompts';
@@ -21,6 +25,10 @@ export interface ActivityDeps {
   model: ChatModel;
   scholar: Scholar;
   config: Config;
+  executor: Executor;
+  store: ArtifactStore;
+  /** The venv's python, for tasks' prepare.py. */
+  python: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -35,6 +43,9 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    ...createExperimentActivities(deps),
+    ...createAgentActivities(deps),
+
     async recordStatus(input: { runId: string; status: RunStatus; round: number; selectedIdeaId?: string; error?: string; decision?: Decision }): Promise<void> {
       await patchRun(db, input.runId, {
         status: input.status, round: input.round, selected_idea_id: input.selectedIdeaId ?? null, error: input.error ?? null,

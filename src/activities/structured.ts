@@ -13,7 +13,7 @@ import { toStrictJsonSchema } from './schemas';
 export interface StructuredDeps {
   db: Queryable;
   model: ChatModel;
-  config: Pick<Config, 'MLR_LLM_REASK' | 'MLR_MODEL_PRICES' | 'MLR_MODEL' | 'MLR_MODEL_ANALYSIS' | 'MLR_MODEL_IDEATION' | 'MLR_MODEL_REVIEW'>;
+  config: Config;
 }
 
 export interface StructuredCall<T> {
@@ -56,7 +56,7 @@ function parse<T>(content: string, call: StructuredCall<T>): { value?: T; proble
  * the adapter mapped them, so Temporal decides about retries.
  */
 export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCall<T>): Promise<T> {
-  const model = modelFor(deps.config as Config, call.role);
+  const model = modelFor(deps.config, call.role);
   if (!model) throw ApplicationFailure.nonRetryable(`no model configured for role ${call.role}`, ErrorType.ModelNotConfigured);
   const jsonSchema = { name: call.name, schema: toStrictJsonSchema(call.schema) };
   const messages = [...call.messages];
@@ -87,7 +87,7 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
       costUsd: costUsd(deps.config.MLR_MODEL_PRICES, model, res.promptTokens, res.completionTokens),
     };
     const status = value !== undefined ? 'ok' : 'invalid';
-    await insertLlmCall(deps.db, { ...base, model, status, ...usage, latencyMs, completion: res.content, error: problem });
+    await insertLlmCall(deps.db, { ...base, status, ...usage, latencyMs, completion: res.content, error: problem });
     await appendEvent(deps.db, call.runId, 'llm_call', { role: call.role, model, status, latencyMs, ...usage, problem });
     if (value !== undefined) return value;
     lastProblem = problem!;

@@ -6,11 +6,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { RunGateway } from '../clients/temporal';
 import type { Config } from '../config';
 import type { Queryable } from '../db/types';
+import type { ArtifactStore } from '../experiments/artifacts';
 import { HttpError } from '../errors';
 import type { Logger } from '../logger';
 import { PaperInputError } from '../papers/ingest';
 import type { RunTimeouts } from '../workflows/definitions';
 import { eventRoutes } from './routes/events';
+import { experimentRoutes } from './routes/experiments';
 import { healthRoutes } from './routes/health';
 import { paperRoutes } from './routes/papers';
 import { runRoutes } from './routes/runs';
@@ -21,6 +23,8 @@ export interface AppDeps {
   gateway: RunGateway;
   /** Activity timeouts handed to every new run. */
   runTimeouts: RunTimeouts;
+  /** Where execution logs and file blobs are kept. */
+  store: ArtifactStore;
   logger?: Logger;
   ssePollMs?: number;
 }
@@ -86,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await paperRoutes(scope, deps);
     await runRoutes(scope, deps);
     await eventRoutes(scope, deps);
+    await experimentRoutes(scope, deps);
   });
   return app;
 }

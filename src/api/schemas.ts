@@ -62,6 +62,16 @@ export const ideaSchema = {
   },
 } as const;
 
+export const experimentSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, role: { type: 'string' }, attempt: { type: 'integer' }, codeHash: { type: 'string' },
+    seed: { type: 'integer' }, status: { type: 'string' }, exitCode: { type: ['integer', 'null'] },
+    durationMs: { type: ['integer', 'null'] }, peakMemoryMb: { type: ['number', 'null'] }, metrics: nullableFreeObject,
+    error: { type: ['string', 'null'] }, logTail: { type: ['string', 'null'] }, networkIsolated: { type: ['boolean', 'null'] },
+  },
+} as const;
+
 export const runSchema = {
   type: 'object',
   properties: {
@@ -79,6 +89,11 @@ export const runSchema = {
     retrieval: nullableFreeObject,
     ideas: { type: 'array', items: ideaSchema },
     selectedIdeaId: { type: ['string', 'null'] },
+    until: { type: 'string' },
+    taskId: { type: ['string', 'null'] },
+    paused: { type: 'boolean' },
+    experiments: { type: 'array', items: experimentSchema },
+    result: nullableFreeObject,
     usage: {
       type: 'object',
       properties: { promptTokens: { type: 'integer' }, completionTokens: { type: 'integer' }, costUsd: { type: 'number' } },

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { Pool } from 'pg';
+import { createFsArtifactStore } from '../experiments/artifacts';
 import { connectClient, createRunGateway } from '../clients/temporal';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
@@ -19,6 +21,7 @@ export async function startApi(config: Config, env: NodeJS.ProcessEnv, logger: L
   const client = await connectClient(config, env, opts.temporalAddress);
   const app = await buildApp({
     config, db: pool, gateway: createRunGateway(client, config.MLR_TASK_QUEUE), runTimeouts: defaultRunTimeouts(config), logger: logger.child({ component: 'api' }),
+    store: createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts')),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.server.address();

@@ -1,4 +1,5 @@
 // Row → response shapes, and the opaque list cursor.
+import type { ExperimentRow } from '../db/experiments';
 import type { IdeaRow } from '../db/ideas';
 import type { Usage } from '../db/llm-calls';
 import type { PaperRow, PaperSummary } from '../db/papers';
@@ -30,7 +31,13 @@ export const paperView = (p: PaperRow) => ({
 
 export const ideaView = (i: IdeaRow) => ({ id: i.id, round: i.round, rank: i.rank, review: i.review, ...i.body });
 
-export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage) {
+export const experimentView = (e: ExperimentRow) => ({
+  id: e.id, role: e.role, attempt: e.attempt, codeHash: e.code_hash, seed: e.seed, status: e.status,
+  exitCode: e.exit_code, durationMs: e.duration_ms, peakMemoryMb: e.peak_memory_mb === null ? null : Number(e.peak_memory_mb),
+  metrics: e.metrics, error: e.error, logTail: e.log_tail, networkIsolated: e.network_isolated,
+});
+
+export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: ExperimentRow[] = []) {
   return {
     id: r.id,
     status: r.status,
@@ -46,6 +53,11 @@ export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage) {
     retrieval: r.retrieval,
     ideas: [...ideas].sort((a, b) => (a.rank ?? 99) - (b.rank ?? 99)).map(ideaView),
     selectedIdeaId: r.selected_idea_id,
+    until: r.until,
+    taskId: r.task_id,
+    paused: r.paused,
+    experiments: experiments.filter((e) => e.role !== 'agent').map(experimentView),
+    result: r.result,
     usage,
     error: r.error,
     createdAt: r.created_at.toISOString(),

@@ -21,9 +21,45 @@ export interface ChatResponse {
   completionTokens: number;
 }
 
-/** The one method the agents need from a model; tests pass any object that has it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The raw JSON arguments as the model wrote them. */
+  arguments: string;
+}
+
+/** A conversation with tool calls, in the shape Chat Completions uses. */
+export type AgentMessage =
+  | ChatMessage
+  | { role: 'assistant'; content: string | null; toolCall: ToolCall }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+export interface ToolRequest {
+  model: string;
+  messages: AgentMessage[];
+  tools: Array<{ name: string; description: string; parameters: Record<string, unknown> }>;
+}
+
+export interface ToolResponse extends ChatResponse {
+  toolCall?: ToolCall;
+}
+
+/** The methods the agents need from a model; tests pass any object that has them. */
 export interface ChatModel {
   complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse>;
+  /** One agent step: the model must call one of the tools. */
+  act(request: ToolRequest, signal?: AbortSignal): Promise<ToolResponse>;
+}
+
+function toOpenAiMessage(m: AgentMessage): OpenAI.Chat.ChatCompletionMessageParam {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+  if (m.role === 'assistant' && 'toolCall' in m) {
+    return {
+      role: 'assistant', content: m.content,
+      tool_calls: [{ id: m.toolCall.id, type: 'function', function: { name: m.toolCall.name, arguments: m.toolCall.arguments } }],
+    };
+  }
+  return m;
 }
 
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -79,6 +115,31 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
         );
         return {
           content: res.choices[0]?.message?.content ?? '',
+          model: res.model || request.model,
+          promptTokens: res.usage?.prompt_tokens ?? 0,
+          completionTokens: res.usage?.completion_tokens ?? 0,
+        };
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+    async act(request, signal) {
+      try {
+        const res = await client.chat.completions.create(
+          {
+            model: request.model,
+            messages: request.messages.map(toOpenAiMessage),
+            tools: request.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters, strict: true } })),
+            tool_choice: 'required',
+            parallel_tool_calls: false,
+          },
+          { signal },
+        );
+        const message = res.choices[0]?.message;
+        const call = message?.tool_calls?.find((c) => c.type === 'function');
+        return {
+          content: message?.content ?? '',
+          toolCall: call && call.type === 'function' ? { id: call.id, name: call.function.name, arguments: call.function.arguments } : undefined,
           model: res.model || request.model,
           promptTokens: res.usage?.prompt_tokens ?? 0,
           completionTokens: res.usage?.completion_tokens ?? 0,

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 import { ErrorType, HttpError } from '../errors';
-import { approvalUpdate, stateQuery, workflowIdFor, type Decision, type RunInput, type RunSnapshot } from '../workflows/definitions';
+import { approvalUpdate, feedbackSignal, pauseSignal, resumeSignal, stateQuery, workflowIdFor, type Decision, type RunInput, type RunSnapshot } from '../workflows/definitions';
 
 /**
  * Connection options from @temporalio/envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
@@ -29,6 +29,7 @@ export interface RunGateway {
   decide(workflowId: string, decision: Decision, requestId: string): Promise<RunSnapshot>;
   cancel(workflowId: string): Promise<void>;
   state(workflowId: string): Promise<RunSnapshot>;
+  signal(workflowId: string, name: 'feedback' | 'pause' | 'resume', text?: string): Promise<void>;
   ping(): Promise<{ workerPolling: boolean }>;
 }
 
@@ -67,6 +68,11 @@ export function createRunGateway(client: Client, taskQueue: string): RunGateway 
     },
     async state(workflowId) {
       return client.workflow.getHandle(workflowId).query(stateQuery).catch(mapError);
+    },
+    async signal(workflowId, name, text) {
+      const handle = client.workflow.getHandle(workflowId);
+      if (name === 'feedback') await handle.signal(feedbackSignal, text ?? '').catch(mapError);
+      else await handle.signal(name === 'pause' ? pauseSignal : resumeSignal).catch(mapError);
     },
     async ping() {
       const res = await client.workflowService.describeTaskQueue({

@@ -19,6 +19,11 @@ export interface RunRow {
   retrieval: { status: 'ok' | 'unavailable'; reason?: string; source?: string } | null;
   selected_idea_id: string | null;
   error: string | null;
+  task_id: string | null;
+  until: 'approved' | 'succeeded';
+  result: Record<string, unknown> | null;
+  starter_hash: string | null;
+  paused: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -32,15 +37,17 @@ export interface NewRun {
   approvalTimeout?: ApprovalTimeout;
   idempotencyKey?: string;
   requestHash: string;
+  taskId?: string;
+  until: 'approved' | 'succeeded';
 }
 
 /** Inserts a run; with an idempotency key already used, returns that run instead (created: false). */
 export async function insertRun(db: Queryable, r: NewRun): Promise<{ run: RunRow; created: boolean }> {
   const { rows } = await db.query<RunRow>(
-    `INSERT INTO runs (id, paper_id, workflow_id, status, mode, idea_count, approval_timeout, idempotency_key, request_hash)
-     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+    `INSERT INTO runs (id, paper_id, workflow_id, status, mode, idea_count, approval_timeout, idempotency_key, request_hash, task_id, until)
+     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
     [r.id, r.paperId, r.workflowId, r.mode, r.ideaCount, r.approvalTimeout ? JSON.stringify(r.approvalTimeout) : null,
-      r.idempotencyKey ?? null, r.requestHash],
+      r.idempotencyKey ?? null, r.requestHash, r.taskId ?? null, r.until],
   );
   if (rows[0]) return { run: rows[0], created: true };
   const existing = await db.query<RunRow>('SELECT * FROM runs WHERE idempotency_key = $1', [r.idempotencyKey]);
@@ -74,7 +81,8 @@ export async function listRuns(db: Queryable, f: RunFilter): Promise<RunRow[]> {
   return rows;
 }
 
-type Patchable = Pick<RunRow, 'status' | 'round' | 'task_definition' | 'gaps' | 'keywords' | 'related_work' | 'retrieval' | 'selected_idea_id' | 'error'>;
+type Patchable = Pick<RunRow, 'status' | 'round' | 'task_definition' | 'gaps' | 'keywords' | 'related_work' | 'retrieval'
+  | 'selected_idea_id' | 'error' | 'task_id' | 'starter_hash' | 'paused'> & { result: object };
 
 /** Sets the given columns and bumps updated_at; JSON columns are serialised here. */
 export async function patchRun(db: Queryable, id: string, patch: Partial<Patchable>): Promise<void> {

@@ -1,12 +1,21 @@
 // Messages and I/O of the research-run workflow. The API imports this file, never the workflow itself.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const RUN_STATUSES = [
   'queued', 'analyzing', 'retrieving', 'ideating', 'awaiting_approval',
-  'approved', 'rejected', 'cancelled', 'failed',
+  'approved', 'implementing', 'executing', 'debugging', 'succeeded', 'rejected', 'cancelled', 'failed',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['approved', 'rejected', 'cancelled', 'failed'];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'rejected', 'cancelled', 'failed'];
+/** Statuses in which the ExperimentAgent works and takes feedback. */
+export const EXPERIMENT_STATUSES: readonly RunStatus[] = ['implementing', 'executing', 'debugging'];
+
+/** Where a run stops: after approval (ideas only) or after the measured experiment. */
+export type RunUntil = 'approved' | 'succeeded';
+
+/** Terminal for this run: its final status, given where it was asked to stop. */
+export const isFinished = (status: RunStatus, until: RunUntil): boolean =>
+  TERMINAL_STATUSES.includes(status) || (until === 'approved' && status === 'approved');
 
 export type RunMode = 'supervised' | 'autonomous';
 
@@ -31,6 +40,8 @@ export interface RunInput {
   approvalTimeout?: ApprovalTimeout;
   maxRevisions: number;
   timeouts: RunTimeouts;
+  until: RunUntil;
+  experiment: { maxSteps: number; maxDebugIterations: number; execTimeoutSeconds: number };
 }
 
 export interface Decision {
@@ -53,9 +64,15 @@ export interface RunSnapshot {
   ideas: IdeaRef[];
   selectedIdeaId?: string;
   error?: string;
+  step: number;
+  attempt: number;
+  paused: boolean;
 }
 
 export const approvalUpdate = defineUpdate<RunSnapshot, [Decision]>('approval');
 export const stateQuery = defineQuery<RunSnapshot>('state');
+export const feedbackSignal = defineSignal<[string]>('feedback');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
 
 export const workflowIdFor = (runId: string): string => `run-${runId}`;

@@ -5,14 +5,19 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType, nonRetryableErrorTypes } from '../errors';
+import { experimentStage } from './experiment-stage';
 import {
   approvalUpdate,
+  feedbackSignal,
+  pauseSignal,
+  resumeSignal,
   stateQuery,
   type Decision,
   type RunInput,
@@ -47,6 +52,9 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
   };
 
   setHandler(stateQuery, () => state.snapshot());
+  setHandler(feedbackSignal, (text) => { state.feedback.push(text); });
+  setHandler(pauseSignal, () => { state.paused = true; });
+  setHandler(resumeSignal, () => { state.paused = false; });
   setHandler(
     approvalUpdate,
     async (decision) => {
@@ -88,6 +96,8 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       } else {
         state.selectedIdeaId = decision.ideaId ?? state.topIdea().id;
         await moveTo('approved', { decision: { ...decision, ideaId: state.selectedIdeaId } });
+        // Runs recorded before the experiment stage existed end at approved when replayed.
+        if (patched('experiment-stage') && input.until === 'succeeded') await experimentStage(input, state, moveTo);
       }
       break;
     }
@@ -96,7 +106,7 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       await CancellationScope.nonCancellable(() => moveTo('cancelled'));
       throw err;
     }
-    if (err instanceof ApplicationFailure && err.type === ErrorType.ApprovalTimedOut) {
+    if (err instanceof ApplicationFailure && (err.type === ErrorType.ApprovalTimedOut || err.type === ErrorType.ExperimentFailed)) {
       state.error = err.message;
     } else if (err instanceof ActivityFailure) {
       state.error = err.cause?.message ?? err.message;

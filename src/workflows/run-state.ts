@@ -16,6 +16,10 @@ export class RunState {
   selectedIdeaId?: string;
   error?: string;
   pending?: Decision;
+  step = 0;
+  attempt = 0;
+  paused = false;
+  feedback: string[] = [];
 
   constructor(readonly input: RunInput) {}
 
@@ -27,6 +31,9 @@ export class RunState {
       ideas: this.ideas,
       selectedIdeaId: this.selectedIdeaId,
       error: this.error,
+      step: this.step,
+      attempt: this.attempt,
+      paused: this.paused,
     };
   }
 

@@ -21,7 +21,7 @@ describe('POST /v1/runs', () => {
   it('returns the same run for a repeated Idempotency-Key and refuses the key with another body', async () => {
     const headers = { 'idempotency-key': 'key-123' };
     const first = await createRun(h.app, { paperId, ideaCount: 1 }, headers);
-    const replay = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: { ...AUTH, ...headers }, payload: { paperId, ideaCount: 1 } });
+    const replay = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: { ...AUTH, ...headers }, payload: { paperId, ideaCount: 1, until: 'approved' } });
     expect(replay.statusCode).toBe(201);
     expect(replay.json().id).toBe(first.id);
     expect(replay.headers['idempotent-replayed']).toBe('true');

@@ -1,4 +1,4 @@
-import { migrate } from '../../src/db/migrate';
+import { listMigrations, migrate } from '../../src/db/migrate';
 import { appendEvent } from '../../src/db/events';
 import { createTestDatabase } from '../support/harness';
 import type { Pool } from 'pg';
@@ -11,7 +11,8 @@ describe('migrations', () => {
   it('apply once: a second run applies nothing', async () => {
     expect(await migrate(pool)).toEqual([]);
     const { rows } = await pool.query('SELECT name FROM schema_migrations ORDER BY version');
-    expect(rows.map((r) => r.name)).toEqual(['001_init.sql']);
+    expect(rows.map((r) => r.name)).toEqual(listMigrations().map((m) => m.name));
+    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_experiments.sql']);
   });
 
   it('run concurrently without racing', async () => {

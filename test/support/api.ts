@@ -31,8 +31,9 @@ export async function submitPaper(app: FastifyInstance, content = SAMPLE_PAPER):
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
+/** Creates a run; unless the body says otherwise it stops after approval (the idea stage alone). */
 export async function createRun(app: FastifyInstance, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Json> {
-  const res = await app.inject({ method: 'POST', url: '/v1/runs', headers: { ...AUTH, ...headers }, payload: body });
+  const res = await app.inject({ method: 'POST', url: '/v1/runs', headers: { ...AUTH, ...headers }, payload: { until: 'approved', ...body } });
   if (res.statusCode !== 201) throw new Error(`run creation failed: ${res.statusCode} ${res.body}`);
   return res.json();
 }
@@ -49,7 +50,7 @@ export async function waitForStatus(app: FastifyInstance, id: string, status: st
   while (Date.now() < deadline) {
     run = await getRun(app, id);
     if (run.status === status) return run;
-    if (['approved', 'rejected', 'cancelled', 'failed'].includes(run.status)) break;
+    if (['succeeded', 'rejected', 'cancelled', 'failed'].includes(run.status) || (run.status === 'approved' && run.until === 'approved')) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`run ${id} did not reach ${status}; last: ${JSON.stringify({ status: run?.status, error: run?.error })}`);

@@ -13,6 +13,8 @@ export interface RecordedRequest {
 
 export type FakeReply =
   | { content: string; promptTokens?: number; completionTokens?: number }
+  /** An agent step: the model calls this tool (requests with tools are recorded under the name "agent"). */
+  | { tool: string; args: Record<string, unknown> | string }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true };
 
@@ -64,6 +66,10 @@ function defaultReply(req: RecordedRequest): string {
   const prompt = req.messages.map((m) => m.content).join('\n');
   if (req.schemaName === 'paper_analysis') return analysisReply();
   if (req.schemaName === 'research_ideas') return ideasReply(Number(/exactly (\d+) research ideas/.exec(prompt)?.[1] ?? 3));
+  if (req.schemaName === 'task_choice') {
+    const schema = (req.body.response_format as { json_schema: { schema: { properties: { taskId: { enum: string[] } } } } }).json_schema.schema;
+    return JSON.stringify({ taskId: schema.properties.taskId.enum[0], rationale: 'The first task fits.' });
+  }
   if (req.schemaName === 'idea_review') {
     const listed = /\n\n(\[[\s\S]*\])$/.exec(req.messages[req.messages.length - 1]!.content)?.[1];
     return reviewReply(listed ? (JSON.parse(listed) as unknown[]).length : 3);
@@ -88,7 +94,7 @@ export async function startFakeModel(): Promise<FakeModel> {
       const body = JSON.parse(raw) as Record<string, unknown>;
       const format = body.response_format as { json_schema?: { name?: string } } | undefined;
       const rec: RecordedRequest = {
-        schemaName: format?.json_schema?.name ?? '', model: String(body.model), body,
+        schemaName: body.tools ? 'agent' : format?.json_schema?.name ?? '', model: String(body.model), body,
         messages: body.messages as RecordedRequest['messages'],
       };
       requests.push(rec);
@@ -98,7 +104,9 @@ export async function startFakeModel(): Promise<FakeModel> {
           w.resolve(rec);
         }
       }
-      const reply = queues.get(rec.schemaName)?.shift() ?? { content: defaultReply(rec) };
+      // With nothing queued, the agent finishes at once: the candidate is then the starter code.
+      const fallback: FakeReply = rec.schemaName === 'agent' ? { tool: 'final_answer', args: { final_answer: 'No changes.' } } : { content: defaultReply(rec) };
+      const reply = queues.get(rec.schemaName)?.shift() ?? fallback;
       if ('hang' in reply) {
         hung.add(res);
         return;
@@ -108,11 +116,15 @@ export async function startFakeModel(): Promise<FakeModel> {
         res.end(JSON.stringify(reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } }));
         return;
       }
+      const message = 'tool' in reply
+        ? { role: 'assistant', content: null, tool_calls: [{ id: `call_${requests.length}`, type: 'function', function: { name: reply.tool, arguments: typeof reply.args === 'string' ? reply.args : JSON.stringify(reply.args) } }] }
+        : { role: 'assistant', content: reply.content };
+      const usage = 'tool' in reply ? { promptTokens: 100, completionTokens: 50 } : { promptTokens: reply.promptTokens ?? 100, completionTokens: reply.completionTokens ?? 50 };
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({
         id: `chatcmpl-${requests.length}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: rec.model,
-        choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: reply.content } }],
-        usage: { prompt_tokens: reply.promptTokens ?? 100, completion_tokens: reply.completionTokens ?? 50, total_tokens: (reply.promptTokens ?? 100) + (reply.completionTokens ?? 50) },
+        choices: [{ index: 0, finish_reason: 'tool' in reply ? 'tool_calls' : 'stop', message }],
+        usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
       }));
     });
   });

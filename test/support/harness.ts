@@ -2,6 +2,7 @@
 // own task queue against the suite's Temporal server, and the API app (driven with inject()).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -9,11 +10,12 @@ import { Pool } from 'pg';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { buildApp } from '../../src/api/app';
 import { createRunGateway } from '../../src/clients/temporal';
+import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { loadConfig, type Config } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
 import { createActivityDeps } from '../../src/worker';
 import type { RunTimeouts } from '../../src/workflows/definitions';
-import { STACK_FILE, type StackInfo } from './paths';
+import { STACK_FILE, TEST_DATA, type StackInfo } from './paths';
 
 export const TOKEN = 'test-token';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -46,7 +48,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     MLR_API_TOKENS: TOKEN, MLR_TASK_QUEUE: `test-${randomUUID()}`, MLR_MODEL: 'fake-model', OPENAI_API_KEY: 'sk-test',
     OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1', MLR_S2_RETRIES: '0',
-    MLR_S2_RPS: '1000', LOG_LEVEL: 'silent', MLR_DATA_DIR: '.test-data/unused', ...overrides,
+    MLR_S2_RPS: '1000', LOG_LEVEL: 'silent', MLR_DATA_DIR: path.join(TEST_DATA, 'data'), ...overrides,
   });
 }
 
@@ -71,6 +73,7 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
   const client = new Client({ connection, namespace: 'default' });
   const app = await buildApp({
     config, db: pool, gateway: createRunGateway(client, config.MLR_TASK_QUEUE), runTimeouts: testTimeouts, ssePollMs: 50,
+    store: createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts')),
   });
   const workers: Array<() => Promise<void>> = [];
   return {
@@ -80,7 +83,7 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
       const worker = await Worker.create({
         connection: nativeConnection, namespace: 'default', taskQueue: config.MLR_TASK_QUEUE,
         workflowBundle: { codePath: stack().bundlePath },
-        activities: createActivities({ ...createActivityDeps(config, pool), ...deps }),
+        activities: createActivities({ ...(await createActivityDeps(config, pool)), ...deps }),
         stickyQueueScheduleToStartTimeout: '2s',
       });
       const running = worker.run();

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { eventsAfter } from '../../db/events';
 import { getRun } from '../../db/runs';
 import { HttpError } from '../../errors';
-import { TERMINAL_STATUSES } from '../../workflows/definitions';
+import { isFinished } from '../../workflows/definitions';
 import type { AppDeps } from '../app';
 import { errorResponses, uuidParam } from '../schemas';
 
@@ -37,7 +37,7 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<
         lastWrite = Date.now();
       }
       const current = await getRun(deps.db, run.id);
-      if (events.length === 0 && current && TERMINAL_STATUSES.includes(current.status)) break;
+      if (events.length === 0 && current && isFinished(current.status, current.until)) break;
       if (Date.now() - lastWrite > KEEPALIVE_MS) {
         res.write(': keep-alive\n\n');
         lastWrite = Date.now();

@@ -5,9 +5,11 @@ import { appendEvent } from '../../db/events';
 import { ideasForRound } from '../../db/ideas';
 import { usageForRun } from '../../db/llm-calls';
 import { getPaper } from '../../db/papers';
+import { experimentsForRun } from '../../db/experiments';
 import { deleteRun, getRun, insertRun, listRuns, type RunRow } from '../../db/runs';
 import { HttpError } from '../../errors';
-import { RUN_STATUSES, TERMINAL_STATUSES, workflowIdFor, type ApprovalTimeout, type Decision, type RunMode, type RunStatus } from '../../workflows/definitions';
+import { listTasks } from '../../tasks/library';
+import { RUN_STATUSES, isFinished, workflowIdFor, type ApprovalTimeout, type Decision, type RunMode, type RunStatus, type RunUntil } from '../../workflows/definitions';
 import type { AppDeps } from '../app';
 import { errorResponses, runSchema, uuidParam } from '../schemas';
 import { decodeCursor, encodeCursor, runView } from '../views';
@@ -17,6 +19,8 @@ interface CreateRunBody {
   mode?: RunMode;
   ideaCount?: number;
   approvalTimeout?: ApprovalTimeout;
+  taskId?: string;
+  until?: RunUntil;
 }
 
 const createRunBody = {
@@ -27,6 +31,8 @@ const createRunBody = {
     paperId: { type: 'string', format: 'uuid' },
     mode: { type: 'string', enum: ['supervised', 'autonomous'] },
     ideaCount: { type: 'integer', minimum: 1, maximum: 10 },
+    taskId: { type: 'string', minLength: 1, maxLength: 200, description: 'Pin the library task instead of letting the agent choose' },
+    until: { type: 'string', enum: ['approved', 'succeeded'], description: 'Stop after approval, or run the experiment (default)' },
     approvalTimeout: {
       type: 'object',
       required: ['seconds', 'action'],
@@ -54,8 +60,8 @@ export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
   const { db, config, gateway } = deps;
 
   async function loadRunView(run: RunRow) {
-    const [ideas, usage] = await Promise.all([ideasForRound(db, run.id, run.round), usageForRun(db, run.id)]);
-    return runView(run, ideas, usage);
+    const [ideas, usage, experiments] = await Promise.all([ideasForRound(db, run.id, run.round), usageForRun(db, run.id), experimentsForRun(db, run.id)]);
+    return runView(run, ideas, usage, experiments);
   }
 
   async function mustGetRun(id: string): Promise<RunRow> {
@@ -75,8 +81,13 @@ export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
     if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
     const body = req.body;
     if (!(await getPaper(db, body.paperId))) throw new HttpError(404, 'NotFound', `paper ${body.paperId} not found`);
+    if (body.taskId !== undefined && !listTasks(config.MLR_TASKS_DIR).some((t) => t.id === body.taskId)) {
+      throw new HttpError(422, 'UnknownTask', `task ${body.taskId} is not in the task library`);
+    }
     const key = req.headers['idempotency-key'];
-    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    // Key order must not matter: the same request in another field order is the same request.
+    const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
+    const requestHash = createHash('sha256').update(canonical).digest('hex');
     const id = randomUUID();
     const input = {
       runId: id,
@@ -86,8 +97,13 @@ export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
       approvalTimeout: body.approvalTimeout,
       maxRevisions: config.MLR_MAX_REVISIONS,
       timeouts: deps.runTimeouts,
+      until: body.until ?? 'succeeded',
+      experiment: {
+        maxSteps: config.MLR_AGENT_MAX_STEPS, maxDebugIterations: config.MLR_MAX_DEBUG_ITERATIONS,
+        execTimeoutSeconds: Math.ceil(config.MLR_EXEC_TIMEOUT_MS / 1000),
+      },
     };
-    const { run, created } = await insertRun(db, { ...input, id, workflowId: workflowIdFor(id), idempotencyKey: key, requestHash });
+    const { run, created } = await insertRun(db, { ...input, id, workflowId: workflowIdFor(id), idempotencyKey: key, requestHash, taskId: body.taskId });
     if (!created && run.request_hash !== requestHash) {
       throw new HttpError(409, 'IdempotencyKeyReused', 'this Idempotency-Key was used with a different request body');
     }
@@ -95,7 +111,7 @@ export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
     try {
       // On a replay this re-attaches to the existing workflow (USE_EXISTING), covering a crash between
       // the insert and the start of the first attempt.
-      await gateway.start(created ? input : { ...input, runId: run.id, paperId: run.paper_id, mode: run.mode, ideaCount: run.idea_count, approvalTimeout: run.approval_timeout ?? undefined });
+      await gateway.start(created ? input : { ...input, runId: run.id, paperId: run.paper_id, mode: run.mode, ideaCount: run.idea_count, approvalTimeout: run.approval_timeout ?? undefined, until: run.until });
     } catch (err) {
       if (created) await deleteRun(db, id).catch(() => undefined);
       req.log.error({ err }, 'could not start the run workflow');
@@ -146,7 +162,7 @@ export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
     schema: { params: uuidParam, response: { 202: runSchema, ...errorResponses } },
   }, async (req, reply) => {
     const run = await mustGetRun(req.params.id);
-    if (TERMINAL_STATUSES.includes(run.status)) throw new HttpError(409, 'RunFinished', `run is already ${run.status}`);
+    if (isFinished(run.status, run.until)) throw new HttpError(409, 'RunFinished', `run is already ${run.status}`);
     await gateway.cancel(run.workflow_id);
     return reply.code(202).send(await loadRunView(run));
   });

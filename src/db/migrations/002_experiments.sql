@@ -2,6 +2,7 @@ ALTER TABLE runs ADD COLUMN task_id text;
 ALTER TABLE runs ADD COLUMN until text NOT NULL DEFAULT 'succeeded';
 ALTER TABLE runs ADD COLUMN result jsonb;
 ALTER TABLE runs ADD COLUMN starter_hash text;
+ALTER TABLE runs ADD COLUMN paused boolean NOT NULL DEFAULT false;
 
 -- Content-addressed code snapshots of a run's workspace; the diff is against the starter code.
 CREATE TABLE snapshots (

@@ -1,0 +1,180 @@
+// ExperimentAgent activities: choosing the task, the workspace, executions (baseline and candidate),
+// and the result. Each is idempotent: a retried activity finds what an earlier attempt stored.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { createTwoFilesPatch } from 'diff';
+import { z } from 'zod';
+import { appendEvent } from '../db/events';
+import { cachedBaseline, experimentByKey, finishExperiment, startExperiment, type ExperimentRow } from '../db/experiments';
+import { getRun, patchRun, type RunRow } from '../db/runs';
+import { ErrorType } from '../errors';
+import type { ArtifactStore } from '../experiments/artifacts';
+import { Workspace } from '../experiments/workspace';
+import { listTasks, loadTask, prepareTask, type PreparedTask } from '../tasks/library';
+import type { ActivityDeps } from './index';
+import type { Idea } from './schemas';
+import { structuredCall } from './structured';
+import { withHeartbeat } from './heartbeat';
+import type { Queryable } from '../db/types';
+
+export interface ExperimentSummary {
+  id: string;
+  status: ExperimentRow['status'];
+  codeHash: string;
+  value?: number;
+  error?: string;
+  logTail: string;
+  cached: boolean;
+}
+
+export interface RunResult {
+  metric: string;
+  direction: 'max' | 'min';
+  baseline: number;
+  value: number;
+  /** Positive when the candidate is better, in the metric's units. */
+  improvement: number;
+  relativeImprovement: number | null;
+  baselineExperimentId: string;
+  candidateExperimentId: string;
+}
+
+export function computeResult(metric: string, direction: 'max' | 'min', baseline: ExperimentRow, candidate: ExperimentRow): RunResult {
+  const b = Number(baseline.metrics![metric]);
+  const v = Number(candidate.metrics![metric]);
+  const improvement = direction === 'max' ? v - b : b - v;
+  return {
+    metric, direction, baseline: b, value: v, improvement,
+    relativeImprovement: b !== 0 ? improvement / Math.abs(b) : null,
+    baselineExperimentId: baseline.id, candidateExperimentId: candidate.id,
+  };
+}
+
+const summary = (row: ExperimentRow, metric: string, cached: boolean): ExperimentSummary => ({
+  id: row.id, status: row.status, codeHash: row.code_hash, cached, logTail: (row.log_tail ?? '').slice(-4000),
+  value: row.metrics && typeof row.metrics[metric] === 'number' ? (row.metrics[metric] as number) : undefined,
+  error: row.error ?? undefined,
+});
+
+/** Shared by the experiment and agent activities: the run's task, prepared copy and workspace. */
+export function createRunContext(deps: ActivityDeps) {
+  const dataDir = deps.config.MLR_DATA_DIR;
+  async function context(runId: string): Promise<{ run: RunRow; prepared: PreparedTask; ws: Workspace }> {
+    const run = await getRun(deps.db, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
+    if (!run.task_id) throw ApplicationFailure.nonRetryable(`run ${runId} has no task yet`, ErrorType.NotFound);
+    const task = loadTask(path.join(deps.config.MLR_TASKS_DIR, run.task_id));
+    if (!task) throw ApplicationFailure.nonRetryable(`task ${run.task_id} is not in ${deps.config.MLR_TASKS_DIR}`, ErrorType.NotFound);
+    const prepared = await prepareTask(task, path.join(dataDir, 'tasks'), deps.python);
+    const ws = Workspace.create(path.join(dataDir, 'workspaces', runId), prepared.envDir, prepared.readOnlyPatterns);
+    return { run, prepared, ws };
+  }
+  return { context };
+}
+
+export async function selectedIdea(db: Queryable, run: RunRow): Promise<Idea> {
+  const { rows } = await db.query<{ body: Idea }>('SELECT body FROM ideas WHERE id = $1', [run.selected_idea_id]);
+  if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${run.id} has no selected idea`, ErrorType.NotFound);
+  return rows[0].body;
+}
+
+/** Stores a content-addressed snapshot of the workspace code with its diff against the starter code. */
+export async function storeSnapshot(db: Queryable, store: ArtifactStore, runId: string, ws: Workspace): Promise<string> {
+  const snap = ws.snapshot();
+  const exists = await db.query('SELECT 1 FROM snapshots WHERE run_id = $1 AND code_hash = $2', [runId, snap.codeHash]);
+  if (exists.rowCount) return snap.codeHash;
+  for (const [file, sha] of Object.entries(snap.files)) await store.put(`blobs/${sha}`, fs.readFileSync(path.join(ws.root, file)));
+  const starter = await db.query<{ manifest: Record<string, string> }>(
+    `SELECT s.manifest FROM snapshots s JOIN runs r ON r.id = s.run_id AND r.starter_hash = s.code_hash WHERE s.run_id = $1`, [runId]);
+  const base = starter.rows[0]?.manifest ?? snap.files;
+  const patches: string[] = [];
+  for (const file of [...new Set([...Object.keys(base), ...Object.keys(snap.files)])].sort()) {
+    if (base[file] === snap.files[file]) continue;
+    const before = base[file] ? (await store.get(`file:blobs/${base[file]}`)).toString('utf8') : '';
+    const after = snap.files[file] ? fs.readFileSync(path.join(ws.root, file), 'utf8') : '';
+    patches.push(createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, '', '', { context: 3 }));
+  }
+  await db.query('INSERT INTO snapshots (run_id, code_hash, manifest, diff) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [runId, snap.codeHash, JSON.stringify(snap.files), patches.join('\n')]);
+  return snap.codeHash;
+}
+
+export function createExperimentActivities(deps: ActivityDeps) {
+  const { db, config } = deps;
+  const { context } = createRunContext(deps);
+  const seed = config.MLR_EXPERIMENT_SEED;
+
+  async function execute(key: string, role: ExperimentRow['role'], runId: string | null, attempt: number, prepared: PreparedTask, dir: string, codeHash: string): Promise<ExperimentRow> {
+    const done = await experimentByKey(db, key);
+    if (done && done.status !== 'running') return done;
+    const row = await startExperiment(db, { runId, key, role, attempt, taskId: prepared.task.id, codeHash, seed });
+    const result = await withHeartbeat((signal) => deps.executor.execute({
+      workspaceDir: dir, script: 'train.py', seed, timeoutMs: config.MLR_EXEC_TIMEOUT_MS, memoryMb: config.MLR_EXEC_MEMORY_MB,
+      scriptsDir: prepared.scriptsDir, metricName: prepared.task.metric, logKey: `logs/${row.id}.log`, signal,
+    }));
+    return finishExperiment(db, row.id, result);
+  }
+
+  return {
+    /** The approved idea's plan matched to a library task by the model, unless the request pinned one. */
+    async selectTask({ runId }: { runId: string }): Promise<{ taskId: string }> {
+      const run = await getRun(db, runId);
+      if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
+      if (run.task_id) return { taskId: run.task_id };
+      const tasks = listTasks(config.MLR_TASKS_DIR);
+      if (tasks.length === 0) throw ApplicationFailure.nonRetryable(`no tasks in ${config.MLR_TASKS_DIR}`, ErrorType.NotFound);
+      const idea = await selectedIdea(db, run);
+      const schema = z.object({ taskId: z.enum(tasks.map((t) => t.id) as [string, ...string[]]), rationale: z.string().min(1).max(2000) });
+      const choice = await withHeartbeat((signal) => structuredCall(deps, {
+        runId, role: 'agent', callKey: 'select-task', name: 'task_choice', schema, signal,
+        messages: [
+          { role: 'system', content: 'Match a research idea to the prototype task that can test it. Answer with JSON.' },
+          { role: 'user', content: `Idea: ${JSON.stringify({ title: idea.title, hypothesis: idea.hypothesis, plan: idea.experimentPlan })}\n\nTasks:\n${tasks.map((t) => `- ${t.id}: ${t.domain}; metric ${t.metric} (${t.direction}); tags ${t.tags.join(', ')}\n  ${t.researchProblem.split('\n')[0]}`).join('\n')}` },
+        ],
+      }));
+      await patchRun(db, runId, { task_id: choice.taskId });
+      await appendEvent(db, runId, 'task', { taskId: choice.taskId, rationale: choice.rationale });
+      return { taskId: choice.taskId };
+    },
+
+    async setupWorkspace({ runId }: { runId: string }): Promise<{ starterHash: string }> {
+      const { run, ws } = await context(runId);
+      if (run.starter_hash) return { starterHash: run.starter_hash };
+      const starterHash = ws.snapshot().codeHash;
+      await patchRun(db, runId, { starter_hash: starterHash });
+      await storeSnapshot(db, deps.store, runId, ws);
+      return { starterHash };
+    },
+
+    /** The unmodified starter code, cached by task, code hash and seed across runs. */
+    async runBaseline({ runId }: { runId: string }): Promise<ExperimentSummary> {
+      const { run, prepared } = await context(runId);
+      const codeHash = run.starter_hash!;
+      const cached = await cachedBaseline(db, prepared.task.id, codeHash, seed);
+      if (cached) return summary(cached, prepared.task.metric, cached.run_id !== runId);
+      const dir = path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`);
+      if (!fs.existsSync(dir)) fs.cpSync(prepared.envDir, dir, { recursive: true });
+      const row = await execute(`baseline:${prepared.task.id}:${codeHash}:${seed}`, 'baseline', runId, 0, prepared, dir, codeHash);
+      await appendEvent(db, runId, 'experiment', { role: 'baseline', id: row.id, status: row.status });
+      return summary(row, prepared.task.metric, false);
+    },
+
+    async runCandidate({ runId, attempt }: { runId: string; attempt: number }): Promise<ExperimentSummary> {
+      const { prepared, ws } = await context(runId);
+      const codeHash = await storeSnapshot(db, deps.store, runId, ws);
+      const row = await execute(`${runId}:candidate:${attempt}`, 'candidate', runId, attempt, prepared, ws.root, codeHash);
+      await appendEvent(db, runId, 'experiment', { role: 'candidate', id: row.id, attempt, status: row.status, error: row.error });
+      return summary(row, prepared.task.metric, false);
+    },
+
+    async recordResult({ runId, baselineId, candidateId }: { runId: string; baselineId: string; candidateId: string }): Promise<RunResult> {
+      const { prepared } = await context(runId);
+      const rows = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE id = ANY($1::uuid[])', [[baselineId, candidateId]]);
+      const byId = new Map(rows.rows.map((r) => [r.id, r]));
+      const result = computeResult(prepared.task.metric, prepared.task.direction, byId.get(baselineId)!, byId.get(candidateId)!);
+      await patchRun(db, runId, { result });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from './types';
+import type { ExecutionResult } from '../experiments/executor';
+
+export interface ExperimentRow {
+  id: string;
+  run_id: string | null;
+  exec_key: string;
+  role: 'baseline' | 'candidate' | 'agent';
+  attempt: number;
+  task_id: string;
+  code_hash: string;
+  seed: number;
+  status: 'running' | ExecutionResult['status'];
+  exit_code: number | null;
+  duration_ms: number | null;
+  peak_memory_mb: string | null;
+  metrics: ExecutionResult['metrics'];
+  error: string | null;
+  log_tail: string | null;
+  log_uri: string | null;
+  network_isolated: boolean | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export async function experimentByKey(db: Queryable, key: string): Promise<ExperimentRow | undefined> {
+  const { rows } = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE exec_key = $1', [key]);
+  return rows[0];
+}
+
+/** Marks an execution as started; a row left `running` by a dead worker is taken over. */
+export async function startExperiment(db: Queryable, e: { runId: string | null; key: string; role: ExperimentRow['role']; attempt: number; taskId: string; codeHash: string; seed: number }): Promise<ExperimentRow> {
+  const { rows } = await db.query<ExperimentRow>(
+    `INSERT INTO experiments (id, run_id, exec_key, role, attempt, task_id, code_hash, seed, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running')
+     ON CONFLICT (exec_key) DO UPDATE SET code_hash = EXCLUDED.code_hash, created_at = now()
+     RETURNING *`,
+    [randomUUID(), e.runId, e.key, e.role, e.attempt, e.taskId, e.codeHash, e.seed],
+  );
+  return rows[0]!;
+}
+
+export async function finishExperiment(db: Queryable, id: string, r: ExecutionResult): Promise<ExperimentRow> {
+  const { rows } = await db.query<ExperimentRow>(
+    `UPDATE experiments SET status = $2, exit_code = $3, duration_ms = $4, peak_memory_mb = $5, metrics = $6, error = $7,
+       log_tail = $8, log_uri = $9, network_isolated = $10, finished_at = now() WHERE id = $1 RETURNING *`,
+    [id, r.status, r.exitCode, r.durationMs, r.peakMemoryMb, r.metrics ? JSON.stringify(r.metrics) : null, r.error ?? null,
+      r.logTail, r.log.uri, r.networkIsolated],
+  );
+  return rows[0]!;
+}
+
+export async function cachedBaseline(db: Queryable, taskId: string, codeHash: string, seed: number): Promise<ExperimentRow | undefined> {
+  const { rows } = await db.query<ExperimentRow>(
+    `SELECT * FROM experiments WHERE role = 'baseline' AND status = 'succeeded' AND task_id = $1 AND code_hash = $2 AND seed = $3
+     ORDER BY created_at LIMIT 1`,
+    [taskId, codeHash, seed],
+  );
+  return rows[0];
+}
+
+/** The run's executions, its baseline (possibly another run's cached one) included. */
+export async function experimentsForRun(db: Queryable, runId: string): Promise<ExperimentRow[]> {
+  const { rows } = await db.query<ExperimentRow>(
+    `SELECT e.* FROM experiments e WHERE e.run_id = $1
+     UNION SELECT b.* FROM experiments b JOIN runs r ON r.id = $1
+       WHERE (r.result->>'baselineExperimentId')::uuid = b.id
+     ORDER BY created_at`,
+    [runId],
+  );
+  return rows;
+}

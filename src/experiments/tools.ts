@@ -1,0 +1,51 @@
+// The MLAgentBench action set as OpenAI function tools: exactly the upstream names and arguments.
+import { z } from 'zod';
+import { toStrictJsonSchema } from '../activities/schemas';
+
+const str = z.string();
+
+export const toolArgs = {
+  list_files: z.object({ dir_path: str }),
+  read_file: z.object({ file_name: str }),
+  write_file: z.object({ file_name: str, content: str }),
+  append_file: z.object({ file_name: str, content: str }),
+  copy_file: z.object({ source: str, destination: str }),
+  undo_edit_script: z.object({ script_name: str }),
+  execute_script: z.object({ script_name: str }),
+  inspect_script_lines: z.object({ script_name: str, start_line_number: z.number().int(), end_line_number: z.number().int() }),
+  understand_file: z.object({ file_name: str, things_to_look_for: str }),
+  edit_script: z.object({ script_name: str, edit_instruction: str, save_name: str }),
+  reflection: z.object({ things_to_reflect_on: str }),
+  final_answer: z.object({ final_answer: str }),
+} as const;
+
+export type ToolName = keyof typeof toolArgs;
+export const TOOL_NAMES = Object.keys(toolArgs) as ToolName[];
+
+const descriptions: Record<ToolName, string> = {
+  list_files: 'List the files in a directory of the workspace ("." for the top).',
+  read_file: 'Read a whole file.',
+  write_file: 'Write a file (overwrites; the previous version can be restored with undo_edit_script).',
+  append_file: 'Append text to a file.',
+  copy_file: 'Copy a file to a writable destination.',
+  undo_edit_script: 'Restore the previous version of a script and return its content.',
+  execute_script: 'Run a Python script in the workspace and return its output (stderr on failure).',
+  inspect_script_lines: 'Show lines start..end (1-based, at most 100) of a script.',
+  understand_file: 'Have a model read a file and describe what you ask about.',
+  edit_script: 'Have a model rewrite a script by your instruction and save it under save_name; returns the diff.',
+  reflection: 'Have a model reflect on the research so far.',
+  final_answer: 'Finish: the candidate code in the workspace is ready to be measured. Summarise what you changed.',
+};
+
+export interface ToolDefinition {
+  name: ToolName;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export const TOOLS: ToolDefinition[] = TOOL_NAMES.map((name) => ({
+  name, description: descriptions[name], parameters: toStrictJsonSchema(toolArgs[name]),
+}));
+
+/** Tools that change no file and run nothing: they still count as steps, as the model chose them. */
+export const READ_ONLY_TOOLS: ReadonlySet<ToolName> = new Set(['list_files', 'read_file', 'inspect_script_lines', 'understand_file', 'reflection']);

@@ -1,0 +1,68 @@
+import { ApplicationFailure, condition, proxyActivities, sleep, type RetryPolicy } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ErrorType, nonRetryableErrorTypes } from '../errors';
+import type { RunInput, RunStatus } from './definitions';
+import type { RunState } from './run-state';
+
+type MoveTo = (status: RunStatus, extra?: { error?: string }) => Promise<void>;
+
+/**
+ * approved → implementing → executing ⇄ debugging → succeeded. The agent works one model step and one
+ * action at a time; when it gives its final answer the harness measures the candidate. A failed
+ * measurement is handed back to the agent (never retried blind) up to maxDebugIterations times.
+ */
+export async function experimentStage(input: RunInput, state: RunState, moveTo: MoveTo): Promise<void> {
+  const { llmStartToCloseSeconds, llmHeartbeatSeconds, llmMaxAttempts } = input.timeouts;
+  const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: llmMaxAttempts, nonRetryableErrorTypes };
+  const steps = proxyActivities<Activities>({ startToCloseTimeout: `${llmStartToCloseSeconds}s`, heartbeatTimeout: `${llmHeartbeatSeconds}s`, retry });
+  // Actions may execute scripts: they get the execution timeout on top, and heartbeat all the while.
+  const runs = proxyActivities<Activities>({
+    startToCloseTimeout: `${input.experiment.execTimeoutSeconds + llmStartToCloseSeconds + 600}s`,
+    heartbeatTimeout: `${llmHeartbeatSeconds}s`,
+    retry,
+  });
+  const { runId } = input;
+  const { maxSteps, maxDebugIterations } = input.experiment;
+
+  const agentTurn = async (): Promise<void> => {
+    while (state.step < maxSteps) {
+      await condition(() => !state.paused);
+      for (const text of state.feedback.splice(0)) {
+        await steps.addAgentNote({ runId, afterStep: state.step - 1, kind: 'feedback', text });
+      }
+      await steps.agentStep({ runId, step: state.step });
+      const { final } = await runs.agentAction({ runId, step: state.step });
+      state.step += 1;
+      if (final) return;
+    }
+  };
+
+  await moveTo('implementing');
+  await steps.selectTask({ runId });
+  await runs.setupWorkspace({ runId });
+  const baseline = await runs.runBaseline({ runId });
+  if (baseline.status !== 'succeeded') {
+    throw ApplicationFailure.nonRetryable(`the baseline (unmodified starter code) did not run: ${baseline.error}`, ErrorType.ExperimentFailed);
+  }
+  for (;;) {
+    await agentTurn();
+    state.attempt += 1;
+    await moveTo('executing');
+    const candidate = await runs.runCandidate({ runId, attempt: state.attempt });
+    if (candidate.status === 'succeeded') {
+      await runs.recordResult({ runId, baselineId: baseline.id, candidateId: candidate.id });
+      await moveTo('succeeded');
+      return;
+    }
+    const why = `attempt ${state.attempt} ${candidate.status}: ${candidate.error}`;
+    if (state.attempt > maxDebugIterations) {
+      throw ApplicationFailure.nonRetryable(`the candidate failed ${state.attempt} times; last ${why}`, ErrorType.ExperimentFailed);
+    }
+    if (state.step >= maxSteps) {
+      throw ApplicationFailure.nonRetryable(`the step budget of ${maxSteps} is spent; last ${why}`, ErrorType.ExperimentFailed);
+    }
+    await steps.addAgentNote({ runId, afterStep: state.step - 1, kind: 'execution_error', text: `${why}\nOutput tail:\n${candidate.logTail}` });
+    await moveTo('debugging');
+    await sleep(Math.min(1000 * 2 ** (state.attempt - 1), 60_000));
+  }
+}
