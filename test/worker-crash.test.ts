@@ -4,6 +4,7 @@ import { startFakeModel, type FakeModel } from './support/fake-model';
 import { createHarness, stack, type Harness } from './support/harness';
 import { createRun, submitPaper, waitForStatus } from './support/api';
 import { ROOT } from './support/paths';
+import { SCALED_TRAIN } from './support/train-scripts';
 
 let model: FakeModel;
 let h: Harness;
@@ -25,7 +26,7 @@ function spawnWorker(): ChildProcess {
     env: {
       PATH: process.env.PATH, DATABASE_URL: h.dbUrl, TEMPORAL_ADDRESS: stack().temporalAddress, MLR_TASK_QUEUE: h.config.MLR_TASK_QUEUE,
       MLR_MODEL: 'fake-model', OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'sk-test', LOG_LEVEL: 'warn',
-      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1', MLR_S2_RETRIES: '0',
+      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1', MLR_S2_RETRIES: '0', MLR_DATA_DIR: h.config.MLR_DATA_DIR,
     },
   });
 }
@@ -35,13 +36,14 @@ it('finishes the run on a new worker after the worker is killed during ideation,
   const first = spawnWorker();
   try {
     const paperId = await submitPaper(h.app);
-    const run = await createRun(h.app, { paperId, ideaCount: 2 });
+    const run = await createRun(h.app, { paperId, ideaCount: 2, until: 'approved' });
     await model.waitFor('research_ideas', 1);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
 
-    await h.startWorker();
+    const second = await h.startWorker();
     const waiting = await waitForStatus(h.app, run.id, 'awaiting_approval', 60_000);
+    await second.stop(); // the next test's killed worker must be the only one polling
     expect(waiting.ideas).toHaveLength(2);
     expect(model.requestsFor('paper_analysis')).toHaveLength(1);
     expect(model.requestsFor('research_ideas')).toHaveLength(2);
@@ -51,3 +53,34 @@ it('finishes the run on a new worker after the worker is killed during ideation,
     first.kill('SIGKILL');
   }
 });
+
+it('finishes the experiment stage after the worker is killed during the candidate execution, without re-running finished steps', async () => {
+  const slow = SCALED_TRAIN.replace('import json\n', 'import json\nimport time\ntime.sleep(8)\n');
+  model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: slow } });
+  model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'scaled' } });
+  const first = spawnWorker();
+  try {
+    const paperId = await submitPaper(h.app);
+    const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer' });
+    await waitForStatus(h.app, run.id, 'executing', 120_000);
+    for (;;) {
+      const { rows } = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [run.id]);
+      if (rows[0]?.status === 'running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+
+    await h.startWorker();
+    const done = await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    expect(done.result.improvement).toBeGreaterThan(0);
+    const baselines = await h.pool.query(`SELECT count(*)::int AS n FROM experiments WHERE role = 'baseline'`);
+    expect(baselines.rows[0].n).toBe(1);
+    const agentCalls = await h.pool.query(`SELECT count(*)::int AS n FROM llm_calls WHERE run_id = $1 AND role = 'agent'`, [run.id]);
+    expect(agentCalls.rows[0].n).toBe(2);
+    const candidates = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [run.id]);
+    expect(candidates.rows.map((r) => r.status)).toEqual(['succeeded']);
+  } finally {
+    first.kill('SIGKILL');
+  }
+}, 240_000);

@@ -45,7 +45,7 @@ export function createAgentActivities(deps: ActivityDeps) {
       await stepsForRun(db, runId), await notesForRun(db, runId));
     const callKey = `agent:${step}`;
     const requestHash = createHash('sha256').update(JSON.stringify({ model, messages })).digest('hex');
-    const cached = await findAnsweredCall(db, runId, callKey, requestHash);
+    const cached = await findAnsweredCall(db, runId, callKey);
     if (cached) return JSON.parse(cached) as ToolCall | undefined;
     const started = Date.now();
     const base = { runId, role: 'agent', model, callKey, requestHash };

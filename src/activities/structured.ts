@@ -63,7 +63,7 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
   let lastProblem = '';
   for (let attempt = 0; attempt <= deps.config.MLR_LLM_REASK; attempt++) {
     const requestHash = createHash('sha256').update(JSON.stringify({ model, messages, jsonSchema })).digest('hex');
-    const cached = await findAnsweredCall(deps.db, call.runId, call.callKey, requestHash);
+    const cached = await findAnsweredCall(deps.db, call.runId, call.callKey);
     if (cached !== undefined) {
       const { value } = parse(cached, call);
       if (value !== undefined) return value;

@@ -26,12 +26,16 @@ export async function insertLlmCall(db: Queryable, c: LlmCallRecord): Promise<vo
   );
 }
 
-/** A completion already paid for by an earlier attempt of the same step (a retried activity). */
-export async function findAnsweredCall(db: Queryable, runId: string, callKey: string, requestHash: string): Promise<string | undefined> {
+/**
+ * A completion already paid for by an earlier attempt of the same step (a retried activity). Keyed by
+ * the step alone: a retry may see a changed world (a file an edit already wrote), and the step must
+ * not be answered twice.
+ */
+export async function findAnsweredCall(db: Queryable, runId: string, callKey: string): Promise<string | undefined> {
   const { rows } = await db.query<{ completion: string }>(
-    `SELECT completion FROM llm_calls WHERE run_id = $1 AND call_key = $2 AND request_hash = $3 AND status = 'ok'
+    `SELECT completion FROM llm_calls WHERE run_id = $1 AND call_key = $2 AND status = 'ok'
      ORDER BY created_at DESC LIMIT 1`,
-    [runId, callKey, requestHash],
+    [runId, callKey],
   );
   return rows[0]?.completion;
 }

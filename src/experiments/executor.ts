@@ -83,11 +83,19 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const internal = path.join(spec.workspaceDir, '.mlr');
       fs.mkdirSync(internal, { recursive: true });
       const resultFile = path.join(internal, `result-${process.pid}-${started}.json`);
+      // A worker that died mid-execution leaves its experiment running in its own process group; stop
+      // it before the retry runs, so two executions never write the same workspace.
+      const pidFile = path.join(internal, 'running.pgid');
+      if (fs.existsSync(pidFile)) {
+        const stale = Number(fs.readFileSync(pidFile, 'utf8'));
+        if (Number.isInteger(stale) && stale > 0) { try { process.kill(-stale, 'SIGKILL'); } catch { /* gone */ } }
+      }
       const command = [...opts.isolationPrefix, opts.python, opts.sandboxScript, resultFile, String(spec.memoryMb), '--', opts.python, '-u', spec.script];
       const child = spawn(command[0]!, command.slice(1), {
         cwd: spec.workspaceDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
         env: scrubbedEnv(opts.python, spec.workspaceDir, spec.seed),
       });
+      if (child.pid) fs.writeFileSync(pidFile, String(child.pid));
       const chunks: Buffer[] = [];
       let size = 0;
       const collect = (d: Buffer) => { chunks.push(d); size += d.length; };
@@ -110,6 +118,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       clearTimeout(timer);
       clearInterval(progress);
       spec.signal?.removeEventListener('abort', onAbort);
+      fs.rmSync(pidFile, { force: true });
 
       const logText = Buffer.concat(chunks, size);
       const log = await opts.store.put(spec.logKey, logText);

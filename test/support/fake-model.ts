@@ -105,7 +105,13 @@ export async function startFakeModel(): Promise<FakeModel> {
         }
       }
       // With nothing queued, the agent finishes at once: the candidate is then the starter code.
-      const fallback: FakeReply = rec.schemaName === 'agent' ? { tool: 'final_answer', args: { final_answer: 'No changes.' } } : { content: defaultReply(rec) };
+      let fallback: FakeReply;
+      try {
+        fallback = rec.schemaName === 'agent' ? { tool: 'final_answer', args: { final_answer: 'No changes.' } } : { content: defaultReply(rec) };
+      } catch (err) {
+        // An unscripted request is a test bug: answer it with an error the run reports, rather than hang.
+        fallback = { status: 400, body: { error: { message: (err as Error).message, type: 'fake' } } };
+      }
       const reply = queues.get(rec.schemaName)?.shift() ?? fallback;
       if ('hang' in reply) {
         hung.add(res);

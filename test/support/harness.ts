@@ -28,7 +28,7 @@ let runtimeReady = false;
 function ensureRuntime(): void {
   if (runtimeReady) return;
   runtimeReady = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: new DefaultLogger((process.env.MLR_TEST_SDK_LOG as 'WARN' | undefined) ?? 'ERROR') });
 }
 
 /** A new, migrated database, so test files never see each other's rows. */
@@ -53,7 +53,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 /** Fast timeouts so worker loss and retries show within seconds. */
-export const testTimeouts: RunTimeouts = { llmStartToCloseSeconds: 60, llmHeartbeatSeconds: 4, llmMaxAttempts: 5 };
+// A heartbeat timeout much under 10 s times out healthy activities when python experiments load both cores.
+export const testTimeouts: RunTimeouts = { llmStartToCloseSeconds: 60, llmHeartbeatSeconds: 10, llmMaxAttempts: 5 };
 
 export interface Harness {
   config: Config;

@@ -80,7 +80,7 @@ CREATE TABLE llm_calls (
   created_at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX llm_calls_run_idx ON llm_calls (run_id);
-CREATE INDEX llm_calls_replay_idx ON llm_calls (run_id, call_key, request_hash) WHERE status = 'ok';
+CREATE INDEX llm_calls_replay_idx ON llm_calls (run_id, call_key) WHERE status = 'ok';
 
 CREATE TABLE scholar_cache (
   query_hash  text PRIMARY KEY,

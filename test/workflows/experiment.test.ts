@@ -1,0 +1,147 @@
+import { startFakeModel, type FakeModel } from '../support/fake-model';
+import { AUTH, createHarness, type Harness } from '../support/harness';
+import { createRun, getRun, submitPaper, waitForStatus } from '../support/api';
+import { BUGGY_TRAIN, SCALED_TRAIN } from '../support/train-scripts';
+
+let model: FakeModel;
+let h: Harness;
+let paperId: string;
+
+beforeAll(async () => {
+  model = await startFakeModel();
+  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_MAX_DEBUG_ITERATIONS: '2', MLR_AGENT_MAX_STEPS: '12' });
+  await h.startWorker();
+  paperId = await submitPaper(h.app);
+});
+afterAll(async () => {
+  await h.close();
+  await model.close();
+});
+
+const experimentRun = (body: Record<string, unknown> = {}) =>
+  createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer', ...body });
+
+const agentSays = (...calls: Array<[string, Record<string, unknown> | string]>) => {
+  for (const [tool, args] of calls) model.enqueue('agent', { tool, args });
+};
+
+describe('the experiment stage', () => {
+  it('measures a planted bug, hands its error to the agent, and succeeds once the agent fixes it', async () => {
+    agentSays(['write_file', { file_name: 'train.py', content: BUGGY_TRAIN }], ['final_answer', { final_answer: 'Scaled the features.' }]);
+    // After the failed execution: the fix, a check run, and the final answer.
+    agentSays(['edit_script', { script_name: 'train.py', edit_instruction: 'fix the typo', save_name: 'train.py' }],
+      ['execute_script', { script_name: 'train.py' }], ['final_answer', { final_answer: 'Fixed the typo.' }]);
+    model.enqueue('edited_script', { content: JSON.stringify({ content: SCALED_TRAIN }) });
+    const before = model.requestsFor('agent').length;
+
+    const run = await experimentRun();
+    const done = await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+
+    const agentRequests = model.requestsFor('agent').slice(before);
+    expect(agentRequests).toHaveLength(5);
+    const sawError = agentRequests[2]!.messages.map((m) => m.content ?? '').join('\n');
+    expect(sawError).toContain('The candidate execution failed');
+    expect(sawError).toContain("NameError: name 'StandardScalr' is not defined");
+    expect(agentRequests[0]!.messages.map((m) => m.content ?? '').join('\n')).not.toContain('NameError');
+
+    const statuses = (await h.pool.query(`SELECT data->>'status' AS s FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY id`, [run.id])).rows.map((r) => r.s);
+    expect(statuses.slice(statuses.indexOf('approved'))).toEqual(['approved', 'implementing', 'executing', 'debugging', 'executing', 'succeeded']);
+
+    const roles = done.experiments.map((e: { role: string; status: string; attempt: number }) => `${e.role}:${e.attempt}:${e.status}`);
+    expect(roles).toEqual(['baseline:0:succeeded', 'candidate:1:failed', 'candidate:2:succeeded']);
+    const [baseline, failed, fixed] = done.experiments;
+    expect(failed.logTail).toContain('StandardScalr');
+    expect(fixed.codeHash).not.toBe(baseline.codeHash);
+    expect(done.result).toMatchObject({ metric: 'accuracy', direction: 'max', baseline: baseline.metrics.accuracy, value: fixed.metrics.accuracy });
+    expect(done.result.improvement).toBeCloseTo(fixed.metrics.accuracy - baseline.metrics.accuracy, 10);
+    expect(done.result.improvement).toBeGreaterThan(0);
+
+    const log = await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/experiments/${failed.id}/log`, headers: AUTH });
+    expect(log.statusCode).toBe(200);
+    expect(log.body).toContain("NameError: name 'StandardScalr' is not defined");
+    const ws = (await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/workspace`, headers: AUTH })).json();
+    expect(ws.codeHash).toBe(fixed.codeHash);
+    expect(ws.diff).toContain('+from sklearn.preprocessing import StandardScaler');
+    expect(ws.files.map((f: { path: string }) => f.path)).toContain('train.py');
+  });
+
+  it('runs the starter code as the candidate when the agent changes nothing, and reuses the cached baseline', async () => {
+    const first = await waitForStatus(h.app, (await experimentRun()).id, 'succeeded', 120_000);
+    expect(first.result.improvement).toBe(0);
+    expect(first.experiments[0].role).toBe('baseline');
+    const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM experiments WHERE role = 'baseline'`);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('lets the model choose the task when the request pins none', async () => {
+    const run = await experimentRun({ taskId: undefined });
+    const done = await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    expect(done.taskId).toBe('breast-cancer');
+    const choice = model.requestsFor('task_choice').at(-1)!;
+    expect(JSON.stringify(choice.body.response_format)).toContain('synthetic-sentiment');
+  });
+
+  it('answers invalid tool calls with an error observation and goes on', async () => {
+    agentSays(['no_such_tool', {}], ['read_file', '{"file_name": 3}'], ['read_file', { file_name: '../../etc/passwd' }], ['final_answer', { final_answer: 'done' }]);
+    const run = await experimentRun();
+    await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    const steps = (await h.pool.query('SELECT tool, observation FROM agent_steps WHERE run_id = $1 ORDER BY step', [run.id])).rows;
+    expect(steps.map((s) => s.tool)).toEqual(['no_such_tool', 'read_file', 'read_file', 'final_answer']);
+    expect(steps[0].observation).toMatch(/unknown tool no_such_tool/);
+    expect(steps[1].observation).toMatch(/invalid arguments for read_file/);
+    expect(steps[2].observation).toMatch(/outside the workspace/);
+  });
+
+  it('fails with the reason after the debug iterations are spent', async () => {
+    for (let i = 0; i < 3; i++) agentSays(['write_file', { file_name: 'train.py', content: BUGGY_TRAIN }], ['final_answer', { final_answer: 'try' }]);
+    const run = await experimentRun();
+    const done = await waitForStatus(h.app, run.id, 'failed', 120_000);
+    expect(done.error).toMatch(/the candidate failed 3 times; last attempt 3 failed: exit code 1/);
+  });
+
+  it('passes feedback to the next step, and holds the agent while paused', async () => {
+    agentSays(['list_files', { dir_path: '.' }], ['list_files', { dir_path: 'data' }], ['final_answer', { final_answer: 'done' }]);
+    const before = model.requestsFor('agent').length;
+    const run = await experimentRun();
+    await model.waitFor('agent', before + 1);
+    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/pause`, headers: AUTH })).statusCode).toBe(202);
+    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/pause`, headers: AUTH })).statusCode).toBe(409);
+    const fb = await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/feedback`, headers: AUTH, payload: { message: 'Try a standard scaler first.' } });
+    expect(fb.statusCode).toBe(202);
+    await new Promise((r) => setTimeout(r, 1500));
+    const whilePaused = model.requestsFor('agent').length;
+    expect(whilePaused).toBeLessThanOrEqual(before + 2); // at most the step already in flight
+    expect((await getRun(h.app, run.id)).paused).toBe(true);
+    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/resume`, headers: AUTH })).statusCode).toBe(202);
+    await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    const later = model.requestsFor('agent').slice(whilePaused);
+    expect(later.some((r) => r.messages.some((m) => (m.content ?? '').includes('Feedback from the researcher: Try a standard scaler first.')))).toBe(true);
+    const events = (await h.pool.query(`SELECT type FROM run_events WHERE run_id = $1 AND type IN ('paused', 'resumed', 'feedback') ORDER BY id`, [run.id])).rows.map((r) => r.type);
+    expect(events).toEqual(expect.arrayContaining(['paused', 'resumed', 'feedback']));
+  });
+
+  it('refuses feedback outside the experiment stage and unknown tasks', async () => {
+    const waiting = await createRun(h.app, { paperId, ideaCount: 1 });
+    await waitForStatus(h.app, waiting.id, 'awaiting_approval');
+    const fb = await h.app.inject({ method: 'POST', url: `/v1/runs/${waiting.id}/feedback`, headers: AUTH, payload: { message: 'hi' } });
+    expect([fb.statusCode, fb.json().error.code]).toEqual([409, 'NotExperimenting']);
+    const bad = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: AUTH, payload: { paperId, taskId: 'nope' } });
+    expect([bad.statusCode, bad.json().error.code]).toEqual([422, 'UnknownTask']);
+  });
+});
+
+describe('the token budget', () => {
+  it('fails the run once the run has used its tokens', async () => {
+    const tight = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_RUN_MAX_TOKENS: '700' });
+    try {
+      await tight.startWorker();
+      const pid = await submitPaper(tight.app);
+      for (let i = 0; i < 5; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
+      const run = await createRun(tight.app, { paperId: pid, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer' });
+      const done = await waitForStatus(tight.app, run.id, 'failed', 120_000);
+      expect(done.error).toMatch(/budget exhausted: 750 tokens of 700/);
+    } finally {
+      await tight.close();
+    }
+  });
+});
