@@ -18,12 +18,17 @@ beforeAll(async () => {
   dataDir = path.join(TEST_DATA, `main-${Date.now()}`);
   port = await freePort();
 });
-afterAll(async () => { await model.close(); });
+const started: ChildProcess[] = [];
+afterAll(async () => {
+  // A failed assertion must not leave a stack running (it would also keep jest alive).
+  for (const child of started) if (child.pid && isAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+  await model.close();
+});
 
 function startStack(): ChildProcess {
   fs.mkdirSync(dataDir, { recursive: true });
   const log = fs.openSync(path.join(dataDir, 'stack.log'), 'a'); // read it when this test fails
-  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')], {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
     detached: true, // its own process group, so the test can kill the whole tree at once
     stdio: ['ignore', log, log],
@@ -33,6 +38,8 @@ function startStack(): ChildProcess {
       MLR_S2_RETRIES: '0', MLR_TEMPORAL_UI: 'false', LOG_LEVEL: 'warn',
     },
   });
+  started.push(child);
+  return child;
 }
 
 async function api(method: string, url: string, body?: unknown) {
@@ -61,11 +68,16 @@ it('comes back after kill -9 of the whole process tree with every run intact, an
   const first = startStack();
   await ready();
   const paper = await api('POST', '/v1/papers', { content: SAMPLE_PAPER, format: 'markdown' });
-  const waiting = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 2 });
-  await statusIs(waiting.json.id, 'awaiting_approval');
+  // Run A will be inside its experiment stage at the kill; run B inside a model call.
+  const experimenting = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 2, taskId: 'breast-cancer' });
+  await statusIs(experimenting.json.id, 'awaiting_approval');
   model.enqueue('paper_analysis', { hang: true });
-  const inFlight = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 1 });
+  const inFlight = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 1, until: 'approved' });
   await model.waitFor('paper_analysis', 2);
+  const approved = await api('POST', `/v1/runs/${experimenting.json.id}/approval`, { decision: 'approve' });
+  expect(approved.status).toBe(200);
+  expect(approved.json.selectedIdeaId).toEqual(expect.any(String));
+  await until(async () => (['implementing', 'executing'].includes((await api('GET', `/v1/runs/${experimenting.json.id}`)).json.status) ? true : undefined), 'the experiment stage');
 
   process.kill(-first.pid!, 'SIGKILL');
   await new Promise((r) => first.once('exit', r));
@@ -73,10 +85,14 @@ it('comes back after kill -9 of the whole process tree with every run intact, an
   const second = startStack();
   try {
     await ready();
-    expect((await api('GET', `/v1/runs/${waiting.json.id}`)).json.status).toBe('awaiting_approval');
-    const approved = await api('POST', `/v1/runs/${waiting.json.id}/approval`, { decision: 'approve' });
-    expect([approved.status, approved.json.status]).toEqual([200, 'approved']);
+    await statusIs(experimenting.json.id, 'succeeded');
     await statusIs(inFlight.json.id, 'awaiting_approval');
+    const done = (await api('GET', `/v1/runs/${experimenting.json.id}`)).json as unknown as { experiments: Array<{ role: string; status: string }>; result: { metric: string } };
+    expect(done.experiments.filter((e) => e.role === 'baseline')).toHaveLength(1);
+    expect(done.experiments.filter((e) => e.role === 'candidate').map((e) => e.status)).toEqual(['succeeded']);
+    expect(done.result.metric).toBe('accuracy');
+    // At most the agent step in flight at the kill was asked again.
+    expect(model.requestsFor('agent').length).toBeLessThanOrEqual(2);
 
     const exited = new Promise<number | null>((r) => second.once('exit', (code) => r(code)));
     process.kill(second.pid!, 'SIGTERM');

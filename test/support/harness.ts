@@ -88,11 +88,12 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
         stickyQueueScheduleToStartTimeout: '2s',
       });
       const running = worker.run();
-      const stop = async () => {
+      let stopped: Promise<void> | undefined;
+      const stop = () => (stopped ??= (async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
         await nativeConnection.close();
-      };
+      })());
       workers.push(stop);
       return { worker, stop };
     },
