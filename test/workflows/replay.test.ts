@@ -43,6 +43,22 @@ it('replays a live run that was revised once and then approved', async () => {
   }
 });
 
+it('replays a live run through the experiment stage with one debug iteration', async () => {
+  const paperId = await submitPaper(h.app);
+  model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: 'raise SystemExit(3)\n' } });
+  model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'broken' } });
+  model.enqueue('agent', { tool: 'undo_edit_script', args: { script_name: 'train.py' } });
+  const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer' });
+  await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+  const handle = h.client.workflow.getHandle(workflowIdFor(run.id));
+  await handle.result();
+  const history = await handle.fetchHistory();
+  await expect(replay(history, handle.workflowId)).resolves.toBeUndefined();
+  if (process.env.MLR_RECORD_HISTORIES === '1') {
+    fs.writeFileSync(path.join(HISTORIES, 'experiment-with-debug.json'), historyToJSON(history));
+  }
+}, 180_000);
+
 const recorded = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
 it('has recorded histories to replay', () => {
