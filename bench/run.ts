@@ -3,73 +3,14 @@
 //  (b) submit → awaiting_approval, one run at a time: the orchestration overhead;
 //  (c) 100 runs submitted at once, all to awaiting_approval: wall time and the process's RSS.
 // Usage: npm run bench [-- --runs 100 --sequential 20]
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/stack/processes';
+import { arg, call, fmt, rssMb, sleep, startStack, stats, stopStack, untilStatus } from './stack';
 import { startFakeModel } from '../test/support/fake-model';
 import { startFakeScholar } from '../test/support/fake-scholar';
 import { SAMPLE_PAPER } from '../test/support/api';
-
-const ROOT = path.resolve(__dirname, '..');
-const TOKEN = 'bench-token';
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Stack { child: ChildProcess; port: number }
-
-async function startStack(dataDir: string, port: number, env: Record<string, string>): Promise<{ stack: Stack; ms: number }> {
-  const started = performance.now();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH, MLR_DATA_DIR: dataDir, PORT: String(port), MLR_API_TOKENS: TOKEN, LOG_LEVEL: 'warn', MLR_TEMPORAL_UI: 'false', ...env },
-  });
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
-    if (ok) return { stack: { child, port }, ms: performance.now() - started };
-    if (child.exitCode !== null) throw new Error('stack exited during start-up');
-    await sleep(20);
-  }
-}
-
-async function stopStack(s: Stack): Promise<void> {
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  await exited;
-}
-
-async function call(port: number, method: string, url: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return (await res.json()) as { id: string; status: string };
-}
-
-async function untilStatus(port: number, id: string, status: string): Promise<void> {
-  for (;;) {
-    const run = await call(port, 'GET', `/v1/runs/${id}`);
-    if (run.status === status) return;
-    if (run.status === 'failed') throw new Error(`run ${id} failed`);
-    await sleep(10);
-  }
-}
-
-function rssMb(pid: number): { rss: number; peak: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, p50: s[Math.floor(s.length / 2)]!, p95: s[Math.floor(s.length * 0.95)]!, max: s[s.length - 1]! };
-};
-const fmt = (n: number) => n.toFixed(0);
 
 async function main(): Promise<void> {
   const model = await startFakeModel();
