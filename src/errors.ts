@@ -23,6 +23,8 @@ export const ErrorType = {
   InvalidDecision: 'InvalidDecision',
   /** The run's token or cost budget is spent. */
   BudgetExhausted: 'BudgetExhausted',
+  /** The candidate wrote files it must not (read-only data): the run stops at once. */
+  SandboxViolation: 'SandboxViolation',
   /** The experiment could not be measured: baseline failure, debug iterations or steps spent. */
   ExperimentFailed: 'ExperimentFailed',
   /** Nobody decided within the run's approvalTimeout and the request said to fail. */
@@ -38,6 +40,7 @@ export const nonRetryableErrorTypes: ErrorTypeName[] = [
   ErrorType.ModelNotConfigured,
   ErrorType.NotFound,
   ErrorType.BudgetExhausted,
+  ErrorType.SandboxViolation,
 ];
 
 /** An HTTP-facing error raised by API code; the one error handler turns it into {error: {code, message}}. */

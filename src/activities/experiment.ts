@@ -165,6 +165,11 @@ export function createExperimentActivities(deps: ActivityDeps) {
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
       const row = await execute(`${runId}:candidate:${attempt}`, 'candidate', runId, attempt, prepared, ws.root, codeHash);
       await appendEvent(db, runId, 'experiment', { role: 'candidate', id: row.id, attempt, status: row.status, error: row.error });
+      const tampered = ws.readOnlyChanges(prepared.envDir);
+      if (tampered.length > 0) {
+        // Not worth a debug iteration: the measurement cannot be trusted, whatever the agent does next.
+        throw ApplicationFailure.nonRetryable(`sandbox violation: the candidate changed read-only files: ${tampered.join(', ')}`, ErrorType.SandboxViolation);
+      }
       return summary(row, prepared.task.metric, false);
     },
 

@@ -143,6 +143,24 @@ export class Workspace {
     return lines.slice(start - 1, Math.min(end, lines.length)).map((l, i) => `${start + i}: ${l}`).join('\n');
   }
 
+  /** Read-only files whose content now differs from the starter's (a script can write what the actions refuse). */
+  readOnlyChanges(starterDir: string): string[] {
+    const changed: string[] = [];
+    const walk = (rel: string) => {
+      for (const e of fs.readdirSync(path.join(starterDir, rel), { withFileTypes: true })) {
+        const child = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(child);
+        else if (e.isFile() && this.isReadOnly(child)) {
+          const mine = path.join(this.root, child);
+          const same = fs.existsSync(mine) && fs.readFileSync(mine).equals(fs.readFileSync(path.join(starterDir, child)));
+          if (!same) changed.push(child);
+        }
+      }
+    };
+    walk('');
+    return changed;
+  }
+
   /** Code files (not data, outputs or harness files) with their sha256, and the hash over them all. */
   snapshot(): { codeHash: string; files: Record<string, string> } {
     const files: Record<string, string> = {};

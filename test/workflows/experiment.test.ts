@@ -99,6 +99,15 @@ describe('the experiment stage', () => {
     expect(done.error).toMatch(/the candidate failed 3 times; last attempt 3 failed: exit code 1/);
   });
 
+  it('stops at once, without debug iterations, when the candidate rewrites read-only data', async () => {
+    const tamper = 'import pandas as pd\npd.DataFrame({"a": [1]}).to_csv("data/train.csv", index=False)\n' + SCALED_TRAIN;
+    agentSays(['write_file', { file_name: 'train.py', content: tamper }], ['final_answer', { final_answer: 'tampered' }]);
+    const run = await experimentRun();
+    const done = await waitForStatus(h.app, run.id, 'failed', 120_000);
+    expect(done.error).toBe('sandbox violation: the candidate changed read-only files: data/train.csv');
+    expect(done.experiments.filter((e: { role: string }) => e.role === 'candidate')).toHaveLength(1);
+  });
+
   it('passes feedback to the next step, and holds the agent while paused', async () => {
     agentSays(['list_files', { dir_path: '.' }], ['list_files', { dir_path: 'data' }], ['final_answer', { final_answer: 'done' }]);
     const before = model.requestsFor('agent').length;
