@@ -26,6 +26,15 @@ afterAll(async () => {
 const replay = (history: unknown, workflowId: string) =>
   Worker.runReplayHistory({ workflowBundle: { codePath: stack().bundlePath } }, history as Parameters<typeof Worker.runReplayHistory>[1], workflowId);
 
+/** Replays the finished run's live history, and records it under test/histories when asked to. */
+async function replayLive(runId: string, file: string): Promise<void> {
+  const handle = h.client.workflow.getHandle(workflowIdFor(runId));
+  await handle.result();
+  const history = await handle.fetchHistory();
+  await expect(replay(history, handle.workflowId)).resolves.toBeUndefined();
+  if (process.env.MLR_RECORD_HISTORIES === '1') fs.writeFileSync(path.join(HISTORIES, file), historyToJSON(history));
+}
+
 it('replays a live run that was revised once and then approved', async () => {
   const paperId = await submitPaper(h.app);
   const run = await createRun(h.app, { paperId, ideaCount: 2 });
@@ -34,13 +43,7 @@ it('replays a live run that was revised once and then approved', async () => {
   await waitForStatus(h.app, run.id, 'awaiting_approval');
   await decide(h.app, run.id, { decision: 'approve' });
   await waitForStatus(h.app, run.id, 'approved');
-  const handle = h.client.workflow.getHandle(workflowIdFor(run.id));
-  await handle.result();
-  const history = await handle.fetchHistory();
-  await expect(replay(history, handle.workflowId)).resolves.toBeUndefined();
-  if (process.env.MLR_RECORD_HISTORIES === '1') {
-    fs.writeFileSync(path.join(HISTORIES, 'revise-then-approve.json'), historyToJSON(history));
-  }
+  await replayLive(run.id, 'revise-then-approve.json');
 });
 
 it('replays a live run through the experiment stage with one debug iteration', async () => {
@@ -50,13 +53,7 @@ it('replays a live run through the experiment stage with one debug iteration', a
   model.enqueue('agent', { tool: 'undo_edit_script', args: { script_name: 'train.py' } });
   const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer' });
   await waitForStatus(h.app, run.id, 'succeeded', 120_000);
-  const handle = h.client.workflow.getHandle(workflowIdFor(run.id));
-  await handle.result();
-  const history = await handle.fetchHistory();
-  await expect(replay(history, handle.workflowId)).resolves.toBeUndefined();
-  if (process.env.MLR_RECORD_HISTORIES === '1') {
-    fs.writeFileSync(path.join(HISTORIES, 'experiment-with-debug.json'), historyToJSON(history));
-  }
+  await replayLive(run.id, 'experiment-with-debug.json');
 }, 180_000);
 
 const recorded = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
