@@ -95,6 +95,9 @@ export const configSchema = z
     MLR_OBSERVATION_MAX_CHARS: z.coerce.number().int().min(500).default(8000),
     /** Seed of the baseline and candidate executions. */
     MLR_EXPERIMENT_SEED: z.coerce.number().int().min(0).default(0),
+    /** Seeds per arm in the validation stage (at least 3) and how many executions run at once. */
+    MLR_VALIDATION_SEEDS: z.coerce.number().int().min(3).max(50).default(5),
+    MLR_VALIDATION_PARALLELISM: z.coerce.number().int().min(1).max(32).default(2),
     /** Concurrent activities one worker runs. */
     MLR_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
     /** Start the embedded Temporal Web UI. */

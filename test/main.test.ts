@@ -69,7 +69,7 @@ it('comes back after kill -9 of the whole process tree with every run intact, an
   await ready();
   const paper = await api('POST', '/v1/papers', { content: SAMPLE_PAPER, format: 'markdown' });
   // Run A will be inside its experiment stage at the kill; run B inside a model call.
-  const experimenting = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 2, taskId: 'breast-cancer' });
+  const experimenting = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 2, taskId: 'breast-cancer', until: 'measured' });
   await statusIs(experimenting.json.id, 'awaiting_approval');
   model.enqueue('paper_analysis', { hang: true });
   const inFlight = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 1, until: 'approved' });

@@ -61,7 +61,7 @@ it('finishes the experiment stage after the worker is killed during the candidat
   const first = spawnWorker();
   try {
     const paperId = await submitPaper(h.app);
-    const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer' });
+    const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer' });
     await waitForStatus(h.app, run.id, 'executing', 120_000);
     for (;;) {
       const { rows } = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [run.id]);

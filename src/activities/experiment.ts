@@ -16,6 +16,7 @@ import type { ActivityDeps } from './index';
 import type { Idea } from './schemas';
 import { structuredCall } from './structured';
 import { withHeartbeat } from './heartbeat';
+import { createValidationActivities } from './validation';
 import type { Queryable } from '../db/types';
 
 export interface ExperimentSummary {
@@ -105,18 +106,20 @@ export function createExperimentActivities(deps: ActivityDeps) {
   const { context } = createRunContext(deps);
   const seed = config.MLR_EXPERIMENT_SEED;
 
-  async function execute(key: string, role: ExperimentRow['role'], runId: string | null, attempt: number, prepared: PreparedTask, dir: string, codeHash: string): Promise<ExperimentRow> {
+  async function execute(key: string, role: ExperimentRow['role'], runId: string | null, attempt: number, prepared: PreparedTask, dir: string, codeHash: string, runSeed = seed): Promise<ExperimentRow> {
     const done = await experimentByKey(db, key);
     if (done && done.status !== 'running') return done;
-    const row = await startExperiment(db, { runId, key, role, attempt, taskId: prepared.task.id, codeHash, seed });
+    const row = await startExperiment(db, { runId, key, role, attempt, taskId: prepared.task.id, codeHash, seed: runSeed });
     const result = await withHeartbeat((signal) => deps.executor.execute({
-      workspaceDir: dir, script: 'train.py', seed, timeoutMs: config.MLR_EXEC_TIMEOUT_MS, memoryMb: config.MLR_EXEC_MEMORY_MB,
+      workspaceDir: dir, script: 'train.py', seed: runSeed, timeoutMs: config.MLR_EXEC_TIMEOUT_MS, memoryMb: config.MLR_EXEC_MEMORY_MB,
       scriptsDir: prepared.scriptsDir, metricName: prepared.task.metric, logKey: `logs/${row.id}.log`, signal,
     }));
     return finishExperiment(db, row.id, result);
   }
 
   return {
+    ...createValidationActivities(deps, execute),
+
     /** The approved idea's plan matched to a library task by the model, unless the request pinned one. */
     async selectTask({ runId }: { runId: string }): Promise<{ taskId: string }> {
       const run = await getRun(db, runId);

@@ -13,6 +13,7 @@ import { PaperInputError } from '../papers/ingest';
 import type { RunTimeouts } from '../workflows/definitions';
 import { eventRoutes } from './routes/events';
 import { experimentRoutes } from './routes/experiments';
+import { reportRoutes } from './routes/report';
 import { healthRoutes } from './routes/health';
 import { paperRoutes } from './routes/papers';
 import { runRoutes } from './routes/runs';
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await runRoutes(scope, deps);
     await eventRoutes(scope, deps);
     await experimentRoutes(scope, deps);
+    await reportRoutes(scope, deps);
   });
   return app;
 }

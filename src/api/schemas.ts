@@ -94,6 +94,7 @@ export const runSchema = {
     paused: { type: 'boolean' },
     experiments: { type: 'array', items: experimentSchema },
     result: nullableFreeObject,
+    validation: nullableFreeObject,
     usage: {
       type: 'object',
       properties: { promptTokens: { type: 'integer' }, completionTokens: { type: 'integer' }, costUsd: { type: 'number' } },

@@ -58,6 +58,7 @@ export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: 
     paused: r.paused,
     experiments: experiments.filter((e) => e.role !== 'agent').map(experimentView),
     result: r.result,
+    validation: r.validation,
     usage,
     error: r.error,
     createdAt: r.created_at.toISOString(),

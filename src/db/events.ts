@@ -1,6 +1,6 @@
 import type { Queryable } from './types';
 
-export type RunEventType = 'status' | 'llm_call' | 'decision' | 'retrieval' | 'created' | 'task' | 'experiment' | 'agent_step' | 'feedback' | 'debug' | 'paused' | 'resumed' | 'result';
+export type RunEventType = 'status' | 'llm_call' | 'decision' | 'retrieval' | 'created' | 'task' | 'experiment' | 'agent_step' | 'feedback' | 'debug' | 'paused' | 'resumed' | 'result' | 'validation';
 
 export interface RunEvent {
   id: string;

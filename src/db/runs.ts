@@ -1,5 +1,5 @@
 import type { Queryable } from './types';
-import type { ApprovalTimeout, RunMode, RunStatus } from '../workflows/definitions';
+import type { ApprovalTimeout, RunMode, RunStatus, RunUntil } from '../workflows/definitions';
 
 export interface RunRow {
   id: string;
@@ -20,10 +20,11 @@ export interface RunRow {
   selected_idea_id: string | null;
   error: string | null;
   task_id: string | null;
-  until: 'approved' | 'succeeded';
+  until: RunUntil;
   result: Record<string, unknown> | null;
   starter_hash: string | null;
   paused: boolean;
+  validation: Record<string, unknown> | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -38,7 +39,7 @@ export interface NewRun {
   idempotencyKey?: string;
   requestHash: string;
   taskId?: string;
-  until: 'approved' | 'succeeded';
+  until: RunUntil;
 }
 
 /** Inserts a run; with an idempotency key already used, returns that run instead (created: false). */
@@ -82,7 +83,7 @@ export async function listRuns(db: Queryable, f: RunFilter): Promise<RunRow[]> {
 }
 
 type Patchable = Pick<RunRow, 'status' | 'round' | 'task_definition' | 'gaps' | 'keywords' | 'related_work' | 'retrieval'
-  | 'selected_idea_id' | 'error' | 'task_id' | 'starter_hash' | 'paused'> & { result: object };
+  | 'selected_idea_id' | 'error' | 'task_id' | 'starter_hash' | 'paused'> & { result: object; validation: object };
 
 /** Sets the given columns and bumps updated_at; JSON columns are serialised here. */
 export async function patchRun(db: Queryable, id: string, patch: Partial<Patchable>): Promise<void> {

@@ -3,15 +3,18 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const RUN_STATUSES = [
   'queued', 'analyzing', 'retrieving', 'ideating', 'awaiting_approval',
-  'approved', 'implementing', 'executing', 'debugging', 'succeeded', 'rejected', 'cancelled', 'failed',
+  'approved', 'implementing', 'executing', 'debugging', 'validating', 'succeeded', 'rejected', 'cancelled', 'failed',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'rejected', 'cancelled', 'failed'];
 /** Statuses in which the ExperimentAgent works and takes feedback. */
 export const EXPERIMENT_STATUSES: readonly RunStatus[] = ['implementing', 'executing', 'debugging'];
 
-/** Where a run stops: after approval (ideas only) or after the measured experiment. */
-export type RunUntil = 'approved' | 'succeeded';
+/**
+ * Where a run stops: after approval (ideas only), after the measured candidate (`measured`, no
+ * validation), or after validation and the report (`succeeded`, the default).
+ */
+export type RunUntil = 'approved' | 'measured' | 'succeeded';
 
 /** Terminal for this run: its final status, given where it was asked to stop. */
 export const isFinished = (status: RunStatus, until: RunUntil): boolean =>
@@ -42,6 +45,7 @@ export interface RunInput {
   timeouts: RunTimeouts;
   until: RunUntil;
   experiment: { maxSteps: number; maxDebugIterations: number; execTimeoutSeconds: number };
+  validation: { seeds: number; parallelism: number };
 }
 
 export interface Decision {

@@ -1,8 +1,9 @@
-import { ApplicationFailure, condition, proxyActivities, sleep, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, sleep, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType, nonRetryableErrorTypes } from '../errors';
 import type { RunInput, RunStatus } from './definitions';
 import type { RunState } from './run-state';
+import { validationStage } from './validation-stage';
 
 type MoveTo = (status: RunStatus, extra?: { error?: string }) => Promise<void>;
 
@@ -51,6 +52,11 @@ export async function experimentStage(input: RunInput, state: RunState, moveTo: 
     const candidate = await runs.runCandidate({ runId, attempt: state.attempt });
     if (candidate.status === 'succeeded') {
       await runs.recordResult({ runId, baselineId: baseline.id, candidateId: candidate.id });
+      // Runs recorded before the validation stage existed go straight to succeeded when replayed.
+      if (patched('validation-stage') && input.until === 'succeeded') {
+        await moveTo('validating');
+        await validationStage(input, runs);
+      }
       await moveTo('succeeded');
       return;
     }

@@ -97,7 +97,7 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
         state.selectedIdeaId = decision.ideaId ?? state.topIdea().id;
         await moveTo('approved', { decision: { ...decision, ideaId: state.selectedIdeaId } });
         // Runs recorded before the experiment stage existed end at approved when replayed.
-        if (patched('experiment-stage') && input.until === 'succeeded') await experimentStage(input, state, moveTo);
+        if (patched('experiment-stage') && input.until !== 'approved') await experimentStage(input, state, moveTo);
       }
       break;
     }

@@ -70,6 +70,9 @@ function defaultReply(req: RecordedRequest): string {
     const schema = (req.body.response_format as { json_schema: { schema: { properties: { taskId: { enum: string[] } } } } }).json_schema.schema;
     return JSON.stringify({ taskId: schema.properties.taskId.enum[0], rationale: 'The first task fits.' });
   }
+  if (req.schemaName === 'report_discussion') {
+    return JSON.stringify({ interpretation: 'The candidate changed the measured metric; see the table.', limitations: ['A single data set.'] });
+  }
   if (req.schemaName === 'idea_review') {
     const listed = /\n\n(\[[\s\S]*\])$/.exec(req.messages[req.messages.length - 1]!.content)?.[1];
     return reviewReply(listed ? (JSON.parse(listed) as unknown[]).length : 3);

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 const experimentRun = (body: Record<string, unknown> = {}) =>
-  createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer', ...body });
+  createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer', ...body });
 
 const agentSays = (...calls: Array<[string, Record<string, unknown> | string]>) => {
   for (const [tool, args] of calls) model.enqueue('agent', { tool, args });
@@ -146,7 +146,7 @@ describe('the token budget', () => {
       await tight.startWorker();
       const pid = await submitPaper(tight.app);
       for (let i = 0; i < 5; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
-      const run = await createRun(tight.app, { paperId: pid, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer' });
+      const run = await createRun(tight.app, { paperId: pid, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer' });
       const done = await waitForStatus(tight.app, run.id, 'failed', 120_000);
       expect(done.error).toMatch(/budget exhausted: 750 tokens of 700/);
     } finally {

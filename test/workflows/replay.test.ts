@@ -51,7 +51,7 @@ it('replays a live run through the experiment stage with one debug iteration', a
   model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: 'raise SystemExit(3)\n' } });
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'broken' } });
   model.enqueue('agent', { tool: 'undo_edit_script', args: { script_name: 'train.py' } });
-  const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'succeeded', taskId: 'breast-cancer' });
+  const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer' });
   await waitForStatus(h.app, run.id, 'succeeded', 120_000);
   await replayLive(run.id, 'experiment-with-debug.json');
 }, 180_000);

@@ -4,7 +4,7 @@ import type { RunInput } from '../../src/workflows/definitions';
 const input: RunInput = {
   runId: 'r', paperId: 'p', mode: 'supervised', ideaCount: 2, maxRevisions: 1,
   timeouts: { llmStartToCloseSeconds: 60, llmHeartbeatSeconds: 5, llmMaxAttempts: 3 },
-  until: 'approved', experiment: { maxSteps: 5, maxDebugIterations: 1, execTimeoutSeconds: 60 },
+  until: 'approved', experiment: { maxSteps: 5, maxDebugIterations: 1, execTimeoutSeconds: 60 }, validation: { seeds: 3, parallelism: 1 },
 };
 
 function waiting(): RunState {

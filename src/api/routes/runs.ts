@@ -21,6 +21,7 @@ interface CreateRunBody {
   approvalTimeout?: ApprovalTimeout;
   taskId?: string;
   until?: RunUntil;
+  validationSeeds?: number;
 }
 
 const createRunBody = {
@@ -32,7 +33,8 @@ const createRunBody = {
     mode: { type: 'string', enum: ['supervised', 'autonomous'] },
     ideaCount: { type: 'integer', minimum: 1, maximum: 10 },
     taskId: { type: 'string', minLength: 1, maxLength: 200, description: 'Pin the library task instead of letting the agent choose' },
-    until: { type: 'string', enum: ['approved', 'succeeded'], description: 'Stop after approval, or run the experiment (default)' },
+    until: { type: 'string', enum: ['approved', 'measured', 'succeeded'], description: 'Stop after approval, after the measured candidate, or after validation and the report (default)' },
+    validationSeeds: { type: 'integer', minimum: 3, maximum: 50, description: 'Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS)' },
     approvalTimeout: {
       type: 'object',
       required: ['seconds', 'action'],
@@ -102,6 +104,7 @@ export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
         maxSteps: config.MLR_AGENT_MAX_STEPS, maxDebugIterations: config.MLR_MAX_DEBUG_ITERATIONS,
         execTimeoutSeconds: Math.ceil(config.MLR_EXEC_TIMEOUT_MS / 1000),
       },
+      validation: { seeds: body.validationSeeds ?? config.MLR_VALIDATION_SEEDS, parallelism: config.MLR_VALIDATION_PARALLELISM },
     };
     const { run, created } = await insertRun(db, { ...input, id, workflowId: workflowIdFor(id), idempotencyKey: key, requestHash, taskId: body.taskId });
     if (!created && run.request_hash !== requestHash) {

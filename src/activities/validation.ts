@@ -1,0 +1,157 @@
+// ValidateAgent activities: baseline and candidate over K seeds, statistics and checks, and the report.
+// The model writes the discussion only; every number comes from stored measurements.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { appendEvent } from '../db/events';
+import { experimentByKey, type ExperimentRow } from '../db/experiments';
+import { usageForRun } from '../db/llm-calls';
+import { getPaper } from '../db/papers';
+import { getRun, patchRun } from '../db/runs';
+import { ErrorType } from '../errors';
+import { INTERNAL_DIR } from '../experiments/workspace';
+import { chartSpec, renderSvg } from '../validation/chart';
+import { runChecks } from '../validation/checks';
+import { unmeasuredNumbers } from '../validation/provenance';
+import { diffStats, renderMarkdown, type Discussion, type ReportData, type ValidationRecord } from '../validation/report';
+import { ALPHA, compare } from '../validation/verdict';
+import { createRunContext, selectedIdea, type RunResult } from './experiment';
+import { withHeartbeat } from './heartbeat';
+import type { ActivityDeps } from './index';
+import { structuredCall } from './structured';
+
+const execFileP = promisify(execFile);
+
+export function createValidationActivities(deps: ActivityDeps, execute: (key: string, role: ExperimentRow['role'], runId: string, attempt: number, prepared: Awaited<ReturnType<ReturnType<typeof createRunContext>['context']>>['prepared'], dir: string, codeHash: string, seed: number) => Promise<ExperimentRow>) {
+  const { db, config } = deps;
+  const { context } = createRunContext(deps);
+
+  /** The records a report's numbers must come from, read back from Postgres. */
+  async function records(runId: string): Promise<unknown[]> {
+    const run = await getRun(db, runId);
+    const exps = await db.query('SELECT * FROM experiments WHERE id = ANY($1::uuid[])', [(run?.validation as ValidationRecord | null)?.runs.map((r) => r.experimentId) ?? []]);
+    const snap = await db.query<{ diff: string }>('SELECT s.diff FROM snapshots s JOIN experiments e ON e.code_hash = s.code_hash AND e.run_id = s.run_id WHERE e.id = $1',
+      [(run?.result as RunResult | null)?.candidateExperimentId ?? null]);
+    const ideas = await db.query('SELECT body FROM ideas WHERE id = $1', [run?.selected_idea_id ?? null]);
+    return [run?.validation, exps.rows, await usageForRun(db, runId), run?.gaps, ideas.rows, diffStats(snap.rows[0]?.diff ?? ''), run?.result];
+  }
+
+  return {
+    async runValidationExecution({ runId, role, seed }: { runId: string; role: 'baseline' | 'candidate'; seed: number }): Promise<{ id: string; status: string }> {
+      const { run, prepared, ws } = await context(runId);
+      const result = run.result as RunResult | null;
+      if (!result) throw ApplicationFailure.nonRetryable(`run ${runId} has no measured candidate to validate`, ErrorType.NotFound);
+      const candidate = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE id = $1', [result.candidateExperimentId]);
+      const codeHash = role === 'baseline' ? run.starter_hash! : candidate.rows[0]!.code_hash;
+      const key = role === 'baseline' ? `baseline:${prepared.task.id}:${codeHash}:${seed}` : `${runId}:validate:candidate:${seed}`;
+      const done = await experimentByKey(db, key);
+      if (done && done.status !== 'running') return { id: done.id, status: done.status };
+      // Each execution gets its own copy, so parallel seeds never share output files.
+      const dir = role === 'baseline'
+        ? path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`)
+        : path.join(config.MLR_DATA_DIR, 'validation', runId, `candidate-${seed}`);
+      if (!fs.existsSync(dir)) {
+        fs.cpSync(role === 'baseline' ? prepared.envDir : ws.root, dir, { recursive: true, filter: (src) => path.basename(src) !== INTERNAL_DIR });
+      }
+      const row = await execute(key, role, runId, 0, prepared, dir, codeHash, seed);
+      return { id: row.id, status: row.status };
+    },
+
+    /** Statistics, verdict and checks over the stored executions; kept in runs.validation. */
+    async finalizeValidation({ runId, seeds, executions }: { runId: string; seeds: number[]; executions: Array<{ role: 'baseline' | 'candidate'; seed: number; id: string }> }): Promise<{ verdict: string }> {
+      const { run, prepared, ws } = await context(runId);
+      const rows = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE id = ANY($1::uuid[])', [executions.map((e) => e.id)]);
+      const byId = new Map(rows.rows.map((r) => [r.id, r]));
+      const metric = prepared.task.metric;
+      const runs = executions.map((e) => {
+        const row = byId.get(e.id)!;
+        return { role: e.role, seed: e.seed, codeHash: row.code_hash, experimentId: row.id, status: row.status, metrics: row.metrics as Record<string, unknown> | null };
+      });
+      const values = (role: string) => runs.filter((r) => r.role === role && r.status === 'succeeded').map((r) => r.metrics![metric] as number);
+      const [b, c] = [values('baseline'), values('candidate')];
+      if (b.length < 2 || c.length < 2) {
+        throw ApplicationFailure.nonRetryable(`validation needs 2 successful seeds per arm; got ${b.length} baseline, ${c.length} candidate`, ErrorType.ExperimentFailed);
+      }
+      const comparison = compare(b, c, metric, prepared.task.direction);
+      const failedSeeds = runs.filter((r) => r.status !== 'succeeded').length;
+      const files = Object.fromEntries(Object.keys(ws.snapshot().files).map((f) => [f, fs.readFileSync(path.join(ws.root, f), 'utf8')]));
+      const candidateHash = runs.find((r) => r.role === 'candidate')!.codeHash;
+      const flags = runChecks({
+        candidateFiles: files, starterHash: run.starter_hash!, candidateHash, metric, direction: prepared.task.direction,
+        baseline: comparison.baseline, candidate: comparison.candidate, stochastic: !prepared.task.tags.includes('deterministic'), failedSeeds,
+      });
+      const validation: ValidationRecord & { flags: typeof flags } = {
+        ...comparison, metric, direction: prepared.task.direction, seeds, alpha: ALPHA, failedSeeds, runs, flags,
+      };
+      await patchRun(db, runId, { validation });
+      await appendEvent(db, runId, 'validation', { verdict: comparison.verdict, pValue: comparison.pValue, flags: flags.map((f) => f.kind) });
+      return { verdict: comparison.verdict };
+    },
+
+    /** The discussion from the model (numbers refused), then the report and its chart, stored. */
+    async writeReport({ runId }: { runId: string }): Promise<{ chars: number }> {
+      const { run, prepared } = await context(runId);
+      const validation = run.validation as (ValidationRecord & { flags: ReportData['flags'] }) | null;
+      if (!validation) throw ApplicationFailure.nonRetryable(`run ${runId} has not been validated`, ErrorType.NotFound);
+      const known = await records(runId);
+      const idea = await selectedIdea(db, run);
+      let discussion: Discussion;
+      try {
+        const measured = { metric: validation.metric, direction: validation.direction, baseline: validation.baseline, candidate: validation.candidate,
+          test: validation.test, pValue: validation.pValue, effectSize: validation.effectSize, verdict: validation.verdict, flags: validation.flags };
+        discussion = await withHeartbeat((signal) => structuredCall(deps, {
+          runId, role: 'agent', callKey: 'discussion', name: 'report_discussion', signal,
+          schema: z.object({ interpretation: z.string().min(1).max(4000), limitations: z.array(z.string().min(1).max(500)).max(8) }),
+          messages: [
+            { role: 'system', content: 'You are the ValidateAgent. Interpret measured results honestly. Do not write any digits: the report prints every number itself from the measurements.' },
+            { role: 'user', content: `Hypothesis: ${idea.hypothesis}\nMeasured: ${JSON.stringify(measured)}\nWrite the interpretation and the limitations, without numbers.` },
+          ],
+          check: (v) => {
+            const invented = unmeasuredNumbers([v.interpretation, ...v.limitations].join('\n'), known);
+            return invented.length ? `it states numbers that were not measured (${invented.join(', ')}); write no digits` : undefined;
+          },
+        }));
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure) || err.type !== ErrorType.LlmInvalidOutput) throw err;
+        discussion = { interpretation: '', limitations: [], withheld: 'The ValidateAgent\'s discussion was withheld: it kept citing numbers that were not measured.' };
+      }
+      const paper = await getPaper(db, run.paper_id);
+      const snap = await db.query<{ diff: string }>('SELECT diff FROM snapshots WHERE run_id = $1 AND code_hash = $2', [runId, validation.runs.find((r) => r.role === 'candidate')!.codeHash]);
+      const usage = await usageForRun(db, runId);
+      const models = await db.query<{ model: string }>('SELECT DISTINCT model FROM llm_calls WHERE run_id = $1 ORDER BY model', [runId]);
+      const compute = await db.query<{ ms: string }>('SELECT coalesce(sum(duration_ms), 0) AS ms FROM experiments WHERE run_id = $1', [runId]);
+      const data: ReportData = {
+        runId, generatedAt: new Date().toISOString(),
+        paper: { id: run.paper_id, title: paper?.title ?? '' },
+        task: { id: prepared.task.id, domain: prepared.task.domain, metric: prepared.task.metric, direction: prepared.task.direction },
+        gaps: (run.gaps ?? []) as ReportData['gaps'], idea, diff: diffStats(snap.rows[0]?.diff ?? ''), validation, flags: validation.flags,
+        provenance: {
+          starterHash: run.starter_hash!, candidateHash: validation.runs.find((r) => r.role === 'candidate')!.codeHash, dataHash: prepared.envHash,
+          ...(await pythonVersions(deps.python)), models: models.rows.map((r) => r.model), ...usage,
+          wallTimeMs: Date.now() - run.created_at.getTime(), computeTimeMs: Number(compute.rows[0]!.ms),
+        },
+        discussion,
+      };
+      const markdown = renderMarkdown(data);
+      const svg = await renderSvg(chartSpec(validation));
+      await db.query(`INSERT INTO reports (run_id, data, markdown, chart_svg) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (run_id) DO UPDATE SET data = EXCLUDED.data, markdown = EXCLUDED.markdown, chart_svg = EXCLUDED.chart_svg, created_at = now()`,
+      [runId, JSON.stringify(data), markdown, svg]);
+      return { chars: markdown.length };
+    },
+  };
+}
+
+async function pythonVersions(python: string): Promise<{ python: string; packages: Record<string, string> }> {
+  const { stdout } = await execFileP(python, ['-c', `import json, platform
+from importlib import metadata
+pk = {}
+for n in ("numpy", "pandas", "scikit-learn"):
+    try: pk[n] = metadata.version(n)
+    except Exception: pass
+print(json.dumps({"python": platform.python_version(), "packages": pk}))`], { timeout: 30_000 });
+  return JSON.parse(stdout) as { python: string; packages: Record<string, string> };
+}
