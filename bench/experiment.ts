@@ -1,7 +1,7 @@
 // ExperimentAgent benchmarks on the embedded stack with an instant fake model:
 //  (1) orchestration overhead per agent step (a model-step activity plus an action activity), against a
 //      plain in-process loop doing the same model calls and the same workspace actions;
-//  (2) runs completed per minute with 20 runs at once on one worker (each: baseline (cached after the
+//  (2) runs completed per minute with 20 runs at once on one worker (until: measured; each: baseline (cached after the
 //      first), one agent step, one measured candidate execution of the task's train.py).
 // Usage: npm run bench:experiment [-- --steps 20 --runs 20]
 import fs from 'node:fs';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const paper = await call(port, 'POST', '/v1/papers', { content: SAMPLE_PAPER, format: 'markdown' });
     const steps = arg('steps', 20);
     for (let i = 0; i < steps; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
-    const run = await call(port, 'POST', '/v1/runs', { paperId: paper.id, mode: 'autonomous', ideaCount: 1, taskId: 'breast-cancer' });
+    const run = await call(port, 'POST', '/v1/runs', { paperId: paper.id, mode: 'autonomous', ideaCount: 1, taskId: 'breast-cancer', until: 'measured' });
     await untilStatus(port, run.id, 'succeeded');
     const gaps = (await stepTimes(port, run.id)).slice(0, steps - 1);
     const durable = gaps.reduce((a, b) => a + b, 0) / gaps.length;
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
 
     const n = arg('runs', 20);
     const t0 = performance.now();
-    const runs = await Promise.all(Array.from({ length: n }, () => call(port, 'POST', '/v1/runs', { paperId: paper.id, mode: 'autonomous', ideaCount: 1, taskId: 'breast-cancer' })));
+    const runs = await Promise.all(Array.from({ length: n }, () => call(port, 'POST', '/v1/runs', { paperId: paper.id, mode: 'autonomous', ideaCount: 1, taskId: 'breast-cancer', until: 'measured' })));
     for (;;) {
       const done = await Promise.all(runs.map((r) => call(port, 'GET', `/v1/runs/${r.id}`)));
       if (done.every((r) => r.status === 'succeeded' || r.status === 'failed')) {
