@@ -12,7 +12,7 @@ describe('migrations', () => {
     expect(await migrate(pool)).toEqual([]);
     const { rows } = await pool.query('SELECT name FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.name)).toEqual(listMigrations().map((m) => m.name));
-    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_experiments.sql']);
+    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_experiments.sql', '003_validation.sql']);
   });
 
   it('run concurrently without racing', async () => {
