@@ -22,7 +22,7 @@ import { costUsd, structuredCall } from './structured';
 
 export function createAgentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context } = createRunContext(deps);
+  const { context, execute } = createRunContext(deps);
 
   async function checkBudget(runId: string): Promise<void> {
     const usage = await usageForRun(db, runId);
@@ -76,14 +76,13 @@ export function createAgentActivities(deps: ActivityDeps) {
       case 'execute_script': {
         ws.readFile(a.script_name); // path and existence checks
         const { prepared } = await context(runId);
-        const result = await deps.executor.execute({
-          workspaceDir: ws.root, script: ws.relative(a.script_name), seed: config.MLR_EXPERIMENT_SEED, timeoutMs: config.MLR_EXEC_TIMEOUT_MS,
-          memoryMb: config.MLR_EXEC_MEMORY_MB, scriptsDir: prepared.scriptsDir, metricName: prepared.task.metric, logKey: `logs/${runId}-step-${step}.log`, signal,
-        });
-        const measured = result.status === 'succeeded' ? `\nMeasured ${prepared.task.metric}: ${result.metrics![prepared.task.metric]}` : '';
-        return result.status === 'succeeded'
-          ? `The script ran in ${result.durationMs} ms. Output:\n${result.logTail}${measured}`
-          : `The script did not succeed (${result.status}: ${result.error}). Output:\n${result.logTail}`;
+        // Recorded like every execution (role agent), with its full log; keyed by step so a retried action reuses it.
+        const row = await execute({ key: `${runId}:agent:${step}`, role: 'agent', runId, attempt: step, prepared, dir: ws.root, codeHash: ws.snapshot().codeHash, script: ws.relative(a.script_name) });
+        const tail = row.log_tail ?? '';
+        const measured = row.status === 'succeeded' ? `\nMeasured ${prepared.task.metric}: ${row.metrics![prepared.task.metric]}` : '';
+        return row.status === 'succeeded'
+          ? `The script ran in ${row.duration_ms} ms. Output:\n${tail}${measured}`
+          : `The script did not succeed (${row.status}: ${row.error}). Output:\n${tail}`;
       }
       case 'edit_script': {
         // As upstream, editing a script that does not exist yet starts from an empty one.

@@ -71,7 +71,23 @@ export function createRunContext(deps: ActivityDeps) {
     const ws = Workspace.create(path.join(dataDir, 'workspaces', runId), prepared.envDir, prepared.readOnlyPatterns);
     return { run, prepared, ws };
   }
-  return { context };
+
+  /**
+   * One recorded execution. A finished one with the same key is returned as it is; one left `running`
+   * by a dead worker is run again (the executor first stops what it left behind).
+   */
+  async function execute(e: { key: string; role: ExperimentRow['role']; runId: string; attempt: number; prepared: PreparedTask; dir: string; codeHash: string; seed?: number; script?: string }): Promise<ExperimentRow> {
+    const done = await experimentByKey(deps.db, e.key);
+    if (done && done.status !== 'running') return done;
+    const seed = e.seed ?? deps.config.MLR_EXPERIMENT_SEED;
+    const row = await startExperiment(deps.db, { runId: e.runId, key: e.key, role: e.role, attempt: e.attempt, taskId: e.prepared.task.id, codeHash: e.codeHash, seed });
+    const result = await withHeartbeat((signal) => deps.executor.execute({
+      workspaceDir: e.dir, script: e.script ?? 'train.py', seed, timeoutMs: deps.config.MLR_EXEC_TIMEOUT_MS, memoryMb: deps.config.MLR_EXEC_MEMORY_MB,
+      scriptsDir: e.prepared.scriptsDir, metricName: e.prepared.task.metric, logKey: `logs/${row.id}.log`, signal,
+    }));
+    return finishExperiment(deps.db, row.id, result);
+  }
+  return { context, execute };
 }
 
 export async function selectedIdea(db: Queryable, run: RunRow): Promise<Idea> {
@@ -103,22 +119,11 @@ export async function storeSnapshot(db: Queryable, store: ArtifactStore, runId: 
 
 export function createExperimentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context } = createRunContext(deps);
+  const { context, execute } = createRunContext(deps);
   const seed = config.MLR_EXPERIMENT_SEED;
 
-  async function execute(key: string, role: ExperimentRow['role'], runId: string | null, attempt: number, prepared: PreparedTask, dir: string, codeHash: string, runSeed = seed): Promise<ExperimentRow> {
-    const done = await experimentByKey(db, key);
-    if (done && done.status !== 'running') return done;
-    const row = await startExperiment(db, { runId, key, role, attempt, taskId: prepared.task.id, codeHash, seed: runSeed });
-    const result = await withHeartbeat((signal) => deps.executor.execute({
-      workspaceDir: dir, script: 'train.py', seed: runSeed, timeoutMs: config.MLR_EXEC_TIMEOUT_MS, memoryMb: config.MLR_EXEC_MEMORY_MB,
-      scriptsDir: prepared.scriptsDir, metricName: prepared.task.metric, logKey: `logs/${row.id}.log`, signal,
-    }));
-    return finishExperiment(db, row.id, result);
-  }
-
   return {
-    ...createValidationActivities(deps, execute),
+    ...createValidationActivities(deps),
 
     /** The approved idea's plan matched to a library task by the model, unless the request pinned one. */
     async selectTask({ runId }: { runId: string }): Promise<{ taskId: string }> {
@@ -158,7 +163,7 @@ export function createExperimentActivities(deps: ActivityDeps) {
       if (cached) return summary(cached, prepared.task.metric, cached.run_id !== runId);
       const dir = path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`);
       if (!fs.existsSync(dir)) fs.cpSync(prepared.envDir, dir, { recursive: true });
-      const row = await execute(`baseline:${prepared.task.id}:${codeHash}:${seed}`, 'baseline', runId, 0, prepared, dir, codeHash);
+      const row = await execute({ key: `baseline:${prepared.task.id}:${codeHash}:${seed}`, role: 'baseline', runId, attempt: 0, prepared, dir, codeHash });
       await appendEvent(db, runId, 'experiment', { role: 'baseline', id: row.id, status: row.status });
       return summary(row, prepared.task.metric, false);
     },
@@ -166,7 +171,7 @@ export function createExperimentActivities(deps: ActivityDeps) {
     async runCandidate({ runId, attempt }: { runId: string; attempt: number }): Promise<ExperimentSummary> {
       const { prepared, ws } = await context(runId);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
-      const row = await execute(`${runId}:candidate:${attempt}`, 'candidate', runId, attempt, prepared, ws.root, codeHash);
+      const row = await execute({ key: `${runId}:candidate:${attempt}`, role: 'candidate', runId, attempt, prepared, dir: ws.root, codeHash });
       await appendEvent(db, runId, 'experiment', { role: 'candidate', id: row.id, attempt, status: row.status, error: row.error });
       const tampered = ws.readOnlyChanges(prepared.envDir);
       if (tampered.length > 0) {

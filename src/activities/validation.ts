@@ -25,9 +25,9 @@ import { structuredCall } from './structured';
 
 const execFileP = promisify(execFile);
 
-export function createValidationActivities(deps: ActivityDeps, execute: (key: string, role: ExperimentRow['role'], runId: string, attempt: number, prepared: Awaited<ReturnType<ReturnType<typeof createRunContext>['context']>>['prepared'], dir: string, codeHash: string, seed: number) => Promise<ExperimentRow>) {
+export function createValidationActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context } = createRunContext(deps);
+  const { context, execute } = createRunContext(deps);
 
   /** The records a report's numbers must come from, read back from Postgres. */
   async function records(runId: string): Promise<unknown[]> {
@@ -56,7 +56,7 @@ export function createValidationActivities(deps: ActivityDeps, execute: (key: st
       if (!fs.existsSync(dir)) {
         fs.cpSync(role === 'baseline' ? prepared.envDir : ws.root, dir, { recursive: true, filter: (src) => path.basename(src) !== INTERNAL_DIR });
       }
-      const row = await execute(key, role, runId, 0, prepared, dir, codeHash, seed);
+      const row = await execute({ key, role, runId, attempt: 0, prepared, dir, codeHash, seed });
       return { id: row.id, status: row.status };
     },
 

@@ -56,6 +56,11 @@ describe('the experiment stage', () => {
     expect(done.result.improvement).toBeCloseTo(fixed.metrics.accuracy - baseline.metrics.accuracy, 10);
     expect(done.result.improvement).toBeGreaterThan(0);
 
+    // The agent's own execute_script run is recorded too, under role agent with its step as attempt.
+    const agentRuns = (await h.pool.query(`SELECT id, status, attempt FROM experiments WHERE run_id = $1 AND role = 'agent'`, [run.id])).rows;
+    expect(agentRuns.map((r) => [r.status, r.attempt])).toEqual([['succeeded', 3]]);
+    const agentLog = await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/experiments/${agentRuns[0].id}/log`, headers: AUTH });
+    expect(agentLog.body).toContain('val_accuracy');
     const log = await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/experiments/${failed.id}/log`, headers: AUTH });
     expect(log.statusCode).toBe(200);
     expect(log.body).toContain("NameError: name 'StandardScalr' is not defined");
