@@ -47,12 +47,11 @@ export function listTasks(tasksDir: string): Task[] {
 }
 
 /** sha256 over every file of the task folder (paths and contents), so an edited task is prepared again. */
-export function hashTree(dir: string, skip: (rel: string) => boolean = () => false): string {
+export function hashTree(dir: string): string {
   const h = createHash('sha256');
   const walk = (rel: string) => {
     for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const child = path.join(rel, entry.name);
-      if (skip(child)) continue;
       if (entry.isDirectory()) walk(child);
       else if (entry.isFile()) h.update(child).update('\0').update(fs.readFileSync(path.join(dir, child))).update('\0');
     }
@@ -68,7 +67,7 @@ export interface PreparedTask {
   envDir: string;
   scriptsDir: string;
   readOnlyPatterns: string[];
-  /** sha256 of the prepared env/ (starter code and data). */
+  /** sha256 of the prepared env/ (starter code and data), computed once when the task is prepared. */
   envHash: string;
 }
 
@@ -88,7 +87,8 @@ export async function prepareTask(task: Task, preparedRoot: string, python: stri
     if (fs.existsSync(prepare)) {
       await run(python, ['prepare.py'], { cwd: path.join(tmp, 'scripts'), timeout: 10 * 60_000, env: { PATH: `${path.dirname(python)}:/usr/bin:/bin`, MLR_SEED: '0' } });
     }
-    fs.writeFileSync(path.join(tmp, 'prepared'), new Date().toISOString());
+    // The marker holds the env hash, so later calls (every agent step) need not re-read the data.
+    fs.writeFileSync(path.join(tmp, 'prepared'), hashTree(path.join(tmp, 'env')));
     try {
       fs.renameSync(tmp, root);
     } catch {
@@ -100,5 +100,11 @@ export async function prepareTask(task: Task, preparedRoot: string, python: stri
     ? fs.readFileSync(roFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean)
     : [];
   const envDir = path.join(root, 'env');
-  return { task, root, envDir, scriptsDir: path.join(root, 'scripts'), readOnlyPatterns, envHash: hashTree(envDir) };
+  let envHash = fs.readFileSync(path.join(root, 'prepared'), 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(envHash)) {
+    // Prepared by an earlier version whose marker held a date: hash once and keep it.
+    envHash = hashTree(envDir);
+    fs.writeFileSync(path.join(root, 'prepared'), envHash);
+  }
+  return { task, root, envDir, scriptsDir: path.join(root, 'scripts'), readOnlyPatterns, envHash };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { listTasks, loadTask, prepareTask } from '../../src/tasks/library';
+import { hashTree, listTasks, loadTask, prepareTask } from '../../src/tasks/library';
 import { PYTHON } from '../support/experiments';
 import { ROOT, TEST_DATA } from '../support/paths';
 
@@ -28,6 +28,7 @@ describe('the task library', () => {
     expect(fs.existsSync(path.join(dir, 'env', 'data'))).toBe(false);
     const again = await prepareTask(task, path.join(TEST_DATA, 'mlab-prepared'), PYTHON);
     expect(again.envHash).toBe(prepared.envHash);
+    expect(prepared.envHash).toBe(hashTree(prepared.envDir));
   });
 
   it('ignores folders that are not tasks', () => {
