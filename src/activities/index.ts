@@ -47,11 +47,13 @@ export function createActivities(deps: ActivityDeps) {
     ...createAgentActivities(deps),
 
     async recordStatus(input: { runId: string; status: RunStatus; round: number; selectedIdeaId?: string; error?: string; decision?: Decision }): Promise<void> {
+      // Events first: whoever sees the run in its new status (the SSE stream deciding to end) finds
+      // every event of the transition already written.
+      await appendEvent(db, input.runId, 'status', { status: input.status, round: input.round, error: input.error });
+      if (input.decision) await appendEvent(db, input.runId, 'decision', { ...input.decision });
       await patchRun(db, input.runId, {
         status: input.status, round: input.round, selected_idea_id: input.selectedIdeaId ?? null, error: input.error ?? null,
       });
-      await appendEvent(db, input.runId, 'status', { status: input.status, round: input.round, error: input.error });
-      if (input.decision) await appendEvent(db, input.runId, 'decision', { ...input.decision });
     },
 
     async recordEvent(input: { runId: string; type: RunEventType; data: Record<string, unknown> }): Promise<void> {

@@ -30,14 +30,16 @@ export async function eventRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     req.raw.on('close', () => { closed = true; });
     let lastWrite = Date.now();
     while (!closed) {
+      // Read the status before the events: a run seen finished has all its events written already.
+      const current = await getRun(deps.db, run.id);
+      const finished = current !== undefined && isFinished(current.status, current.until);
       const events = await eventsAfter(deps.db, run.id, lastId);
       for (const e of events) {
         res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.created_at.toISOString() })}\n\n`);
         lastId = Number(e.id);
         lastWrite = Date.now();
       }
-      const current = await getRun(deps.db, run.id);
-      if (events.length === 0 && current && isFinished(current.status, current.until)) break;
+      if (events.length === 0 && finished) break;
       if (Date.now() - lastWrite > KEEPALIVE_MS) {
         res.write(': keep-alive\n\n');
         lastWrite = Date.now();
