@@ -2,11 +2,16 @@
 // hostile or broken PDF can only crash or exhaust this child, never the API.
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 
+const maxPages = Number(process.argv[2]) || 300;
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const data = new Uint8Array(Buffer.concat(chunks));
 try {
   const doc = await getDocument({ data, useSystemFonts: false, isEvalSupported: false, verbosity: 0 }).promise;
+  if (doc.numPages > maxPages) {
+    process.stderr.write(`the PDF has ${doc.numPages} pages; at most ${maxPages} are read`);
+    process.exit(3);
+  }
   const pages = [];
   for (let n = 1; n <= doc.numPages; n++) {
     const page = await doc.getPage(n);

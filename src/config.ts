@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -8,6 +9,32 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export interface ApiUser {
+  name: string;
+  admin: boolean;
+  /** SHA-256 of the token, hex: the token itself is not kept. */
+  tokenHash: string;
+}
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+
+/** `name=token`, `name=token:admin` or a bare token (user `default`), comma-separated. */
+export function parseApiTokens(raw: string | undefined): ApiUser[] {
+  const users: ApiUser[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const named = eq > 0 && USER_NAME.test(entry.slice(0, eq));
+    let token = named ? entry.slice(eq + 1) : entry;
+    const admin = token.endsWith(':admin');
+    if (admin) token = token.slice(0, -':admin'.length);
+    if (!token) continue;
+    users.push({ name: named ? entry.slice(0, eq) : 'default', admin, tokenHash: hashToken(token) });
+  }
+  return users;
+}
 
 const modelPrice = z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() });
 
@@ -71,8 +98,41 @@ export const configSchema = z
     MLR_S2_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     MLR_S2_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
     MLR_S2_CACHE_TTL_HOURS: z.coerce.number().positive().default(168),
-    /** Comma-separated bearer tokens for /v1; generated into the data directory by `npm start` when unset. */
+    /**
+     * Users and their bearer tokens: comma-separated `name=token`, `name=token:admin`, or a bare token (user
+     * `default`). Only SHA-256 hashes are kept after parsing. `npm start` generates a token when unset.
+     */
     MLR_API_TOKENS: optionalString,
+    /** OIDC issuer whose JWTs are accepted as bearer tokens (JWKS from its discovery document). */
+    MLR_OIDC_ISSUER: optionalString.pipe(z.string().url().optional()),
+    /** Required `aud` of those JWTs. */
+    MLR_OIDC_AUDIENCE: optionalString,
+    /** JWKS address; found through the issuer's discovery document when unset. */
+    MLR_OIDC_JWKS_URL: optionalString.pipe(z.string().url().optional()),
+    /** Claim that names the user (an owner of rows). */
+    MLR_OIDC_USER_CLAIM: z.string().min(1).default('sub'),
+    /** Users (claim values) who are admins: they see every owner's rows. Comma-separated. */
+    MLR_OIDC_ADMINS: z.string().default(''),
+    /** Requests per minute per user on /v1 (429 beyond). */
+    MLR_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    /** Runs a user may have in progress at once (429 beyond). */
+    MLR_MAX_ACTIVE_RUNS_PER_USER: z.coerce.number().int().positive().default(20),
+    /** Feedback notes a run accepts (each grows the workflow's history). */
+    MLR_MAX_FEEDBACK_PER_RUN: z.coerce.number().int().positive().default(50),
+    /** Upper bound on a run's validationSeeds. */
+    MLR_MAX_VALIDATION_SEEDS: z.coerce.number().int().min(3).max(50).default(20),
+    /** Open event streams per user and in all (429 beyond). */
+    MLR_SSE_MAX_PER_USER: z.coerce.number().int().positive().default(20),
+    MLR_SSE_MAX_TOTAL: z.coerce.number().int().positive().default(1000),
+    /** Papers parsed at once off the event loop, and the time budget of one parse (429 / 422 beyond). */
+    MLR_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+    MLR_INGEST_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+    /** Limits of the PDF extraction child: pages read, address space (MB), CPU seconds. */
+    MLR_PDF_MAX_PAGES: z.coerce.number().int().positive().default(300),
+    MLR_PDF_MEMORY_MB: z.coerce.number().int().min(2048).default(3072),
+    MLR_PDF_CPU_SECONDS: z.coerce.number().int().positive().default(60),
+    /** How often queued runs whose workflow never started are started again. */
+    MLR_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
     MLR_MAX_UPLOAD_MB: z.coerce.number().positive().max(1024).default(20),
     MLR_DEFAULT_IDEA_COUNT: z.coerce.number().int().min(1).max(10).default(3),
     /** Revision rounds a person may ask for before the run refuses more (bounds model spend). */
@@ -104,11 +164,13 @@ export const configSchema = z
     MLR_TEMPORAL_UI: BoolEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .transform((c) => ({
+  // The tokens themselves are dropped here: only their hashes (apiUsers) live on in the process.
+  .transform(({ MLR_API_TOKENS: tokens, ...c }) => ({
     ...c,
     MLR_DATA_DIR: path.resolve(c.MLR_DATA_DIR),
     MLR_TASKS_DIR: path.resolve(c.MLR_TASKS_DIR),
-    apiTokens: c.MLR_API_TOKENS?.split(',').map((t) => t.trim()).filter(Boolean) ?? [],
+    apiUsers: parseApiTokens(tokens),
+    oidcAdmins: c.MLR_OIDC_ADMINS.split(',').map((a) => a.trim()).filter(Boolean),
   }));
 
 export type Config = z.output<typeof configSchema>;

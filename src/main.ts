@@ -7,7 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { startApi } from './api/server';
 import { temporalConnectConfig } from './clients/temporal';
-import { loadConfig, modelConfigProblem, type Config } from './config';
+import { loadConfig, modelConfigProblem, parseApiTokens, type Config } from './config';
 import { migrate } from './db/migrate';
 import { createLogger } from './logger';
 import { isAlive, commandLine } from './stack/processes';
@@ -31,11 +31,11 @@ function lockDataDir(dataDir: string): () => void {
 }
 
 function apiTokens(config: Config): { config: Config; generated?: string; file?: string } {
-  if (config.apiTokens.length > 0) return { config };
+  if (config.apiUsers.length > 0 || config.MLR_OIDC_ISSUER) return { config };
   const file = path.join(config.MLR_DATA_DIR, 'api-token');
   if (!fs.existsSync(file)) fs.writeFileSync(file, `mlr_${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   const token = fs.readFileSync(file, 'utf8').trim();
-  return { config: { ...config, apiTokens: [token] }, generated: token, file };
+  return { config: { ...config, apiUsers: parseApiTokens(token) }, generated: token, file };
 }
 
 async function main(): Promise<void> {

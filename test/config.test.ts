@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { configSchema, loadConfig, modelConfigProblem, modelFor } from '../src/config';
+import { configSchema, hashToken, loadConfig, modelConfigProblem, modelFor, parseApiTokens } from '../src/config';
 
 describe('loadConfig', () => {
   it('applies defaults to an empty environment', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 8080, MLR_MAX_UPLOAD_MB: 20, MLR_DEFAULT_IDEA_COUNT: 3, apiTokens: [] });
+    expect(c).toMatchObject({ PORT: 8080, MLR_MAX_UPLOAD_MB: 20, MLR_DEFAULT_IDEA_COUNT: 3, apiUsers: [] });
     expect(path.isAbsolute(c.MLR_DATA_DIR)).toBe(true);
   });
 
@@ -24,10 +24,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ MLR_TEMPORAL_UI: '1' }).MLR_TEMPORAL_UI).toBe(true);
   });
 
-  it('splits API tokens and uses per-role models over the default', () => {
-    const c = loadConfig({ MLR_API_TOKENS: ' a , b,,', MLR_MODEL: 'base', MLR_MODEL_REVIEW: 'critic' });
-    expect(c.apiTokens).toEqual(['a', 'b']);
+  it('uses per-role models over the default', () => {
+    const c = loadConfig({ MLR_MODEL: 'base', MLR_MODEL_REVIEW: 'critic' });
     expect([modelFor(c, 'analysis'), modelFor(c, 'review')]).toEqual(['base', 'critic']);
+  });
+
+  it('parses users from MLR_API_TOKENS and keeps only the hashes of their tokens', () => {
+    const c = loadConfig({ MLR_API_TOKENS: ' alice=tok-a , bob=tok-b:admin, bare-token,,' });
+    expect(c.apiUsers).toEqual([
+      { name: 'alice', admin: false, tokenHash: hashToken('tok-a') },
+      { name: 'bob', admin: true, tokenHash: hashToken('tok-b') },
+      { name: 'default', admin: false, tokenHash: hashToken('bare-token') },
+    ]);
+    expect(JSON.stringify(c)).not.toMatch(/tok-a|tok-b|bare-token/);
+  });
+
+  it('reads a token that contains "=" but no valid name before it as a bare token', () => {
+    expect(parseApiTokens('abc/def==')).toEqual([{ name: 'default', admin: false, tokenHash: hashToken('abc/def==') }]);
   });
 
   it('explains what to set when no model is configured', () => {

@@ -2,7 +2,7 @@
 import type { AgentMessage } from '../clients/llm';
 import type { AgentNoteRow, AgentStepRow } from '../db/agent';
 import type { Task } from '../tasks/library';
-import type { Idea } from './schemas';
+import type { Idea } from '../domain/schemas';
 
 /** Steps shown in full; older ones are summarised in one line each, as MLAgentBench keeps a short context. */
 export const FULL_STEPS = 10;

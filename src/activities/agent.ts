@@ -52,7 +52,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     try {
       const res = await deps.model.act({ model, messages, tools: TOOLS }, signal);
       const usage = { promptTokens: res.promptTokens, completionTokens: res.completionTokens, costUsd: costUsd(config.MLR_MODEL_PRICES, model, res.promptTokens, res.completionTokens) };
-      await insertLlmCall(db, { ...base, status: 'ok', ...usage, latencyMs: Date.now() - started, completion: JSON.stringify(res.toolCall ?? null) });
+      await insertLlmCall(db, { ...base, status: 'ok', ...usage, latencyMs: Date.now() - started, completion: JSON.stringify(res.toolCall ?? null), usageEstimated: res.usageEstimated });
       await appendEvent(db, runId, 'llm_call', { role: 'agent', model, status: 'ok', step, tool: res.toolCall?.name, ...usage });
       return res.toolCall;
     } catch (err) {

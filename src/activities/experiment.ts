@@ -6,14 +6,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { appendEvent } from '../db/events';
-import { cachedBaseline, experimentByKey, finishExperiment, startExperiment, type ExperimentRow } from '../db/experiments';
+import { cachedBaseline, experimentByKey, experimentsByIds, finishExperiment, startExperiment, type ExperimentRow } from '../db/experiments';
+import { getIdea } from '../db/ideas';
+import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
 import { getRun, patchRun, type RunRow } from '../db/runs';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { Workspace } from '../experiments/workspace';
 import { listTasks, loadTask, prepareTask, type PreparedTask } from '../tasks/library';
 import type { ActivityDeps } from './index';
-import type { Idea } from './schemas';
+import type { Idea } from '../domain/schemas';
+import type { RunResult } from '../domain/run';
+
+export type { RunResult };
 import { structuredCall } from './structured';
 import { withHeartbeat } from './heartbeat';
 import { createValidationActivities } from './validation';
@@ -29,17 +34,6 @@ export interface ExperimentSummary {
   cached: boolean;
 }
 
-export interface RunResult {
-  metric: string;
-  direction: 'max' | 'min';
-  baseline: number;
-  value: number;
-  /** Positive when the candidate is better, in the metric's units. */
-  improvement: number;
-  relativeImprovement: number | null;
-  baselineExperimentId: string;
-  candidateExperimentId: string;
-}
 
 export function computeResult(metric: string, direction: 'max' | 'min', baseline: ExperimentRow, candidate: ExperimentRow): RunResult {
   const b = Number(baseline.metrics![metric]);
@@ -91,20 +85,17 @@ export function createRunContext(deps: ActivityDeps) {
 }
 
 export async function selectedIdea(db: Queryable, run: RunRow): Promise<Idea> {
-  const { rows } = await db.query<{ body: Idea }>('SELECT body FROM ideas WHERE id = $1', [run.selected_idea_id]);
-  if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${run.id} has no selected idea`, ErrorType.NotFound);
-  return rows[0].body;
+  const idea = run.selected_idea_id ? await getIdea(db, run.selected_idea_id) : undefined;
+  if (!idea) throw ApplicationFailure.nonRetryable(`run ${run.id} has no selected idea`, ErrorType.NotFound);
+  return idea.body;
 }
 
 /** Stores a content-addressed snapshot of the workspace code with its diff against the starter code. */
 export async function storeSnapshot(db: Queryable, store: ArtifactStore, runId: string, ws: Workspace): Promise<string> {
   const snap = ws.snapshot();
-  const exists = await db.query('SELECT 1 FROM snapshots WHERE run_id = $1 AND code_hash = $2', [runId, snap.codeHash]);
-  if (exists.rowCount) return snap.codeHash;
+  if (await snapshotExists(db, runId, snap.codeHash)) return snap.codeHash;
   for (const [file, sha] of Object.entries(snap.files)) await store.put(`blobs/${sha}`, fs.readFileSync(path.join(ws.root, file)));
-  const starter = await db.query<{ manifest: Record<string, string> }>(
-    `SELECT s.manifest FROM snapshots s JOIN runs r ON r.id = s.run_id AND r.starter_hash = s.code_hash WHERE s.run_id = $1`, [runId]);
-  const base = starter.rows[0]?.manifest ?? snap.files;
+  const base = (await starterManifest(db, runId)) ?? snap.files;
   const patches: string[] = [];
   for (const file of [...new Set([...Object.keys(base), ...Object.keys(snap.files)])].sort()) {
     if (base[file] === snap.files[file]) continue;
@@ -112,8 +103,7 @@ export async function storeSnapshot(db: Queryable, store: ArtifactStore, runId: 
     const after = snap.files[file] ? fs.readFileSync(path.join(ws.root, file), 'utf8') : '';
     patches.push(createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, '', '', { context: 3 }));
   }
-  await db.query('INSERT INTO snapshots (run_id, code_hash, manifest, diff) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-    [runId, snap.codeHash, JSON.stringify(snap.files), patches.join('\n')]);
+  await insertSnapshot(db, { runId, codeHash: snap.codeHash, manifest: snap.files, diff: patches.join('\n') });
   return snap.codeHash;
 }
 
@@ -183,8 +173,7 @@ export function createExperimentActivities(deps: ActivityDeps) {
 
     async recordResult({ runId, baselineId, candidateId }: { runId: string; baselineId: string; candidateId: string }): Promise<RunResult> {
       const { prepared } = await context(runId);
-      const rows = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE id = ANY($1::uuid[])', [[baselineId, candidateId]]);
-      const byId = new Map(rows.rows.map((r) => [r.id, r]));
+      const byId = new Map((await experimentsByIds(db, [baselineId, candidateId])).map((r) => [r.id, r]));
       const result = computeResult(prepared.task.metric, prepared.task.direction, byId.get(baselineId)!, byId.get(candidateId)!);
       await patchRun(db, runId, { result });
       return result;

@@ -15,9 +15,10 @@ import { createExperimentActivities } from './experiment';
 import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
 import { withHeartbeat } from './heartbeat';
 import { analysisPrompt, ideationPrompt, reviewPrompt } from './prompts';
-import { analysisSchema, ideasSchema, reviewSchema, type Analysis } from './schemas';
+import { analysisSchema, ideasSchema, reviewSchema, type Analysis } from '../domain/schemas';
 import { cachedSearch } from './scholar-cache';
 import { structuredCall } from './structured';
+import { rankFromReview, trimIdeas } from '../domain/repair';
 
 /** What the activities need; tests pass real Postgres and a model client pointed at a fake server. */
 export interface ActivityDeps {
@@ -108,7 +109,12 @@ export function createActivities(deps: ActivityDeps) {
           title: paper.title, analysis, related: (run.related_work ?? []) as ScholarPaper[], count: input.count,
           feedback: input.feedback, previous,
         }),
-        check: (v) => (v.ideas.length === input.count ? undefined : `expected exactly ${input.count} ideas, got ${v.ideas.length}`),
+        // More ideas than asked are trimmed; fewer are kept (the person sees how many came): neither is fatal.
+        repair: (v) => {
+          const trimmed = trimIdeas(v.ideas, input.count);
+          const short = v.ideas.length < input.count ? [`asked for ${input.count} ideas, got ${v.ideas.length}`] : [];
+          return { value: { ideas: trimmed.ideas }, repairs: [...trimmed.repairs, ...short] };
+        },
         signal,
       }));
       const rows = await insertIdeas(db, input.runId, input.round, ideas);
@@ -125,18 +131,19 @@ export function createActivities(deps: ActivityDeps) {
       const { rankings } = await withHeartbeat((signal) => structuredCall(deps, {
         runId: input.runId, role: 'review', callKey: `review:${input.round}`, name: 'idea_review', schema: reviewSchema,
         messages: reviewPrompt(paper.title, rows.map((r) => r.body)),
-        check: (v) => {
-          const seen = new Set(v.rankings.map((r) => r.index));
-          const complete = v.rankings.length === rows.length && seen.size === rows.length && [...seen].every((i) => i < rows.length);
-          return complete ? undefined : `rankings must name each index 0..${rows.length - 1} exactly once`;
+        // Repeated, out-of-range or missing indices are repaired (ranks come from scores), never fatal.
+        repair: (v) => {
+          const { repairs } = rankFromReview(v.rankings, rows.length);
+          return { value: v, repairs };
         },
         signal,
       }));
+      const { ranked } = rankFromReview(rankings, rows.length);
       const refs: IdeaRef[] = [];
-      for (const [position, r] of rankings.entries()) {
+      for (const r of ranked) {
         const row = rows[r.index]!;
-        await setIdeaRank(db, row.id, position + 1, { score: r.score, critique: r.critique });
-        refs.push({ id: row.id, title: row.body.title, rank: position + 1 });
+        await setIdeaRank(db, row.id, r.rank, { score: r.score, critique: r.critique });
+        refs.push({ id: row.id, title: row.body.title, rank: r.rank });
       }
       return refs;
     },

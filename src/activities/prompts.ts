@@ -1,6 +1,6 @@
 // Prompt text for each IdeaAgent step. Pure functions: the tests read what the model was asked.
 import type { ChatMessage } from '../clients/llm';
-import type { Analysis, Idea } from './schemas';
+import type { Analysis, Idea } from '../domain/schemas';
 
 const SYSTEM = 'You are the IdeaAgent of MLR-Copilot, an ML research assistant. Be concrete and honest; '
   + 'never invent results or citations. Answer only with JSON that follows the given schema.';

@@ -8,7 +8,7 @@ import { findAnsweredCall, insertLlmCall } from '../db/llm-calls';
 import type { Queryable } from '../db/types';
 import { ErrorType } from '../errors';
 import { reaskMessage, } from './prompts';
-import { toStrictJsonSchema } from './schemas';
+import { toStrictJsonSchema } from '../domain/schemas';
 
 export interface StructuredDeps {
   db: Queryable;
@@ -26,6 +26,8 @@ export interface StructuredCall<T> {
   messages: ChatMessage[];
   /** Checks the schema cannot express; returns a problem to re-ask about. */
   check?: (value: T) => string | undefined;
+  /** Deterministic repair of a valid but inconsistent answer; what it changed is recorded, not fatal. */
+  repair?: (value: T) => { value: T; repairs: string[] };
   signal?: AbortSignal;
 }
 
@@ -66,7 +68,7 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
     const cached = await findAnsweredCall(deps.db, call.runId, call.callKey);
     if (cached !== undefined) {
       const { value } = parse(cached, call);
-      if (value !== undefined) return value;
+      if (value !== undefined) return call.repair ? call.repair(value).value : value;
     }
     const base = { runId: call.runId, role: call.role, model, callKey: call.callKey, requestHash };
     const started = Date.now();
@@ -80,15 +82,24 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
       throw err;
     }
     const latencyMs = Date.now() - started;
-    const { value, problem } = parse(res.content, call);
+    const parsed = parse(res.content, call);
+    const problem = parsed.problem;
+    const repaired = parsed.value !== undefined && call.repair ? call.repair(parsed.value) : undefined;
+    const value = repaired ? repaired.value : parsed.value;
+    const repair = repaired?.repairs.length ? repaired.repairs.join('; ') : undefined;
     const usage = {
       promptTokens: res.promptTokens,
       completionTokens: res.completionTokens,
       costUsd: costUsd(deps.config.MLR_MODEL_PRICES, model, res.promptTokens, res.completionTokens),
     };
     const status = value !== undefined ? 'ok' : 'invalid';
-    await insertLlmCall(deps.db, { ...base, status, ...usage, latencyMs, completion: res.content, error: problem });
-    await appendEvent(deps.db, call.runId, 'llm_call', { role: call.role, model, status, latencyMs, ...usage, problem });
+    await insertLlmCall(deps.db, {
+      ...base, status, ...usage, latencyMs, completion: res.content, error: problem, usageEstimated: res.usageEstimated, repair,
+    });
+    await appendEvent(deps.db, call.runId, 'llm_call', {
+      role: call.role, model, status, latencyMs, ...usage, problem, usageEstimated: res.usageEstimated || undefined,
+    });
+    if (repair) await appendEvent(deps.db, call.runId, 'repair', { role: call.role, call: call.callKey, repairs: repaired!.repairs });
     if (value !== undefined) return value;
     lastProblem = problem!;
     messages.push({ role: 'assistant', content: res.content.slice(0, 20_000) }, reaskMessage(lastProblem));

@@ -7,18 +7,21 @@ import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { appendEvent } from '../db/events';
-import { experimentByKey, type ExperimentRow } from '../db/experiments';
-import { usageForRun } from '../db/llm-calls';
+import { computeMsForRun, experimentByKey, experimentsByIds, getExperiment } from '../db/experiments';
+import { getIdea } from '../db/ideas';
+import { modelsForRun, usageForRun } from '../db/llm-calls';
+import { upsertReport } from '../db/reports';
+import { getSnapshot, snapshotOfExperiment } from '../db/snapshots';
 import { getPaper } from '../db/papers';
-import { getRun, patchRun } from '../db/runs';
+import { getRun, patchRun, type StoredValidation } from '../db/runs';
 import { ErrorType } from '../errors';
 import { INTERNAL_DIR } from '../experiments/workspace';
 import { chartSpec, renderSvg } from '../validation/chart';
 import { runChecks } from '../validation/checks';
 import { unmeasuredNumbers } from '../validation/provenance';
-import { diffStats, renderMarkdown, type Discussion, type ReportData, type ValidationRecord } from '../validation/report';
+import { diffStats, renderMarkdown, type Discussion, type ReportData } from '../validation/report';
 import { ALPHA, compare } from '../validation/verdict';
-import { createRunContext, selectedIdea, type RunResult } from './experiment';
+import { createRunContext, selectedIdea } from './experiment';
 import { withHeartbeat } from './heartbeat';
 import type { ActivityDeps } from './index';
 import { structuredCall } from './structured';
@@ -32,20 +35,20 @@ export function createValidationActivities(deps: ActivityDeps) {
   /** The records a report's numbers must come from, read back from Postgres. */
   async function records(runId: string): Promise<unknown[]> {
     const run = await getRun(db, runId);
-    const exps = await db.query('SELECT * FROM experiments WHERE id = ANY($1::uuid[])', [(run?.validation as ValidationRecord | null)?.runs.map((r) => r.experimentId) ?? []]);
-    const snap = await db.query<{ diff: string }>('SELECT s.diff FROM snapshots s JOIN experiments e ON e.code_hash = s.code_hash AND e.run_id = s.run_id WHERE e.id = $1',
-      [(run?.result as RunResult | null)?.candidateExperimentId ?? null]);
-    const ideas = await db.query('SELECT body FROM ideas WHERE id = $1', [run?.selected_idea_id ?? null]);
-    return [run?.validation, exps.rows, await usageForRun(db, runId), run?.gaps, ideas.rows, diffStats(snap.rows[0]?.diff ?? ''), run?.result];
+    const exps = await experimentsByIds(db, run?.validation?.runs.map((r) => r.experimentId) ?? []);
+    const snap = run?.result ? await snapshotOfExperiment(db, run.result.candidateExperimentId) : undefined;
+    const idea = run?.selected_idea_id ? await getIdea(db, run.selected_idea_id) : undefined;
+    const ideas = idea ? [{ body: idea.body }] : [];
+    return [run?.validation, exps, await usageForRun(db, runId), run?.gaps, ideas, diffStats(snap?.diff ?? ''), run?.result];
   }
 
   return {
     async runValidationExecution({ runId, role, seed }: { runId: string; role: 'baseline' | 'candidate'; seed: number }): Promise<{ id: string; status: string }> {
       const { run, prepared, ws } = await context(runId);
-      const result = run.result as RunResult | null;
+      const result = run.result;
       if (!result) throw ApplicationFailure.nonRetryable(`run ${runId} has no measured candidate to validate`, ErrorType.NotFound);
-      const candidate = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE id = $1', [result.candidateExperimentId]);
-      const codeHash = role === 'baseline' ? run.starter_hash! : candidate.rows[0]!.code_hash;
+      const candidate = await getExperiment(db, result.candidateExperimentId);
+      const codeHash = role === 'baseline' ? run.starter_hash! : candidate!.code_hash;
       const key = role === 'baseline' ? `baseline:${prepared.task.id}:${codeHash}:${seed}` : `${runId}:validate:candidate:${seed}`;
       const done = await experimentByKey(db, key);
       if (done && done.status !== 'running') return { id: done.id, status: done.status };
@@ -63,8 +66,7 @@ export function createValidationActivities(deps: ActivityDeps) {
     /** Statistics, verdict and checks over the stored executions; kept in runs.validation. */
     async finalizeValidation({ runId, seeds, executions }: { runId: string; seeds: number[]; executions: Array<{ role: 'baseline' | 'candidate'; seed: number; id: string }> }): Promise<{ verdict: string }> {
       const { run, prepared, ws } = await context(runId);
-      const rows = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE id = ANY($1::uuid[])', [executions.map((e) => e.id)]);
-      const byId = new Map(rows.rows.map((r) => [r.id, r]));
+      const byId = new Map((await experimentsByIds(db, executions.map((e) => e.id))).map((r) => [r.id, r]));
       const metric = prepared.task.metric;
       const runs = executions.map((e) => {
         const row = byId.get(e.id)!;
@@ -83,7 +85,7 @@ export function createValidationActivities(deps: ActivityDeps) {
         candidateFiles: files, starterHash: run.starter_hash!, candidateHash, metric, direction: prepared.task.direction,
         baseline: comparison.baseline, candidate: comparison.candidate, stochastic: !prepared.task.tags.includes('deterministic'), failedSeeds,
       });
-      const validation: ValidationRecord & { flags: typeof flags } = {
+      const validation: StoredValidation = {
         ...comparison, metric, direction: prepared.task.direction, seeds, alpha: ALPHA, failedSeeds, runs, flags,
       };
       await patchRun(db, runId, { validation });
@@ -94,7 +96,7 @@ export function createValidationActivities(deps: ActivityDeps) {
     /** The discussion from the model (numbers refused), then the report and its chart, stored. */
     async writeReport({ runId }: { runId: string }): Promise<{ chars: number }> {
       const { run, prepared } = await context(runId);
-      const validation = run.validation as (ValidationRecord & { flags: ReportData['flags'] }) | null;
+      const validation = run.validation;
       if (!validation) throw ApplicationFailure.nonRetryable(`run ${runId} has not been validated`, ErrorType.NotFound);
       const known = await records(runId);
       const idea = await selectedIdea(db, run);
@@ -119,27 +121,24 @@ export function createValidationActivities(deps: ActivityDeps) {
         discussion = { interpretation: '', limitations: [], withheld: 'The ValidateAgent\'s discussion was withheld: it kept citing numbers that were not measured.' };
       }
       const paper = await getPaper(db, run.paper_id);
-      const snap = await db.query<{ diff: string }>('SELECT diff FROM snapshots WHERE run_id = $1 AND code_hash = $2', [runId, validation.runs.find((r) => r.role === 'candidate')!.codeHash]);
+      const snap = await getSnapshot(db, runId, validation.runs.find((r) => r.role === 'candidate')!.codeHash);
       const usage = await usageForRun(db, runId);
-      const models = await db.query<{ model: string }>('SELECT DISTINCT model FROM llm_calls WHERE run_id = $1 ORDER BY model', [runId]);
-      const compute = await db.query<{ ms: string }>('SELECT coalesce(sum(duration_ms), 0) AS ms FROM experiments WHERE run_id = $1', [runId]);
+      const models = await modelsForRun(db, runId);
       const data: ReportData = {
         runId, generatedAt: new Date().toISOString(),
         paper: { id: run.paper_id, title: paper?.title ?? '' },
         task: { id: prepared.task.id, domain: prepared.task.domain, metric: prepared.task.metric, direction: prepared.task.direction },
-        gaps: (run.gaps ?? []) as ReportData['gaps'], idea, diff: diffStats(snap.rows[0]?.diff ?? ''), validation, flags: validation.flags,
+        gaps: (run.gaps ?? []) as ReportData['gaps'], idea, diff: diffStats(snap?.diff ?? ''), validation, flags: validation.flags,
         provenance: {
           starterHash: run.starter_hash!, candidateHash: validation.runs.find((r) => r.role === 'candidate')!.codeHash, dataHash: prepared.envHash,
-          ...(await pythonVersions(deps.python)), models: models.rows.map((r) => r.model), ...usage,
-          wallTimeMs: Date.now() - run.created_at.getTime(), computeTimeMs: Number(compute.rows[0]!.ms),
+          ...(await pythonVersions(deps.python)), models, ...usage,
+          wallTimeMs: Date.now() - run.created_at.getTime(), computeTimeMs: await computeMsForRun(db, runId),
         },
         discussion,
       };
       const markdown = renderMarkdown(data);
       const svg = await renderSvg(chartSpec(validation));
-      await db.query(`INSERT INTO reports (run_id, data, markdown, chart_svg) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (run_id) DO UPDATE SET data = EXCLUDED.data, markdown = EXCLUDED.markdown, chart_svg = EXCLUDED.chart_svg, created_at = now()`,
-      [runId, JSON.stringify(data), markdown, svg]);
+      await upsertReport(db, { runId, data, markdown, chartSvg: svg });
       return { chars: markdown.length };
     },
   };

@@ -1,26 +1,32 @@
-import { timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { RunGateway } from '../clients/temporal';
 import type { Config } from '../config';
-import type { Queryable } from '../db/types';
+import type { Transactional } from '../db/types';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { HttpError } from '../errors';
 import type { Logger } from '../logger';
-import { PaperInputError } from '../papers/ingest';
+import { defaultPdfLimits } from '../papers/ingest';
+import { createPaperIngestor, type PaperIngestor } from '../papers/ingestor';
 import type { RunTimeouts } from '../workflows/definitions';
+import { createAuthenticator, type Authenticator } from './auth/authenticator';
+import { createEventHub, type EventHub } from './event-hub';
+import authPlugin from './plugins/auth';
+import errorsPlugin from './plugins/errors';
 import { eventRoutes } from './routes/events';
 import { experimentRoutes } from './routes/experiments';
-import { reportRoutes } from './routes/report';
 import { healthRoutes } from './routes/health';
 import { paperRoutes } from './routes/papers';
+import { reportRoutes } from './routes/report';
 import { runRoutes } from './routes/runs';
+import { stepRoutes } from './routes/steps';
 
 export interface AppDeps {
   config: Config;
-  db: Queryable;
+  db: Transactional;
   gateway: RunGateway;
   /** Activity timeouts handed to every new run. */
   runTimeouts: RunTimeouts;
@@ -28,24 +34,43 @@ export interface AppDeps {
   store: ArtifactStore;
   logger?: Logger;
   ssePollMs?: number;
+  /** Built from the config unless given (tests pass one with a short JWKS cache, for example). */
+  authenticator?: Authenticator;
+}
+
+/** What every route plugin receives: the app's dependencies plus the services the app owns. */
+export interface RouteDeps extends AppDeps {
+  ingestor: PaperIngestor;
+  hub: EventHub;
 }
 
 export function defaultRunTimeouts(config: Config): RunTimeouts {
-  return { llmStartToCloseSeconds: Math.ceil(config.MLR_LLM_TIMEOUT_MS / 1000) * 3 + 60, llmHeartbeatSeconds: 30, llmMaxAttempts: config.MLR_LLM_MAX_ATTEMPTS };
-}
-
-function tokenMatches(given: string, tokens: Buffer[]): boolean {
-  const g = Buffer.from(given);
-  return tokens.some((t) => t.length === g.length && timingSafeEqual(t, g));
+  return {
+    llmStartToCloseSeconds: Math.ceil(config.MLR_LLM_TIMEOUT_MS / 1000) * 3 + 60, llmHeartbeatSeconds: 30,
+    llmMaxAttempts: config.MLR_LLM_MAX_ATTEMPTS,
+  };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const maxBytes = Math.floor(deps.config.MLR_MAX_UPLOAD_MB * 1024 * 1024);
+  const { config } = deps;
+  const maxBytes = Math.floor(config.MLR_MAX_UPLOAD_MB * 1024 * 1024);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     bodyLimit: maxBytes,
     requestTimeout: 120_000,
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: 'array' } },
+  });
+  await app.register(errorsPlugin, { maxUploadMb: config.MLR_MAX_UPLOAD_MB });
+  await app.register(authPlugin, { authenticator: deps.authenticator ?? createAuthenticator(config) });
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler', // after authentication: the limit is per user, not per address
+    max: config.MLR_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (req) => (req.principal ? `user:${req.principal.name}` : `ip:${req.ip}`),
+    allowList: (req) => req.routeOptions.config?.public === true,
+    errorResponseBuilder: (_req, ctx) => new HttpError(429, 'RateLimited',
+      `more than ${ctx.max} requests in a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
   });
   await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 5 }, throwFileSizeLimit: true });
   await app.register(swagger, {
@@ -57,42 +82,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const tokens = deps.config.apiTokens.map((t) => Buffer.from(t));
-  app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1')) return;
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || !tokenMatches(match[1]!.trim(), tokens)) {
-      throw new HttpError(401, 'Unauthorized', 'send Authorization: Bearer <token> with a token from MLR_API_TOKENS');
-    }
+  const ingestor = createPaperIngestor({
+    concurrency: config.MLR_INGEST_CONCURRENCY, timeoutMs: config.MLR_INGEST_TIMEOUT_MS, pdfConcurrency: config.MLR_INGEST_CONCURRENCY,
+    pdf: { ...defaultPdfLimits, maxPages: config.MLR_PDF_MAX_PAGES, memoryMb: config.MLR_PDF_MEMORY_MB, cpuSeconds: config.MLR_PDF_CPU_SECONDS },
   });
-
-  app.setErrorHandler((err: FastifyError | HttpError | PaperInputError, req, reply) => {
-    if (err instanceof HttpError) {
-      return reply.code(err.statusCode).headers(err.headers).send({ error: { code: err.code, message: err.message } });
-    }
-    if (err instanceof PaperInputError) return reply.code(400).send({ error: { code: err.code, message: err.message } });
-    const fe = err as FastifyError;
-    if (fe.validation || fe.code === 'FST_ERR_VALIDATION') {
-      return reply.code(400).send({ error: { code: 'InvalidRequest', message: fe.message } });
-    }
-    const status = fe.statusCode ?? 500;
-    if (status === 413 || fe.code === 'FST_REQ_FILE_TOO_LARGE') {
-      return reply.code(413).send({ error: { code: 'PayloadTooLarge', message: `the upload exceeds MLR_MAX_UPLOAD_MB (${deps.config.MLR_MAX_UPLOAD_MB} MB)` } });
-    }
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: { code: fe.code ?? 'BadRequest', message: fe.message } });
-    req.log.error({ err, method: req.method, url: req.url, params: req.params }, 'request failed');
-    return reply.code(500).send({ error: { code: 'Internal', message: 'internal error; see the server log' } });
+  const hub = createEventHub(deps.db, { pollMs: deps.ssePollMs ?? 500, logger: deps.logger });
+  app.addHook('onClose', async () => {
+    hub.close();
+    await ingestor.close();
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NotFound', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
-
-  await app.register(async (scope) => {
-    await healthRoutes(scope, deps);
-    await paperRoutes(scope, deps);
-    await runRoutes(scope, deps);
-    await eventRoutes(scope, deps);
-    await experimentRoutes(scope, deps);
-    await reportRoutes(scope, deps);
-  });
+  const routeDeps: RouteDeps = { ...deps, ingestor, hub };
+  await app.register(healthRoutes, routeDeps);
+  await app.register(paperRoutes, routeDeps);
+  await app.register(runRoutes, routeDeps);
+  await app.register(eventRoutes, routeDeps);
+  await app.register(experimentRoutes, routeDeps);
+  await app.register(stepRoutes, routeDeps);
+  await app.register(reportRoutes, routeDeps);
   return app;
 }

@@ -15,6 +15,12 @@ export const uuidParam = {
   properties: { id: { type: 'string', format: 'uuid' } },
 } as const;
 
+export const experimentParams = {
+  type: 'object',
+  required: ['id', 'eid'],
+  properties: { id: { type: 'string', format: 'uuid' }, eid: { type: 'string', format: 'uuid' } },
+} as const;
+
 const freeObject = { type: 'object', additionalProperties: true } as const;
 const nullableFreeObject = { type: ['object', 'null'], additionalProperties: true } as const;
 
@@ -27,6 +33,7 @@ export const paperSummarySchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
+    owner: { type: 'string' },
     title: { type: 'string' },
     format: { type: 'string' },
     contentHash: { type: 'string' },
@@ -76,6 +83,7 @@ export const runSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
+    owner: { type: 'string' },
     status: { type: 'string', enum: RUN_STATUSES },
     paperId: { type: 'string' },
     mode: { type: 'string' },
@@ -108,5 +116,11 @@ export const runSchema = {
 /** Error responses every /v1 route can give. */
 export const errorResponses = {
   400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema,
-  422: errorSchema, 500: errorSchema, 503: errorSchema,
+  422: errorSchema, 429: errorSchema, 500: errorSchema, 503: errorSchema,
+} as const;
+
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { cursor: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
 } as const;

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
 import { createLogger, type Logger } from '../logger';
 import { buildApp, defaultRunTimeouts } from './app';
+import { startSweeper } from './sweeper';
 
 export interface ApiHandle {
   url: string;
@@ -24,11 +25,14 @@ export async function startApi(config: Config, env: NodeJS.ProcessEnv, logger: L
     store: createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts')),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
+  const gateway = createRunGateway(client, config.MLR_TASK_QUEUE);
+  const stopSweeper = startSweeper(pool, gateway, config.MLR_SWEEP_INTERVAL_MS, logger.child({ component: 'sweeper' }));
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   return {
     url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`,
     async close() {
+      stopSweeper();
       await app.close();
       await client.connection.close();
       await pool.end();
@@ -39,7 +43,9 @@ export async function startApi(config: Config, env: NodeJS.ProcessEnv, logger: L
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL is required for a standalone API (npm start embeds one)');
-  if (config.apiTokens.length === 0) throw new ConfigError('MLR_API_TOKENS is required for a standalone API: the API is never open');
+  if (config.apiUsers.length === 0 && !config.MLR_OIDC_ISSUER) {
+    throw new ConfigError('MLR_API_TOKENS or MLR_OIDC_ISSUER is required for a standalone API: the API is never open');
+  }
   const logger = createLogger(config, 'api');
   const api = await startApi(config, process.env, logger, { databaseUrl: config.DATABASE_URL });
   logger.info({ url: api.url }, 'API listening');

@@ -1,4 +1,5 @@
 // Row → response shapes, and the opaque list cursor.
+import type { StepView } from '../db/agent';
 import type { ExperimentRow } from '../db/experiments';
 import type { IdeaRow } from '../db/ideas';
 import type { Usage } from '../db/llm-calls';
@@ -20,7 +21,7 @@ export function decodeCursor(cursor: string | undefined): { createdAt: string; i
 }
 
 export const paperSummaryView = (p: PaperSummary) => ({
-  id: p.id, title: p.title, format: p.format, contentHash: p.content_hash, bytes: p.bytes, createdAt: p.created_at.toISOString(),
+  id: p.id, owner: p.owner, title: p.title, format: p.format, contentHash: p.content_hash, bytes: p.bytes, createdAt: p.created_at.toISOString(),
 });
 
 export const paperView = (p: PaperRow) => ({
@@ -40,6 +41,7 @@ export const experimentView = (e: ExperimentRow) => ({
 export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: ExperimentRow[] = []) {
   return {
     id: r.id,
+    owner: r.owner,
     status: r.status,
     paperId: r.paper_id,
     mode: r.mode,
@@ -56,12 +58,28 @@ export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: 
     until: r.until,
     taskId: r.task_id,
     paused: r.paused,
-    experiments: experiments.filter((e) => e.role !== 'agent').map(experimentView),
+    // The agent's own executions (role agent) too: a failure it debugged is part of the record.
+    experiments: experiments.map(experimentView),
     result: r.result,
     validation: r.validation,
     usage,
     error: r.error,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+/** Bounded text: the head and the tail, with how much was left out. */
+export function bounded(text: string | null, max: number): { text: string | null; truncated: boolean } {
+  if (text === null || text.length <= max) return { text, truncated: false };
+  const half = Math.floor(max / 2);
+  return { text: `${text.slice(0, half)}\n… [${text.length - 2 * half} characters omitted] …\n${text.slice(-half)}`, truncated: true };
+}
+
+export function stepView(s: StepView, maxObservation: number) {
+  const observation = bounded(s.observation, maxObservation);
+  return {
+    step: s.step, tool: s.tool, args: s.args, observation: observation.text, observationTruncated: observation.truncated,
+    error: s.error, experimentId: s.experiment_id, experimentStatus: s.experiment_status, createdAt: s.created_at.toISOString(),
   };
 }

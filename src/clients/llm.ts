@@ -19,6 +19,25 @@ export interface ChatResponse {
   model: string;
   promptTokens: number;
   completionTokens: number;
+  /** The endpoint sent no usage; the counts are estimates (see estimateTokens), never 0. */
+  usageEstimated?: boolean;
+}
+
+/**
+ * A deliberately high token estimate for endpoints that omit `usage` (some local servers do): one token
+ * per 3 UTF-8 bytes, where BPE tokenisers average about 4 for English. Budgets then err on the safe side.
+ */
+export function estimateTokens(text: string): number {
+  return Math.max(1, Math.ceil(Buffer.byteLength(text) / 3));
+}
+
+function usageOf(res: { usage?: { prompt_tokens?: number; completion_tokens?: number } | null }, request: unknown, reply: string) {
+  const prompt = res.usage?.prompt_tokens;
+  const completion = res.usage?.completion_tokens;
+  if (typeof prompt === 'number' && typeof completion === 'number' && prompt + completion > 0) {
+    return { promptTokens: prompt, completionTokens: completion };
+  }
+  return { promptTokens: estimateTokens(JSON.stringify(request)), completionTokens: estimateTokens(reply), usageEstimated: true };
 }
 
 export interface ToolCall {
@@ -113,12 +132,8 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
           },
           { signal },
         );
-        return {
-          content: res.choices[0]?.message?.content ?? '',
-          model: res.model || request.model,
-          promptTokens: res.usage?.prompt_tokens ?? 0,
-          completionTokens: res.usage?.completion_tokens ?? 0,
-        };
+        const content = res.choices[0]?.message?.content ?? '';
+        return { content, model: res.model || request.model, ...usageOf(res, request, content) };
       } catch (err) {
         throw toFailure(err);
       }
@@ -137,12 +152,10 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
         );
         const message = res.choices[0]?.message;
         const call = message?.tool_calls?.find((c) => c.type === 'function');
+        const toolCall = call && call.type === 'function' ? { id: call.id, name: call.function.name, arguments: call.function.arguments } : undefined;
         return {
-          content: message?.content ?? '',
-          toolCall: call && call.type === 'function' ? { id: call.id, name: call.function.name, arguments: call.function.arguments } : undefined,
-          model: res.model || request.model,
-          promptTokens: res.usage?.prompt_tokens ?? 0,
-          completionTokens: res.usage?.completion_tokens ?? 0,
+          content: message?.content ?? '', toolCall, model: res.model || request.model,
+          ...usageOf(res, request, (message?.content ?? '') + (toolCall ? toolCall.name + toolCall.arguments : '')),
         };
       } catch (err) {
         throw toFailure(err);

@@ -1,15 +1,9 @@
 // Semantic Scholar Graph API: paper search with a client-side rate limit and bounded retries.
 import { retryAfterMs } from './llm';
 
-export interface ScholarPaper {
-  paperId: string;
-  title: string;
-  abstract: string | null;
-  year: number | null;
-  url: string | null;
-  citationCount: number | null;
-  authors: string[];
-}
+import type { RelatedPaper } from '../domain/run';
+
+export type ScholarPaper = RelatedPaper;
 
 /** The one method retrieval needs; tests pass a client pointed at a local server. */
 export interface Scholar {

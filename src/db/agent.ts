@@ -50,3 +50,19 @@ export async function notesForRun(db: Queryable, runId: string): Promise<AgentNo
   const { rows } = await db.query<AgentNoteRow>('SELECT id, after_step, kind, text FROM agent_notes WHERE run_id = $1 ORDER BY id', [runId]);
   return rows;
 }
+
+export interface StepView extends AgentStepRow {
+  experiment_id: string | null;
+  experiment_status: string | null;
+}
+
+/** A page of the agent's trajectory, each step with the execution it ran (execute_script), if any. */
+export async function stepsPage(db: Queryable, runId: string, afterStep: number, limit: number): Promise<StepView[]> {
+  const { rows } = await db.query<StepView>(
+    `SELECT s.*, e.id AS experiment_id, e.status AS experiment_status FROM agent_steps s
+     LEFT JOIN experiments e ON e.exec_key = s.run_id::text || ':agent:' || s.step
+     WHERE s.run_id = $1 AND s.step > $2 ORDER BY s.step LIMIT $3`,
+    [runId, afterStep, limit],
+  );
+  return rows;
+}

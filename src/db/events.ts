@@ -1,6 +1,7 @@
 import type { Queryable } from './types';
 
-export type RunEventType = 'status' | 'llm_call' | 'decision' | 'retrieval' | 'created' | 'task' | 'experiment' | 'agent_step' | 'feedback' | 'debug' | 'paused' | 'resumed' | 'result' | 'validation';
+export type RunEventType = 'status' | 'llm_call' | 'decision' | 'retrieval' | 'created' | 'task' | 'experiment' | 'agent_step' | 'feedback' | 'debug' | 'paused' | 'resumed' | 'result' | 'validation'
+  | 'repair' | 'feedback_received';
 
 export interface RunEvent {
   id: string;
@@ -19,5 +20,33 @@ export async function eventsAfter(db: Queryable, runId: string, afterId: number,
     'SELECT * FROM run_events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3',
     [runId, afterId, limit],
   );
+  return rows;
+}
+
+export async function countEvents(db: Queryable, runId: string, type: RunEventType): Promise<number> {
+  const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM run_events WHERE run_id = $1 AND type = $2', [runId, type]);
+  return Number(rows[0]!.n);
+}
+
+/**
+ * New events of many runs in one query, each run after its own cursor: the one shared poller behind every
+ * event stream asks this once per tick, however many clients listen.
+ */
+export async function eventsAfterMany(db: Queryable, cursors: Array<{ runId: string; after: number }>, limit = 2000): Promise<RunEvent[]> {
+  if (cursors.length === 0) return [];
+  const { rows } = await db.query<RunEvent>(
+    `SELECT e.* FROM unnest($1::uuid[], $2::bigint[]) AS c(run_id, after)
+     JOIN run_events e ON e.run_id = c.run_id AND e.id > c.after
+     ORDER BY e.id LIMIT $3`,
+    [cursors.map((c) => c.runId), cursors.map((c) => c.after), limit],
+  );
+  return rows;
+}
+
+/** Status and stopping point of many runs, for the shared poller to end finished streams. */
+export async function runStates(db: Queryable, runIds: string[]): Promise<Array<{ id: string; status: string; until: string }>> {
+  if (runIds.length === 0) return [];
+  const { rows } = await db.query<{ id: string; status: string; until: string }>(
+    'SELECT id, status, until FROM runs WHERE id = ANY($1::uuid[])', [runIds]);
   return rows;
 }

@@ -71,3 +71,32 @@ export async function experimentsForRun(db: Queryable, runId: string): Promise<E
   );
   return rows;
 }
+
+export async function experimentsByIds(db: Queryable, ids: string[]): Promise<ExperimentRow[]> {
+  const { rows } = await db.query<ExperimentRow>('SELECT * FROM experiments WHERE id = ANY($1::uuid[])', [ids]);
+  return rows;
+}
+
+export async function getExperiment(db: Queryable, id: string): Promise<ExperimentRow | undefined> {
+  return (await experimentsByIds(db, [id]))[0];
+}
+
+/**
+ * An execution that belongs to the run: its own, or the (possibly shared) baseline of its starter code.
+ * The run must already be in the caller's scope.
+ */
+export async function experimentOfRun(db: Queryable, runId: string, experimentId: string): Promise<ExperimentRow | undefined> {
+  const { rows } = await db.query<ExperimentRow>(
+    `SELECT e.* FROM experiments e JOIN runs r ON r.id = $1
+     WHERE e.id = $2 AND (e.run_id = r.id OR (r.result->>'baselineExperimentId')::uuid = e.id OR
+       (e.role = 'baseline' AND e.task_id = r.task_id AND e.code_hash = r.starter_hash))`,
+    [runId, experimentId],
+  );
+  return rows[0];
+}
+
+/** Total execution time of a run, in milliseconds. */
+export async function computeMsForRun(db: Queryable, runId: string): Promise<number> {
+  const { rows } = await db.query<{ ms: string }>('SELECT coalesce(sum(duration_ms), 0) AS ms FROM experiments WHERE run_id = $1', [runId]);
+  return Number(rows[0]!.ms);
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from './types';
-import type { Idea, IdeaReview } from '../activities/schemas';
+import type { Idea, IdeaReview } from '../domain/schemas';
 
 export interface IdeaRow {
   id: string;
@@ -35,4 +35,9 @@ export async function ideasForRound(db: Queryable, runId: string, round: number)
 
 export async function setIdeaRank(db: Queryable, id: string, rank: number, review: IdeaReview): Promise<void> {
   await db.query('UPDATE ideas SET rank = $2, review = $3 WHERE id = $1', [id, rank, JSON.stringify(review)]);
+}
+
+export async function getIdea(db: Queryable, id: string): Promise<IdeaRow | undefined> {
+  const { rows } = await db.query<IdeaRow>('SELECT * FROM ideas WHERE id = $1', [id]);
+  return rows[0];
 }

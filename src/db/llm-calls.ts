@@ -14,15 +14,19 @@ export interface LlmCallRecord {
   latencyMs: number;
   completion?: string;
   error?: string;
+  /** The endpoint sent no usage: the tokens are the service's estimate. */
+  usageEstimated?: boolean;
+  /** What was repaired in a schema-valid but inconsistent answer. */
+  repair?: string;
 }
 
 export async function insertLlmCall(db: Queryable, c: LlmCallRecord): Promise<void> {
   await db.query(
     `INSERT INTO llm_calls (id, run_id, role, model, call_key, request_hash, status, prompt_tokens,
-       completion_tokens, cost_usd, latency_ms, completion, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+       completion_tokens, cost_usd, latency_ms, completion, error, usage_estimated, repair)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     [randomUUID(), c.runId, c.role, c.model, c.callKey, c.requestHash, c.status, c.promptTokens,
-      c.completionTokens, c.costUsd, c.latencyMs, c.completion ?? null, c.error ?? null],
+      c.completionTokens, c.costUsd, c.latencyMs, c.completion ?? null, c.error ?? null, c.usageEstimated ?? false, c.repair ?? null],
   );
 }
 
@@ -54,4 +58,9 @@ export async function usageForRun(db: Queryable, runId: string): Promise<Usage> 
   );
   const r = rows[0]!;
   return { promptTokens: Number(r.p), completionTokens: Number(r.c), costUsd: Number(r.cost) };
+}
+
+export async function modelsForRun(db: Queryable, runId: string): Promise<string[]> {
+  const { rows } = await db.query<{ model: string }>('SELECT DISTINCT model FROM llm_calls WHERE run_id = $1 ORDER BY model', [runId]);
+  return rows.map((r) => r.model);
 }

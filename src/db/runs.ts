@@ -1,8 +1,16 @@
-import type { Queryable } from './types';
-import type { ApprovalTimeout, RunMode, RunStatus, RunUntil } from '../workflows/definitions';
+import type { Analysis } from '../domain/schemas';
+import type { RelatedPaper, Retrieval, RunResult } from '../domain/run';
+import type { OwnerScope } from '../domain/user';
+import type { Flag } from '../validation/checks';
+import type { ValidationRecord } from '../validation/report';
+import type { ApprovalTimeout, RunInput, RunMode, RunStatus, RunUntil } from '../workflows/definitions';
+import { transaction, type Queryable, type Transactional } from './types';
+
+export type StoredValidation = ValidationRecord & { flags: Flag[] };
 
 export interface RunRow {
   id: string;
+  owner: string;
   paper_id: string;
   workflow_id: string;
   status: RunStatus;
@@ -12,25 +20,27 @@ export interface RunRow {
   idempotency_key: string | null;
   request_hash: string;
   round: number;
-  task_definition: Record<string, unknown> | null;
-  gaps: unknown[] | null;
+  task_definition: Analysis['taskDefinition'] | null;
+  gaps: Analysis['gaps'] | null;
   keywords: string[] | null;
-  related_work: unknown[] | null;
-  retrieval: { status: 'ok' | 'unavailable'; reason?: string; source?: string } | null;
+  related_work: RelatedPaper[] | null;
+  retrieval: Retrieval | null;
   selected_idea_id: string | null;
   error: string | null;
   task_id: string | null;
   until: RunUntil;
-  result: Record<string, unknown> | null;
+  result: RunResult | null;
   starter_hash: string | null;
   paused: boolean;
-  validation: Record<string, unknown> | null;
+  validation: StoredValidation | null;
+  input: RunInput | null;
   created_at: Date;
   updated_at: Date;
 }
 
 export interface NewRun {
   id: string;
+  owner: string;
   paperId: string;
   workflowId: string;
   mode: RunMode;
@@ -40,31 +50,42 @@ export interface NewRun {
   requestHash: string;
   taskId?: string;
   until: RunUntil;
+  /** The workflow's input, kept so a run whose start failed can be started again by the sweeper. */
+  input: RunInput;
 }
 
-/** Inserts a run; with an idempotency key already used, returns that run instead (created: false). */
-export async function insertRun(db: Queryable, r: NewRun): Promise<{ run: RunRow; created: boolean }> {
-  const { rows } = await db.query<RunRow>(
-    `INSERT INTO runs (id, paper_id, workflow_id, status, mode, idea_count, approval_timeout, idempotency_key, request_hash, task_id, until)
-     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-    [r.id, r.paperId, r.workflowId, r.mode, r.ideaCount, r.approvalTimeout ? JSON.stringify(r.approvalTimeout) : null,
-      r.idempotencyKey ?? null, r.requestHash, r.taskId ?? null, r.until],
-  );
-  if (rows[0]) return { run: rows[0], created: true };
-  const existing = await db.query<RunRow>('SELECT * FROM runs WHERE idempotency_key = $1', [r.idempotencyKey]);
-  return { run: existing.rows[0]!, created: false };
+/**
+ * Inserts a run and its `created` event in one transaction; with an idempotency key the owner already
+ * used, returns that run instead (created: false) and writes nothing.
+ */
+export async function insertRun(db: Transactional, r: NewRun, event: object): Promise<{ run: RunRow; created: boolean }> {
+  return transaction(db, async (tx) => {
+    const { rows } = await tx.query<RunRow>(
+      `INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, approval_timeout, idempotency_key,
+         request_hash, task_id, until, input)
+       VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (owner, idempotency_key) DO NOTHING RETURNING *`,
+      [r.id, r.owner, r.paperId, r.workflowId, r.mode, r.ideaCount, r.approvalTimeout ? JSON.stringify(r.approvalTimeout) : null,
+        r.idempotencyKey ?? null, r.requestHash, r.taskId ?? null, r.until, JSON.stringify(r.input)],
+    );
+    if (rows[0]) {
+      await tx.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [r.id, 'created', JSON.stringify(event)]);
+      return { run: rows[0], created: true };
+    }
+    const existing = await tx.query<RunRow>('SELECT * FROM runs WHERE owner = $1 AND idempotency_key = $2', [r.owner, r.idempotencyKey]);
+    return { run: existing.rows[0]!, created: false };
+  });
 }
 
-export async function deleteRun(db: Queryable, id: string): Promise<void> {
-  await db.query('DELETE FROM runs WHERE id = $1', [id]);
-}
-
-export async function getRun(db: Queryable, id: string): Promise<RunRow | undefined> {
-  const { rows } = await db.query<RunRow>('SELECT * FROM runs WHERE id = $1', [id]);
+/** A run by id; with an owner scope, another owner's run is not found. */
+export async function getRun(db: Queryable, id: string, scope: OwnerScope = null): Promise<RunRow | undefined> {
+  const { rows } = await db.query<RunRow>('SELECT * FROM runs WHERE id = $1 AND ($2::text IS NULL OR owner = $2)', [id, scope]);
   return rows[0];
 }
 
 export interface RunFilter {
+  scope: OwnerScope;
+  idempotencyKey?: string;
   status?: RunStatus;
   paperId?: string;
   before?: { createdAt: string; id: string };
@@ -76,14 +97,35 @@ export async function listRuns(db: Queryable, f: RunFilter): Promise<RunRow[]> {
     `SELECT * FROM runs
      WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR paper_id = $2)
        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+       AND ($6::text IS NULL OR owner = $6) AND ($7::text IS NULL OR idempotency_key = $7)
      ORDER BY created_at DESC, id DESC LIMIT $5`,
-    [f.status ?? null, f.paperId ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit],
+    [f.status ?? null, f.paperId ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit, f.scope, f.idempotencyKey ?? null],
+  );
+  return rows;
+}
+
+/** Runs of an owner that have not reached a final status, for the cap on concurrently active runs. */
+export async function countActiveRuns(db: Queryable, owner: string, finalStatuses: readonly string[]): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM runs WHERE owner = $1 AND status <> ALL($2::text[])
+       AND NOT (until = 'approved' AND status = 'approved')`,
+    [owner, finalStatuses],
+  );
+  return Number(rows[0]!.n);
+}
+
+/** Runs still `queued` after the grace period: a crash between the insert and the workflow start. */
+export async function staleQueuedRuns(db: Queryable, olderThanMs: number, limit = 100): Promise<RunRow[]> {
+  const { rows } = await db.query<RunRow>(
+    `SELECT * FROM runs WHERE status = 'queued' AND created_at < now() - $1::float8 * interval '1 millisecond'
+     ORDER BY created_at LIMIT $2`,
+    [olderThanMs, limit],
   );
   return rows;
 }
 
 type Patchable = Pick<RunRow, 'status' | 'round' | 'task_definition' | 'gaps' | 'keywords' | 'related_work' | 'retrieval'
-  | 'selected_idea_id' | 'error' | 'task_id' | 'starter_hash' | 'paused'> & { result: object; validation: object };
+  | 'selected_idea_id' | 'error' | 'task_id' | 'starter_hash' | 'paused' | 'result' | 'validation'>;
 
 /** Sets the given columns and bumps updated_at; JSON columns are serialised here. */
 export async function patchRun(db: Queryable, id: string, patch: Partial<Patchable>): Promise<void> {

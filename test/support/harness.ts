@@ -12,7 +12,7 @@ import { buildApp } from '../../src/api/app';
 import { createRunGateway } from '../../src/clients/temporal';
 import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { loadConfig, type Config } from '../../src/config';
-import { migrate } from '../../src/db/migrate';
+import { migrate, type Migration } from '../../src/db/migrate';
 import { createActivityDeps } from '../../src/worker';
 import type { RunTimeouts } from '../../src/workflows/definitions';
 import { STACK_FILE, TEST_DATA, type StackInfo } from './paths';
@@ -32,7 +32,7 @@ function ensureRuntime(): void {
 }
 
 /** A new, migrated database, so test files never see each other's rows. */
-export async function createTestDatabase(): Promise<{ pool: Pool; url: string }> {
+export async function createTestDatabase(migrations?: Migration[]): Promise<{ pool: Pool; url: string }> {
   const base = stack().pgUrl;
   const name = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new Pool({ connectionString: base, max: 1 });
@@ -40,7 +40,7 @@ export async function createTestDatabase(): Promise<{ pool: Pool; url: string }>
   await admin.end();
   const url = base.replace(/\/[^/]*$/, `/${name}`);
   const pool = new Pool({ connectionString: url, max: 10 });
-  await migrate(pool);
+  await migrate(pool, migrations);
   return { pool, url };
 }
 

@@ -48,8 +48,9 @@ describe('the experiment stage', () => {
     expect(statuses.slice(statuses.indexOf('approved'))).toEqual(['approved', 'implementing', 'executing', 'debugging', 'executing', 'succeeded']);
 
     const roles = done.experiments.map((e: { role: string; status: string; attempt: number }) => `${e.role}:${e.attempt}:${e.status}`);
-    expect(roles).toEqual(['baseline:0:succeeded', 'candidate:1:failed', 'candidate:2:succeeded']);
-    const [baseline, failed, fixed] = done.experiments;
+    // The agent's own execution (step 3) is part of the run's record, between the two candidates.
+    expect(roles).toEqual(['baseline:0:succeeded', 'candidate:1:failed', 'agent:3:succeeded', 'candidate:2:succeeded']);
+    const [baseline, failed, , fixed] = done.experiments;
     expect(failed.logTail).toContain('StandardScalr');
     expect(fixed.codeHash).not.toBe(baseline.codeHash);
     expect(done.result).toMatchObject({ metric: 'accuracy', direction: 'max', baseline: baseline.metrics.accuracy, value: fixed.metrics.accuracy });
@@ -68,6 +69,15 @@ describe('the experiment stage', () => {
     expect(ws.codeHash).toBe(fixed.codeHash);
     expect(ws.diff).toContain('+from sklearn.preprocessing import StandardScaler');
     expect(ws.files.map((f: { path: string }) => f.path)).toContain('train.py');
+
+    // The trajectory, paged: each step's tool and arguments, its observation, and the execution it ran.
+    const page1 = (await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/steps?limit=3`, headers: AUTH })).json();
+    expect(page1.items.map((s: { tool: string }) => s.tool)).toEqual(['write_file', 'final_answer', 'edit_script']);
+    expect(page1.items[0]).toMatchObject({ step: expect.any(Number), args: { file_name: 'train.py' }, experimentId: null, createdAt: expect.any(String) });
+    const page2 = (await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/steps?after=${page1.nextAfter}`, headers: AUTH })).json();
+    expect(page2.items.map((s: { tool: string }) => s.tool)).toEqual(['execute_script', 'final_answer']);
+    expect(page2.items[0]).toMatchObject({ experimentId: agentRuns[0].id, experimentStatus: 'succeeded', observation: expect.stringContaining('val_accuracy') });
+    expect(page2.nextAfter).toBeNull();
   });
 
   it('runs the starter code as the candidate when the agent changes nothing, and reuses the cached baseline', async () => {

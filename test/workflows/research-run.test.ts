@@ -1,4 +1,4 @@
-import { startFakeModel, type FakeModel } from '../support/fake-model';
+import { ideasReply, startFakeModel, weakReviewReply, type FakeModel } from '../support/fake-model';
 import { startFakeScholar, type FakeScholar } from '../support/fake-scholar';
 import { AUTH, createHarness, type Harness } from '../support/harness';
 import { createRun, decide, getRun, submitPaper, waitForStatus } from '../support/api';
@@ -150,6 +150,30 @@ describe('model and retrieval failures', () => {
     expect(reasks[1]!.messages.at(-1)!.content).toMatch(/Your previous answer was not valid/);
     const calls = await h.pool.query(`SELECT status FROM llm_calls WHERE run_id = $1`, [run.id]);
     expect(calls.rows.map((r) => r.status)).toEqual(['invalid', 'invalid', 'invalid']);
+  });
+
+  it('survives a weak reviewer: repeated, out-of-range and missing indices are repaired and recorded', async () => {
+    model.enqueue('idea_review', { content: weakReviewReply(3) });
+    const run = await createRun(h.app, { paperId, ideaCount: 3 });
+    const waiting = await waitForStatus(h.app, run.id, 'awaiting_approval');
+    // Ranks come from the scores the reviewer gave (8 beats 4); the idea it skipped comes last, unscored.
+    expect(waiting.ideas.map((i: { title: string; rank: number; review: { score: number | null } }) => [i.title, i.rank, i.review.score]))
+      .toEqual([['Idea 1', 1, 8], ['Idea 2', 2, 4], ['Idea 3', 3, null]]);
+    const calls = await h.pool.query(`SELECT status, repair FROM llm_calls WHERE run_id = $1 AND role = 'review'`, [run.id]);
+    expect(calls.rows).toHaveLength(1); // repaired, not re-asked
+    expect(calls.rows[0].status).toBe('ok');
+    expect(calls.rows[0].repair).toMatch(/repeated review of index 1.*index 8.*index 2 was not reviewed/);
+    const repairs = await h.pool.query(`SELECT data FROM run_events WHERE run_id = $1 AND type = 'repair'`, [run.id]);
+    expect(repairs.rows[0].data).toMatchObject({ role: 'review', call: 'review:0', repairs: expect.arrayContaining([expect.stringMatching(/index 8/)]) });
+  });
+
+  it('keeps the asked number of ideas when a weak model proposes more, and says so', async () => {
+    model.enqueue('research_ideas', { content: ideasReply(4) });
+    const run = await createRun(h.app, { paperId, ideaCount: 2 });
+    const waiting = await waitForStatus(h.app, run.id, 'awaiting_approval');
+    expect(waiting.ideas).toHaveLength(2);
+    const calls = await h.pool.query(`SELECT repair FROM llm_calls WHERE run_id = $1 AND role = 'ideation'`, [run.id]);
+    expect(calls.rows.map((r) => r.repair)).toEqual(['kept the first 2 of 4 ideas']);
   });
 
   it('accepts valid output after one invalid answer', async () => {

@@ -1,31 +1,41 @@
-import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app';
+import type { RouteDeps } from '../app';
+import type { RoutePlugin } from '../types';
 
-const checkSchema = { type: 'object', properties: { ok: { type: 'boolean' }, error: { type: 'string' } } } as const;
+const checkSchema = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
 const readySchema = {
   type: 'object',
   properties: { ready: { type: 'boolean' }, checks: { type: 'object', properties: { postgres: checkSchema, temporal: checkSchema, worker: checkSchema } } },
 } as const;
 
-async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+async function check(fn: () => Promise<boolean>): Promise<{ ok: boolean; error?: string }> {
   try {
-    await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out after 3s')), 3000).unref())]);
-    return { ok: true };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error('timed out after 3s')), 3000); });
+    const ok = await Promise.race([fn(), timeout]).finally(() => clearTimeout(timer));
+    return ok ? { ok } : { ok, error: 'not ready' };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
 }
 
-export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+/**
+ * Public probes. Their bodies say only what is up: the reasons (addresses, driver messages) go to the
+ * log, not to whoever can reach the port.
+ */
+export const healthRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
+  app.get('/healthz', {
+    config: { public: true },
+    schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+  }, async () => ({ ok: true }));
 
-  app.get('/readyz', { schema: { response: { 200: readySchema, 503: readySchema } } }, async (_req, reply) => {
-    const postgres = await check(() => deps.db.query('SELECT 1'));
-    let worker: { ok: boolean; error?: string } = { ok: false, error: 'Temporal unreachable' };
+  app.get('/readyz', { config: { public: true }, schema: { response: { 200: readySchema, 503: readySchema } } }, async (req, reply) => {
+    const postgres = await check(async () => { await deps.db.query('SELECT 1'); return true; });
     let polling = false;
-    const temporal = await check(async () => { polling = (await deps.gateway.ping()).workerPolling; });
-    if (temporal.ok) worker = polling ? { ok: true } : { ok: false, error: 'no worker has polled the task queue in the last 2 minutes' };
+    const temporal = await check(async () => { polling = (await deps.gateway.ping()).workerPolling; return true; });
+    const worker = temporal.ok && polling ? { ok: true } : { ok: false, error: temporal.ok ? 'no worker polled the task queue in 2 minutes' : 'Temporal unreachable' };
     const ready = postgres.ok && temporal.ok && worker.ok;
-    return reply.code(ready ? 200 : 503).send({ ready, checks: { postgres, temporal, worker } });
+    if (!ready) req.log.warn({ postgres, temporal, worker }, 'not ready');
+    const body = { ready, checks: { postgres: { ok: postgres.ok }, temporal: { ok: temporal.ok }, worker: { ok: worker.ok } } };
+    return reply.code(ready ? 200 : 503).send(body);
   });
-}
+};

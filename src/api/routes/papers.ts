@@ -1,18 +1,15 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
-import { getPaper, listPapers, upsertPaper } from '../../db/papers';
+import type { FastifySchemaCompiler } from 'fastify';
+import { listPapers, upsertPaper } from '../../db/papers';
+import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
-import { ingestFile, ingestText, type IngestedPaper } from '../../papers/ingest';
-import { errorResponses, paperSchema, paperSummarySchema, uuidParam } from '../schemas';
+import type { IngestedPaper } from '../../papers/ingest';
+import { loadPaperOr404 } from '../access';
+import type { RouteDeps } from '../app';
+import { errorResponses, pageQuery, paperSchema, paperSummarySchema, uuidParam } from '../schemas';
+import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor, paperSummaryView, paperView } from '../views';
-import type { AppDeps } from '../app';
-
-interface JsonPaper {
-  title?: string;
-  content: string;
-  format: 'markdown' | 'text';
-}
 
 const jsonPaperBody = {
   type: 'object',
@@ -39,7 +36,7 @@ const jsonOrMultipart: FastifySchemaCompiler<unknown> = ({ schema }) => {
   };
 };
 
-export async function paperRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export const paperRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
   app.post('/v1/papers', {
     schema: {
       summary: 'Submit a paper as JSON, or as a multipart upload with a `file` field (PDF, Markdown or text)',
@@ -55,32 +52,30 @@ export async function paperRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       if (!file) throw new HttpError(400, 'MissingFile', 'multipart upload needs a "file" field');
       const buf = await file.toBuffer();
       const title = (file.fields.title as { value?: string } | undefined)?.value;
-      ingested = await ingestFile(buf, file.filename ?? 'upload', typeof title === 'string' ? title : undefined);
+      ingested = await deps.ingestor.file(buf, file.filename ?? 'upload', typeof title === 'string' ? title.slice(0, 300) : undefined);
     } else {
       if (!req.body) throw new HttpError(400, 'MissingBody', 'send JSON {content, format} or a multipart "file"');
-      const body = req.body as JsonPaper;
-      ingested = ingestText(body.content, body.format, body.title);
+      ingested = await deps.ingestor.text(req.body.content, req.body.format, req.body.title);
     }
-    const { paper, created } = await upsertPaper(deps.db, ingested);
+    const { paper, created } = await upsertPaper(deps.db, { ...ingested, owner: req.principal.name });
     return reply.code(created ? 201 : 200).send(paperSummaryView(paper));
   });
 
-  app.get<{ Querystring: { cursor?: string; limit?: number } }>('/v1/papers', {
+  app.get('/v1/papers', {
     schema: {
-      querystring: { type: 'object', properties: { cursor: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 } } },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: paperSummarySchema }, nextCursor: { type: ['string', 'null'] } } }, ...errorResponses },
+      querystring: pageQuery,
+      response: {
+        200: { type: 'object', properties: { items: { type: 'array', items: paperSummarySchema }, nextCursor: { type: ['string', 'null'] } } },
+        ...errorResponses,
+      },
     },
   }, async (req) => {
     const limit = req.query.limit ?? 20;
-    const rows = await listPapers(deps.db, limit, decodeCursor(req.query.cursor));
+    const rows = await listPapers(deps.db, scopeOf(req.principal), limit, decodeCursor(req.query.cursor));
     return { items: rows.map(paperSummaryView), nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/papers/:id', {
+  app.get('/v1/papers/:id', {
     schema: { params: uuidParam, response: { 200: paperSchema, ...errorResponses } },
-  }, async (req) => {
-    const paper = await getPaper(deps.db, req.params.id);
-    if (!paper) throw new HttpError(404, 'NotFound', `paper ${req.params.id} not found`);
-    return paperView(paper);
-  });
-}
+  }, async (req) => paperView(await loadPaperOr404(deps.db, req.params.id, req.principal)));
+};

@@ -1,28 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { modelConfigProblem } from '../../config';
-import { appendEvent } from '../../db/events';
+import { experimentsForRun } from '../../db/experiments';
 import { ideasForRound } from '../../db/ideas';
 import { usageForRun } from '../../db/llm-calls';
-import { getPaper } from '../../db/papers';
-import { experimentsForRun } from '../../db/experiments';
-import { deleteRun, getRun, insertRun, listRuns, type RunRow } from '../../db/runs';
+import { countActiveRuns, getRun, insertRun, listRuns, type RunRow } from '../../db/runs';
+import type { Queryable } from '../../db/types';
+import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { listTasks } from '../../tasks/library';
-import { RUN_STATUSES, isFinished, workflowIdFor, type ApprovalTimeout, type Decision, type RunMode, type RunStatus, type RunUntil } from '../../workflows/definitions';
-import type { AppDeps } from '../app';
+import { RUN_STATUSES, TERMINAL_STATUSES, isFinished, workflowIdFor, type RunInput } from '../../workflows/definitions';
+import { loadPaperOr404, loadRunOr404 } from '../access';
+import type { RouteDeps } from '../app';
 import { errorResponses, runSchema, uuidParam } from '../schemas';
+import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor, runView } from '../views';
-
-interface CreateRunBody {
-  paperId: string;
-  mode?: RunMode;
-  ideaCount?: number;
-  approvalTimeout?: ApprovalTimeout;
-  taskId?: string;
-  until?: RunUntil;
-  validationSeeds?: number;
-}
 
 const createRunBody = {
   type: 'object',
@@ -34,7 +25,7 @@ const createRunBody = {
     ideaCount: { type: 'integer', minimum: 1, maximum: 10 },
     taskId: { type: 'string', minLength: 1, maxLength: 200, description: 'Pin the library task instead of letting the agent choose' },
     until: { type: 'string', enum: ['approved', 'measured', 'succeeded'], description: 'Stop after approval, after the measured candidate, or after validation and the report (default)' },
-    validationSeeds: { type: 'integer', minimum: 3, maximum: 50, description: 'Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS)' },
+    validationSeeds: { type: 'integer', minimum: 3, maximum: 50, description: 'Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS, at most MLR_MAX_VALIDATION_SEEDS)' },
     approvalTimeout: {
       type: 'object',
       required: ['seconds', 'action'],
@@ -58,40 +49,51 @@ const decisionBody = {
   },
 } as const;
 
-export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+const idempotencyHeader = {
+  type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { type: 'string', enum: RUN_STATUSES },
+    paperId: { type: 'string', format: 'uuid' },
+    cursor: { type: 'string', maxLength: 200 },
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+  },
+} as const;
+
+export async function loadRunView(db: Queryable, run: RunRow) {
+  const [ideas, usage, experiments] = await Promise.all([
+    ideasForRound(db, run.id, run.round), usageForRun(db, run.id), experimentsForRun(db, run.id),
+  ]);
+  return runView(run, ideas, usage, experiments);
+}
+
+export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
   const { db, config, gateway } = deps;
 
-  async function loadRunView(run: RunRow) {
-    const [ideas, usage, experiments] = await Promise.all([ideasForRound(db, run.id, run.round), usageForRun(db, run.id), experimentsForRun(db, run.id)]);
-    return runView(run, ideas, usage, experiments);
-  }
-
-  async function mustGetRun(id: string): Promise<RunRow> {
-    const run = await getRun(db, id);
-    if (!run) throw new HttpError(404, 'NotFound', `run ${id} not found`);
-    return run;
-  }
-
-  app.post<{ Body: CreateRunBody; Headers: { 'idempotency-key'?: string } }>('/v1/runs', {
-    schema: {
-      body: createRunBody,
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } } },
-      response: { 201: runSchema, ...errorResponses },
-    },
+  app.post('/v1/runs', {
+    schema: { body: createRunBody, headers: idempotencyHeader, response: { 201: runSchema, 202: runSchema, ...errorResponses } },
   }, async (req, reply) => {
     const problem = modelConfigProblem(config);
     if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
     const body = req.body;
-    if (!(await getPaper(db, body.paperId))) throw new HttpError(404, 'NotFound', `paper ${body.paperId} not found`);
+    const owner = req.principal.name;
+    await loadPaperOr404(db, body.paperId, req.principal);
     if (body.taskId !== undefined && !listTasks(config.MLR_TASKS_DIR).some((t) => t.id === body.taskId)) {
       throw new HttpError(422, 'UnknownTask', `task ${body.taskId} is not in the task library`);
+    }
+    if (body.validationSeeds !== undefined && body.validationSeeds > config.MLR_MAX_VALIDATION_SEEDS) {
+      throw new HttpError(400, 'InvalidRequest', `body/validationSeeds must be <= ${config.MLR_MAX_VALIDATION_SEEDS} (MLR_MAX_VALIDATION_SEEDS)`);
     }
     const key = req.headers['idempotency-key'];
     // Key order must not matter: the same request in another field order is the same request.
     const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
     const requestHash = createHash('sha256').update(canonical).digest('hex');
     const id = randomUUID();
-    const input = {
+    const input: RunInput = {
       runId: id,
       paperId: body.paperId,
       mode: body.mode ?? 'supervised',
@@ -106,67 +108,74 @@ export async function runRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
       },
       validation: { seeds: body.validationSeeds ?? config.MLR_VALIDATION_SEEDS, parallelism: config.MLR_VALIDATION_PARALLELISM },
     };
-    const { run, created } = await insertRun(db, { ...input, id, workflowId: workflowIdFor(id), idempotencyKey: key, requestHash, taskId: body.taskId });
+    const replay = key ? (await listRuns(db, { scope: owner, limit: 1, idempotencyKey: key }))[0] : undefined;
+    if (!replay && (await countActiveRuns(db, owner, TERMINAL_STATUSES)) >= config.MLR_MAX_ACTIVE_RUNS_PER_USER) {
+      throw new HttpError(429, 'TooManyActiveRuns',
+        `you have ${config.MLR_MAX_ACTIVE_RUNS_PER_USER} runs in progress (MLR_MAX_ACTIVE_RUNS_PER_USER); wait for one to finish or cancel one`,
+        { 'retry-after': '60' });
+    }
+    const { run, created } = await insertRun(db, {
+      id, owner, paperId: body.paperId, workflowId: workflowIdFor(id), mode: input.mode, ideaCount: input.ideaCount,
+      approvalTimeout: input.approvalTimeout, idempotencyKey: key, requestHash, taskId: body.taskId, until: input.until, input,
+    }, { mode: input.mode, ideaCount: input.ideaCount });
     if (!created && run.request_hash !== requestHash) {
       throw new HttpError(409, 'IdempotencyKeyReused', 'this Idempotency-Key was used with a different request body');
     }
-    if (created) await appendEvent(db, id, 'created', { mode: input.mode, ideaCount: input.ideaCount });
+    if (!created) reply.header('idempotent-replayed', 'true');
     try {
       // On a replay this re-attaches to the existing workflow (USE_EXISTING), covering a crash between
       // the insert and the start of the first attempt.
-      await gateway.start(created ? input : { ...input, runId: run.id, paperId: run.paper_id, mode: run.mode, ideaCount: run.idea_count, approvalTimeout: run.approval_timeout ?? undefined, until: run.until });
+      await gateway.start(run.input ?? { ...input, runId: run.id, paperId: run.paper_id });
     } catch (err) {
-      if (created) await deleteRun(db, id).catch(() => undefined);
-      req.log.error({ err }, 'could not start the run workflow');
-      throw new HttpError(503, 'TemporalUnavailable', 'could not start the run: Temporal is unreachable; retry shortly', { 'retry-after': '5' });
+      // The run and its first event are stored; the sweeper starts it once Temporal answers again.
+      req.log.warn({ err, runId: run.id }, 'could not start the run workflow; the sweeper will retry');
+      return reply.code(202).header('retry-after', '30')
+        .send(await loadRunView(db, (await getRun(db, run.id))!));
     }
-    if (!created) reply.header('idempotent-replayed', 'true');
-    return reply.code(201).send(await loadRunView((await getRun(db, run.id))!));
+    return reply.code(201).send(await loadRunView(db, (await getRun(db, run.id))!));
   });
 
-  app.get<{ Querystring: { status?: RunStatus; paperId?: string; cursor?: string; limit?: number } }>('/v1/runs', {
+  app.get('/v1/runs', {
     schema: {
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          status: { type: 'string', enum: RUN_STATUSES },
-          paperId: { type: 'string', format: 'uuid' },
-          cursor: { type: 'string' },
-          limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+      querystring: listQuery,
+      response: {
+        200: { type: 'object', properties: { items: { type: 'array', items: runSchema }, nextCursor: { type: ['string', 'null'] } } },
+        ...errorResponses,
       },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: runSchema }, nextCursor: { type: ['string', 'null'] } } }, ...errorResponses },
     },
   }, async (req) => {
     const limit = req.query.limit ?? 20;
-    const rows = await listRuns(db, { status: req.query.status, paperId: req.query.paperId, before: decodeCursor(req.query.cursor), limit });
+    const rows = await listRuns(db, {
+      scope: scopeOf(req.principal), status: req.query.status, paperId: req.query.paperId, before: decodeCursor(req.query.cursor), limit,
+    });
     return {
-      items: await Promise.all(rows.map(loadRunView)),
+      items: await Promise.all(rows.map((r) => loadRunView(db, r))),
       nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null,
     };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/runs/:id', {
+  app.get('/v1/runs/:id', {
     schema: { params: uuidParam, response: { 200: runSchema, ...errorResponses } },
-  }, async (req) => loadRunView(await mustGetRun(req.params.id)));
+  }, async (req) => loadRunView(db, await loadRunOr404(db, req.params.id, req.principal)));
 
-  app.post<{ Params: { id: string }; Body: Decision; Headers: { 'idempotency-key'?: string } }>('/v1/runs/:id/approval', {
-    schema: { params: uuidParam, body: decisionBody, response: { 200: runSchema, ...errorResponses } },
+  app.post('/v1/runs/:id/approval', {
+    schema: { params: uuidParam, body: decisionBody, headers: idempotencyHeader, response: { 200: runSchema, ...errorResponses } },
   }, async (req) => {
-    const run = await mustGetRun(req.params.id);
+    const run = await loadRunOr404(db, req.params.id, req.principal);
     if (req.body.decision === 'revise' && !req.body.feedback) throw new HttpError(400, 'InvalidDecision', 'body/feedback is required to revise');
     if (run.status !== 'awaiting_approval') throw new HttpError(409, 'NotAwaitingApproval', `run is ${run.status}, not awaiting approval`);
-    await gateway.decide(run.workflow_id, req.body, req.headers['idempotency-key'] ?? randomUUID());
-    return loadRunView(await mustGetRun(run.id));
+    // Update ids are scoped to the run (and so to its owner): a key cannot name another run's decision.
+    const requestId = `${run.id}:${req.headers['idempotency-key'] ?? randomUUID()}`;
+    await gateway.decide(run.workflow_id, req.body, requestId);
+    return loadRunView(db, await loadRunOr404(db, run.id, req.principal));
   });
 
-  app.post<{ Params: { id: string } }>('/v1/runs/:id/cancel', {
+  app.post('/v1/runs/:id/cancel', {
     schema: { params: uuidParam, response: { 202: runSchema, ...errorResponses } },
   }, async (req, reply) => {
-    const run = await mustGetRun(req.params.id);
+    const run = await loadRunOr404(db, req.params.id, req.principal);
     if (isFinished(run.status, run.until)) throw new HttpError(409, 'RunFinished', `run is already ${run.status}`);
     await gateway.cancel(run.workflow_id);
-    return reply.code(202).send(await loadRunView(run));
+    return reply.code(202).send(await loadRunView(db, run));
   });
-}
+};

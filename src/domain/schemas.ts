@@ -47,7 +47,7 @@ export const reviewSchema = z.object({
     critique: text,
   })).min(1),
 });
-export type IdeaReview = { score: number; critique: string };
+export type IdeaReview = { score: number | null; critique: string };
 
 /** A JSON schema accepted by strict structured outputs. */
 export function toStrictJsonSchema(schema: z.ZodType): Record<string, unknown> {

@@ -1,0 +1,32 @@
+// Shapes stored in a run's JSON columns and shared by every layer; the lowest module, importing nothing.
+
+/** The measured outcome of a run's experiment stage (runs.result). */
+export interface RunResult {
+  metric: string;
+  direction: 'max' | 'min';
+  baseline: number;
+  value: number;
+  /** Positive when the candidate is better, in the metric's units. */
+  improvement: number;
+  relativeImprovement: number | null;
+  baselineExperimentId: string;
+  candidateExperimentId: string;
+}
+
+/** A related paper found by retrieval (runs.related_work). */
+export interface RelatedPaper {
+  paperId: string;
+  title: string;
+  abstract: string | null;
+  year: number | null;
+  url: string | null;
+  citationCount: number | null;
+  authors: string[];
+}
+
+/** How retrieval went (runs.retrieval). */
+export interface Retrieval {
+  status: 'ok' | 'unavailable';
+  reason?: string;
+  source?: string;
+}

@@ -1,0 +1,139 @@
+// Event streams: one shared poller whatever the number of clients, close handling that never leaks a
+// listener, caps per user and in all, and backpressure.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { QueryResultRow } from 'pg';
+import { appendEvent } from '../../src/db/events';
+import { createEventHub } from '../../src/api/event-hub';
+import type { Queryable } from '../../src/db/types';
+import { startFakeModel, type FakeModel } from '../support/fake-model';
+import { AUTH, createHarness, type Harness } from '../support/harness';
+import { createRun, submitPaper } from '../support/api';
+
+let model: FakeModel;
+let h: Harness;
+let base: string;
+let runId: string;
+
+beforeAll(async () => {
+  model = await startFakeModel();
+  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_SSE_MAX_PER_USER: '3', MLR_SSE_MAX_TOTAL: '5', MLR_API_TOKENS: 'test-token,eve=tok-eve' });
+  await h.startWorker();
+  await h.app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+  const paperId = await submitPaper(h.app);
+  runId = (await createRun(h.app, { paperId, ideaCount: 1 })).id;
+});
+afterAll(async () => {
+  await h.close();
+  await model.close();
+});
+
+/** Opens a stream and resolves once its headers arrive; the request can be destroyed to disconnect. */
+function open(token = 'test-token', id = runId): Promise<{ status: number; req: http.ClientRequest; res: http.IncomingMessage; body: () => string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}/v1/runs/${id}/events`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let data = '';
+      res.on('data', (d) => { data += d; });
+      res.on('error', () => undefined);
+      resolve({ status: res.statusCode!, req, res, body: () => data });
+    });
+    req.on('error', (err) => { if (!req.destroyed) reject(err); });
+  });
+}
+
+const settle = async (check: () => boolean, what: string) => {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`never: ${what}`);
+};
+
+describe('event streams', () => {
+  it('caps streams per user and in all with 429, and frees a slot when a client disconnects', async () => {
+    const mine = await Promise.all([open(), open(), open()]);
+    expect(mine.map((s) => s.status)).toEqual([200, 200, 200]);
+    const fourth = await open();
+    expect(fourth.status).toBe(429);
+    const eves = await Promise.all([open('tok-eve'), open('tok-eve')]);
+    expect(eves.map((s) => s.status)).toEqual([404, 404]); // Eve cannot see this run: no stream, no slot used
+    mine[0]!.req.destroy();
+    let again;
+    for (let i = 0; i < 40; i++) {
+      again = await open();
+      if (again.status === 200) break;
+      again.req.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(again!.status).toBe(200);
+    for (const s of [...mine, again!]) s.req.destroy();
+  });
+
+  it('delivers the run events to each client and resumes after Last-Event-ID', async () => {
+    const a = await open();
+    await settle(() => a.body().includes('event: created'), 'the created event');
+    const ids = [...a.body().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    a.req.destroy();
+    const resumed = await new Promise<string>((resolve) => {
+      const req = http.get(`${base}/v1/runs/${runId}/events`, { headers: { ...AUTH, 'last-event-id': String(ids[0]) } }, (res) => {
+        let data = '';
+        res.on('data', (d) => { data += d; if (data.includes('\n\n')) { req.destroy(); resolve(data); } });
+      });
+    });
+    expect(resumed).not.toMatch(new RegExp(`^id: ${ids[0]}$`, 'm'));
+  });
+});
+
+describe('the shared poller', () => {
+  it('asks Postgres twice per tick however many listen, and forgets a listener that leaves', async () => {
+    let queries = 0;
+    const counting: Queryable = { query: <R extends QueryResultRow>(text: string, params?: unknown[]) => { queries++; return h.pool.query<R>(text, params); } };
+    const hub = createEventHub(counting, { pollMs: 20 });
+    const got: number[] = [];
+    const unsubscribers = Array.from({ length: 50 }, (_, i) => hub.subscribe(runId, {
+      after: 0, ready: () => true, send: (events) => { if (i === 0) got.push(...events.map((e) => Number(e.id))); }, finished: () => undefined,
+    }));
+    await settle(() => got.length > 0, 'the first delivery');
+    const before = queries;
+    await new Promise((r) => setTimeout(r, 200));
+    const ticks = (queries - before) / 2;
+    expect(Number.isInteger(ticks)).toBe(true);
+    expect(ticks).toBeLessThanOrEqual(12); // 200 ms at 20 ms a tick, two queries each, for 50 listeners
+    expect(hub.size()).toBe(50);
+    for (const u of unsubscribers) u();
+    expect(hub.size()).toBe(0);
+    const idle = queries;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(queries).toBe(idle); // no listener, no polling
+    hub.close();
+  });
+
+  it('skips a listener whose socket is full and catches it up once it drains', async () => {
+    const hub = createEventHub(h.pool, { pollMs: 20 });
+    let ready = false;
+    const got: number[] = [];
+    hub.subscribe(runId, { after: 0, ready: () => ready, send: (events) => got.push(...events.map((e) => Number(e.id))), finished: () => undefined });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual([]);
+    await appendEvent(h.pool, runId, 'feedback_received', { chars: 1 });
+    ready = true;
+    await settle(() => got.length > 0, 'catching up');
+    const { rows } = await h.pool.query('SELECT id FROM run_events WHERE run_id = $1 ORDER BY id', [runId]);
+    await settle(() => got.length === rows.length, 'every event');
+    expect(got).toEqual(rows.map((r) => Number(r.id)));
+    hub.close();
+  });
+
+  it('ends the stream of a finished run once every event was sent', async () => {
+    const hub = createEventHub(h.pool, { pollMs: 20 });
+    await h.app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel`, headers: AUTH });
+    let finished = false;
+    const got: string[] = [];
+    hub.subscribe(runId, { after: 0, ready: () => true, send: (events) => got.push(...events.map((e) => e.type)), finished: () => { finished = true; } });
+    await settle(() => finished, 'the end of the stream');
+    expect(got).toContain('created');
+    expect(got[got.length - 1]).toBe('status');
+    hub.close();
+  });
+});
