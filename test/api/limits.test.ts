@@ -60,6 +60,10 @@ describe('limits', () => {
   it('counts a model answer without usage as an estimate, never as 0 tokens', async () => {
     const quick = { authorization: 'Bearer tok-quick' };
     const other = (await h.app.inject({ method: 'POST', url: '/v1/papers', headers: quick, payload: { content: SAMPLE_PAPER, format: 'markdown' } })).json().id;
+    // The queued reply must reach this run's analysis, not a run of the test before that is still analysing.
+    for (let i = 0; i < 300 && (await h.pool.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'analyzing')`)).rowCount; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     model.enqueue('paper_analysis', { content: analysisReply(), noUsage: true });
     const run = (await h.app.inject({ method: 'POST', url: '/v1/runs', headers: quick, payload: { paperId: other, ideaCount: 1, until: 'approved' } })).json();
     for (let i = 0; i < 300 && (await h.pool.query(`SELECT status FROM runs WHERE id = $1`, [run.id])).rows[0].status !== 'awaiting_approval'; i++) {

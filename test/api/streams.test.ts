@@ -42,6 +42,17 @@ function open(token = 'test-token', id = runId): Promise<{ status: number; req: 
   });
 }
 
+/** Opens a stream once the slots of streams closed a moment ago are free again. */
+async function openOk(): Promise<Awaited<ReturnType<typeof open>>> {
+  for (let i = 0; i < 80; i++) {
+    const s = await open();
+    if (s.status === 200) return s;
+    s.req.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no stream slot came free');
+}
+
 const settle = async (check: () => boolean, what: string) => {
   for (let i = 0; i < 200; i++) {
     if (check()) return;
@@ -59,19 +70,13 @@ describe('event streams', () => {
     const eves = await Promise.all([open('tok-eve'), open('tok-eve')]);
     expect(eves.map((s) => s.status)).toEqual([404, 404]); // Eve cannot see this run: no stream, no slot used
     mine[0]!.req.destroy();
-    let again;
-    for (let i = 0; i < 40; i++) {
-      again = await open();
-      if (again.status === 200) break;
-      again.req.destroy();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(again!.status).toBe(200);
-    for (const s of [...mine, again!]) s.req.destroy();
+    const again = await openOk();
+    expect(again.status).toBe(200);
+    for (const s of [...mine, again]) s.req.destroy();
   });
 
   it('delivers the run events to each client and resumes after Last-Event-ID', async () => {
-    const a = await open();
+    const a = await openOk();
     await settle(() => a.body().includes('event: created'), 'the created event');
     const ids = [...a.body().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     a.req.destroy();
