@@ -17,7 +17,12 @@ export async function startStack(dataDir: string, port: number, env: Record<stri
   const started = performance.now();
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH, MLR_DATA_DIR: dataDir, PORT: String(port), MLR_API_TOKENS: TOKEN, LOG_LEVEL: 'warn', MLR_TEMPORAL_UI: 'false', ...env },
+    env: {
+      PATH: process.env.PATH, MLR_DATA_DIR: dataDir, PORT: String(port), MLR_API_TOKENS: TOKEN, LOG_LEVEL: 'warn', MLR_TEMPORAL_UI: 'false',
+      // The benchmarks load the stack on purpose: the per-user limits would measure themselves instead.
+      MLR_RATE_LIMIT_PER_MINUTE: '1000000', MLR_MAX_ACTIVE_RUNS_PER_USER: '100000',
+      ...env,
+    },
   });
   for (;;) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);

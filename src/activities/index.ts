@@ -18,7 +18,7 @@ import { analysisPrompt, ideationPrompt, reviewPrompt } from './prompts';
 import { analysisSchema, ideasSchema, reviewSchema, type Analysis } from '../domain/schemas';
 import { cachedSearch } from './scholar-cache';
 import { structuredCall } from './structured';
-import { rankFromReview, trimIdeas } from '../domain/repair';
+import { rankFromReview, repairAnalysis, trimIdeas } from '../domain/repair';
 
 /** What the activities need; tests pass real Postgres and a model client pointed at a fake server. */
 export interface ActivityDeps {
@@ -67,7 +67,7 @@ export function createActivities(deps: ActivityDeps) {
       if (run.task_definition && run.keywords) return { keywords: run.keywords };
       const analysis = await withHeartbeat((signal) => structuredCall(deps, {
         runId, role: 'analysis', callKey: 'analysis', name: 'paper_analysis', schema: analysisSchema,
-        messages: analysisPrompt(paper.title, paper.content), signal,
+        messages: analysisPrompt(paper.title, paper.content), signal, repair: repairAnalysis,
       }));
       await patchRun(db, runId, { task_definition: analysis.taskDefinition, gaps: analysis.gaps, keywords: analysis.keywords });
       return { keywords: analysis.keywords };

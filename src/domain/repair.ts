@@ -46,3 +46,28 @@ export function trimIdeas<T>(ideas: T[], count: number): { ideas: T[]; repairs: 
   if (ideas.length <= count) return { ideas, repairs: [] };
   return { ideas: ideas.slice(0, count), repairs: [`kept the first ${count} of ${ideas.length} ideas`] };
 }
+
+/** Keywords trimmed and de-duplicated (case-insensitively), blank ones dropped; gaps de-duplicated. */
+export function repairAnalysis<A extends { keywords: string[]; gaps: Array<{ gap: string }> }>(a: A): { value: A; repairs: string[] } {
+  const repairs: string[] = [];
+  const seen = new Set<string>();
+  const keywords: string[] = [];
+  for (const k of a.keywords) {
+    const clean = k.trim().slice(0, 100);
+    if (!clean || seen.has(clean.toLowerCase())) continue;
+    seen.add(clean.toLowerCase());
+    keywords.push(clean);
+  }
+  if (keywords.length !== a.keywords.length || keywords.some((k, i) => k !== a.keywords[i])) {
+    repairs.push(`keywords cleaned: ${a.keywords.length} given, ${keywords.length} kept`);
+  }
+  const gapSeen = new Set<string>();
+  const gaps = a.gaps.filter((g) => {
+    const key = g.gap.trim().toLowerCase();
+    if (gapSeen.has(key)) return false;
+    gapSeen.add(key);
+    return true;
+  });
+  if (gaps.length !== a.gaps.length) repairs.push(`dropped ${a.gaps.length - gaps.length} repeated gap(s)`);
+  return { value: { ...a, keywords, gaps }, repairs };
+}

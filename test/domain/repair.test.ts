@@ -1,4 +1,4 @@
-import { rankFromReview, trimIdeas } from '../../src/domain/repair';
+import { rankFromReview, repairAnalysis, trimIdeas } from '../../src/domain/repair';
 
 const r = (index: number, score: number) => ({ index, score, critique: `c${index}` });
 
@@ -32,5 +32,20 @@ describe('trimIdeas', () => {
   it('keeps the first ideas when there are too many, and leaves fewer alone', () => {
     expect(trimIdeas([1, 2, 3], 2)).toEqual({ ideas: [1, 2], repairs: ['kept the first 2 of 3 ideas'] });
     expect(trimIdeas([1], 2)).toEqual({ ideas: [1], repairs: [] });
+  });
+});
+
+describe('repairAnalysis', () => {
+  it('trims and de-duplicates keywords and drops repeated gaps, saying what it did', () => {
+    const gap = { gap: 'No scaling study', evidence: 'Section 4' };
+    const out = repairAnalysis({ keywords: [' scaling ', 'Scaling', '  ', 'tabular'], gaps: [gap, { ...gap, gap: 'no scaling study ' }] });
+    expect(out.value.keywords).toEqual(['scaling', 'tabular']);
+    expect(out.value.gaps).toEqual([gap]);
+    expect(out.repairs).toEqual(['keywords cleaned: 4 given, 2 kept', 'dropped 1 repeated gap(s)']);
+  });
+
+  it('leaves a clean analysis alone', () => {
+    const a = { keywords: ['a', 'b'], gaps: [{ gap: 'g', evidence: 'e' }] };
+    expect(repairAnalysis(a)).toEqual({ value: a, repairs: [] });
   });
 });

@@ -28,8 +28,9 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     },
   }, async (req, reply) => {
     // Attached before any await: a client gone during the checks below is noticed, not leaked.
+    // The response's close (not the request's, which may fire once its empty body is read) means the client left.
     let gone = false;
-    req.raw.once('close', () => { gone = true; });
+    reply.raw.once('close', () => { gone = true; });
     const user = req.principal.name;
     if (total >= deps.config.MLR_SSE_MAX_TOTAL) {
       throw new HttpError(429, 'TooManyStreams', 'the server has as many event streams open as it allows; retry shortly', { 'retry-after': '10' });
@@ -76,7 +77,7 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       else if (Date.now() - lastWrite >= KEEPALIVE_MS) write(': keep-alive\n\n');
     }, Math.min(KEEPALIVE_MS, 5000));
     keepalive.unref();
-    req.raw.once('close', end);
+    res.once('close', end);
     if (gone) end();
   });
 };

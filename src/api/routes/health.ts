@@ -1,3 +1,4 @@
+import { ping } from '../../db/admin';
 import type { RouteDeps } from '../app';
 import type { RoutePlugin } from '../types';
 
@@ -29,7 +30,7 @@ export const healthRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
   }, async () => ({ ok: true }));
 
   app.get('/readyz', { config: { public: true }, schema: { response: { 200: readySchema, 503: readySchema } } }, async (req, reply) => {
-    const postgres = await check(async () => { await deps.db.query('SELECT 1'); return true; });
+    const postgres = await check(async () => { await ping(deps.db); return true; });
     let polling = false;
     const temporal = await check(async () => { polling = (await deps.gateway.ping()).workerPolling; return true; });
     const worker = temporal.ok && polling ? { ok: true } : { ok: false, error: temporal.ok ? 'no worker polled the task queue in 2 minutes' : 'Temporal unreachable' };
