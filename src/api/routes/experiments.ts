@@ -54,7 +54,7 @@ export const experimentRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     app.post(`/v1/runs/:id/${action}`, {
       schema: { params: uuidParam, response: { 202: accepted, ...errorResponses } },
     }, async (req, reply) => {
-      const run = await activeRun((req.params as { id: string }).id, req.principal);
+      const run = await activeRun(req.params.id, req.principal);
       const paused = action === 'pause';
       if (run.paused === paused) throw new HttpError(409, paused ? 'AlreadyPaused' : 'NotPaused', `run is ${paused ? 'already' : 'not'} paused`);
       await gateway.signal(run.workflow_id, action);
