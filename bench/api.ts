@@ -14,7 +14,8 @@ import { SAMPLE_PAPER } from '../test/support/api';
 import { startFakeModel } from '../test/support/fake-model';
 import { arg, call, fmt, sleep, startStack, stopStack, TOKEN, untilStatus } from './stack';
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 async function probe(port: number, n: number): Promise<{ p50: number; p99: number; max: number }> {
   const times: number[] = [];
@@ -32,7 +33,12 @@ async function probe(port: number, n: number): Promise<{ p50: number; p99: numbe
 function pathologicalPaper(): string {
   const heading = `# a${' '.repeat(150_000)}!a`;
   const blanks = `x${' \t'.repeat(75_000)}y`;
-  return ['# Hostile', ...Array.from({ length: 3 }, () => heading), ...Array.from({ length: 3 }, () => blanks), 'end'].join('\n');
+  return [
+    '# Hostile',
+    ...Array.from({ length: 3 }, () => heading),
+    ...Array.from({ length: 3 }, () => blanks),
+    'end',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -42,34 +48,55 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-bench-api-'));
   const port = await freePort();
   const env = {
-    MLR_MODEL: 'fake', OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'x', SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
-    MLR_S2_RETRIES: '0', MLR_SSE_MAX_PER_USER: String(clients + 10), MLR_RATE_LIMIT_PER_MINUTE: '100000',
+    MLR_MODEL: 'fake',
+    OPENAI_BASE_URL: model.baseUrl,
+    OPENAI_API_KEY: 'x',
+    SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
+    MLR_S2_RETRIES: '0',
+    MLR_SSE_MAX_PER_USER: String(clients + 10),
+    MLR_RATE_LIMIT_PER_MINUTE: '100000',
   };
   const { stack } = await startStack(dataDir, port, env);
   const streams: http.ClientRequest[] = [];
   try {
     const floor = await probe(port, probes);
-    console.log(`(a) /healthz idle (floor): p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms, max ${floor.max.toFixed(1)} ms`);
+    console.log(
+      `(a) /healthz idle (floor): p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms, max ${floor.max.toFixed(1)} ms`,
+    );
 
     const paper = await call(port, 'POST', '/v1/papers', { content: SAMPLE_PAPER, format: 'markdown' });
     const run = await call(port, 'POST', '/v1/runs', { paperId: paper.id, ideaCount: 1, until: 'approved' });
     await untilStatus(port, run.id, 'awaiting_approval');
     let opened = 0;
     let received = 0;
-    await Promise.all(Array.from({ length: clients }, () => new Promise<void>((resolve, reject) => {
-      const req = http.get(`http://127.0.0.1:${port}/v1/runs/${run.id}/events`, { headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
-        if (res.statusCode === 200) opened++;
-        res.on('data', (d: Buffer) => { received += d.length; });
-        res.on('error', () => undefined);
-        resolve();
-      });
-      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
-      streams.push(req);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: clients },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const req = http.get(
+              `http://127.0.0.1:${port}/v1/runs/${run.id}/events`,
+              { headers: { authorization: `Bearer ${TOKEN}` } },
+              (res) => {
+                if (res.statusCode === 200) opened++;
+                res.on('data', (d: Buffer) => {
+                  received += d.length;
+                });
+                res.on('error', () => undefined);
+                resolve();
+              },
+            );
+            req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+            streams.push(req);
+          }),
+      ),
+    );
     await sleep(1000);
     const sse = await probe(port, probes);
-    console.log(`(b) /healthz with ${opened} SSE clients open (${fmt(received / 1024)} KB delivered): p50 ${sse.p50.toFixed(2)} ms, `
-      + `p99 ${sse.p99.toFixed(2)} ms (${(sse.p99 / floor.p99).toFixed(2)}× floor), max ${sse.max.toFixed(1)} ms`);
+    console.log(
+      `(b) /healthz with ${opened} SSE clients open (${fmt(received / 1024)} KB delivered): p50 ${sse.p50.toFixed(2)} ms, ` +
+        `p99 ${sse.p99.toFixed(2)} ms (${(sse.p99 / floor.p99).toFixed(2)}× floor), max ${sse.max.toFixed(1)} ms`,
+    );
 
     const hostile = pathologicalPaper();
     let uploads = 0;
@@ -78,7 +105,8 @@ async function main(): Promise<void> {
     const uploader = (async () => {
       while (!stop) {
         const res = await fetch(`http://127.0.0.1:${port}/v1/papers`, {
-          method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
           body: JSON.stringify({ content: `${hostile}\n${uploads}`, format: 'markdown' }),
         });
         await res.arrayBuffer();
@@ -89,9 +117,11 @@ async function main(): Promise<void> {
     const md = await probe(port, probes);
     stop = true;
     await uploader;
-    console.log(`(c) /healthz while ${uploads} uploads of ${(Buffer.byteLength(hostile) / 1e6).toFixed(2)} MB pathological Markdown ran back to back `
-      + `(answers ${[...statuses].join(', ')}), SSE clients still open: p50 ${md.p50.toFixed(2)} ms, p99 ${md.p99.toFixed(2)} ms `
-      + `(${(md.p99 / floor.p99).toFixed(2)}× floor), max ${md.max.toFixed(1)} ms`);
+    console.log(
+      `(c) /healthz while ${uploads} uploads of ${(Buffer.byteLength(hostile) / 1e6).toFixed(2)} MB pathological Markdown ran back to back ` +
+        `(answers ${[...statuses].join(', ')}), SSE clients still open: p50 ${md.p50.toFixed(2)} ms, p99 ${md.p99.toFixed(2)} ms ` +
+        `(${(md.p99 / floor.p99).toFixed(2)}× floor), max ${md.max.toFixed(1)} ms`,
+    );
 
     const OLD = /^#{1,6}\s+(.+?)\s*#*\s*$/;
     const small = `# a${' '.repeat(2000)}!a`;
@@ -102,7 +132,9 @@ async function main(): Promise<void> {
     t0 = performance.now();
     markdownHeading(big);
     const now = performance.now() - t0;
-    console.log(`(d) heading of a 2 KB line with the old regex: ${fmt(old)} ms; of a 1 MB line with markdownHeading: ${now.toFixed(2)} ms`);
+    console.log(
+      `(d) heading of a 2 KB line with the old regex: ${fmt(old)} ms; of a 1 MB line with markdownHeading: ${now.toFixed(2)} ms`,
+    );
   } finally {
     for (const s of streams) s.destroy();
     await stopStack(stack);

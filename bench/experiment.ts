@@ -18,9 +18,14 @@ import { SAMPLE_PAPER } from '../test/support/api';
 import { ROOT, arg, call, fmt, sleep, startStack, stopStack, untilStatus } from './stack';
 
 async function stepTimes(port: number, runId: string): Promise<number[]> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/runs/${runId}/events`, { headers: { authorization: 'Bearer bench-token' } });
+  const res = await fetch(`http://127.0.0.1:${port}/v1/runs/${runId}/events`, {
+    headers: { authorization: 'Bearer bench-token' },
+  });
   const text = await res.text();
-  const at = text.split('\n\n').filter((b) => b.includes('event: agent_step')).map((b) => Date.parse(JSON.parse(b.split('data: ')[1]!).at));
+  const at = text
+    .split('\n\n')
+    .filter((b) => b.includes('event: agent_step'))
+    .map((b) => Date.parse(JSON.parse(b.split('data: ')[1]!).at));
   return at.slice(1).map((t, i) => t - at[i]!);
 }
 
@@ -43,29 +48,55 @@ async function main(): Promise<void> {
   const model = await startFakeModel();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-bench-exp-'));
   const port = await freePort();
-  const env = { MLR_MODEL: 'fake', OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'x', SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/x', MLR_S2_RETRIES: '0' };
+  const env = {
+    MLR_MODEL: 'fake',
+    OPENAI_BASE_URL: model.baseUrl,
+    OPENAI_API_KEY: 'x',
+    SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/x',
+    MLR_S2_RETRIES: '0',
+  };
   const { stack } = await startStack(dataDir, port, env);
   try {
     const paper = await call(port, 'POST', '/v1/papers', { content: SAMPLE_PAPER, format: 'markdown' });
     const steps = arg('steps', 20);
     for (let i = 0; i < steps; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
-    const run = await call(port, 'POST', '/v1/runs', { paperId: paper.id, mode: 'autonomous', ideaCount: 1, taskId: 'breast-cancer', until: 'measured' });
+    const run = await call(port, 'POST', '/v1/runs', {
+      paperId: paper.id,
+      mode: 'autonomous',
+      ideaCount: 1,
+      taskId: 'breast-cancer',
+      until: 'measured',
+    });
     await untilStatus(port, run.id, 'succeeded');
     const gaps = (await stepTimes(port, run.id)).slice(0, steps - 1);
     const durable = gaps.reduce((a, b) => a + b, 0) / gaps.length;
     const plain = await inProcessLoop(model, steps, dataDir);
-    console.log(`(1) per agent step (model step + action, ${gaps.length} steps): durable ${fmt(durable)} ms, plain in-process loop ${plain.toFixed(1)} ms, `
-      + `ratio ${(durable / plain).toFixed(1)}x, overhead ${fmt(durable - plain)} ms per step`);
+    console.log(
+      `(1) per agent step (model step + action, ${gaps.length} steps): durable ${fmt(durable)} ms, plain in-process loop ${plain.toFixed(1)} ms, ` +
+        `ratio ${(durable / plain).toFixed(1)}x, overhead ${fmt(durable - plain)} ms per step`,
+    );
 
     const n = arg('runs', 20);
     const t0 = performance.now();
-    const runs = await Promise.all(Array.from({ length: n }, () => call(port, 'POST', '/v1/runs', { paperId: paper.id, mode: 'autonomous', ideaCount: 1, taskId: 'breast-cancer', until: 'measured' })));
+    const runs = await Promise.all(
+      Array.from({ length: n }, () =>
+        call(port, 'POST', '/v1/runs', {
+          paperId: paper.id,
+          mode: 'autonomous',
+          ideaCount: 1,
+          taskId: 'breast-cancer',
+          until: 'measured',
+        }),
+      ),
+    );
     for (;;) {
       const done = await Promise.all(runs.map((r) => call(port, 'GET', `/v1/runs/${r.id}`)));
       if (done.every((r) => r.status === 'succeeded' || r.status === 'failed')) {
         const failed = done.filter((r) => r.status === 'failed').length;
         const wall = performance.now() - t0;
-        console.log(`(2) ${n} runs at once, one worker: all finished in ${fmt(wall)} ms = ${(n / (wall / 60_000)).toFixed(1)} runs/minute (${failed} failed)`);
+        console.log(
+          `(2) ${n} runs at once, one worker: all finished in ${fmt(wall)} ms = ${(n / (wall / 60_000)).toFixed(1)} runs/minute (${failed} failed)`,
+        );
         break;
       }
       await sleep(500);

@@ -17,7 +17,13 @@ async function main(): Promise<void> {
   const scholar = await startFakeScholar();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-bench-'));
   const port = await freePort();
-  const env = { MLR_MODEL: 'fake', OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'x', SEMANTIC_SCHOLAR_BASE_URL: scholar.baseUrl, MLR_S2_RPS: '1000' };
+  const env = {
+    MLR_MODEL: 'fake',
+    OPENAI_BASE_URL: model.baseUrl,
+    OPENAI_API_KEY: 'x',
+    SEMANTIC_SCHOLAR_BASE_URL: scholar.baseUrl,
+    MLR_S2_RPS: '1000',
+  };
   try {
     const cold = await startStack(dataDir, port, env);
     await stopStack(cold.stack);
@@ -35,29 +41,44 @@ async function main(): Promise<void> {
       times.push(performance.now() - t0);
     }
     const s = stats(times);
-    console.log(`(b) submit → awaiting_approval, ${sequential} runs one at a time, instant model (3 model calls, 1 retrieval, 5 status writes each): `
-      + `mean ${fmt(s.mean)} ms, p50 ${fmt(s.p50)} ms, p95 ${fmt(s.p95)} ms, max ${fmt(s.max)} ms`);
+    console.log(
+      `(b) submit → awaiting_approval, ${sequential} runs one at a time, instant model (3 model calls, 1 retrieval, 5 status writes each): ` +
+        `mean ${fmt(s.mean)} ms, p50 ${fmt(s.p50)} ms, p95 ${fmt(s.p95)} ms, max ${fmt(s.max)} ms`,
+    );
 
     const n = arg('runs', 100);
-    const batchPaper = await call(p, 'POST', '/v1/papers', { content: `${SAMPLE_PAPER}\n(batch ${Date.now()})`, format: 'markdown' });
+    const batchPaper = await call(p, 'POST', '/v1/papers', {
+      content: `${SAMPLE_PAPER}\n(batch ${Date.now()})`,
+      format: 'markdown',
+    });
     const before = rssMb(child.pid!);
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: n }, () => call(p, 'POST', '/v1/runs', { paperId: batchPaper.id, ideaCount: 3 })));
+    await Promise.all(
+      Array.from({ length: n }, () => call(p, 'POST', '/v1/runs', { paperId: batchPaper.id, ideaCount: 3 })),
+    );
     const submitted = performance.now() - t0;
     let peakRss = before.rss;
-    const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssMb(child.pid!).rss); }, 100);
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, rssMb(child.pid!).rss);
+    }, 100);
     // One list query every 100 ms, so the benchmark's own polling does not load the stack it measures.
     for (;;) {
-      const page = (await call(p, 'GET', `/v1/runs?paperId=${batchPaper.id}&status=awaiting_approval&limit=100`)) as unknown as { items: unknown[] };
+      const page = (await call(
+        p,
+        'GET',
+        `/v1/runs?paperId=${batchPaper.id}&status=awaiting_approval&limit=100`,
+      )) as unknown as { items: unknown[] };
       if (page.items.length >= n) break;
       await sleep(100);
     }
     clearInterval(sampler);
     const wall = performance.now() - t0;
     const after = rssMb(child.pid!);
-    console.log(`(c) ${n} runs at once → all awaiting_approval: wall ${fmt(wall)} ms (${(n / (wall / 1000)).toFixed(1)} runs/s; all submitted after ${fmt(submitted)} ms); `
-      + `stack process RSS before ${fmt(before.rss)} MB, peak sampled ${fmt(peakRss)} MB, after ${fmt(after.rss)} MB, high-water ${fmt(after.peak)} MB `
-      + '(API + worker in one process; Postgres and Temporal are separate processes)');
+    console.log(
+      `(c) ${n} runs at once → all awaiting_approval: wall ${fmt(wall)} ms (${(n / (wall / 1000)).toFixed(1)} runs/s; all submitted after ${fmt(submitted)} ms); ` +
+        `stack process RSS before ${fmt(before.rss)} MB, peak sampled ${fmt(peakRss)} MB, after ${fmt(after.rss)} MB, high-water ${fmt(after.peak)} MB ` +
+        '(API + worker in one process; Postgres and Temporal are separate processes)',
+    );
     await stopStack(warm.stack);
   } finally {
     await model.close();

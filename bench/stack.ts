@@ -11,21 +11,38 @@ export const arg = (name: string, fallback: number) => {
 };
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface Stack { child: ChildProcess; port: number }
+export interface Stack {
+  child: ChildProcess;
+  port: number;
+}
 
-export async function startStack(dataDir: string, port: number, env: Record<string, string>): Promise<{ stack: Stack; ms: number }> {
+export async function startStack(
+  dataDir: string,
+  port: number,
+  env: Record<string, string>,
+): Promise<{ stack: Stack; ms: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      PATH: process.env.PATH, MLR_DATA_DIR: dataDir, PORT: String(port), MLR_API_TOKENS: TOKEN, LOG_LEVEL: 'warn', MLR_TEMPORAL_UI: 'false',
+      PATH: process.env.PATH,
+      MLR_DATA_DIR: dataDir,
+      PORT: String(port),
+      MLR_API_TOKENS: TOKEN,
+      LOG_LEVEL: 'warn',
+      MLR_TEMPORAL_UI: 'false',
       // The benchmarks load the stack on purpose: the per-user limits would measure themselves instead.
-      MLR_RATE_LIMIT_PER_MINUTE: '1000000', MLR_MAX_ACTIVE_RUNS_PER_USER: '100000',
+      MLR_RATE_LIMIT_PER_MINUTE: '1000000',
+      MLR_MAX_ACTIVE_RUNS_PER_USER: '100000',
       ...env,
     },
   });
   for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return { stack: { child, port }, ms: performance.now() - started };
     if (child.exitCode !== null) throw new Error('stack exited during start-up');
     await sleep(20);
@@ -40,7 +57,8 @@ export async function stopStack(s: Stack): Promise<void> {
 
 export async function call(port: number, method: string, url: string, body?: unknown) {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   return (await res.json()) as { id: string; status: string };
@@ -61,10 +79,13 @@ export function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-
 export const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, p50: s[Math.floor(s.length / 2)]!, p95: s[Math.floor(s.length * 0.95)]!, max: s[s.length - 1]! };
+  return {
+    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+    p50: s[Math.floor(s.length / 2)]!,
+    p95: s[Math.floor(s.length * 0.95)]!,
+    max: s[s.length - 1]!,
+  };
 };
 export const fmt = (n: number) => n.toFixed(0);
-

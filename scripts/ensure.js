@@ -22,7 +22,8 @@ function run(cmd, args) {
 
 function ensureNpm() {
   const stamp = path.join(root, 'node_modules', '.mlr-installed');
-  const manifests = () => hashOf(path.join(root, 'package.json')) +
+  const manifests = () =>
+    hashOf(path.join(root, 'package.json')) +
     (fs.existsSync(path.join(root, 'package-lock.json')) ? hashOf(path.join(root, 'package-lock.json')) : '');
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === manifests()) return;
   // `npm install` honours the lock file and, unlike `npm ci`, does not wipe a working node_modules.
@@ -34,7 +35,8 @@ function findPython() {
   for (const candidate of ['python3.12', 'python3.11', 'python3']) {
     try {
       const v = execFileSync(candidate, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
-        encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'],
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
       }).trim();
       const [major, minor] = v.split('.').map(Number);
       if (major === 3 && minor >= 10) return candidate;

@@ -21,7 +21,10 @@ try {
     for (const item of content.items) {
       if (!('str' in item)) continue;
       line += item.str;
-      if (item.hasEOL) { lines.push(line); line = ''; }
+      if (item.hasEOL) {
+        lines.push(line);
+        line = '';
+      }
     }
     if (line) lines.push(line);
     pages.push(lines.join('\n'));

@@ -24,7 +24,10 @@ const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 /** `name=token`, `name=token:admin` or a bare token (user `default`), comma-separated. */
 export function parseApiTokens(raw: string | undefined): ApiUser[] {
   const users: ApiUser[] = [];
-  for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const eq = entry.indexOf('=');
     const named = eq > 0 && USER_NAME.test(entry.slice(0, eq));
     let token = named ? entry.slice(eq + 1) : entry;
@@ -170,7 +173,9 @@ export const configSchema = z
     MLR_DATA_DIR: path.resolve(c.MLR_DATA_DIR),
     MLR_TASKS_DIR: path.resolve(c.MLR_TASKS_DIR),
     apiUsers: parseApiTokens(tokens),
-    oidcAdmins: c.MLR_OIDC_ADMINS.split(',').map((a) => a.trim()).filter(Boolean),
+    oidcAdmins: c.MLR_OIDC_ADMINS.split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
   }));
 
 export type Config = z.output<typeof configSchema>;
@@ -194,7 +199,12 @@ export type ModelRole = 'analysis' | 'ideation' | 'review' | 'agent';
 
 /** The model for a role, or undefined when none is configured. */
 export function modelFor(config: Config, role: ModelRole): string | undefined {
-  const byRole = { analysis: config.MLR_MODEL_ANALYSIS, ideation: config.MLR_MODEL_IDEATION, review: config.MLR_MODEL_REVIEW, agent: config.MLR_MODEL_AGENT };
+  const byRole = {
+    analysis: config.MLR_MODEL_ANALYSIS,
+    ideation: config.MLR_MODEL_IDEATION,
+    review: config.MLR_MODEL_REVIEW,
+    agent: config.MLR_MODEL_AGENT,
+  };
   return byRole[role] ?? config.MLR_MODEL;
 }
 

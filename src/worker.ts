@@ -42,12 +42,19 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
   const store = createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts'));
   const isolationPrefix = await detectNetworkIsolation();
-  const executor = createLocalExecutor({ python, sandboxScript: path.join(ROOT, 'scripts', 'sandbox.py'), store, isolationPrefix });
+  const executor = createLocalExecutor({
+    python,
+    sandboxScript: path.join(ROOT, 'scripts', 'sandbox.py'),
+    store,
+    isolationPrefix,
+  });
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
-  const source = deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('./workflows') };
+  const source = deps.workflowBundle
+    ? { workflowBundle: deps.workflowBundle }
+    : { workflowsPath: require.resolve('./workflows') };
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -68,9 +75,18 @@ export function installRuntime(logger: Logger, opts: { handleSignals: boolean } 
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'debug', WARN: 'warn', ERROR: 'error' } as const;
-  const log = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) => logger[level](meta ?? {}, message);
+  const log =
+    (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
+      logger[level](meta ?? {}, message);
   Runtime.install({
-    logger: { log: (level, message, meta) => log(sdkLevels[level])(message, meta), trace: log('trace'), debug: log('debug'), info: log('debug'), warn: log('warn'), error: log('error') },
+    logger: {
+      log: (level, message, meta) => log(sdkLevels[level])(message, meta),
+      trace: log('trace'),
+      debug: log('debug'),
+      info: log('debug'),
+      warn: log('warn'),
+      error: log('error'),
+    },
     // `npm start` orders the shutdown itself (API, worker, then the servers), so it takes the signals.
     shutdownSignals: opts.handleSignals ? ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] : [],
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },

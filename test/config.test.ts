@@ -46,7 +46,9 @@ describe('loadConfig', () => {
   it('explains what to set when no model is configured', () => {
     expect(modelConfigProblem(loadConfig({}))).toMatch(/set MLR_MODEL/);
     expect(modelConfigProblem(loadConfig({ MLR_MODEL: 'm' }))).toMatch(/OPENAI_API_KEY .* or OPENAI_BASE_URL/);
-    expect(modelConfigProblem(loadConfig({ MLR_MODEL: 'm', OPENAI_BASE_URL: 'http://localhost:8000/v1' }))).toBeUndefined();
+    expect(
+      modelConfigProblem(loadConfig({ MLR_MODEL: 'm', OPENAI_BASE_URL: 'http://localhost:8000/v1' })),
+    ).toBeUndefined();
   });
 
   it('is documented variable for variable in the README table', () => {

@@ -33,9 +33,17 @@ function startStack(): ChildProcess {
     detached: true, // its own process group, so the test can kill the whole tree at once
     stdio: ['ignore', log, log],
     env: {
-      PATH: process.env.PATH, MLR_DATA_DIR: dataDir, PORT: String(port), MLR_API_TOKENS: TOKEN, MLR_MODEL: 'fake-model',
-      OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'sk-test', SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
-      MLR_S2_RETRIES: '0', MLR_TEMPORAL_UI: 'false', LOG_LEVEL: 'warn',
+      PATH: process.env.PATH,
+      MLR_DATA_DIR: dataDir,
+      PORT: String(port),
+      MLR_API_TOKENS: TOKEN,
+      MLR_MODEL: 'fake-model',
+      OPENAI_BASE_URL: model.baseUrl,
+      OPENAI_API_KEY: 'sk-test',
+      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
+      MLR_S2_RETRIES: '0',
+      MLR_TEMPORAL_UI: 'false',
+      LOG_LEVEL: 'warn',
     },
   });
   started.push(child);
@@ -44,7 +52,8 @@ function startStack(): ChildProcess {
 
 async function api(method: string, url: string, body?: unknown) {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> & { id: string; status: string } };
@@ -60,16 +69,25 @@ async function until<T>(fn: () => Promise<T | undefined>, what: string, timeoutM
   }
 }
 
-const ready = () => until(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), 'readiness');
+const ready = () =>
+  until(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), 'readiness');
 const statusIs = (id: string, status: string) =>
-  until(async () => ((await api('GET', `/v1/runs/${id}`)).json.status === status ? true : undefined), `run ${id} to be ${status}`);
+  until(
+    async () => ((await api('GET', `/v1/runs/${id}`)).json.status === status ? true : undefined),
+    `run ${id} to be ${status}`,
+  );
 
 it('comes back after kill -9 of the whole process tree with every run intact, and stops cleanly on SIGTERM', async () => {
   const first = startStack();
   await ready();
   const paper = await api('POST', '/v1/papers', { content: SAMPLE_PAPER, format: 'markdown' });
   // Run A will be inside its experiment stage at the kill; run B inside a model call.
-  const experimenting = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 2, taskId: 'breast-cancer', until: 'measured' });
+  const experimenting = await api('POST', '/v1/runs', {
+    paperId: paper.json.id,
+    ideaCount: 2,
+    taskId: 'breast-cancer',
+    until: 'measured',
+  });
   await statusIs(experimenting.json.id, 'awaiting_approval');
   model.enqueue('paper_analysis', { hang: true });
   const inFlight = await api('POST', '/v1/runs', { paperId: paper.json.id, ideaCount: 1, until: 'approved' });
@@ -77,7 +95,13 @@ it('comes back after kill -9 of the whole process tree with every run intact, an
   const approved = await api('POST', `/v1/runs/${experimenting.json.id}/approval`, { decision: 'approve' });
   expect(approved.status).toBe(200);
   expect(approved.json.selectedIdeaId).toEqual(expect.any(String));
-  await until(async () => (['implementing', 'executing'].includes((await api('GET', `/v1/runs/${experimenting.json.id}`)).json.status) ? true : undefined), 'the experiment stage');
+  await until(
+    async () =>
+      ['implementing', 'executing'].includes((await api('GET', `/v1/runs/${experimenting.json.id}`)).json.status)
+        ? true
+        : undefined,
+    'the experiment stage',
+  );
 
   process.kill(-first.pid!, 'SIGKILL');
   await new Promise((r) => first.once('exit', r));
@@ -87,7 +111,10 @@ it('comes back after kill -9 of the whole process tree with every run intact, an
     await ready();
     await statusIs(experimenting.json.id, 'succeeded');
     await statusIs(inFlight.json.id, 'awaiting_approval');
-    const done = (await api('GET', `/v1/runs/${experimenting.json.id}`)).json as unknown as { experiments: Array<{ role: string; status: string }>; result: { metric: string } };
+    const done = (await api('GET', `/v1/runs/${experimenting.json.id}`)).json as unknown as {
+      experiments: Array<{ role: string; status: string }>;
+      result: { metric: string };
+    };
     expect(done.experiments.filter((e) => e.role === 'baseline')).toHaveLength(1);
     expect(done.experiments.filter((e) => e.role === 'candidate').map((e) => e.status)).toEqual(['succeeded']);
     expect(done.result.metric).toBe('accuracy');

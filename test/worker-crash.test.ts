@@ -24,9 +24,17 @@ function spawnWorker(): ChildProcess {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      PATH: process.env.PATH, DATABASE_URL: h.dbUrl, TEMPORAL_ADDRESS: stack().temporalAddress, MLR_TASK_QUEUE: h.config.MLR_TASK_QUEUE,
-      MLR_MODEL: 'fake-model', OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'sk-test', LOG_LEVEL: 'warn',
-      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1', MLR_S2_RETRIES: '0', MLR_DATA_DIR: h.config.MLR_DATA_DIR,
+      PATH: process.env.PATH,
+      DATABASE_URL: h.dbUrl,
+      TEMPORAL_ADDRESS: stack().temporalAddress,
+      MLR_TASK_QUEUE: h.config.MLR_TASK_QUEUE,
+      MLR_MODEL: 'fake-model',
+      OPENAI_BASE_URL: model.baseUrl,
+      OPENAI_API_KEY: 'sk-test',
+      LOG_LEVEL: 'warn',
+      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
+      MLR_S2_RETRIES: '0',
+      MLR_DATA_DIR: h.config.MLR_DATA_DIR,
     },
   });
 }
@@ -47,7 +55,10 @@ it('finishes the run on a new worker after the worker is killed during ideation,
     expect(waiting.ideas).toHaveLength(2);
     expect(model.requestsFor('paper_analysis')).toHaveLength(1);
     expect(model.requestsFor('research_ideas')).toHaveLength(2);
-    const statuses = await h.pool.query(`SELECT data->>'status' AS s FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY id`, [run.id]);
+    const statuses = await h.pool.query(
+      `SELECT data->>'status' AS s FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY id`,
+      [run.id],
+    );
     expect(statuses.rows.map((r) => r.s)).toEqual(['analyzing', 'retrieving', 'ideating', 'awaiting_approval']);
   } finally {
     first.kill('SIGKILL');
@@ -61,10 +72,18 @@ it('finishes the experiment stage after the worker is killed during the candidat
   const first = spawnWorker();
   try {
     const paperId = await submitPaper(h.app);
-    const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer' });
+    const run = await createRun(h.app, {
+      paperId,
+      mode: 'autonomous',
+      ideaCount: 1,
+      until: 'measured',
+      taskId: 'breast-cancer',
+    });
     await waitForStatus(h.app, run.id, 'executing', 120_000);
     for (;;) {
-      const { rows } = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [run.id]);
+      const { rows } = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [
+        run.id,
+      ]);
       if (rows[0]?.status === 'running') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -76,9 +95,14 @@ it('finishes the experiment stage after the worker is killed during the candidat
     expect(done.result.improvement).toBeGreaterThan(0);
     const baselines = await h.pool.query(`SELECT count(*)::int AS n FROM experiments WHERE role = 'baseline'`);
     expect(baselines.rows[0].n).toBe(1);
-    const agentCalls = await h.pool.query(`SELECT count(*)::int AS n FROM llm_calls WHERE run_id = $1 AND role = 'agent'`, [run.id]);
+    const agentCalls = await h.pool.query(
+      `SELECT count(*)::int AS n FROM llm_calls WHERE run_id = $1 AND role = 'agent'`,
+      [run.id],
+    );
     expect(agentCalls.rows[0].n).toBe(2);
-    const candidates = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [run.id]);
+    const candidates = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [
+      run.id,
+    ]);
     expect(candidates.rows.map((r) => r.status)).toEqual(['succeeded']);
   } finally {
     first.kill('SIGKILL');

@@ -12,7 +12,7 @@ export function agentSystemPrompt(task: Task): string {
     'You are the ExperimentAgent of MLR-Copilot. You implement an approved research idea by adapting the',
     'prototype code in your workspace, using one tool per step.',
     `The task's metric is ${task.metric} (${task.direction === 'max' ? 'higher' : 'lower'} is better); it is measured by the`,
-    'harness with the task\'s hidden evaluation, never by numbers you print.',
+    "harness with the task's hidden evaluation, never by numbers you print.",
     'Rules: keep a plan; run your code with execute_script before finishing; never edit read-only data files;',
     'do not install packages or use the network; when the candidate code is ready, call final_answer.',
   ].join('\n');
@@ -36,14 +36,29 @@ function brief(step: AgentStepRow): string {
 export function noteMessage(note: AgentNoteRow): AgentMessage {
   return note.kind === 'feedback'
     ? { role: 'user', content: `Feedback from the researcher: ${note.text}` }
-    : { role: 'user', content: `The candidate execution failed. Fix the code, run it, then call final_answer again.\n${note.text}` };
+    : {
+        role: 'user',
+        content: `The candidate execution failed. Fix the code, run it, then call final_answer again.\n${note.text}`,
+      };
 }
 
 /** The conversation for the next step, rebuilt from Postgres so any worker can take it over. */
-export function agentMessages(system: string, taskMessage: string, steps: AgentStepRow[], notes: AgentNoteRow[]): AgentMessage[] {
-  const messages: AgentMessage[] = [{ role: 'system', content: system }, { role: 'user', content: taskMessage }];
+export function agentMessages(
+  system: string,
+  taskMessage: string,
+  steps: AgentStepRow[],
+  notes: AgentNoteRow[],
+): AgentMessage[] {
+  const messages: AgentMessage[] = [
+    { role: 'system', content: system },
+    { role: 'user', content: taskMessage },
+  ];
   const cut = Math.max(0, steps.length - FULL_STEPS);
-  if (cut > 0) messages.push({ role: 'user', content: `Earlier steps, summarised:\n${steps.slice(0, cut).map(brief).join('\n')}` });
+  if (cut > 0)
+    messages.push({
+      role: 'user',
+      content: `Earlier steps, summarised:\n${steps.slice(0, cut).map(brief).join('\n')}`,
+    });
   const notesAfter = (step: number) => notes.filter((n) => n.after_step === step).map(noteMessage);
   const firstFull = steps[cut]?.step ?? Infinity;
   // Notes given before the first full step: before any step (-1) or during the summarised ones.
@@ -52,7 +67,11 @@ export function agentMessages(system: string, taskMessage: string, steps: AgentS
     if (s.tool === 'invalid') {
       messages.push({ role: 'user', content: s.observation ?? 'Call exactly one tool.' });
     } else {
-      messages.push({ role: 'assistant', content: null, toolCall: { id: s.tool_call_id, name: s.tool, arguments: JSON.stringify(s.args) } });
+      messages.push({
+        role: 'assistant',
+        content: null,
+        toolCall: { id: s.tool_call_id, name: s.tool, arguments: JSON.stringify(s.args) },
+      });
       messages.push({ role: 'tool', toolCallId: s.tool_call_id, content: s.observation ?? '' });
     }
     messages.push(...notesAfter(s.step));

@@ -38,11 +38,16 @@ export function createAgentActivities(deps: ActivityDeps) {
   /** One model call that must choose a tool; recorded like every model call, reused if already paid for. */
   async function chooseTool(runId: string, step: number, signal?: AbortSignal): Promise<ToolCall | undefined> {
     const model = modelFor(config, 'agent');
-    if (!model) throw ApplicationFailure.nonRetryable('no model configured for role agent', ErrorType.ModelNotConfigured);
+    if (!model)
+      throw ApplicationFailure.nonRetryable('no model configured for role agent', ErrorType.ModelNotConfigured);
     const { run, prepared, ws } = await context(runId);
     const idea = await selectedIdea(db, run);
-    const messages = agentMessages(agentSystemPrompt(prepared.task), agentTaskMessage(prepared.task, idea, ws.listFiles('.')),
-      await stepsForRun(db, runId), await notesForRun(db, runId));
+    const messages = agentMessages(
+      agentSystemPrompt(prepared.task),
+      agentTaskMessage(prepared.task, idea, ws.listFiles('.')),
+      await stepsForRun(db, runId),
+      await notesForRun(db, runId),
+    );
     const callKey = `agent:${step}`;
     const requestHash = createHash('sha256').update(JSON.stringify({ model, messages })).digest('hex');
     const cached = await findAnsweredCall(db, runId, callKey);
@@ -51,35 +56,86 @@ export function createAgentActivities(deps: ActivityDeps) {
     const base = { runId, role: 'agent', model, callKey, requestHash };
     try {
       const res = await deps.model.act({ model, messages, tools: TOOLS }, signal);
-      const usage = { promptTokens: res.promptTokens, completionTokens: res.completionTokens, costUsd: costUsd(config.MLR_MODEL_PRICES, model, res.promptTokens, res.completionTokens) };
-      await insertLlmCall(db, { ...base, status: 'ok', ...usage, latencyMs: Date.now() - started, completion: JSON.stringify(res.toolCall ?? null), usageEstimated: res.usageEstimated });
-      await appendEvent(db, runId, 'llm_call', { role: 'agent', model, status: 'ok', step, tool: res.toolCall?.name, ...usage });
+      const usage = {
+        promptTokens: res.promptTokens,
+        completionTokens: res.completionTokens,
+        costUsd: costUsd(config.MLR_MODEL_PRICES, model, res.promptTokens, res.completionTokens),
+      };
+      await insertLlmCall(db, {
+        ...base,
+        status: 'ok',
+        ...usage,
+        latencyMs: Date.now() - started,
+        completion: JSON.stringify(res.toolCall ?? null),
+        usageEstimated: res.usageEstimated,
+      });
+      await appendEvent(db, runId, 'llm_call', {
+        role: 'agent',
+        model,
+        status: 'ok',
+        step,
+        tool: res.toolCall?.name,
+        ...usage,
+      });
       return res.toolCall;
     } catch (err) {
       const error = (err as Error).message;
-      await insertLlmCall(db, { ...base, status: 'error', promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: Date.now() - started, error });
+      await insertLlmCall(db, {
+        ...base,
+        status: 'error',
+        promptTokens: 0,
+        completionTokens: 0,
+        costUsd: 0,
+        latencyMs: Date.now() - started,
+        error,
+      });
       throw err;
     }
   }
 
-  async function act(runId: string, ws: Workspace, tool: ToolName, args: Record<string, never>, step: number, signal?: AbortSignal): Promise<string> {
+  async function act(
+    runId: string,
+    ws: Workspace,
+    tool: ToolName,
+    args: Record<string, never>,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const a = args as Record<string, string & number>;
     switch (tool) {
-      case 'list_files': return ws.listFiles(a.dir_path);
-      case 'read_file': return ws.readFile(a.file_name);
-      case 'write_file': return ws.writeFile(a.file_name, a.content);
-      case 'append_file': return ws.appendFile(a.file_name, a.content);
-      case 'copy_file': return ws.copyFile(a.source, a.destination);
-      case 'undo_edit_script': return `Content of ${a.script_name} after undo:\n${ws.undoEditScript(a.script_name)}`;
-      case 'inspect_script_lines': return ws.inspectScriptLines(a.script_name, a.start_line_number, a.end_line_number);
-      case 'final_answer': return 'Final answer recorded; the harness will now measure the candidate.';
+      case 'list_files':
+        return ws.listFiles(a.dir_path);
+      case 'read_file':
+        return ws.readFile(a.file_name);
+      case 'write_file':
+        return ws.writeFile(a.file_name, a.content);
+      case 'append_file':
+        return ws.appendFile(a.file_name, a.content);
+      case 'copy_file':
+        return ws.copyFile(a.source, a.destination);
+      case 'undo_edit_script':
+        return `Content of ${a.script_name} after undo:\n${ws.undoEditScript(a.script_name)}`;
+      case 'inspect_script_lines':
+        return ws.inspectScriptLines(a.script_name, a.start_line_number, a.end_line_number);
+      case 'final_answer':
+        return 'Final answer recorded; the harness will now measure the candidate.';
       case 'execute_script': {
         ws.readFile(a.script_name); // path and existence checks
         const { prepared } = await context(runId);
         // Recorded like every execution (role agent), with its full log; keyed by step so a retried action reuses it.
-        const row = await execute({ key: `${runId}:agent:${step}`, role: 'agent', runId, attempt: step, prepared, dir: ws.root, codeHash: ws.snapshot().codeHash, script: ws.relative(a.script_name) });
+        const row = await execute({
+          key: `${runId}:agent:${step}`,
+          role: 'agent',
+          runId,
+          attempt: step,
+          prepared,
+          dir: ws.root,
+          codeHash: ws.snapshot().codeHash,
+          script: ws.relative(a.script_name),
+        });
         const tail = row.log_tail ?? '';
-        const measured = row.status === 'succeeded' ? `\nMeasured ${prepared.task.metric}: ${row.metrics![prepared.task.metric]}` : '';
+        const measured =
+          row.status === 'succeeded' ? `\nMeasured ${prepared.task.metric}: ${row.metrics![prepared.task.metric]}` : '';
         return row.status === 'succeeded'
           ? `The script ran in ${row.duration_ms} ms. Output:\n${tail}${measured}`
           : `The script did not succeed (${row.status}: ${row.error}). Output:\n${tail}`;
@@ -88,9 +144,17 @@ export function createAgentActivities(deps: ActivityDeps) {
         // As upstream, editing a script that does not exist yet starts from an empty one.
         const before = fs.existsSync(ws.abs(a.script_name)) ? ws.readFile(a.script_name) : '';
         const { content } = await structuredCall(deps, {
-          runId, role: 'agent', callKey: `edit:${step}`, name: 'edited_script', schema: z.object({ content: z.string() }), signal,
+          runId,
+          role: 'agent',
+          callKey: `edit:${step}`,
+          name: 'edited_script',
+          schema: z.object({ content: z.string() }),
+          signal,
           messages: [
-            { role: 'system', content: 'You edit Python scripts. Return the complete new file content as JSON {"content": "..."}.' },
+            {
+              role: 'system',
+              content: 'You edit Python scripts. Return the complete new file content as JSON {"content": "..."}.',
+            },
             { role: 'user', content: `Script ${a.script_name}:\n${before}\n\nEdit instruction: ${a.edit_instruction}` },
           ],
         });
@@ -100,16 +164,36 @@ export function createAgentActivities(deps: ActivityDeps) {
       case 'understand_file': {
         const text = ws.readFile(a.file_name).slice(0, 20_000);
         const { description } = await structuredCall(deps, {
-          runId, role: 'agent', callKey: `understand:${step}`, name: 'file_description', schema: z.object({ description: z.string() }), signal,
-          messages: [{ role: 'user', content: `File ${a.file_name}:\n${text}\n\nDescribe: ${a.things_to_look_for}. Answer as JSON {"description": "..."}.` }],
+          runId,
+          role: 'agent',
+          callKey: `understand:${step}`,
+          name: 'file_description',
+          schema: z.object({ description: z.string() }),
+          signal,
+          messages: [
+            {
+              role: 'user',
+              content: `File ${a.file_name}:\n${text}\n\nDescribe: ${a.things_to_look_for}. Answer as JSON {"description": "..."}.`,
+            },
+          ],
         });
         return description;
       }
       case 'reflection': {
         const steps = await stepsForRun(db, runId);
         const { reflection } = await structuredCall(deps, {
-          runId, role: 'agent', callKey: `reflect:${step}`, name: 'reflection', schema: z.object({ reflection: z.string() }), signal,
-          messages: [{ role: 'user', content: `Steps so far:\n${steps.map((s) => `${s.step}. ${s.tool} → ${(s.observation ?? '').slice(0, 300)}`).join('\n')}\n\nReflect on: ${a.things_to_reflect_on}. Answer as JSON {"reflection": "..."}.` }],
+          runId,
+          role: 'agent',
+          callKey: `reflect:${step}`,
+          name: 'reflection',
+          schema: z.object({ reflection: z.string() }),
+          signal,
+          messages: [
+            {
+              role: 'user',
+              content: `Steps so far:\n${steps.map((s) => `${s.step}. ${s.tool} → ${(s.observation ?? '').slice(0, 300)}`).join('\n')}\n\nReflect on: ${a.things_to_reflect_on}. Answer as JSON {"reflection": "..."}.`,
+            },
+          ],
         });
         return reflection;
       }
@@ -123,7 +207,15 @@ export function createAgentActivities(deps: ActivityDeps) {
       await checkBudget(runId);
       const call = await withHeartbeat((signal) => chooseTool(runId, step, signal));
       if (!call) {
-        await insertStep(db, { runId, step, tool: 'invalid', args: {}, toolCallId: randomUUID(), observation: 'You must call exactly one of the tools.', error: 'no tool call' });
+        await insertStep(db, {
+          runId,
+          step,
+          tool: 'invalid',
+          args: {},
+          toolCallId: randomUUID(),
+          observation: 'You must call exactly one of the tools.',
+          error: 'no tool call',
+        });
         return { tool: 'invalid' };
       }
       const schema = toolArgs[call.name as ToolName];
@@ -135,8 +227,18 @@ export function createAgentActivities(deps: ActivityDeps) {
       }
       const parsed = schema?.safeParse(args);
       if (!schema || !parsed?.success) {
-        const problem = !schema ? `unknown tool ${call.name}` : `invalid arguments for ${call.name}: ${parsed!.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-        await insertStep(db, { runId, step, tool: call.name, args: typeof args === 'object' && args ? args : {}, toolCallId: call.id, observation: `Error: ${problem}`, error: problem });
+        const problem = !schema
+          ? `unknown tool ${call.name}`
+          : `invalid arguments for ${call.name}: ${parsed!.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+        await insertStep(db, {
+          runId,
+          step,
+          tool: call.name,
+          args: typeof args === 'object' && args ? args : {},
+          toolCallId: call.id,
+          observation: `Error: ${problem}`,
+          error: problem,
+        });
         return { tool: call.name };
       }
       await insertStep(db, { runId, step, tool: call.name, args: parsed.data, toolCallId: call.id });
@@ -145,27 +247,48 @@ export function createAgentActivities(deps: ActivityDeps) {
 
     async agentAction({ runId, step }: { runId: string; step: number }): Promise<{ tool: string; final: boolean }> {
       const row = await getStep(db, runId, step);
-      if (!row) throw ApplicationFailure.nonRetryable(`step ${step} of run ${runId} was never chosen`, ErrorType.NotFound);
+      if (!row)
+        throw ApplicationFailure.nonRetryable(`step ${step} of run ${runId} was never chosen`, ErrorType.NotFound);
       const final = row.tool === 'final_answer';
       if (row.observation !== null) return { tool: row.tool, final };
       const { ws } = await context(runId);
       let observation: string;
       try {
-        observation = await withHeartbeat((signal) => act(runId, ws, row.tool as ToolName, row.args as Record<string, never>, step, signal));
+        observation = await withHeartbeat((signal) =>
+          act(runId, ws, row.tool as ToolName, row.args as Record<string, never>, step, signal),
+        );
       } catch (err) {
         if (!(err instanceof ActionError)) throw err;
         observation = `Error: ${err.message}`;
       }
       await setObservation(db, runId, step, bound(observation, config.MLR_OBSERVATION_MAX_CHARS));
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
-      await appendEvent(db, runId, 'agent_step', { step, tool: row.tool, codeHash, observationChars: observation.length });
+      await appendEvent(db, runId, 'agent_step', {
+        step,
+        tool: row.tool,
+        codeHash,
+        observationChars: observation.length,
+      });
       return { tool: row.tool, final };
     },
 
     /** A person's feedback or a failed execution's error, handed to the agent's next step. */
-    async addAgentNote({ runId, afterStep, kind, text }: { runId: string; afterStep: number; kind: 'feedback' | 'execution_error'; text: string }): Promise<void> {
+    async addAgentNote({
+      runId,
+      afterStep,
+      kind,
+      text,
+    }: {
+      runId: string;
+      afterStep: number;
+      kind: 'feedback' | 'execution_error';
+      text: string;
+    }): Promise<void> {
       await addNote(db, runId, afterStep, kind, text);
-      await appendEvent(db, runId, kind === 'feedback' ? 'feedback' : 'debug', { afterStep, text: text.slice(0, 2000) });
+      await appendEvent(db, runId, kind === 'feedback' ? 'feedback' : 'debug', {
+        afterStep,
+        text: text.slice(0, 2000),
+      });
     },
   };
 }

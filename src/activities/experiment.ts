@@ -6,7 +6,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { appendEvent } from '../db/events';
-import { cachedBaseline, experimentByKey, experimentsByIds, finishExperiment, startExperiment, type ExperimentRow } from '../db/experiments';
+import {
+  cachedBaseline,
+  experimentByKey,
+  experimentsByIds,
+  finishExperiment,
+  startExperiment,
+  type ExperimentRow,
+} from '../db/experiments';
 import { getIdea } from '../db/ideas';
 import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
 import { getRun, patchRun, type RunRow } from '../db/runs';
@@ -34,20 +41,33 @@ export interface ExperimentSummary {
   cached: boolean;
 }
 
-
-export function computeResult(metric: string, direction: 'max' | 'min', baseline: ExperimentRow, candidate: ExperimentRow): RunResult {
+export function computeResult(
+  metric: string,
+  direction: 'max' | 'min',
+  baseline: ExperimentRow,
+  candidate: ExperimentRow,
+): RunResult {
   const b = Number(baseline.metrics![metric]);
   const v = Number(candidate.metrics![metric]);
   const improvement = direction === 'max' ? v - b : b - v;
   return {
-    metric, direction, baseline: b, value: v, improvement,
+    metric,
+    direction,
+    baseline: b,
+    value: v,
+    improvement,
     relativeImprovement: b !== 0 ? improvement / Math.abs(b) : null,
-    baselineExperimentId: baseline.id, candidateExperimentId: candidate.id,
+    baselineExperimentId: baseline.id,
+    candidateExperimentId: candidate.id,
   };
 }
 
 const summary = (row: ExperimentRow, metric: string, cached: boolean): ExperimentSummary => ({
-  id: row.id, status: row.status, codeHash: row.code_hash, cached, logTail: (row.log_tail ?? '').slice(-4000),
+  id: row.id,
+  status: row.status,
+  codeHash: row.code_hash,
+  cached,
+  logTail: (row.log_tail ?? '').slice(-4000),
   value: row.metrics && typeof row.metrics[metric] === 'number' ? (row.metrics[metric] as number) : undefined,
   error: row.error ?? undefined,
 });
@@ -60,7 +80,11 @@ export function createRunContext(deps: ActivityDeps) {
     if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
     if (!run.task_id) throw ApplicationFailure.nonRetryable(`run ${runId} has no task yet`, ErrorType.NotFound);
     const task = loadTask(path.join(deps.config.MLR_TASKS_DIR, run.task_id));
-    if (!task) throw ApplicationFailure.nonRetryable(`task ${run.task_id} is not in ${deps.config.MLR_TASKS_DIR}`, ErrorType.NotFound);
+    if (!task)
+      throw ApplicationFailure.nonRetryable(
+        `task ${run.task_id} is not in ${deps.config.MLR_TASKS_DIR}`,
+        ErrorType.NotFound,
+      );
     const prepared = await prepareTask(task, path.join(dataDir, 'tasks'), deps.python);
     const ws = Workspace.create(path.join(dataDir, 'workspaces', runId), prepared.envDir, prepared.readOnlyPatterns);
     return { run, prepared, ws };
@@ -70,15 +94,42 @@ export function createRunContext(deps: ActivityDeps) {
    * One recorded execution. A finished one with the same key is returned as it is; one left `running`
    * by a dead worker is run again (the executor first stops what it left behind).
    */
-  async function execute(e: { key: string; role: ExperimentRow['role']; runId: string; attempt: number; prepared: PreparedTask; dir: string; codeHash: string; seed?: number; script?: string }): Promise<ExperimentRow> {
+  async function execute(e: {
+    key: string;
+    role: ExperimentRow['role'];
+    runId: string;
+    attempt: number;
+    prepared: PreparedTask;
+    dir: string;
+    codeHash: string;
+    seed?: number;
+    script?: string;
+  }): Promise<ExperimentRow> {
     const done = await experimentByKey(deps.db, e.key);
     if (done && done.status !== 'running') return done;
     const seed = e.seed ?? deps.config.MLR_EXPERIMENT_SEED;
-    const row = await startExperiment(deps.db, { runId: e.runId, key: e.key, role: e.role, attempt: e.attempt, taskId: e.prepared.task.id, codeHash: e.codeHash, seed });
-    const result = await withHeartbeat((signal) => deps.executor.execute({
-      workspaceDir: e.dir, script: e.script ?? 'train.py', seed, timeoutMs: deps.config.MLR_EXEC_TIMEOUT_MS, memoryMb: deps.config.MLR_EXEC_MEMORY_MB,
-      scriptsDir: e.prepared.scriptsDir, metricName: e.prepared.task.metric, logKey: `logs/${row.id}.log`, signal,
-    }));
+    const row = await startExperiment(deps.db, {
+      runId: e.runId,
+      key: e.key,
+      role: e.role,
+      attempt: e.attempt,
+      taskId: e.prepared.task.id,
+      codeHash: e.codeHash,
+      seed,
+    });
+    const result = await withHeartbeat((signal) =>
+      deps.executor.execute({
+        workspaceDir: e.dir,
+        script: e.script ?? 'train.py',
+        seed,
+        timeoutMs: deps.config.MLR_EXEC_TIMEOUT_MS,
+        memoryMb: deps.config.MLR_EXEC_MEMORY_MB,
+        scriptsDir: e.prepared.scriptsDir,
+        metricName: e.prepared.task.metric,
+        logKey: `logs/${row.id}.log`,
+        signal,
+      }),
+    );
     return finishExperiment(deps.db, row.id, result);
   }
   return { context, execute };
@@ -91,10 +142,16 @@ export async function selectedIdea(db: Queryable, run: RunRow): Promise<Idea> {
 }
 
 /** Stores a content-addressed snapshot of the workspace code with its diff against the starter code. */
-export async function storeSnapshot(db: Queryable, store: ArtifactStore, runId: string, ws: Workspace): Promise<string> {
+export async function storeSnapshot(
+  db: Queryable,
+  store: ArtifactStore,
+  runId: string,
+  ws: Workspace,
+): Promise<string> {
   const snap = ws.snapshot();
   if (await snapshotExists(db, runId, snap.codeHash)) return snap.codeHash;
-  for (const [file, sha] of Object.entries(snap.files)) await store.put(`blobs/${sha}`, fs.readFileSync(path.join(ws.root, file)));
+  for (const [file, sha] of Object.entries(snap.files))
+    await store.put(`blobs/${sha}`, fs.readFileSync(path.join(ws.root, file)));
   const base = (await starterManifest(db, runId)) ?? snap.files;
   const patches: string[] = [];
   for (const file of [...new Set([...Object.keys(base), ...Object.keys(snap.files)])].sort()) {
@@ -121,16 +178,33 @@ export function createExperimentActivities(deps: ActivityDeps) {
       if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
       if (run.task_id) return { taskId: run.task_id };
       const tasks = listTasks(config.MLR_TASKS_DIR);
-      if (tasks.length === 0) throw ApplicationFailure.nonRetryable(`no tasks in ${config.MLR_TASKS_DIR}`, ErrorType.NotFound);
+      if (tasks.length === 0)
+        throw ApplicationFailure.nonRetryable(`no tasks in ${config.MLR_TASKS_DIR}`, ErrorType.NotFound);
       const idea = await selectedIdea(db, run);
-      const schema = z.object({ taskId: z.enum(tasks.map((t) => t.id) as [string, ...string[]]), rationale: z.string().min(1).max(2000) });
-      const choice = await withHeartbeat((signal) => structuredCall(deps, {
-        runId, role: 'agent', callKey: 'select-task', name: 'task_choice', schema, signal,
-        messages: [
-          { role: 'system', content: 'Match a research idea to the prototype task that can test it. Answer with JSON.' },
-          { role: 'user', content: `Idea: ${JSON.stringify({ title: idea.title, hypothesis: idea.hypothesis, plan: idea.experimentPlan })}\n\nTasks:\n${tasks.map((t) => `- ${t.id}: ${t.domain}; metric ${t.metric} (${t.direction}); tags ${t.tags.join(', ')}\n  ${t.researchProblem.split('\n')[0]}`).join('\n')}` },
-        ],
-      }));
+      const schema = z.object({
+        taskId: z.enum(tasks.map((t) => t.id) as [string, ...string[]]),
+        rationale: z.string().min(1).max(2000),
+      });
+      const choice = await withHeartbeat((signal) =>
+        structuredCall(deps, {
+          runId,
+          role: 'agent',
+          callKey: 'select-task',
+          name: 'task_choice',
+          schema,
+          signal,
+          messages: [
+            {
+              role: 'system',
+              content: 'Match a research idea to the prototype task that can test it. Answer with JSON.',
+            },
+            {
+              role: 'user',
+              content: `Idea: ${JSON.stringify({ title: idea.title, hypothesis: idea.hypothesis, plan: idea.experimentPlan })}\n\nTasks:\n${tasks.map((t) => `- ${t.id}: ${t.domain}; metric ${t.metric} (${t.direction}); tags ${t.tags.join(', ')}\n  ${t.researchProblem.split('\n')[0]}`).join('\n')}`,
+            },
+          ],
+        }),
+      );
       await patchRun(db, runId, { task_id: choice.taskId });
       await appendEvent(db, runId, 'task', { taskId: choice.taskId, rationale: choice.rationale });
       return { taskId: choice.taskId };
@@ -153,7 +227,15 @@ export function createExperimentActivities(deps: ActivityDeps) {
       if (cached) return summary(cached, prepared.task.metric, cached.run_id !== runId);
       const dir = path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`);
       if (!fs.existsSync(dir)) fs.cpSync(prepared.envDir, dir, { recursive: true });
-      const row = await execute({ key: `baseline:${prepared.task.id}:${codeHash}:${seed}`, role: 'baseline', runId, attempt: 0, prepared, dir, codeHash });
+      const row = await execute({
+        key: `baseline:${prepared.task.id}:${codeHash}:${seed}`,
+        role: 'baseline',
+        runId,
+        attempt: 0,
+        prepared,
+        dir,
+        codeHash,
+      });
       await appendEvent(db, runId, 'experiment', { role: 'baseline', id: row.id, status: row.status });
       return summary(row, prepared.task.metric, false);
     },
@@ -161,20 +243,50 @@ export function createExperimentActivities(deps: ActivityDeps) {
     async runCandidate({ runId, attempt }: { runId: string; attempt: number }): Promise<ExperimentSummary> {
       const { prepared, ws } = await context(runId);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
-      const row = await execute({ key: `${runId}:candidate:${attempt}`, role: 'candidate', runId, attempt, prepared, dir: ws.root, codeHash });
-      await appendEvent(db, runId, 'experiment', { role: 'candidate', id: row.id, attempt, status: row.status, error: row.error });
+      const row = await execute({
+        key: `${runId}:candidate:${attempt}`,
+        role: 'candidate',
+        runId,
+        attempt,
+        prepared,
+        dir: ws.root,
+        codeHash,
+      });
+      await appendEvent(db, runId, 'experiment', {
+        role: 'candidate',
+        id: row.id,
+        attempt,
+        status: row.status,
+        error: row.error,
+      });
       const tampered = ws.readOnlyChanges(prepared.envDir);
       if (tampered.length > 0) {
         // Not worth a debug iteration: the measurement cannot be trusted, whatever the agent does next.
-        throw ApplicationFailure.nonRetryable(`sandbox violation: the candidate changed read-only files: ${tampered.join(', ')}`, ErrorType.SandboxViolation);
+        throw ApplicationFailure.nonRetryable(
+          `sandbox violation: the candidate changed read-only files: ${tampered.join(', ')}`,
+          ErrorType.SandboxViolation,
+        );
       }
       return summary(row, prepared.task.metric, false);
     },
 
-    async recordResult({ runId, baselineId, candidateId }: { runId: string; baselineId: string; candidateId: string }): Promise<RunResult> {
+    async recordResult({
+      runId,
+      baselineId,
+      candidateId,
+    }: {
+      runId: string;
+      baselineId: string;
+      candidateId: string;
+    }): Promise<RunResult> {
       const { prepared } = await context(runId);
       const byId = new Map((await experimentsByIds(db, [baselineId, candidateId])).map((r) => [r.id, r]));
-      const result = computeResult(prepared.task.metric, prepared.task.direction, byId.get(baselineId)!, byId.get(candidateId)!);
+      const result = computeResult(
+        prepared.task.metric,
+        prepared.task.direction,
+        byId.get(baselineId)!,
+        byId.get(candidateId)!,
+      );
       await patchRun(db, runId, { result });
       return result;
     },

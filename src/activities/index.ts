@@ -47,13 +47,23 @@ export function createActivities(deps: ActivityDeps) {
     ...createExperimentActivities(deps),
     ...createAgentActivities(deps),
 
-    async recordStatus(input: { runId: string; status: RunStatus; round: number; selectedIdeaId?: string; error?: string; decision?: Decision }): Promise<void> {
+    async recordStatus(input: {
+      runId: string;
+      status: RunStatus;
+      round: number;
+      selectedIdeaId?: string;
+      error?: string;
+      decision?: Decision;
+    }): Promise<void> {
       // Events first: whoever sees the run in its new status (the SSE stream deciding to end) finds
       // every event of the transition already written.
       await appendEvent(db, input.runId, 'status', { status: input.status, round: input.round, error: input.error });
       if (input.decision) await appendEvent(db, input.runId, 'decision', { ...input.decision });
       await patchRun(db, input.runId, {
-        status: input.status, round: input.round, selected_idea_id: input.selectedIdeaId ?? null, error: input.error ?? null,
+        status: input.status,
+        round: input.round,
+        selected_idea_id: input.selectedIdeaId ?? null,
+        error: input.error ?? null,
       });
     },
 
@@ -65,11 +75,23 @@ export function createActivities(deps: ActivityDeps) {
     async analyzePaper({ runId }: { runId: string }): Promise<{ keywords: string[] }> {
       const { run, paper } = await loadRun(runId);
       if (run.task_definition && run.keywords) return { keywords: run.keywords };
-      const analysis = await withHeartbeat((signal) => structuredCall(deps, {
-        runId, role: 'analysis', callKey: 'analysis', name: 'paper_analysis', schema: analysisSchema,
-        messages: analysisPrompt(paper.title, paper.content), signal, repair: repairAnalysis,
-      }));
-      await patchRun(db, runId, { task_definition: analysis.taskDefinition, gaps: analysis.gaps, keywords: analysis.keywords });
+      const analysis = await withHeartbeat((signal) =>
+        structuredCall(deps, {
+          runId,
+          role: 'analysis',
+          callKey: 'analysis',
+          name: 'paper_analysis',
+          schema: analysisSchema,
+          messages: analysisPrompt(paper.title, paper.content),
+          signal,
+          repair: repairAnalysis,
+        }),
+      );
+      await patchRun(db, runId, {
+        task_definition: analysis.taskDefinition,
+        gaps: analysis.gaps,
+        keywords: analysis.keywords,
+      });
       return { keywords: analysis.keywords };
     },
 
@@ -97,26 +119,42 @@ export function createActivities(deps: ActivityDeps) {
       return { status: 'ok', count: relatedWork.length };
     },
 
-    async generateIdeas(input: { runId: string; round: number; count: number; feedback?: string }): Promise<{ ideaIds: string[] }> {
+    async generateIdeas(input: {
+      runId: string;
+      round: number;
+      count: number;
+      feedback?: string;
+    }): Promise<{ ideaIds: string[] }> {
       const { run, paper } = await loadRun(input.runId);
       const existing = await ideasForRound(db, input.runId, input.round);
       if (existing.length > 0) return { ideaIds: existing.map((i) => i.id) };
-      const previous = input.round > 0 ? (await ideasForRound(db, input.runId, input.round - 1)).map((i) => i.body) : [];
+      const previous =
+        input.round > 0 ? (await ideasForRound(db, input.runId, input.round - 1)).map((i) => i.body) : [];
       const analysis = { taskDefinition: run.task_definition, gaps: run.gaps, keywords: run.keywords } as Analysis;
-      const { ideas } = await withHeartbeat((signal) => structuredCall(deps, {
-        runId: input.runId, role: 'ideation', callKey: `ideate:${input.round}`, name: 'research_ideas', schema: ideasSchema,
-        messages: ideationPrompt({
-          title: paper.title, analysis, related: (run.related_work ?? []) as ScholarPaper[], count: input.count,
-          feedback: input.feedback, previous,
+      const { ideas } = await withHeartbeat((signal) =>
+        structuredCall(deps, {
+          runId: input.runId,
+          role: 'ideation',
+          callKey: `ideate:${input.round}`,
+          name: 'research_ideas',
+          schema: ideasSchema,
+          messages: ideationPrompt({
+            title: paper.title,
+            analysis,
+            related: (run.related_work ?? []) as ScholarPaper[],
+            count: input.count,
+            feedback: input.feedback,
+            previous,
+          }),
+          // More ideas than asked are trimmed; fewer are kept (the person sees how many came): neither is fatal.
+          repair: (v) => {
+            const trimmed = trimIdeas(v.ideas, input.count);
+            const short = v.ideas.length < input.count ? [`asked for ${input.count} ideas, got ${v.ideas.length}`] : [];
+            return { value: { ideas: trimmed.ideas }, repairs: [...trimmed.repairs, ...short] };
+          },
+          signal,
         }),
-        // More ideas than asked are trimmed; fewer are kept (the person sees how many came): neither is fatal.
-        repair: (v) => {
-          const trimmed = trimIdeas(v.ideas, input.count);
-          const short = v.ideas.length < input.count ? [`asked for ${input.count} ideas, got ${v.ideas.length}`] : [];
-          return { value: { ideas: trimmed.ideas }, repairs: [...trimmed.repairs, ...short] };
-        },
-        signal,
-      }));
+      );
       const rows = await insertIdeas(db, input.runId, input.round, ideas);
       return { ideaIds: rows.map((r) => r.id) };
     },
@@ -128,16 +166,25 @@ export function createActivities(deps: ActivityDeps) {
       if (rows.length > 0 && rows.every((r) => r.rank !== null)) {
         return rows.map((r) => ({ id: r.id, title: r.body.title, rank: r.rank! })).sort((a, b) => a.rank - b.rank);
       }
-      const { rankings } = await withHeartbeat((signal) => structuredCall(deps, {
-        runId: input.runId, role: 'review', callKey: `review:${input.round}`, name: 'idea_review', schema: reviewSchema,
-        messages: reviewPrompt(paper.title, rows.map((r) => r.body)),
-        // Repeated, out-of-range or missing indices are repaired (ranks come from scores), never fatal.
-        repair: (v) => {
-          const { repairs } = rankFromReview(v.rankings, rows.length);
-          return { value: v, repairs };
-        },
-        signal,
-      }));
+      const { rankings } = await withHeartbeat((signal) =>
+        structuredCall(deps, {
+          runId: input.runId,
+          role: 'review',
+          callKey: `review:${input.round}`,
+          name: 'idea_review',
+          schema: reviewSchema,
+          messages: reviewPrompt(
+            paper.title,
+            rows.map((r) => r.body),
+          ),
+          // Repeated, out-of-range or missing indices are repaired (ranks come from scores), never fatal.
+          repair: (v) => {
+            const { repairs } = rankFromReview(v.rankings, rows.length);
+            return { value: v, repairs };
+          },
+          signal,
+        }),
+      );
       const { ranked } = rankFromReview(rankings, rows.length);
       const refs: IdeaRef[] = [];
       for (const r of ranked) {

@@ -2,8 +2,9 @@
 import type { ChatMessage } from '../clients/llm';
 import type { Analysis, Idea } from '../domain/schemas';
 
-const SYSTEM = 'You are the IdeaAgent of MLR-Copilot, an ML research assistant. Be concrete and honest; '
-  + 'never invent results or citations. Answer only with JSON that follows the given schema.';
+const SYSTEM =
+  'You are the IdeaAgent of MLR-Copilot, an ML research assistant. Be concrete and honest; ' +
+  'never invent results or citations. Answer only with JSON that follows the given schema.';
 
 /** Caps the paper text so one prompt stays within a model's context whatever was uploaded. */
 export const MAX_PAPER_CHARS = 60_000;
@@ -13,9 +14,10 @@ export function analysisPrompt(title: string, paperText: string): ChatMessage[] 
     { role: 'system', content: SYSTEM },
     {
       role: 'user',
-      content: `Read this paper and extract (1) the task definition, (2) the research gaps it leaves open, each with `
-        + `the evidence from the text, and (3) up to 10 search keywords for related work.\n\n`
-        + `Title: ${title}\n\n${paperText.slice(0, MAX_PAPER_CHARS)}`,
+      content:
+        `Read this paper and extract (1) the task definition, (2) the research gaps it leaves open, each with ` +
+        `the evidence from the text, and (3) up to 10 search keywords for related work.\n\n` +
+        `Title: ${title}\n\n${paperText.slice(0, MAX_PAPER_CHARS)}`,
     },
   ];
 }
@@ -35,17 +37,24 @@ export function ideationPrompt(args: {
   previous?: Idea[];
 }): ChatMessage[] {
   const related = args.related.length
-    ? args.related.map((p) => `- ${p.title}${p.year ? ` (${p.year})` : ''}: ${(p.abstract ?? '').slice(0, 400)}`).join('\n')
+    ? args.related
+        .map((p) => `- ${p.title}${p.year ? ` (${p.year})` : ''}: ${(p.abstract ?? '').slice(0, 400)}`)
+        .join('\n')
     : '(related-work retrieval was unavailable; rely on the paper alone)';
-  let content = `Propose exactly ${args.count} research ideas that address the gaps of the paper "${args.title}".\n\n`
-    + `Task definition: ${JSON.stringify(args.analysis.taskDefinition)}\n`
-    + `Gaps: ${JSON.stringify(args.analysis.gaps)}\n\nRelated work:\n${related}\n\n`
-    + 'Each idea needs a testable hypothesis and an experiment plan that a single machine can run.';
+  let content =
+    `Propose exactly ${args.count} research ideas that address the gaps of the paper "${args.title}".\n\n` +
+    `Task definition: ${JSON.stringify(args.analysis.taskDefinition)}\n` +
+    `Gaps: ${JSON.stringify(args.analysis.gaps)}\n\nRelated work:\n${related}\n\n` +
+    'Each idea needs a testable hypothesis and an experiment plan that a single machine can run.';
   if (args.feedback) {
-    content += `\n\nThe researcher reviewed the previous ideas and asks for a revision.\nPrevious ideas: `
-      + `${JSON.stringify((args.previous ?? []).map((i) => i.title))}\nResearcher feedback: ${args.feedback}`;
+    content +=
+      `\n\nThe researcher reviewed the previous ideas and asks for a revision.\nPrevious ideas: ` +
+      `${JSON.stringify((args.previous ?? []).map((i) => i.title))}\nResearcher feedback: ${args.feedback}`;
   }
-  return [{ role: 'system', content: SYSTEM }, { role: 'user', content }];
+  return [
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content },
+  ];
 }
 
 export function reviewPrompt(title: string, ideas: Idea[]): ChatMessage[] {
@@ -54,9 +63,10 @@ export function reviewPrompt(title: string, ideas: Idea[]): ChatMessage[] {
     { role: 'system', content: SYSTEM },
     {
       role: 'user',
-      content: `Review these research ideas for the paper "${title}". Score each from 1 to 10 on its expected `
-        + `value (novelty, feasibility, clarity of the hypothesis) and critique it in two sentences. Return one `
-        + `ranking entry per idea, best first, using each idea's index exactly once.\n\n${JSON.stringify(listed)}`,
+      content:
+        `Review these research ideas for the paper "${title}". Score each from 1 to 10 on its expected ` +
+        `value (novelty, feasibility, clarity of the hypothesis) and critique it in two sentences. Return one ` +
+        `ranking entry per idea, best first, using each idea's index exactly once.\n\n${JSON.stringify(listed)}`,
     },
   ];
 }

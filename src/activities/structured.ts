@@ -7,7 +7,7 @@ import { appendEvent } from '../db/events';
 import { findAnsweredCall, insertLlmCall } from '../db/llm-calls';
 import type { Queryable } from '../db/types';
 import { ErrorType } from '../errors';
-import { reaskMessage, } from './prompts';
+import { reaskMessage } from './prompts';
 import { toStrictJsonSchema } from '../domain/schemas';
 
 export interface StructuredDeps {
@@ -59,7 +59,8 @@ function parse<T>(content: string, call: StructuredCall<T>): { value?: T; proble
  */
 export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCall<T>): Promise<T> {
   const model = modelFor(deps.config, call.role);
-  if (!model) throw ApplicationFailure.nonRetryable(`no model configured for role ${call.role}`, ErrorType.ModelNotConfigured);
+  if (!model)
+    throw ApplicationFailure.nonRetryable(`no model configured for role ${call.role}`, ErrorType.ModelNotConfigured);
   const jsonSchema = { name: call.name, schema: toStrictJsonSchema(call.schema) };
   const messages = [...call.messages];
   let lastProblem = '';
@@ -77,7 +78,15 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
       res = await deps.model.complete({ model, messages, jsonSchema }, call.signal);
     } catch (err) {
       const error = (err as Error).message ?? String(err);
-      await insertLlmCall(deps.db, { ...base, status: 'error', promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: Date.now() - started, error });
+      await insertLlmCall(deps.db, {
+        ...base,
+        status: 'error',
+        promptTokens: 0,
+        completionTokens: 0,
+        costUsd: 0,
+        latencyMs: Date.now() - started,
+        error,
+      });
       await appendEvent(deps.db, call.runId, 'llm_call', { role: call.role, model, status: 'error', error });
       throw err;
     }
@@ -94,12 +103,30 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
     };
     const status = value !== undefined ? 'ok' : 'invalid';
     await insertLlmCall(deps.db, {
-      ...base, status, ...usage, latencyMs, completion: res.content, error: problem, usageEstimated: res.usageEstimated, repair,
+      ...base,
+      status,
+      ...usage,
+      latencyMs,
+      completion: res.content,
+      error: problem,
+      usageEstimated: res.usageEstimated,
+      repair,
     });
     await appendEvent(deps.db, call.runId, 'llm_call', {
-      role: call.role, model, status, latencyMs, ...usage, problem, usageEstimated: res.usageEstimated || undefined,
+      role: call.role,
+      model,
+      status,
+      latencyMs,
+      ...usage,
+      problem,
+      usageEstimated: res.usageEstimated || undefined,
     });
-    if (repair) await appendEvent(deps.db, call.runId, 'repair', { role: call.role, call: call.callKey, repairs: repaired!.repairs });
+    if (repair)
+      await appendEvent(deps.db, call.runId, 'repair', {
+        role: call.role,
+        call: call.callKey,
+        repairs: repaired!.repairs,
+      });
     if (value !== undefined) return value;
     lastProblem = problem!;
     messages.push({ role: 'assistant', content: res.content.slice(0, 20_000) }, reaskMessage(lastProblem));

@@ -39,57 +39,127 @@ export function createValidationActivities(deps: ActivityDeps) {
     const snap = run?.result ? await snapshotOfExperiment(db, run.result.candidateExperimentId) : undefined;
     const idea = run?.selected_idea_id ? await getIdea(db, run.selected_idea_id) : undefined;
     const ideas = idea ? [{ body: idea.body }] : [];
-    return [run?.validation, exps, await usageForRun(db, runId), run?.gaps, ideas, diffStats(snap?.diff ?? ''), run?.result];
+    return [
+      run?.validation,
+      exps,
+      await usageForRun(db, runId),
+      run?.gaps,
+      ideas,
+      diffStats(snap?.diff ?? ''),
+      run?.result,
+    ];
   }
 
   return {
-    async runValidationExecution({ runId, role, seed }: { runId: string; role: 'baseline' | 'candidate'; seed: number }): Promise<{ id: string; status: string }> {
+    async runValidationExecution({
+      runId,
+      role,
+      seed,
+    }: {
+      runId: string;
+      role: 'baseline' | 'candidate';
+      seed: number;
+    }): Promise<{ id: string; status: string }> {
       const { run, prepared, ws } = await context(runId);
       const result = run.result;
-      if (!result) throw ApplicationFailure.nonRetryable(`run ${runId} has no measured candidate to validate`, ErrorType.NotFound);
+      if (!result)
+        throw ApplicationFailure.nonRetryable(`run ${runId} has no measured candidate to validate`, ErrorType.NotFound);
       const candidate = await getExperiment(db, result.candidateExperimentId);
       const codeHash = role === 'baseline' ? run.starter_hash! : candidate!.code_hash;
-      const key = role === 'baseline' ? `baseline:${prepared.task.id}:${codeHash}:${seed}` : `${runId}:validate:candidate:${seed}`;
+      const key =
+        role === 'baseline'
+          ? `baseline:${prepared.task.id}:${codeHash}:${seed}`
+          : `${runId}:validate:candidate:${seed}`;
       const done = await experimentByKey(db, key);
       if (done && done.status !== 'running') return { id: done.id, status: done.status };
       // Each execution gets its own copy, so parallel seeds never share output files.
-      const dir = role === 'baseline'
-        ? path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`)
-        : path.join(config.MLR_DATA_DIR, 'validation', runId, `candidate-${seed}`);
+      const dir =
+        role === 'baseline'
+          ? path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`)
+          : path.join(config.MLR_DATA_DIR, 'validation', runId, `candidate-${seed}`);
       if (!fs.existsSync(dir)) {
-        fs.cpSync(role === 'baseline' ? prepared.envDir : ws.root, dir, { recursive: true, filter: (src) => path.basename(src) !== INTERNAL_DIR });
+        fs.cpSync(role === 'baseline' ? prepared.envDir : ws.root, dir, {
+          recursive: true,
+          filter: (src) => path.basename(src) !== INTERNAL_DIR,
+        });
       }
       const row = await execute({ key, role, runId, attempt: 0, prepared, dir, codeHash, seed });
       return { id: row.id, status: row.status };
     },
 
     /** Statistics, verdict and checks over the stored executions; kept in runs.validation. */
-    async finalizeValidation({ runId, seeds, executions }: { runId: string; seeds: number[]; executions: Array<{ role: 'baseline' | 'candidate'; seed: number; id: string }> }): Promise<{ verdict: string }> {
+    async finalizeValidation({
+      runId,
+      seeds,
+      executions,
+    }: {
+      runId: string;
+      seeds: number[];
+      executions: Array<{ role: 'baseline' | 'candidate'; seed: number; id: string }>;
+    }): Promise<{ verdict: string }> {
       const { run, prepared, ws } = await context(runId);
-      const byId = new Map((await experimentsByIds(db, executions.map((e) => e.id))).map((r) => [r.id, r]));
+      const byId = new Map(
+        (
+          await experimentsByIds(
+            db,
+            executions.map((e) => e.id),
+          )
+        ).map((r) => [r.id, r]),
+      );
       const metric = prepared.task.metric;
       const runs = executions.map((e) => {
         const row = byId.get(e.id)!;
-        return { role: e.role, seed: e.seed, codeHash: row.code_hash, experimentId: row.id, status: row.status, metrics: row.metrics as Record<string, unknown> | null };
+        return {
+          role: e.role,
+          seed: e.seed,
+          codeHash: row.code_hash,
+          experimentId: row.id,
+          status: row.status,
+          metrics: row.metrics as Record<string, unknown> | null,
+        };
       });
-      const values = (role: string) => runs.filter((r) => r.role === role && r.status === 'succeeded').map((r) => r.metrics![metric] as number);
+      const values = (role: string) =>
+        runs.filter((r) => r.role === role && r.status === 'succeeded').map((r) => r.metrics![metric] as number);
       const [b, c] = [values('baseline'), values('candidate')];
       if (b.length < 2 || c.length < 2) {
-        throw ApplicationFailure.nonRetryable(`validation needs 2 successful seeds per arm; got ${b.length} baseline, ${c.length} candidate`, ErrorType.ExperimentFailed);
+        throw ApplicationFailure.nonRetryable(
+          `validation needs 2 successful seeds per arm; got ${b.length} baseline, ${c.length} candidate`,
+          ErrorType.ExperimentFailed,
+        );
       }
       const comparison = compare(b, c, metric, prepared.task.direction);
       const failedSeeds = runs.filter((r) => r.status !== 'succeeded').length;
-      const files = Object.fromEntries(Object.keys(ws.snapshot().files).map((f) => [f, fs.readFileSync(path.join(ws.root, f), 'utf8')]));
+      const files = Object.fromEntries(
+        Object.keys(ws.snapshot().files).map((f) => [f, fs.readFileSync(path.join(ws.root, f), 'utf8')]),
+      );
       const candidateHash = runs.find((r) => r.role === 'candidate')!.codeHash;
       const flags = runChecks({
-        candidateFiles: files, starterHash: run.starter_hash!, candidateHash, metric, direction: prepared.task.direction,
-        baseline: comparison.baseline, candidate: comparison.candidate, stochastic: !prepared.task.tags.includes('deterministic'), failedSeeds,
+        candidateFiles: files,
+        starterHash: run.starter_hash!,
+        candidateHash,
+        metric,
+        direction: prepared.task.direction,
+        baseline: comparison.baseline,
+        candidate: comparison.candidate,
+        stochastic: !prepared.task.tags.includes('deterministic'),
+        failedSeeds,
       });
       const validation: StoredValidation = {
-        ...comparison, metric, direction: prepared.task.direction, seeds, alpha: ALPHA, failedSeeds, runs, flags,
+        ...comparison,
+        metric,
+        direction: prepared.task.direction,
+        seeds,
+        alpha: ALPHA,
+        failedSeeds,
+        runs,
+        flags,
       };
       await patchRun(db, runId, { validation });
-      await appendEvent(db, runId, 'validation', { verdict: comparison.verdict, pValue: comparison.pValue, flags: flags.map((f) => f.kind) });
+      await appendEvent(db, runId, 'validation', {
+        verdict: comparison.verdict,
+        pValue: comparison.pValue,
+        flags: flags.map((f) => f.kind),
+      });
       return { verdict: comparison.verdict };
     },
 
@@ -102,37 +172,83 @@ export function createValidationActivities(deps: ActivityDeps) {
       const idea = await selectedIdea(db, run);
       let discussion: Discussion;
       try {
-        const measured = { metric: validation.metric, direction: validation.direction, baseline: validation.baseline, candidate: validation.candidate,
-          test: validation.test, pValue: validation.pValue, effectSize: validation.effectSize, verdict: validation.verdict, flags: validation.flags };
-        discussion = await withHeartbeat((signal) => structuredCall(deps, {
-          runId, role: 'agent', callKey: 'discussion', name: 'report_discussion', signal,
-          schema: z.object({ interpretation: z.string().min(1).max(4000), limitations: z.array(z.string().min(1).max(500)).max(8) }),
-          messages: [
-            { role: 'system', content: 'You are the ValidateAgent. Interpret measured results honestly. Do not write any digits: the report prints every number itself from the measurements.' },
-            { role: 'user', content: `Hypothesis: ${idea.hypothesis}\nMeasured: ${JSON.stringify(measured)}\nWrite the interpretation and the limitations, without numbers.` },
-          ],
-          check: (v) => {
-            const invented = unmeasuredNumbers([v.interpretation, ...v.limitations].join('\n'), known);
-            return invented.length ? `it states numbers that were not measured (${invented.join(', ')}); write no digits` : undefined;
-          },
-        }));
+        const measured = {
+          metric: validation.metric,
+          direction: validation.direction,
+          baseline: validation.baseline,
+          candidate: validation.candidate,
+          test: validation.test,
+          pValue: validation.pValue,
+          effectSize: validation.effectSize,
+          verdict: validation.verdict,
+          flags: validation.flags,
+        };
+        discussion = await withHeartbeat((signal) =>
+          structuredCall(deps, {
+            runId,
+            role: 'agent',
+            callKey: 'discussion',
+            name: 'report_discussion',
+            signal,
+            schema: z.object({
+              interpretation: z.string().min(1).max(4000),
+              limitations: z.array(z.string().min(1).max(500)).max(8),
+            }),
+            messages: [
+              {
+                role: 'system',
+                content:
+                  'You are the ValidateAgent. Interpret measured results honestly. Do not write any digits: the report prints every number itself from the measurements.',
+              },
+              {
+                role: 'user',
+                content: `Hypothesis: ${idea.hypothesis}\nMeasured: ${JSON.stringify(measured)}\nWrite the interpretation and the limitations, without numbers.`,
+              },
+            ],
+            check: (v) => {
+              const invented = unmeasuredNumbers([v.interpretation, ...v.limitations].join('\n'), known);
+              return invented.length
+                ? `it states numbers that were not measured (${invented.join(', ')}); write no digits`
+                : undefined;
+            },
+          }),
+        );
       } catch (err) {
         if (!(err instanceof ApplicationFailure) || err.type !== ErrorType.LlmInvalidOutput) throw err;
-        discussion = { interpretation: '', limitations: [], withheld: 'The ValidateAgent\'s discussion was withheld: it kept citing numbers that were not measured.' };
+        discussion = {
+          interpretation: '',
+          limitations: [],
+          withheld: "The ValidateAgent's discussion was withheld: it kept citing numbers that were not measured.",
+        };
       }
       const paper = await getPaper(db, run.paper_id);
       const snap = await getSnapshot(db, runId, validation.runs.find((r) => r.role === 'candidate')!.codeHash);
       const usage = await usageForRun(db, runId);
       const models = await modelsForRun(db, runId);
       const data: ReportData = {
-        runId, generatedAt: new Date().toISOString(),
+        runId,
+        generatedAt: new Date().toISOString(),
         paper: { id: run.paper_id, title: paper?.title ?? '' },
-        task: { id: prepared.task.id, domain: prepared.task.domain, metric: prepared.task.metric, direction: prepared.task.direction },
-        gaps: (run.gaps ?? []) as ReportData['gaps'], idea, diff: diffStats(snap?.diff ?? ''), validation, flags: validation.flags,
+        task: {
+          id: prepared.task.id,
+          domain: prepared.task.domain,
+          metric: prepared.task.metric,
+          direction: prepared.task.direction,
+        },
+        gaps: (run.gaps ?? []) as ReportData['gaps'],
+        idea,
+        diff: diffStats(snap?.diff ?? ''),
+        validation,
+        flags: validation.flags,
         provenance: {
-          starterHash: run.starter_hash!, candidateHash: validation.runs.find((r) => r.role === 'candidate')!.codeHash, dataHash: prepared.envHash,
-          ...(await pythonVersions(deps.python)), models, ...usage,
-          wallTimeMs: Date.now() - run.created_at.getTime(), computeTimeMs: await computeMsForRun(db, runId),
+          starterHash: run.starter_hash!,
+          candidateHash: validation.runs.find((r) => r.role === 'candidate')!.codeHash,
+          dataHash: prepared.envHash,
+          ...(await pythonVersions(deps.python)),
+          models,
+          ...usage,
+          wallTimeMs: Date.now() - run.created_at.getTime(),
+          computeTimeMs: await computeMsForRun(db, runId),
         },
         discussion,
       };
@@ -145,12 +261,19 @@ export function createValidationActivities(deps: ActivityDeps) {
 }
 
 async function pythonVersions(python: string): Promise<{ python: string; packages: Record<string, string> }> {
-  const { stdout } = await execFileP(python, ['-c', `import json, platform
+  const { stdout } = await execFileP(
+    python,
+    [
+      '-c',
+      `import json, platform
 from importlib import metadata
 pk = {}
 for n in ("numpy", "pandas", "scikit-learn"):
     try: pk[n] = metadata.version(n)
     except Exception: pass
-print(json.dumps({"python": platform.python_version(), "packages": pk}))`], { timeout: 30_000 });
+print(json.dumps({"python": platform.python_version(), "packages": pk}))`,
+    ],
+    { timeout: 30_000 },
+  );
   return JSON.parse(stdout) as { python: string; packages: Record<string, string> };
 }

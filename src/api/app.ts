@@ -46,7 +46,8 @@ export interface RouteDeps extends AppDeps {
 
 export function defaultRunTimeouts(config: Config): RunTimeouts {
   return {
-    llmStartToCloseSeconds: Math.ceil(config.MLR_LLM_TIMEOUT_MS / 1000) * 3 + 60, llmHeartbeatSeconds: 30,
+    llmStartToCloseSeconds: Math.ceil(config.MLR_LLM_TIMEOUT_MS / 1000) * 3 + 60,
+    llmHeartbeatSeconds: 30,
     llmMaxAttempts: config.MLR_LLM_MAX_ATTEMPTS,
   };
 }
@@ -69,13 +70,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeWindow: 60_000,
     keyGenerator: (req) => (req.principal ? `user:${req.principal.name}` : `ip:${req.ip}`),
     allowList: (req) => req.routeOptions.config?.public === true,
-    errorResponseBuilder: (_req, ctx) => new HttpError(429, 'RateLimited',
-      `more than ${ctx.max} requests in a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
+    errorResponseBuilder: (_req, ctx) =>
+      new HttpError(
+        429,
+        'RateLimited',
+        `more than ${ctx.max} requests in a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) },
+      ),
   });
   await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 5 }, throwFileSizeLimit: true });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'mlr-copilot', version: '0.1.0', description: 'Durable ML research runs: paper → ideas → approval.' },
+      info: {
+        title: 'mlr-copilot',
+        version: '0.1.0',
+        description: 'Durable ML research runs: paper → ideas → approval.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -83,8 +93,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const ingestor = createPaperIngestor({
-    concurrency: config.MLR_INGEST_CONCURRENCY, timeoutMs: config.MLR_INGEST_TIMEOUT_MS, pdfConcurrency: config.MLR_INGEST_CONCURRENCY,
-    pdf: { ...defaultPdfLimits, maxPages: config.MLR_PDF_MAX_PAGES, memoryMb: config.MLR_PDF_MEMORY_MB, cpuSeconds: config.MLR_PDF_CPU_SECONDS },
+    concurrency: config.MLR_INGEST_CONCURRENCY,
+    timeoutMs: config.MLR_INGEST_TIMEOUT_MS,
+    pdfConcurrency: config.MLR_INGEST_CONCURRENCY,
+    pdf: {
+      ...defaultPdfLimits,
+      maxPages: config.MLR_PDF_MAX_PAGES,
+      memoryMb: config.MLR_PDF_MEMORY_MB,
+      cpuSeconds: config.MLR_PDF_CPU_SECONDS,
+    },
   });
   const hub = createEventHub(deps.db, { pollMs: deps.ssePollMs ?? 500, logger: deps.logger });
   app.addHook('onClose', async () => {

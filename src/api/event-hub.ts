@@ -33,7 +33,10 @@ export function createEventHub(db: Queryable, opts: { pollMs: number; logger?: L
 
   const schedule = (ms: number) => {
     if (closed || timer || byRun.size === 0) return;
-    timer = setTimeout(() => { timer = undefined; void tick(); }, ms);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void tick();
+    }, ms);
   };
 
   async function tick(): Promise<void> {
@@ -44,9 +47,15 @@ export function createEventHub(db: Queryable, opts: { pollMs: number; logger?: L
       const runIds = [...byRun.keys()];
       // States first: a run seen finished here has all its events written already.
       const states = new Map((await runStates(db, runIds)).map((s) => [s.id, s]));
-      const cursors = runIds.map((runId) => ({
-        runId, after: Math.min(...[...byRun.get(runId)!].filter((l) => l.ready()).map((l) => l.after), Number.MAX_SAFE_INTEGER),
-      })).filter((c) => c.after !== Number.MAX_SAFE_INTEGER);
+      const cursors = runIds
+        .map((runId) => ({
+          runId,
+          after: Math.min(
+            ...[...byRun.get(runId)!].filter((l) => l.ready()).map((l) => l.after),
+            Number.MAX_SAFE_INTEGER,
+          ),
+        }))
+        .filter((c) => c.after !== Number.MAX_SAFE_INTEGER);
       const events = await eventsAfterMany(db, cursors, BATCH);
       full = events.length === BATCH;
       const perRun = new Map<string, RunEvent[]>();

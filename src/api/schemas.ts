@@ -5,7 +5,11 @@ export const errorSchema = {
   type: 'object',
   required: ['error'],
   properties: {
-    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
   },
 } as const;
 
@@ -26,7 +30,12 @@ const nullableFreeObject = { type: ['object', 'null'], additionalProperties: tru
 
 export const sectionSchema = {
   type: 'object',
-  properties: { kind: { type: 'string' }, heading: { type: 'string' }, chars: { type: 'integer' }, text: { type: 'string' } },
+  properties: {
+    kind: { type: 'string' },
+    heading: { type: 'string' },
+    chars: { type: 'integer' },
+    text: { type: 'string' },
+  },
 } as const;
 
 export const paperSummarySchema = {
@@ -72,10 +81,19 @@ export const ideaSchema = {
 export const experimentSchema = {
   type: 'object',
   properties: {
-    id: { type: 'string' }, role: { type: 'string' }, attempt: { type: 'integer' }, codeHash: { type: 'string' },
-    seed: { type: 'integer' }, status: { type: 'string' }, exitCode: { type: ['integer', 'null'] },
-    durationMs: { type: ['integer', 'null'] }, peakMemoryMb: { type: ['number', 'null'] }, metrics: nullableFreeObject,
-    error: { type: ['string', 'null'] }, logTail: { type: ['string', 'null'] }, networkIsolated: { type: ['boolean', 'null'] },
+    id: { type: 'string' },
+    role: { type: 'string' },
+    attempt: { type: 'integer' },
+    codeHash: { type: 'string' },
+    seed: { type: 'integer' },
+    status: { type: 'string' },
+    exitCode: { type: ['integer', 'null'] },
+    durationMs: { type: ['integer', 'null'] },
+    peakMemoryMb: { type: ['number', 'null'] },
+    metrics: nullableFreeObject,
+    error: { type: ['string', 'null'] },
+    logTail: { type: ['string', 'null'] },
+    networkIsolated: { type: ['boolean', 'null'] },
   },
 } as const;
 
@@ -105,7 +123,11 @@ export const runSchema = {
     validation: nullableFreeObject,
     usage: {
       type: 'object',
-      properties: { promptTokens: { type: 'integer' }, completionTokens: { type: 'integer' }, costUsd: { type: 'number' } },
+      properties: {
+        promptTokens: { type: 'integer' },
+        completionTokens: { type: 'integer' },
+        costUsd: { type: 'number' },
+      },
     },
     error: { type: ['string', 'null'] },
     createdAt: { type: 'string' },
@@ -115,12 +137,22 @@ export const runSchema = {
 
 /** Error responses every /v1 route can give. */
 export const errorResponses = {
-  400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema,
-  422: errorSchema, 429: errorSchema, 500: errorSchema, 503: errorSchema,
+  400: errorSchema,
+  401: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+  413: errorSchema,
+  422: errorSchema,
+  429: errorSchema,
+  500: errorSchema,
+  503: errorSchema,
 } as const;
 
 export const pageQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { cursor: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+  properties: {
+    cursor: { type: 'string', maxLength: 200 },
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+  },
 } as const;

@@ -14,14 +14,23 @@ export interface ApiHandle {
 }
 
 /** Builds the API's real clients and listens; used by `npm run api` and by `npm start`. */
-export async function startApi(config: Config, env: NodeJS.ProcessEnv, logger: Logger, opts: { databaseUrl: string; temporalAddress?: string }): Promise<ApiHandle> {
+export async function startApi(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  opts: { databaseUrl: string; temporalAddress?: string },
+): Promise<ApiHandle> {
   const pool = new Pool({ connectionString: opts.databaseUrl, max: 20 });
   // An idle client's error (e.g. a Postgres restart) must not crash the API; the pool replaces it.
   pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection failed'));
   await migrate(pool);
   const client = await connectClient(config, env, opts.temporalAddress);
   const app = await buildApp({
-    config, db: pool, gateway: createRunGateway(client, config.MLR_TASK_QUEUE), runTimeouts: defaultRunTimeouts(config), logger: logger.child({ component: 'api' }),
+    config,
+    db: pool,
+    gateway: createRunGateway(client, config.MLR_TASK_QUEUE),
+    runTimeouts: defaultRunTimeouts(config),
+    logger: logger.child({ component: 'api' }),
     store: createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts')),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
@@ -42,14 +51,20 @@ export async function startApi(config: Config, env: NodeJS.ProcessEnv, logger: L
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL is required for a standalone API (npm start embeds one)');
+  if (!config.DATABASE_URL)
+    throw new ConfigError('DATABASE_URL is required for a standalone API (npm start embeds one)');
   if (config.apiUsers.length === 0 && !config.MLR_OIDC_ISSUER) {
     throw new ConfigError('MLR_API_TOKENS or MLR_OIDC_ISSUER is required for a standalone API: the API is never open');
   }
   const logger = createLogger(config, 'api');
   const api = await startApi(config, process.env, logger, { databaseUrl: config.DATABASE_URL });
   logger.info({ url: api.url }, 'API listening');
-  const stop = () => { api.close().then(() => process.exit(0), () => process.exit(1)); };
+  const stop = () => {
+    api.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

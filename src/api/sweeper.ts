@@ -9,7 +9,12 @@ import type { Logger } from '../logger';
 /** A queued run younger than this is still being started by the request that made it. */
 export const SWEEP_GRACE_MS = 10_000;
 
-export async function sweepQueuedRuns(db: Queryable, gateway: RunGateway, logger?: Logger, graceMs = SWEEP_GRACE_MS): Promise<number> {
+export async function sweepQueuedRuns(
+  db: Queryable,
+  gateway: RunGateway,
+  logger?: Logger,
+  graceMs = SWEEP_GRACE_MS,
+): Promise<number> {
   let started = 0;
   for (const run of await staleQueuedRuns(db, graceMs)) {
     if (!run.input) continue; // made before inputs were stored; its request started it
@@ -29,8 +34,11 @@ export function startSweeper(db: Queryable, gateway: RunGateway, intervalMs: num
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    sweepQueuedRuns(db, gateway, logger).catch((err) => logger?.warn({ err }, 'sweep failed'))
-      .finally(() => { running = false; });
+    sweepQueuedRuns(db, gateway, logger)
+      .catch((err) => logger?.warn({ err }, 'sweep failed'))
+      .finally(() => {
+        running = false;
+      });
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

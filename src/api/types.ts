@@ -11,4 +11,3 @@ export interface SchemaTypes extends FastifyTypeProvider {
 
 /** A route plugin: registered with its dependencies, its requests typed by its schemas. */
 export type RoutePlugin<Deps extends FastifyPluginOptions> = FastifyPluginAsync<Deps, RawServerDefault, SchemaTypes>;
-

@@ -21,21 +21,42 @@ export function decodeCursor(cursor: string | undefined): { createdAt: string; i
 }
 
 export const paperSummaryView = (p: PaperSummary) => ({
-  id: p.id, owner: p.owner, title: p.title, format: p.format, contentHash: p.content_hash, bytes: p.bytes, createdAt: p.created_at.toISOString(),
+  id: p.id,
+  owner: p.owner,
+  title: p.title,
+  format: p.format,
+  contentHash: p.content_hash,
+  bytes: p.bytes,
+  createdAt: p.created_at.toISOString(),
 });
 
 export const paperView = (p: PaperRow) => ({
   ...paperSummaryView(p),
   content: p.content,
-  sections: p.sections.map((s) => ({ kind: s.kind, heading: s.heading, chars: s.length, text: p.content.slice(s.offset, s.offset + s.length) })),
+  sections: p.sections.map((s) => ({
+    kind: s.kind,
+    heading: s.heading,
+    chars: s.length,
+    text: p.content.slice(s.offset, s.offset + s.length),
+  })),
 });
 
 export const ideaView = (i: IdeaRow) => ({ id: i.id, round: i.round, rank: i.rank, review: i.review, ...i.body });
 
 export const experimentView = (e: ExperimentRow) => ({
-  id: e.id, role: e.role, attempt: e.attempt, codeHash: e.code_hash, seed: e.seed, status: e.status,
-  exitCode: e.exit_code, durationMs: e.duration_ms, peakMemoryMb: e.peak_memory_mb === null ? null : Number(e.peak_memory_mb),
-  metrics: e.metrics, error: e.error, logTail: e.log_tail, networkIsolated: e.network_isolated,
+  id: e.id,
+  role: e.role,
+  attempt: e.attempt,
+  codeHash: e.code_hash,
+  seed: e.seed,
+  status: e.status,
+  exitCode: e.exit_code,
+  durationMs: e.duration_ms,
+  peakMemoryMb: e.peak_memory_mb === null ? null : Number(e.peak_memory_mb),
+  metrics: e.metrics,
+  error: e.error,
+  logTail: e.log_tail,
+  networkIsolated: e.network_isolated,
 });
 
 export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: ExperimentRow[] = []) {
@@ -73,13 +94,23 @@ export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: 
 export function bounded(text: string | null, max: number): { text: string | null; truncated: boolean } {
   if (text === null || text.length <= max) return { text, truncated: false };
   const half = Math.floor(max / 2);
-  return { text: `${text.slice(0, half)}\n… [${text.length - 2 * half} characters omitted] …\n${text.slice(-half)}`, truncated: true };
+  return {
+    text: `${text.slice(0, half)}\n… [${text.length - 2 * half} characters omitted] …\n${text.slice(-half)}`,
+    truncated: true,
+  };
 }
 
 export function stepView(s: StepView, maxObservation: number) {
   const observation = bounded(s.observation, maxObservation);
   return {
-    step: s.step, tool: s.tool, args: s.args, observation: observation.text, observationTruncated: observation.truncated,
-    error: s.error, experimentId: s.experiment_id, experimentStatus: s.experiment_status, createdAt: s.created_at.toISOString(),
+    step: s.step,
+    tool: s.tool,
+    args: s.args,
+    observation: observation.text,
+    observationTruncated: observation.truncated,
+    error: s.error,
+    experimentId: s.experiment_id,
+    experimentStatus: s.experiment_status,
+    createdAt: s.created_at.toISOString(),
   };
 }

@@ -31,13 +31,21 @@ export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(Buffer.byteLength(text) / 3));
 }
 
-function usageOf(res: { usage?: { prompt_tokens?: number; completion_tokens?: number } | null }, request: unknown, reply: string) {
+function usageOf(
+  res: { usage?: { prompt_tokens?: number; completion_tokens?: number } | null },
+  request: unknown,
+  reply: string,
+) {
   const prompt = res.usage?.prompt_tokens;
   const completion = res.usage?.completion_tokens;
   if (typeof prompt === 'number' && typeof completion === 'number' && prompt + completion > 0) {
     return { promptTokens: prompt, completionTokens: completion };
   }
-  return { promptTokens: estimateTokens(JSON.stringify(request)), completionTokens: estimateTokens(reply), usageEstimated: true };
+  return {
+    promptTokens: estimateTokens(JSON.stringify(request)),
+    completionTokens: estimateTokens(reply),
+    usageEstimated: true,
+  };
 }
 
 export interface ToolCall {
@@ -74,8 +82,11 @@ function toOpenAiMessage(m: AgentMessage): OpenAI.Chat.ChatCompletionMessagePara
   if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
   if (m.role === 'assistant' && 'toolCall' in m) {
     return {
-      role: 'assistant', content: m.content,
-      tool_calls: [{ id: m.toolCall.id, type: 'function', function: { name: m.toolCall.name, arguments: m.toolCall.arguments } }],
+      role: 'assistant',
+      content: m.content,
+      tool_calls: [
+        { id: m.toolCall.id, type: 'function', function: { name: m.toolCall.name, arguments: m.toolCall.arguments } },
+      ],
     };
   }
   return m;
@@ -101,7 +112,10 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
 export function toFailure(err: unknown): unknown {
   if (err instanceof OpenAI.APIUserAbortError) return err;
   if (err instanceof OpenAI.APIConnectionError) {
-    return ApplicationFailure.create({ message: `model endpoint unreachable: ${err.message}`, type: ErrorType.LlmUnavailable });
+    return ApplicationFailure.create({
+      message: `model endpoint unreachable: ${err.message}`,
+      type: ErrorType.LlmUnavailable,
+    });
   }
   if (err instanceof OpenAI.APIError) {
     const status = err.status ?? 0;
@@ -144,7 +158,10 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
           {
             model: request.model,
             messages: request.messages.map(toOpenAiMessage),
-            tools: request.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters, strict: true } })),
+            tools: request.tools.map((t) => ({
+              type: 'function' as const,
+              function: { name: t.name, description: t.description, parameters: t.parameters, strict: true },
+            })),
             tool_choice: 'required',
             parallel_tool_calls: false,
           },
@@ -152,9 +169,14 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
         );
         const message = res.choices[0]?.message;
         const call = message?.tool_calls?.find((c) => c.type === 'function');
-        const toolCall = call && call.type === 'function' ? { id: call.id, name: call.function.name, arguments: call.function.arguments } : undefined;
+        const toolCall =
+          call && call.type === 'function'
+            ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
+            : undefined;
         return {
-          content: message?.content ?? '', toolCall, model: res.model || request.model,
+          content: message?.content ?? '',
+          toolCall,
+          model: res.model || request.model,
           ...usageOf(res, request, (message?.content ?? '') + (toolCall ? toolCall.name + toolCall.arguments : '')),
         };
       } catch (err) {

@@ -64,7 +64,8 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
             return (body.data ?? []).map(toPaper);
           }
           lastError = `HTTP ${res.status}`;
-          if (res.status !== 429 && res.status < 500) throw new ScholarUnavailableError(`Semantic Scholar answered ${lastError}`);
+          if (res.status !== 429 && res.status < 500)
+            throw new ScholarUnavailableError(`Semantic Scholar answered ${lastError}`);
           wait = retryAfterMs(res.headers) ?? wait;
         } catch (err) {
           if (err instanceof ScholarUnavailableError || signal?.aborted) throw err;
@@ -72,7 +73,9 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
         }
         if (attempt < opts.retries) await sleep(Math.min(wait, opts.timeoutMs));
       }
-      throw new ScholarUnavailableError(`Semantic Scholar unreachable after ${opts.retries + 1} attempts: ${lastError}`);
+      throw new ScholarUnavailableError(
+        `Semantic Scholar unreachable after ${opts.retries + 1} attempts: ${lastError}`,
+      );
     },
   };
 }

@@ -10,7 +10,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 import { ErrorType, HttpError } from '../errors';
-import { approvalUpdate, feedbackSignal, pauseSignal, resumeSignal, stateQuery, workflowIdFor, type Decision, type RunInput, type RunSnapshot } from '../workflows/definitions';
+import {
+  approvalUpdate,
+  feedbackSignal,
+  pauseSignal,
+  resumeSignal,
+  stateQuery,
+  workflowIdFor,
+  type Decision,
+  type RunInput,
+  type RunSnapshot,
+} from '../workflows/definitions';
 
 /**
  * Connection options from @temporalio/envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
@@ -19,7 +29,10 @@ import { approvalUpdate, feedbackSignal, pauseSignal, resumeSignal, stateQuery, 
 export function temporalConnectConfig(config: Config, env: NodeJS.ProcessEnv, embeddedAddress?: string) {
   const overrides = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars: overrides });
-  const options: NativeConnectionOptions = { ...connectionOptions, address: embeddedAddress ?? config.TEMPORAL_ADDRESS ?? connectionOptions.address };
+  const options: NativeConnectionOptions = {
+    ...connectionOptions,
+    address: embeddedAddress ?? config.TEMPORAL_ADDRESS ?? connectionOptions.address,
+  };
   return { connectionOptions: options, namespace: namespace ?? config.TEMPORAL_NAMESPACE };
 }
 
@@ -44,7 +57,9 @@ export function createRunGateway(client: Client, taskQueue: string): RunGateway 
       throw new HttpError(status, type ?? 'Conflict', err.cause.message);
     }
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      throw new HttpError(503, 'WorkerUnavailable', 'no worker answered in time; retry shortly', { 'retry-after': '5' });
+      throw new HttpError(503, 'WorkerUnavailable', 'no worker answered in time; retry shortly', {
+        'retry-after': '5',
+      });
     }
     throw err;
   };
@@ -60,7 +75,9 @@ export function createRunGateway(client: Client, taskQueue: string): RunGateway 
     async decide(workflowId, decision, requestId) {
       const handle = client.workflow.getHandle(workflowId);
       return client
-        .withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => handle.executeUpdate(approvalUpdate, { args: [decision], updateId: requestId }))
+        .withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+          handle.executeUpdate(approvalUpdate, { args: [decision], updateId: requestId }),
+        )
         .catch(mapError);
     },
     async cancel(workflowId) {

@@ -19,7 +19,10 @@ export interface AgentNoteRow {
 }
 
 export async function getStep(db: Queryable, runId: string, step: number): Promise<AgentStepRow | undefined> {
-  const { rows } = await db.query<AgentStepRow>('SELECT * FROM agent_steps WHERE run_id = $1 AND step = $2', [runId, step]);
+  const { rows } = await db.query<AgentStepRow>('SELECT * FROM agent_steps WHERE run_id = $1 AND step = $2', [
+    runId,
+    step,
+  ]);
   return rows[0];
 }
 
@@ -29,7 +32,18 @@ export async function stepsForRun(db: Queryable, runId: string): Promise<AgentSt
 }
 
 /** Inserts the step once; a retried activity keeps the first answer. */
-export async function insertStep(db: Queryable, s: { runId: string; step: number; tool: string; args: object; toolCallId: string; observation?: string; error?: string }): Promise<AgentStepRow> {
+export async function insertStep(
+  db: Queryable,
+  s: {
+    runId: string;
+    step: number;
+    tool: string;
+    args: object;
+    toolCallId: string;
+    observation?: string;
+    error?: string;
+  },
+): Promise<AgentStepRow> {
   await db.query(
     `INSERT INTO agent_steps (run_id, step, tool, args, tool_call_id, observation, error) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (run_id, step) DO NOTHING`,
@@ -39,15 +53,33 @@ export async function insertStep(db: Queryable, s: { runId: string; step: number
 }
 
 export async function setObservation(db: Queryable, runId: string, step: number, observation: string): Promise<void> {
-  await db.query('UPDATE agent_steps SET observation = $3 WHERE run_id = $1 AND step = $2 AND observation IS NULL', [runId, step, observation]);
+  await db.query('UPDATE agent_steps SET observation = $3 WHERE run_id = $1 AND step = $2 AND observation IS NULL', [
+    runId,
+    step,
+    observation,
+  ]);
 }
 
-export async function addNote(db: Queryable, runId: string, afterStep: number, kind: AgentNoteRow['kind'], text: string): Promise<void> {
-  await db.query('INSERT INTO agent_notes (run_id, after_step, kind, text) VALUES ($1, $2, $3, $4)', [runId, afterStep, kind, text]);
+export async function addNote(
+  db: Queryable,
+  runId: string,
+  afterStep: number,
+  kind: AgentNoteRow['kind'],
+  text: string,
+): Promise<void> {
+  await db.query('INSERT INTO agent_notes (run_id, after_step, kind, text) VALUES ($1, $2, $3, $4)', [
+    runId,
+    afterStep,
+    kind,
+    text,
+  ]);
 }
 
 export async function notesForRun(db: Queryable, runId: string): Promise<AgentNoteRow[]> {
-  const { rows } = await db.query<AgentNoteRow>('SELECT id, after_step, kind, text FROM agent_notes WHERE run_id = $1 ORDER BY id', [runId]);
+  const { rows } = await db.query<AgentNoteRow>(
+    'SELECT id, after_step, kind, text FROM agent_notes WHERE run_id = $1 ORDER BY id',
+    [runId],
+  );
   return rows;
 }
 

@@ -1,7 +1,22 @@
 import type { Queryable } from './types';
 
-export type RunEventType = 'status' | 'llm_call' | 'decision' | 'retrieval' | 'created' | 'task' | 'experiment' | 'agent_step' | 'feedback' | 'debug' | 'paused' | 'resumed' | 'result' | 'validation'
-  | 'repair' | 'feedback_received';
+export type RunEventType =
+  | 'status'
+  | 'llm_call'
+  | 'decision'
+  | 'retrieval'
+  | 'created'
+  | 'task'
+  | 'experiment'
+  | 'agent_step'
+  | 'feedback'
+  | 'debug'
+  | 'paused'
+  | 'resumed'
+  | 'result'
+  | 'validation'
+  | 'repair'
+  | 'feedback_received';
 
 export interface RunEvent {
   id: string;
@@ -12,7 +27,11 @@ export interface RunEvent {
 }
 
 export async function appendEvent(db: Queryable, runId: string, type: RunEventType, data: object): Promise<void> {
-  await db.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [runId, type, JSON.stringify(data)]);
+  await db.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [
+    runId,
+    type,
+    JSON.stringify(data),
+  ]);
 }
 
 export async function eventsAfter(db: Queryable, runId: string, afterId: number, limit = 500): Promise<RunEvent[]> {
@@ -24,7 +43,10 @@ export async function eventsAfter(db: Queryable, runId: string, afterId: number,
 }
 
 export async function countEvents(db: Queryable, runId: string, type: RunEventType): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM run_events WHERE run_id = $1 AND type = $2', [runId, type]);
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM run_events WHERE run_id = $1 AND type = $2',
+    [runId, type],
+  );
   return Number(rows[0]!.n);
 }
 
@@ -32,7 +54,11 @@ export async function countEvents(db: Queryable, runId: string, type: RunEventTy
  * New events of many runs in one query, each run after its own cursor: the one shared poller behind every
  * event stream asks this once per tick, however many clients listen.
  */
-export async function eventsAfterMany(db: Queryable, cursors: Array<{ runId: string; after: number }>, limit = 2000): Promise<RunEvent[]> {
+export async function eventsAfterMany(
+  db: Queryable,
+  cursors: Array<{ runId: string; after: number }>,
+  limit = 2000,
+): Promise<RunEvent[]> {
   if (cursors.length === 0) return [];
   const { rows } = await db.query<RunEvent>(
     `SELECT e.* FROM unnest($1::uuid[], $2::bigint[]) AS c(run_id, after)
@@ -44,9 +70,14 @@ export async function eventsAfterMany(db: Queryable, cursors: Array<{ runId: str
 }
 
 /** Status and stopping point of many runs, for the shared poller to end finished streams. */
-export async function runStates(db: Queryable, runIds: string[]): Promise<Array<{ id: string; status: string; until: string }>> {
+export async function runStates(
+  db: Queryable,
+  runIds: string[],
+): Promise<Array<{ id: string; status: string; until: string }>> {
   if (runIds.length === 0) return [];
   const { rows } = await db.query<{ id: string; status: string; until: string }>(
-    'SELECT id, status, until FROM runs WHERE id = ANY($1::uuid[])', [runIds]);
+    'SELECT id, status, until FROM runs WHERE id = ANY($1::uuid[])',
+    [runIds],
+  );
   return rows;
 }

@@ -30,7 +30,18 @@ export async function experimentByKey(db: Queryable, key: string): Promise<Exper
 }
 
 /** Marks an execution as started; a row left `running` by a dead worker is taken over. */
-export async function startExperiment(db: Queryable, e: { runId: string | null; key: string; role: ExperimentRow['role']; attempt: number; taskId: string; codeHash: string; seed: number }): Promise<ExperimentRow> {
+export async function startExperiment(
+  db: Queryable,
+  e: {
+    runId: string | null;
+    key: string;
+    role: ExperimentRow['role'];
+    attempt: number;
+    taskId: string;
+    codeHash: string;
+    seed: number;
+  },
+): Promise<ExperimentRow> {
   const { rows } = await db.query<ExperimentRow>(
     `INSERT INTO experiments (id, run_id, exec_key, role, attempt, task_id, code_hash, seed, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running')
@@ -45,13 +56,28 @@ export async function finishExperiment(db: Queryable, id: string, r: ExecutionRe
   const { rows } = await db.query<ExperimentRow>(
     `UPDATE experiments SET status = $2, exit_code = $3, duration_ms = $4, peak_memory_mb = $5, metrics = $6, error = $7,
        log_tail = $8, log_uri = $9, network_isolated = $10, finished_at = now() WHERE id = $1 RETURNING *`,
-    [id, r.status, r.exitCode, r.durationMs, r.peakMemoryMb, r.metrics ? JSON.stringify(r.metrics) : null, r.error ?? null,
-      r.logTail, r.log.uri, r.networkIsolated],
+    [
+      id,
+      r.status,
+      r.exitCode,
+      r.durationMs,
+      r.peakMemoryMb,
+      r.metrics ? JSON.stringify(r.metrics) : null,
+      r.error ?? null,
+      r.logTail,
+      r.log.uri,
+      r.networkIsolated,
+    ],
   );
   return rows[0]!;
 }
 
-export async function cachedBaseline(db: Queryable, taskId: string, codeHash: string, seed: number): Promise<ExperimentRow | undefined> {
+export async function cachedBaseline(
+  db: Queryable,
+  taskId: string,
+  codeHash: string,
+  seed: number,
+): Promise<ExperimentRow | undefined> {
   const { rows } = await db.query<ExperimentRow>(
     `SELECT * FROM experiments WHERE role = 'baseline' AND status = 'succeeded' AND task_id = $1 AND code_hash = $2 AND seed = $3
      ORDER BY created_at LIMIT 1`,
@@ -85,7 +111,11 @@ export async function getExperiment(db: Queryable, id: string): Promise<Experime
  * An execution that belongs to the run: its own, or the (possibly shared) baseline of its starter code.
  * The run must already be in the caller's scope.
  */
-export async function experimentOfRun(db: Queryable, runId: string, experimentId: string): Promise<ExperimentRow | undefined> {
+export async function experimentOfRun(
+  db: Queryable,
+  runId: string,
+  experimentId: string,
+): Promise<ExperimentRow | undefined> {
   const { rows } = await db.query<ExperimentRow>(
     `SELECT e.* FROM experiments e JOIN runs r ON r.id = $1
      WHERE e.id = $2 AND (e.run_id = r.id OR (r.result->>'baselineExperimentId')::uuid = e.id OR
@@ -97,6 +127,9 @@ export async function experimentOfRun(db: Queryable, runId: string, experimentId
 
 /** Total execution time of a run, in milliseconds. */
 export async function computeMsForRun(db: Queryable, runId: string): Promise<number> {
-  const { rows } = await db.query<{ ms: string }>('SELECT coalesce(sum(duration_ms), 0) AS ms FROM experiments WHERE run_id = $1', [runId]);
+  const { rows } = await db.query<{ ms: string }>(
+    'SELECT coalesce(sum(duration_ms), 0) AS ms FROM experiments WHERE run_id = $1',
+    [runId],
+  );
   return Number(rows[0]!.ms);
 }

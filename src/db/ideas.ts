@@ -26,10 +26,10 @@ export async function insertIdeas(db: Queryable, runId: string, round: number, i
 }
 
 export async function ideasForRound(db: Queryable, runId: string, round: number): Promise<IdeaRow[]> {
-  const { rows } = await db.query<IdeaRow>(
-    'SELECT * FROM ideas WHERE run_id = $1 AND round = $2 ORDER BY position',
-    [runId, round],
-  );
+  const { rows } = await db.query<IdeaRow>('SELECT * FROM ideas WHERE run_id = $1 AND round = $2 ORDER BY position', [
+    runId,
+    round,
+  ]);
   return rows;
 }
 

@@ -25,8 +25,23 @@ export async function insertLlmCall(db: Queryable, c: LlmCallRecord): Promise<vo
     `INSERT INTO llm_calls (id, run_id, role, model, call_key, request_hash, status, prompt_tokens,
        completion_tokens, cost_usd, latency_ms, completion, error, usage_estimated, repair)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [randomUUID(), c.runId, c.role, c.model, c.callKey, c.requestHash, c.status, c.promptTokens,
-      c.completionTokens, c.costUsd, c.latencyMs, c.completion ?? null, c.error ?? null, c.usageEstimated ?? false, c.repair ?? null],
+    [
+      randomUUID(),
+      c.runId,
+      c.role,
+      c.model,
+      c.callKey,
+      c.requestHash,
+      c.status,
+      c.promptTokens,
+      c.completionTokens,
+      c.costUsd,
+      c.latencyMs,
+      c.completion ?? null,
+      c.error ?? null,
+      c.usageEstimated ?? false,
+      c.repair ?? null,
+    ],
   );
 }
 
@@ -61,6 +76,9 @@ export async function usageForRun(db: Queryable, runId: string): Promise<Usage> 
 }
 
 export async function modelsForRun(db: Queryable, runId: string): Promise<string[]> {
-  const { rows } = await db.query<{ model: string }>('SELECT DISTINCT model FROM llm_calls WHERE run_id = $1 ORDER BY model', [runId]);
+  const { rows } = await db.query<{ model: string }>(
+    'SELECT DISTINCT model FROM llm_calls WHERE run_id = $1 ORDER BY model',
+    [runId],
+  );
   return rows.map((r) => r.model);
 }

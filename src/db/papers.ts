@@ -33,20 +33,29 @@ export async function upsertPaper(db: Queryable, p: NewPaper): Promise<{ paper: 
     [randomUUID(), p.owner, p.contentHash, p.title, p.format, p.content, JSON.stringify(p.sections), p.bytes],
   );
   if (inserted.rows[0]) return { paper: inserted.rows[0], created: true };
-  const existing = await db.query<PaperRow>('SELECT * FROM papers WHERE owner = $1 AND content_hash = $2', [p.owner, p.contentHash]);
+  const existing = await db.query<PaperRow>('SELECT * FROM papers WHERE owner = $1 AND content_hash = $2', [
+    p.owner,
+    p.contentHash,
+  ]);
   return { paper: existing.rows[0]!, created: false };
 }
 
 /** A paper by id; with an owner scope, another owner's paper is not found. */
 export async function getPaper(db: Queryable, id: string, scope: OwnerScope = null): Promise<PaperRow | undefined> {
-  const { rows } = await db.query<PaperRow>('SELECT * FROM papers WHERE id = $1 AND ($2::text IS NULL OR owner = $2)', [id, scope]);
+  const { rows } = await db.query<PaperRow>('SELECT * FROM papers WHERE id = $1 AND ($2::text IS NULL OR owner = $2)', [
+    id,
+    scope,
+  ]);
   return rows[0];
 }
 
 export type PaperSummary = Omit<PaperRow, 'content' | 'sections'>;
 
 export async function listPapers(
-  db: Queryable, scope: OwnerScope, limit: number, before?: { createdAt: string; id: string },
+  db: Queryable,
+  scope: OwnerScope,
+  limit: number,
+  before?: { createdAt: string; id: string },
 ): Promise<PaperSummary[]> {
   const { rows } = await db.query<PaperSummary>(
     `SELECT id, owner, content_hash, title, format, bytes, created_at FROM papers

@@ -13,7 +13,10 @@ export async function getReport<D>(db: Queryable, runId: string): Promise<Report
   return rows[0];
 }
 
-export async function upsertReport(db: Queryable, r: { runId: string; data: object; markdown: string; chartSvg: string }): Promise<void> {
+export async function upsertReport(
+  db: Queryable,
+  r: { runId: string; data: object; markdown: string; chartSvg: string },
+): Promise<void> {
   await db.query(
     `INSERT INTO reports (run_id, data, markdown, chart_svg) VALUES ($1, $2, $3, $4)
      ON CONFLICT (run_id) DO UPDATE SET data = EXCLUDED.data, markdown = EXCLUDED.markdown, chart_svg = EXCLUDED.chart_svg,

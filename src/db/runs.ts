@@ -58,28 +58,54 @@ export interface NewRun {
  * Inserts a run and its `created` event in one transaction; with an idempotency key the owner already
  * used, returns that run instead (created: false) and writes nothing.
  */
-export async function insertRun(db: Transactional, r: NewRun, event: object): Promise<{ run: RunRow; created: boolean }> {
+export async function insertRun(
+  db: Transactional,
+  r: NewRun,
+  event: object,
+): Promise<{ run: RunRow; created: boolean }> {
   return transaction(db, async (tx) => {
     const { rows } = await tx.query<RunRow>(
       `INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, approval_timeout, idempotency_key,
          request_hash, task_id, until, input)
        VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (owner, idempotency_key) DO NOTHING RETURNING *`,
-      [r.id, r.owner, r.paperId, r.workflowId, r.mode, r.ideaCount, r.approvalTimeout ? JSON.stringify(r.approvalTimeout) : null,
-        r.idempotencyKey ?? null, r.requestHash, r.taskId ?? null, r.until, JSON.stringify(r.input)],
+      [
+        r.id,
+        r.owner,
+        r.paperId,
+        r.workflowId,
+        r.mode,
+        r.ideaCount,
+        r.approvalTimeout ? JSON.stringify(r.approvalTimeout) : null,
+        r.idempotencyKey ?? null,
+        r.requestHash,
+        r.taskId ?? null,
+        r.until,
+        JSON.stringify(r.input),
+      ],
     );
     if (rows[0]) {
-      await tx.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [r.id, 'created', JSON.stringify(event)]);
+      await tx.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [
+        r.id,
+        'created',
+        JSON.stringify(event),
+      ]);
       return { run: rows[0], created: true };
     }
-    const existing = await tx.query<RunRow>('SELECT * FROM runs WHERE owner = $1 AND idempotency_key = $2', [r.owner, r.idempotencyKey]);
+    const existing = await tx.query<RunRow>('SELECT * FROM runs WHERE owner = $1 AND idempotency_key = $2', [
+      r.owner,
+      r.idempotencyKey,
+    ]);
     return { run: existing.rows[0]!, created: false };
   });
 }
 
 /** A run by id; with an owner scope, another owner's run is not found. */
 export async function getRun(db: Queryable, id: string, scope: OwnerScope = null): Promise<RunRow | undefined> {
-  const { rows } = await db.query<RunRow>('SELECT * FROM runs WHERE id = $1 AND ($2::text IS NULL OR owner = $2)', [id, scope]);
+  const { rows } = await db.query<RunRow>('SELECT * FROM runs WHERE id = $1 AND ($2::text IS NULL OR owner = $2)', [
+    id,
+    scope,
+  ]);
   return rows[0];
 }
 
@@ -99,7 +125,15 @@ export async function listRuns(db: Queryable, f: RunFilter): Promise<RunRow[]> {
        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
        AND ($6::text IS NULL OR owner = $6) AND ($7::text IS NULL OR idempotency_key = $7)
      ORDER BY created_at DESC, id DESC LIMIT $5`,
-    [f.status ?? null, f.paperId ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit, f.scope, f.idempotencyKey ?? null],
+    [
+      f.status ?? null,
+      f.paperId ?? null,
+      f.before?.createdAt ?? null,
+      f.before?.id ?? null,
+      f.limit,
+      f.scope,
+      f.idempotencyKey ?? null,
+    ],
   );
   return rows;
 }
@@ -124,8 +158,23 @@ export async function staleQueuedRuns(db: Queryable, olderThanMs: number, limit 
   return rows;
 }
 
-type Patchable = Pick<RunRow, 'status' | 'round' | 'task_definition' | 'gaps' | 'keywords' | 'related_work' | 'retrieval'
-  | 'selected_idea_id' | 'error' | 'task_id' | 'starter_hash' | 'paused' | 'result' | 'validation'>;
+type Patchable = Pick<
+  RunRow,
+  | 'status'
+  | 'round'
+  | 'task_definition'
+  | 'gaps'
+  | 'keywords'
+  | 'related_work'
+  | 'retrieval'
+  | 'selected_idea_id'
+  | 'error'
+  | 'task_id'
+  | 'starter_hash'
+  | 'paused'
+  | 'result'
+  | 'validation'
+>;
 
 /** Sets the given columns and bumps updated_at; JSON columns are serialised here. */
 export async function patchRun(db: Queryable, id: string, patch: Partial<Patchable>): Promise<void> {

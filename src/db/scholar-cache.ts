@@ -1,7 +1,11 @@
 import type { RelatedPaper } from '../domain/run';
 import type { Queryable } from './types';
 
-export async function cachedResponse(db: Queryable, key: string, ttlHours: number): Promise<RelatedPaper[] | undefined> {
+export async function cachedResponse(
+  db: Queryable,
+  key: string,
+  ttlHours: number,
+): Promise<RelatedPaper[] | undefined> {
   const { rows } = await db.query<{ response: RelatedPaper[] }>(
     `SELECT response FROM scholar_cache WHERE query_hash = $1 AND fetched_at > now() - $2::float8 * interval '1 hour'`,
     [key, ttlHours],

@@ -10,12 +10,18 @@ export interface SnapshotRow {
 }
 
 export async function snapshotExists(db: Queryable, runId: string, codeHash: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM snapshots WHERE run_id = $1 AND code_hash = $2', [runId, codeHash]);
+  const { rowCount } = await db.query('SELECT 1 FROM snapshots WHERE run_id = $1 AND code_hash = $2', [
+    runId,
+    codeHash,
+  ]);
   return Boolean(rowCount);
 }
 
 export async function getSnapshot(db: Queryable, runId: string, codeHash: string): Promise<SnapshotRow | undefined> {
-  const { rows } = await db.query<SnapshotRow>('SELECT * FROM snapshots WHERE run_id = $1 AND code_hash = $2', [runId, codeHash]);
+  const { rows } = await db.query<SnapshotRow>('SELECT * FROM snapshots WHERE run_id = $1 AND code_hash = $2', [
+    runId,
+    codeHash,
+  ]);
   return rows[0];
 }
 
@@ -29,7 +35,10 @@ export async function starterManifest(db: Queryable, runId: string): Promise<Rec
 }
 
 export async function latestSnapshot(db: Queryable, runId: string): Promise<SnapshotRow | undefined> {
-  const { rows } = await db.query<SnapshotRow>('SELECT * FROM snapshots WHERE run_id = $1 ORDER BY created_at DESC LIMIT 1', [runId]);
+  const { rows } = await db.query<SnapshotRow>(
+    'SELECT * FROM snapshots WHERE run_id = $1 ORDER BY created_at DESC LIMIT 1',
+    [runId],
+  );
   return rows[0];
 }
 
@@ -42,7 +51,12 @@ export async function snapshotOfExperiment(db: Queryable, experimentId: string):
   return rows[0];
 }
 
-export async function insertSnapshot(db: Queryable, s: { runId: string; codeHash: string; manifest: Record<string, string>; diff: string }): Promise<void> {
-  await db.query('INSERT INTO snapshots (run_id, code_hash, manifest, diff) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-    [s.runId, s.codeHash, JSON.stringify(s.manifest), s.diff]);
+export async function insertSnapshot(
+  db: Queryable,
+  s: { runId: string; codeHash: string; manifest: Record<string, string>; diff: string },
+): Promise<void> {
+  await db.query(
+    'INSERT INTO snapshots (run_id, code_hash, manifest, diff) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [s.runId, s.codeHash, JSON.stringify(s.manifest), s.diff],
+  );
 }

@@ -26,17 +26,29 @@ export function rankFromReview(rankings: Ranking[], n: number): { ranked: Ranked
   const repairs: string[] = [];
   const seen = new Map<number, { order: number; r: Ranking }>();
   rankings.forEach((r, order) => {
-    if (!Number.isInteger(r.index) || r.index < 0 || r.index >= n) repairs.push(`dropped a review of index ${r.index}, which is not an idea (0..${n - 1})`);
+    if (!Number.isInteger(r.index) || r.index < 0 || r.index >= n)
+      repairs.push(`dropped a review of index ${r.index}, which is not an idea (0..${n - 1})`);
     else if (seen.has(r.index)) repairs.push(`dropped a repeated review of index ${r.index}`);
     else seen.set(r.index, { order, r });
   });
   const reviewed = [...seen.values()].sort((a, b) => b.r.score - a.r.score || a.order - b.order);
-  if (reviewed.some((x, i) => x.order !== [...seen.values()][i]!.order)) repairs.push('ranked by score: the reviewer listed ideas in another order');
-  const ranked: RankedIdea[] = reviewed.map((x, i) => ({ index: x.r.index, rank: i + 1, score: x.r.score, critique: x.r.critique }));
+  if (reviewed.some((x, i) => x.order !== [...seen.values()][i]!.order))
+    repairs.push('ranked by score: the reviewer listed ideas in another order');
+  const ranked: RankedIdea[] = reviewed.map((x, i) => ({
+    index: x.r.index,
+    rank: i + 1,
+    score: x.r.score,
+    critique: x.r.critique,
+  }));
   for (let index = 0; index < n; index++) {
     if (seen.has(index)) continue;
     repairs.push(`index ${index} was not reviewed; ranked after the reviewed ideas`);
-    ranked.push({ index, rank: ranked.length + 1, score: null, critique: 'Not reviewed: the reviewer gave no review of this idea.' });
+    ranked.push({
+      index,
+      rank: ranked.length + 1,
+      score: null,
+      critique: 'Not reviewed: the reviewer gave no review of this idea.',
+    });
   }
   return { ranked, repairs };
 }
@@ -48,7 +60,9 @@ export function trimIdeas<T>(ideas: T[], count: number): { ideas: T[]; repairs: 
 }
 
 /** Keywords trimmed and de-duplicated (case-insensitively), blank ones dropped; gaps de-duplicated. */
-export function repairAnalysis<A extends { keywords: string[]; gaps: Array<{ gap: string }> }>(a: A): { value: A; repairs: string[] } {
+export function repairAnalysis<A extends { keywords: string[]; gaps: Array<{ gap: string }> }>(
+  a: A,
+): { value: A; repairs: string[] } {
   const repairs: string[] = [];
   const seen = new Set<string>();
   const keywords: string[] = [];

@@ -12,7 +12,10 @@ export const analysisSchema = z.object({
     datasets: z.array(z.string().max(300)).max(20),
     metrics: z.array(z.string().max(300)).max(20),
   }),
-  gaps: z.array(z.object({ gap: text, evidence: text })).min(1).max(10),
+  gaps: z
+    .array(z.object({ gap: text, evidence: text }))
+    .min(1)
+    .max(10),
   keywords: z.array(z.string().min(1).max(100)).min(1).max(10),
 });
 export type Analysis = z.infer<typeof analysisSchema>;
@@ -41,11 +44,15 @@ export type Idea = z.infer<typeof ideaSchema>;
 export const ideasSchema = z.object({ ideas: z.array(ideaSchema).min(1).max(10) });
 
 export const reviewSchema = z.object({
-  rankings: z.array(z.object({
-    index: z.number().int().min(0),
-    score: score,
-    critique: text,
-  })).min(1),
+  rankings: z
+    .array(
+      z.object({
+        index: z.number().int().min(0),
+        score: score,
+        critique: text,
+      }),
+    )
+    .min(1),
 });
 export type IdeaReview = { score: number | null; critique: string };
 

@@ -47,7 +47,10 @@ export interface Executor {
 
 /** `unshare -n` (root) or `unshare -rn` (user namespaces): whichever this OS allows, or none. */
 export async function detectNetworkIsolation(): Promise<string[]> {
-  for (const prefix of [['unshare', '-n'], ['unshare', '-rn']]) {
+  for (const prefix of [
+    ['unshare', '-n'],
+    ['unshare', '-rn'],
+  ]) {
     try {
       await execFileP(prefix[0]!, [...prefix.slice(1), 'true'], { timeout: 5000 });
       return prefix;
@@ -71,8 +74,14 @@ function scrubbedEnv(python: string, workspaceDir: string, seed: number): NodeJS
   const home = path.join(workspaceDir, '.mlr', 'home');
   fs.mkdirSync(home, { recursive: true });
   return {
-    PATH: `${path.dirname(python)}:/usr/local/bin:/usr/bin:/bin`, HOME: home, TMPDIR: home, LANG: 'C.UTF-8',
-    MLR_SEED: String(seed), PYTHONHASHSEED: String(seed), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1',
+    PATH: `${path.dirname(python)}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: home,
+    TMPDIR: home,
+    LANG: 'C.UTF-8',
+    MLR_SEED: String(seed),
+    PYTHONHASHSEED: String(seed),
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
   };
 }
 
@@ -88,23 +97,48 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const pidFile = path.join(internal, 'running.pgid');
       if (fs.existsSync(pidFile)) {
         const stale = Number(fs.readFileSync(pidFile, 'utf8'));
-        if (Number.isInteger(stale) && stale > 0) { try { process.kill(-stale, 'SIGKILL'); } catch { /* gone */ } }
+        if (Number.isInteger(stale) && stale > 0) {
+          try {
+            process.kill(-stale, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
       }
-      const command = [...opts.isolationPrefix, opts.python, opts.sandboxScript, resultFile, String(spec.memoryMb), '--', opts.python, '-u', spec.script];
+      const command = [
+        ...opts.isolationPrefix,
+        opts.python,
+        opts.sandboxScript,
+        resultFile,
+        String(spec.memoryMb),
+        '--',
+        opts.python,
+        '-u',
+        spec.script,
+      ];
       const child = spawn(command[0]!, command.slice(1), {
-        cwd: spec.workspaceDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: spec.workspaceDir,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
         env: scrubbedEnv(opts.python, spec.workspaceDir, spec.seed),
       });
       if (child.pid) fs.writeFileSync(pidFile, String(child.pid));
       const chunks: Buffer[] = [];
       let size = 0;
-      const collect = (d: Buffer) => { chunks.push(d); size += d.length; };
+      const collect = (d: Buffer) => {
+        chunks.push(d);
+        size += d.length;
+      };
       child.stdout!.on('data', collect);
       child.stderr!.on('data', collect);
       let ended: ExecutionStatus | undefined;
       const killTree = (why: ExecutionStatus) => {
         ended ??= why;
-        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       };
       const timer = setTimeout(() => killTree('timeout'), spec.timeoutMs);
       const progress = setInterval(() => spec.onProgress?.(), 2000);
@@ -130,8 +164,16 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       } catch {
         // killed before the sandbox could report
       }
-      const base = { exitCode, durationMs: Date.now() - started, peakMemoryMb, logTail, log, networkIsolated: opts.isolationPrefix.length > 0 };
-      if (ended === 'timeout') return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };
+      const base = {
+        exitCode,
+        durationMs: Date.now() - started,
+        peakMemoryMb,
+        logTail,
+        log,
+        networkIsolated: opts.isolationPrefix.length > 0,
+      };
+      if (ended === 'timeout')
+        return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };
       if (ended === 'cancelled') return { ...base, status: 'cancelled', metrics: null, error: 'cancelled' };
       if (exitCode !== 0) {
         const memory = /MemoryError|Cannot allocate memory/.test(logTail) ? ` (memory limit ${spec.memoryMb} MB)` : '';
@@ -157,10 +199,16 @@ async function measure(python: string, spec: ExecutionSpec): Promise<NonNullable
   let stdout: string;
   try {
     ({ stdout } = await execFileP(python, ['-c', EVAL, spec.workspaceDir], {
-      cwd: spec.scriptsDir, timeout: 120_000, env: { PATH: `${path.dirname(python)}:/usr/bin:/bin`, LANG: 'C.UTF-8' },
+      cwd: spec.scriptsDir,
+      timeout: 120_000,
+      env: { PATH: `${path.dirname(python)}:/usr/bin:/bin`, LANG: 'C.UTF-8' },
     }));
   } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+    const stderr = String((err as { stderr?: string }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
     throw new Error(stderr || (err as Error).message);
   }
   const score = Number(JSON.parse(stdout.trim()));

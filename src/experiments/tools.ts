@@ -12,7 +12,11 @@ export const toolArgs = {
   copy_file: z.object({ source: str, destination: str }),
   undo_edit_script: z.object({ script_name: str }),
   execute_script: z.object({ script_name: str }),
-  inspect_script_lines: z.object({ script_name: str, start_line_number: z.number().int(), end_line_number: z.number().int() }),
+  inspect_script_lines: z.object({
+    script_name: str,
+    start_line_number: z.number().int(),
+    end_line_number: z.number().int(),
+  }),
   understand_file: z.object({ file_name: str, things_to_look_for: str }),
   edit_script: z.object({ script_name: str, edit_instruction: str, save_name: str }),
   reflection: z.object({ things_to_reflect_on: str }),
@@ -44,8 +48,16 @@ export interface ToolDefinition {
 }
 
 export const TOOLS: ToolDefinition[] = TOOL_NAMES.map((name) => ({
-  name, description: descriptions[name], parameters: toStrictJsonSchema(toolArgs[name]),
+  name,
+  description: descriptions[name],
+  parameters: toStrictJsonSchema(toolArgs[name]),
 }));
 
 /** Tools that change no file and run nothing: they still count as steps, as the model chose them. */
-export const READ_ONLY_TOOLS: ReadonlySet<ToolName> = new Set(['list_files', 'read_file', 'inspect_script_lines', 'understand_file', 'reflection']);
+export const READ_ONLY_TOOLS: ReadonlySet<ToolName> = new Set([
+  'list_files',
+  'read_file',
+  'inspect_script_lines',
+  'understand_file',
+  'reflection',
+]);

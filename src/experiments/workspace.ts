@@ -20,14 +20,22 @@ const MAX_INSPECT_LINES = 100;
 
 function globToRegExp(pattern: string): RegExp {
   const norm = path.posix.normalize(pattern.replace(/^\.\//, ''));
-  const re = norm.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\u0000/g, '.*').replace(/\?/g, '[^/]');
+  const re = norm
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*\*/g, '\u0000')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\u0000/g, '.*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${re}$`);
 }
 
 export class Workspace {
   private readonly readOnly: RegExp[];
 
-  constructor(readonly root: string, readOnlyPatterns: string[]) {
+  constructor(
+    readonly root: string,
+    readOnlyPatterns: string[],
+  ) {
     this.readOnly = readOnlyPatterns.map(globToRegExp);
   }
 
@@ -124,8 +132,12 @@ export class Workspace {
     const abs = this.writable(script);
     const dir = path.join(this.root, INTERNAL_DIR, 'backup');
     const prefix = `${rel.replace(/\//g, '__')}_`;
-    const backups = fs.readdirSync(dir).filter((f) => f.startsWith(prefix) && /^\d+_\d+$/.test(f.slice(prefix.length)))
-      .sort((a, b) => (BigInt(a.slice(prefix.length).split('_')[1]!) < BigInt(b.slice(prefix.length).split('_')[1]!) ? -1 : 1));
+    const backups = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(prefix) && /^\d+_\d+$/.test(f.slice(prefix.length)))
+      .sort((a, b) =>
+        BigInt(a.slice(prefix.length).split('_')[1]!) < BigInt(b.slice(prefix.length).split('_')[1]!) ? -1 : 1,
+      );
     const newest = backups.at(-1);
     if (!newest) throw new ActionError(`there is no change to undo for ${script}`);
     fs.copyFileSync(path.join(dir, newest), abs);
@@ -140,7 +152,10 @@ export class Workspace {
     }
     if (end - start + 1 > MAX_INSPECT_LINES) throw new ActionError(`at most ${MAX_INSPECT_LINES} lines at a time`);
     if (start > lines.length) throw new ActionError(`${script} has only ${lines.length} lines`);
-    return lines.slice(start - 1, Math.min(end, lines.length)).map((l, i) => `${start + i}: ${l}`).join('\n');
+    return lines
+      .slice(start - 1, Math.min(end, lines.length))
+      .map((l, i) => `${start + i}: ${l}`)
+      .join('\n');
   }
 
   /** Read-only files whose content now differs from the starter's (a script can write what the actions refuse). */
@@ -152,7 +167,8 @@ export class Workspace {
         if (e.isDirectory()) walk(child);
         else if (e.isFile() && this.isReadOnly(child)) {
           const mine = path.join(this.root, child);
-          const same = fs.existsSync(mine) && fs.readFileSync(mine).equals(fs.readFileSync(path.join(starterDir, child)));
+          const same =
+            fs.existsSync(mine) && fs.readFileSync(mine).equals(fs.readFileSync(path.join(starterDir, child)));
           if (!same) changed.push(child);
         }
       }
@@ -170,12 +186,16 @@ export class Workspace {
         if (child === INTERNAL_DIR || e.name === '__pycache__') continue;
         if (e.isDirectory()) walk(child);
         else if (e.isFile() && CODE_EXT.test(e.name) && !OUTPUTS.has(child) && !this.isReadOnly(child)) {
-          files[child] = createHash('sha256').update(fs.readFileSync(path.join(this.root, child))).digest('hex');
+          files[child] = createHash('sha256')
+            .update(fs.readFileSync(path.join(this.root, child)))
+            .digest('hex');
         }
       }
     };
     walk('');
-    const codeHash = createHash('sha256').update(JSON.stringify(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)))).digest('hex');
+    const codeHash = createHash('sha256')
+      .update(JSON.stringify(Object.entries(files).sort(([a], [b]) => a.localeCompare(b))))
+      .digest('hex');
     return { codeHash, files };
   }
 }

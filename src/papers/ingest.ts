@@ -17,12 +17,21 @@ export interface IngestedPaper {
   bytes: number;
 }
 
-export type PaperInputCode = 'EmptyPaper' | 'UndecodableContent' | 'UnreadablePdf' | 'UnsupportedFormat' | 'LineTooLong'
-  | 'PaperTooComplex' | 'PdfTooLarge';
+export type PaperInputCode =
+  | 'EmptyPaper'
+  | 'UndecodableContent'
+  | 'UnreadablePdf'
+  | 'UnsupportedFormat'
+  | 'LineTooLong'
+  | 'PaperTooComplex'
+  | 'PdfTooLarge';
 
 /** Input the caller must fix: the API answers 400 (or 422 for input that is well-formed but beyond a limit). */
 export class PaperInputError extends Error {
-  constructor(readonly code: PaperInputCode, message: string) {
+  constructor(
+    readonly code: PaperInputCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'PaperInputError';
   }
@@ -46,7 +55,10 @@ export function normalise(text: string): string {
   for (const raw of text.split(/\r\n|\r|\n/)) {
     lineNo++;
     if (raw.length > MAX_LINE_CHARS) {
-      throw new PaperInputError('LineTooLong', `line ${lineNo} has ${raw.length} characters; at most ${MAX_LINE_CHARS} are accepted`);
+      throw new PaperInputError(
+        'LineTooLong',
+        `line ${lineNo} has ${raw.length} characters; at most ${MAX_LINE_CHARS} are accepted`,
+      );
     }
     let end = raw.length;
     while (end > 0 && (raw.charCodeAt(end - 1) === 32 || raw.charCodeAt(end - 1) === 9)) end--;
@@ -59,13 +71,17 @@ export function normalise(text: string): string {
 }
 
 function guessTitle(content: string, format: PaperFormat): string {
-  const lines = content.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = content
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const md = format === 'markdown' ? lines.find((l) => /^#\s+/.test(l)) : undefined;
   return (md?.replace(/^#\s+/, '') ?? lines[0] ?? 'Untitled').slice(0, 300);
 }
 
 export function ingestText(content: string, format: PaperFormat, title?: string, bytes?: number): IngestedPaper {
-  if (content.includes('\u0000')) throw new PaperInputError('UndecodableContent', 'content contains NUL bytes: it is binary, not text');
+  if (content.includes('\u0000'))
+    throw new PaperInputError('UndecodableContent', 'content contains NUL bytes: it is binary, not text');
   const text = normalise(content);
   if (!text) throw new PaperInputError('EmptyPaper', 'the paper has no text');
   return {
@@ -96,20 +112,30 @@ export interface PdfLimits {
   maxOutputBytes: number;
 }
 
-export const defaultPdfLimits: PdfLimits = { maxPages: 300, memoryMb: 3072, cpuSeconds: 60, maxOutputBytes: 64 * 1024 * 1024 };
+export const defaultPdfLimits: PdfLimits = {
+  maxPages: 300,
+  memoryMb: 3072,
+  cpuSeconds: 60,
+  maxOutputBytes: 64 * 1024 * 1024,
+};
 
 /**
  * Text of a PDF from a child process with an empty environment, an address-space and CPU limit (prlimit),
  * a wall-clock limit, a page cap and an output cap: a hostile PDF can only exhaust that child.
  */
-export function extractPdfText(buf: Buffer, limits: PdfLimits = defaultPdfLimits, nodeBinary = process.execPath): Promise<{ title?: string; text: string }> {
+export function extractPdfText(
+  buf: Buffer,
+  limits: PdfLimits = defaultPdfLimits,
+  nodeBinary = process.execPath,
+): Promise<{ title?: string; text: string }> {
   const script = path.resolve(__dirname, '../../scripts/pdf-text.mjs');
   const heapMb = Math.max(256, Math.floor(limits.memoryMb / 3));
   const argv = [`--max-old-space-size=${heapMb}`, script, String(limits.maxPages)];
   const cmd = fs.existsSync(PRLIMIT) ? PRLIMIT : nodeBinary;
-  const args = cmd === PRLIMIT
-    ? [`--as=${limits.memoryMb * 1024 * 1024}`, `--cpu=${limits.cpuSeconds}`, '--', nodeBinary, ...argv]
-    : argv;
+  const args =
+    cmd === PRLIMIT
+      ? [`--as=${limits.memoryMb * 1024 * 1024}`, `--cpu=${limits.cpuSeconds}`, '--', nodeBinary, ...argv]
+      : argv;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: {}, cwd: path.dirname(script) });
     const out: Buffer[] = [];
@@ -126,8 +152,13 @@ export function extractPdfText(buf: Buffer, limits: PdfLimits = defaultPdfLimits
       }
       out.push(d);
     });
-    child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-2000);
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (tooLarge) {

@@ -4,7 +4,16 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { HttpError } from '../errors';
-import { decodeUtf8, extractPdfText, PaperInputError, uploadFormat, type IngestedPaper, type PaperFormat, type PaperInputCode, type PdfLimits } from './ingest';
+import {
+  decodeUtf8,
+  extractPdfText,
+  PaperInputError,
+  uploadFormat,
+  type IngestedPaper,
+  type PaperFormat,
+  type PaperInputCode,
+  type PdfLimits,
+} from './ingest';
 
 export interface PaperIngestor {
   text(content: string, format: PaperFormat, title?: string, bytes?: number): Promise<IngestedPaper>;
@@ -27,7 +36,10 @@ interface Reply {
   error?: { input: boolean; code?: PaperInputCode; message: string };
 }
 
-const busy = (what: string) => new HttpError(429, 'IngestBusy', `too many ${what} are being parsed right now; retry shortly`, { 'retry-after': '2' });
+const busy = (what: string) =>
+  new HttpError(429, 'IngestBusy', `too many ${what} are being parsed right now; retry shortly`, {
+    'retry-after': '2',
+  });
 
 /** A counting gate: at most `limit` holders and `queue` waiters; beyond that, refuse at once. */
 function gate(limit: number, queue: number, refuse: () => Error) {
@@ -44,7 +56,8 @@ function gate(limit: number, queue: number, refuse: () => Error) {
       return await fn();
     } finally {
       const next = waiting.shift();
-      if (next) next(); // the slot passes straight to the next waiter
+      if (next)
+        next(); // the slot passes straight to the next waiter
       else active--;
     }
   };
@@ -69,38 +82,51 @@ export function createPaperIngestor(opts: IngestorOptions): PaperIngestor {
     const w = new Worker(file, { execArgv, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
     w.unref();
     all.add(w);
-    w.once('exit', () => { all.delete(w); const i = idle.indexOf(w); if (i >= 0) idle.splice(i, 1); });
+    w.once('exit', () => {
+      all.delete(w);
+      const i = idle.indexOf(w);
+      if (i >= 0) idle.splice(i, 1);
+    });
     return w;
   }
 
   function parse(content: string, format: PaperFormat, title?: string, bytes?: number): Promise<IngestedPaper> {
-    return textGate(() => new Promise<IngestedPaper>((resolve, reject) => {
-      const worker = idle.pop() ?? spawnWorker();
-      const id = nextId++;
-      const done = (fn: () => void) => {
-        clearTimeout(timer);
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        fn();
-      };
-      const onMessage = (reply: Reply) => {
-        if (reply.id !== id) return;
-        done(() => {
-          idle.push(worker);
-          if (reply.paper) resolve(reply.paper);
-          else if (reply.error?.input) reject(new PaperInputError(reply.error.code!, reply.error.message));
-          else reject(new Error(reply.error?.message ?? 'paper parsing failed'));
-        });
-      };
-      const onError = (err: Error) => done(() => reject(err));
-      const timer = setTimeout(() => done(() => {
-        void worker.terminate();
-        reject(new PaperInputError('PaperTooComplex', `parsing the paper took longer than ${opts.timeoutMs} ms`));
-      }), opts.timeoutMs);
-      worker.on('message', onMessage);
-      worker.once('error', onError);
-      worker.postMessage({ id, content, format, title, bytes });
-    }));
+    return textGate(
+      () =>
+        new Promise<IngestedPaper>((resolve, reject) => {
+          const worker = idle.pop() ?? spawnWorker();
+          const id = nextId++;
+          const done = (fn: () => void) => {
+            clearTimeout(timer);
+            worker.off('message', onMessage);
+            worker.off('error', onError);
+            fn();
+          };
+          const onMessage = (reply: Reply) => {
+            if (reply.id !== id) return;
+            done(() => {
+              idle.push(worker);
+              if (reply.paper) resolve(reply.paper);
+              else if (reply.error?.input) reject(new PaperInputError(reply.error.code!, reply.error.message));
+              else reject(new Error(reply.error?.message ?? 'paper parsing failed'));
+            });
+          };
+          const onError = (err: Error) => done(() => reject(err));
+          const timer = setTimeout(
+            () =>
+              done(() => {
+                void worker.terminate();
+                reject(
+                  new PaperInputError('PaperTooComplex', `parsing the paper took longer than ${opts.timeoutMs} ms`),
+                );
+              }),
+            opts.timeoutMs,
+          );
+          worker.on('message', onMessage);
+          worker.once('error', onError);
+          worker.postMessage({ id, content, format, title, bytes });
+        }),
+    );
   }
 
   return {

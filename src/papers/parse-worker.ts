@@ -16,6 +16,9 @@ parentPort!.on('message', (job: Job) => {
     parentPort!.postMessage({ id: job.id, paper: ingestText(job.content, job.format, job.title, job.bytes) });
   } catch (err) {
     const input = err instanceof PaperInputError;
-    parentPort!.postMessage({ id: job.id, error: { input, code: input ? err.code : undefined, message: (err as Error).message } });
+    parentPort!.postMessage({
+      id: job.id,
+      error: { input, code: input ? err.code : undefined, message: (err as Error).message },
+    });
   }
 });

@@ -1,8 +1,16 @@
 // Finds the canonical sections of a paper in Markdown, plain text or text extracted from a PDF.
 
 export type SectionKind =
-  | 'abstract' | 'introduction' | 'related_work' | 'method' | 'experiments' | 'results'
-  | 'limitations' | 'conclusion' | 'references' | 'other';
+  | 'abstract'
+  | 'introduction'
+  | 'related_work'
+  | 'method'
+  | 'experiments'
+  | 'results'
+  | 'limitations'
+  | 'conclusion'
+  | 'references'
+  | 'other';
 
 /** A section as offsets into the paper's text, so the text is stored once. */
 export interface Section {
@@ -91,7 +99,12 @@ export function detectSections(text: string, format: 'markdown' | 'text' | 'pdf'
       }
     }
     if (heading && heading.length <= MAX_HEADING_CHARS) {
-      headings.push({ heading: heading.split('**').join('').trim(), kind: classifyHeading(heading), offset, bodyStart });
+      headings.push({
+        heading: heading.split('**').join('').trim(),
+        kind: classifyHeading(heading),
+        offset,
+        bodyStart,
+      });
     }
     offset += line.length + 1;
   }

@@ -13,8 +13,14 @@ export interface EmbeddedPg {
 
 interface EmbeddedPostgresCtor {
   new (options: {
-    databaseDir: string; port: number; user: string; password: string; persistent: boolean;
-    createPostgresUser: boolean; onLog: (m: unknown) => void; onError: (m: unknown) => void;
+    databaseDir: string;
+    port: number;
+    user: string;
+    password: string;
+    persistent: boolean;
+    createPostgresUser: boolean;
+    onLog: (m: unknown) => void;
+    onError: (m: unknown) => void;
   }): { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
 }
 
@@ -46,7 +52,9 @@ const isRoot = (): boolean => process.getuid?.() === 0;
 /** Uid of the `postgres` system user, or undefined when there is none yet. */
 function postgresUid(): number | undefined {
   try {
-    return Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return Number(
+      execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
   } catch {
     return undefined;
   }
@@ -75,8 +83,8 @@ export function checkTraversal(dir: string, ownedFrom: string): void {
   if (blocked.length > 0) {
     throw new Error(
       `embedded Postgres runs as the user "postgres" when started as root, and it cannot enter ${blocked.join(', ')} ` +
-      `(no execute permission for others). Either run \`chmod o+x ${blocked.join(' ')}\`, set MLR_DATA_DIR to a folder ` +
-      'under a traversable path, start as an ordinary user, or set DATABASE_URL to use your own Postgres.',
+        `(no execute permission for others). Either run \`chmod o+x ${blocked.join(' ')}\`, set MLR_DATA_DIR to a folder ` +
+        'under a traversable path, start as an ordinary user, or set DATABASE_URL to use your own Postgres.',
     );
   }
 }

@@ -36,11 +36,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
 export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
   if (!isAlive(pid)) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
   if (isAlive(pid)) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     while (isAlive(pid)) await sleep(50);
   }
 }
@@ -74,7 +82,10 @@ export async function waitForPort(host: string, port: number, timeoutMs: number)
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const sock = net.connect({ host, port }, () => { sock.destroy(); resolve(true); });
+      const sock = net.connect({ host, port }, () => {
+        sock.destroy();
+        resolve(true);
+      });
       sock.on('error', () => resolve(false));
     });
     if (ok) return;

@@ -34,8 +34,18 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   await stopStale(pidFile, 'start-dev');
   const port = opts.port || (await freePort());
   const uiPort = opts.uiPort || (await freePort());
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', opts.namespace,
-    '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--namespace',
+    opts.namespace,
+    '--log-level',
+    'warn',
+  ];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (opts.ui) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
@@ -49,7 +59,8 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`temporal dev server exited (${code}) during start:\n${output}`))));
+    child.once('exit', (code) => reject(new Error(`temporal dev server exited (${code}) during start:\n${output}`))),
+  );
   await Promise.race([waitForPort('127.0.0.1', port, 60_000), exited]);
   exited.catch(() => undefined);
   return {

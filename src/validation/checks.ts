@@ -23,7 +23,11 @@ export function scanForbiddenReads(files: Record<string, string>): Flag[] {
     if (!file.endsWith('.py')) continue;
     text.split('\n').forEach((line, i) => {
       for (const [re, what] of FORBIDDEN) {
-        if (re.test(line)) flags.push({ kind: 'forbidden_reads', message: `\`${file}:${i + 1}\` refers to ${what}: \`${line.trim().slice(0, 120).replace(/`/g, "'")}\`` });
+        if (re.test(line))
+          flags.push({
+            kind: 'forbidden_reads',
+            message: `\`${file}:${i + 1}\` refers to ${what}: \`${line.trim().slice(0, 120).replace(/`/g, "'")}\``,
+          });
       }
     });
   }
@@ -45,17 +49,34 @@ export interface CheckInput {
 
 export function runChecks(c: CheckInput): Flag[] {
   const flags = scanForbiddenReads(c.candidateFiles);
-  const perfect = c.direction === 'max'
-    ? c.candidate.values.every((v) => v >= 0.999) && c.candidate.values.every((v) => v <= 1)
-    : c.candidate.values.every((v) => Math.abs(v) <= 1e-9);
-  if (perfect) flags.push({ kind: 'implausible_metric', message: `every candidate ${c.metric} is ${c.direction === 'max' ? 'perfect (≥ 0.999)' : 'zero'}: check for leakage` });
+  const perfect =
+    c.direction === 'max'
+      ? c.candidate.values.every((v) => v >= 0.999) && c.candidate.values.every((v) => v <= 1)
+      : c.candidate.values.every((v) => Math.abs(v) <= 1e-9);
+  if (perfect)
+    flags.push({
+      kind: 'implausible_metric',
+      message: `every candidate ${c.metric} is ${c.direction === 'max' ? 'perfect (≥ 0.999)' : 'zero'}: check for leakage`,
+    });
   if (c.stochastic) {
-    for (const [role, s] of [['baseline', c.baseline], ['candidate', c.candidate]] as const) {
+    for (const [role, s] of [
+      ['baseline', c.baseline],
+      ['candidate', c.candidate],
+    ] as const) {
       // A tolerance, not === 0: the mean of equal floats need not be exactly one of them.
-      if (s.n > 1 && s.std <= 1e-12 * Math.max(1, Math.abs(s.mean))) flags.push({ kind: 'zero_variance', message: `the ${role}'s ${c.metric} is identical across ${s.n} seeds although the task is stochastic: the seed may be ignored` });
+      if (s.n > 1 && s.std <= 1e-12 * Math.max(1, Math.abs(s.mean)))
+        flags.push({
+          kind: 'zero_variance',
+          message: `the ${role}'s ${c.metric} is identical across ${s.n} seeds although the task is stochastic: the seed may be ignored`,
+        });
     }
   }
-  if (c.starterHash === c.candidateHash) flags.push({ kind: 'identical_code', message: 'the candidate code is identical to the baseline (same code hash)' });
-  if (c.failedSeeds > 0) flags.push({ kind: 'failed_seeds', message: `${c.failedSeeds} validation execution(s) failed and are left out of the statistics` });
+  if (c.starterHash === c.candidateHash)
+    flags.push({ kind: 'identical_code', message: 'the candidate code is identical to the baseline (same code hash)' });
+  if (c.failedSeeds > 0)
+    flags.push({
+      kind: 'failed_seeds',
+      message: `${c.failedSeeds} validation execution(s) failed and are left out of the statistics`,
+    });
   return flags;
 }

@@ -15,7 +15,10 @@ const NUMBER = /(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.]*\w)/gi;
 
 /** Numbers in prose: code spans, fenced blocks (hashes, ids, dates, diffs) and link targets are skipped. */
 export function numbersIn(text: string): string[] {
-  const prose = text.replace(/```[\s\S]*?```/g, ' ').replace(/`[^`]*`/g, ' ').replace(/\]\([^)]*\)/g, ']');
+  const prose = text
+    .replace(/```[\s\S]*?```/g, ' ')
+    .replace(/`[^`]*`/g, ' ')
+    .replace(/\]\([^)]*\)/g, ']');
   return [...prose.matchAll(NUMBER)].map((m) => m[0]);
 }
 

@@ -78,37 +78,89 @@ export function renderMarkdown(d: ReportData): string {
   const p = d.provenance;
   const out: string[] = [];
   out.push(`# Research report: ${d.idea.title}`, '');
-  out.push(`Run \`${d.runId}\` · paper “${d.paper.title}” · task \`${d.task.id}\` (${d.task.domain}) · generated \`${d.generatedAt}\``, '');
+  out.push(
+    `Run \`${d.runId}\` · paper “${d.paper.title}” · task \`${d.task.id}\` (${d.task.domain}) · generated \`${d.generatedAt}\``,
+    '',
+  );
   out.push('## Verdict', '', `**${VERDICT_TEXT[v.verdict]}**. ${v.rule}`, '');
   out.push('## Paper and research gaps', '', ...d.gaps.map((g) => `- ${g.gap} (evidence: ${g.evidence})`), '');
-  out.push('## Idea and hypothesis', '', `**${d.idea.title}**: ${d.idea.problem}`, '', `Hypothesis: ${d.idea.hypothesis}`, '');
-  out.push('## Experiment plan', '', ...d.idea.experimentPlan.steps.map((s) => `- ${s}`), '',
-    `Dataset: ${d.idea.experimentPlan.dataset}. Model: ${d.idea.experimentPlan.model}. Metric: ${d.idea.experimentPlan.metric}. `
-    + `Baseline: ${d.idea.experimentPlan.baseline}.`, '');
-  out.push('## Code changes', '', d.diff.files.length
-    ? `${d.diff.files.map((f) => `\`${f}\``).join(', ')}: ${num(d.diff.additions)} lines added, ${num(d.diff.deletions)} removed (full diff: \`GET /v1/runs/${d.runId}/workspace\`).`
-    : 'None: the candidate is the starter code.', '');
+  out.push(
+    '## Idea and hypothesis',
+    '',
+    `**${d.idea.title}**: ${d.idea.problem}`,
+    '',
+    `Hypothesis: ${d.idea.hypothesis}`,
+    '',
+  );
+  out.push(
+    '## Experiment plan',
+    '',
+    ...d.idea.experimentPlan.steps.map((s) => `- ${s}`),
+    '',
+    `Dataset: ${d.idea.experimentPlan.dataset}. Model: ${d.idea.experimentPlan.model}. Metric: ${d.idea.experimentPlan.metric}. ` +
+      `Baseline: ${d.idea.experimentPlan.baseline}.`,
+    '',
+  );
+  out.push(
+    '## Code changes',
+    '',
+    d.diff.files.length
+      ? `${d.diff.files.map((f) => `\`${f}\``).join(', ')}: ${num(d.diff.additions)} lines added, ${num(d.diff.deletions)} removed (full diff: \`GET /v1/runs/${d.runId}/workspace\`).`
+      : 'None: the candidate is the starter code.',
+    '',
+  );
   out.push(`## Results: ${v.metric} (${v.direction === 'max' ? 'higher' : 'lower'} is better)`, '');
-  out.push('| | baseline | candidate |', '|---|---|---|',
+  out.push(
+    '| | baseline | candidate |',
+    '|---|---|---|',
     `| mean | ${num(v.baseline.mean)} | ${num(v.candidate.mean)} |`,
     `| standard deviation | ${num(v.baseline.std)} | ${num(v.candidate.std)} |`,
     `| 95% confidence interval | ${ci(v.baseline.ci)} | ${ci(v.candidate.ci)} |`,
-    `| per seed | ${v.baseline.values.map(num).join(', ')} | ${v.candidate.values.map(num).join(', ')} |`, '');
-  out.push(`Seeds: ${v.seeds.map(num).join(', ')}. ${TEST_TEXT[v.test]}: p = ${num(v.pValue)}. `
-    + `Effect size (Cohen's d, positive = better): ${num(v.effectSize)}. Mean improvement: ${num(v.meanImprovement)}.`, '');
+    `| per seed | ${v.baseline.values.map(num).join(', ')} | ${v.candidate.values.map(num).join(', ')} |`,
+    '',
+  );
+  out.push(
+    `Seeds: ${v.seeds.map(num).join(', ')}. ${TEST_TEXT[v.test]}: p = ${num(v.pValue)}. ` +
+      `Effect size (Cohen's d, positive = better): ${num(v.effectSize)}. Mean improvement: ${num(v.meanImprovement)}.`,
+    '',
+  );
   out.push(`![Per-seed ${v.metric} with mean and 95% interval](/v1/runs/${d.runId}/report/chart.svg)`, '');
-  out.push('## Checks', '', ...(d.flags.length ? d.flags.map((f) => `- **${f.kind}**: ${f.message}`) : ['No check raised a flag.']), '');
-  out.push('## Discussion', '', '_Written by the ValidateAgent from the measured values above; it states no numbers of its own._', '');
+  out.push(
+    '## Checks',
+    '',
+    ...(d.flags.length ? d.flags.map((f) => `- **${f.kind}**: ${f.message}`) : ['No check raised a flag.']),
+    '',
+  );
+  out.push(
+    '## Discussion',
+    '',
+    '_Written by the ValidateAgent from the measured values above; it states no numbers of its own._',
+    '',
+  );
   out.push(d.discussion.withheld ? `_${d.discussion.withheld}_` : d.discussion.interpretation, '');
-  out.push('## Limitations', '', ...(d.discussion.limitations.length ? d.discussion.limitations.map((l) => `- ${l}`) : ['- None stated.']), '');
-  out.push('## Provenance', '',
+  out.push(
+    '## Limitations',
+    '',
+    ...(d.discussion.limitations.length ? d.discussion.limitations.map((l) => `- ${l}`) : ['- None stated.']),
+    '',
+  );
+  out.push(
+    '## Provenance',
+    '',
     `- Code: starter \`${p.starterHash}\`, candidate \`${p.candidateHash}\``,
     `- Data: \`${p.dataHash}\``,
-    `- Python \`${p.python}\`; packages ${Object.entries(p.packages).map(([k, ver]) => `\`${k}==${ver}\``).join(', ')}`,
+    `- Python \`${p.python}\`; packages ${Object.entries(p.packages)
+      .map(([k, ver]) => `\`${k}==${ver}\``)
+      .join(', ')}`,
     `- Models: ${p.models.map((m) => `\`${m}\``).join(', ') || 'none'}`,
     `- Tokens: ${num(p.promptTokens)} prompt, ${num(p.completionTokens)} completion; cost $${num(p.costUsd)}`,
     `- Wall time ${num(p.wallTimeMs)} ms; compute time (sum of executions) ${num(p.computeTimeMs)} ms`,
-    ...v.runs.map((r) => `- \`${r.role}\` seed ${num(r.seed)}: experiment \`${r.experimentId}\`, code \`${r.codeHash.slice(0, 12)}\`, ${r.status}`), '');
+    ...v.runs.map(
+      (r) =>
+        `- \`${r.role}\` seed ${num(r.seed)}: experiment \`${r.experimentId}\`, code \`${r.codeHash.slice(0, 12)}\`, ${r.status}`,
+    ),
+    '',
+  );
   return out.join('\n');
 }
 
@@ -116,28 +168,47 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** HTML from the Markdown's own lines: headings, lists, tables, paragraphs; code spans and emphasis. */
 export function renderHtml(markdown: string, title: string): string {
-  const inline = (s: string) => esc(s)
-    .replace(/!\[([^\]]*)\]\(([^)]+)\)/g, '<img alt="$1" src="$2">')
-    .replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>').replace(/_([^_]+)_/g, '<em>$1</em>');
+  const inline = (s: string) =>
+    esc(s)
+      .replace(/!\[([^\]]*)\]\(([^)]+)\)/g, '<img alt="$1" src="$2">')
+      .replace(/`([^`]+)`/g, '<code>$1</code>')
+      .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
+      .replace(/_([^_]+)_/g, '<em>$1</em>');
   const html: string[] = [];
   let list = false;
   let table = false;
   for (const line of markdown.split('\n')) {
-    if (list && !line.startsWith('- ')) { html.push('</ul>'); list = false; }
-    if (table && !line.startsWith('|')) { html.push('</table>'); table = false; }
+    if (list && !line.startsWith('- ')) {
+      html.push('</ul>');
+      list = false;
+    }
+    if (table && !line.startsWith('|')) {
+      html.push('</table>');
+      table = false;
+    }
     if (line.startsWith('# ')) html.push(`<h1>${inline(line.slice(2))}</h1>`);
     else if (line.startsWith('## ')) html.push(`<h2>${inline(line.slice(3))}</h2>`);
-    else if (line.startsWith('- ')) { if (!list) { html.push('<ul>'); list = true; } html.push(`<li>${inline(line.slice(2))}</li>`); }
-    else if (line.startsWith('|')) {
+    else if (line.startsWith('- ')) {
+      if (!list) {
+        html.push('<ul>');
+        list = true;
+      }
+      html.push(`<li>${inline(line.slice(2))}</li>`);
+    } else if (line.startsWith('|')) {
       if (/^\|[-| ]+\|$/.test(line)) continue;
-      const cells = line.split('|').slice(1, -1).map((c) => inline(c.trim()));
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => inline(c.trim()));
       html.push(`${table ? '' : '<table>'}<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`);
       table = true;
     } else if (line.trim()) html.push(`<p>${inline(line)}</p>`);
   }
   if (list) html.push('</ul>');
   if (table) html.push('</table>');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title>`
-    + '<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;line-height:1.5}td{border:1px solid #ccc;padding:.2rem .5rem}table{border-collapse:collapse}code{background:#f4f4f4}</style>'
-    + `</head><body>${html.join('\n')}</body></html>`;
+  return (
+    `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title>` +
+    '<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;line-height:1.5}td{border:1px solid #ccc;padding:.2rem .5rem}table{border-collapse:collapse}code{background:#f4f4f4}</style>' +
+    `</head><body>${html.join('\n')}</body></html>`
+  );
 }

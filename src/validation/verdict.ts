@@ -20,13 +20,16 @@ export interface Comparison {
 }
 
 export function ruleText(metric: string, direction: 'max' | 'min', test: Comparison['test'], seeds: number): string {
-  const which = test === 'welch_t'
-    ? "Welch's two-sided t-test"
-    : `an exact two-sided permutation test (fewer than ${MIN_SEEDS_FOR_WELCH} seeds per arm)`;
-  return `Over ${seeds} seeds per arm, the per-seed ${metric} of baseline and candidate is compared with ${which} at α = ${ALPHA}. `
-    + `Supported: p < ${ALPHA} and the candidate's mean is better (${direction === 'max' ? 'higher' : 'lower'} ${metric}). `
-    + 'Not supported: the candidate\'s mean is not better. Inconclusive: the mean is better but p ≥ '
-    + `${ALPHA}.`;
+  const which =
+    test === 'welch_t'
+      ? "Welch's two-sided t-test"
+      : `an exact two-sided permutation test (fewer than ${MIN_SEEDS_FOR_WELCH} seeds per arm)`;
+  return (
+    `Over ${seeds} seeds per arm, the per-seed ${metric} of baseline and candidate is compared with ${which} at α = ${ALPHA}. ` +
+    `Supported: p < ${ALPHA} and the candidate's mean is better (${direction === 'max' ? 'higher' : 'lower'} ${metric}). ` +
+    "Not supported: the candidate's mean is not better. Inconclusive: the mean is better but p ≥ " +
+    `${ALPHA}.`
+  );
 }
 
 export function compare(baseline: number[], candidate: number[], metric: string, direction: 'max' | 'min'): Comparison {
@@ -39,7 +42,13 @@ export function compare(baseline: number[], candidate: number[], metric: string,
   const meanImprovement = sign * (c.mean - b.mean);
   const verdict: Verdict = meanImprovement <= 0 ? 'not_supported' : pValue < ALPHA ? 'supported' : 'inconclusive';
   return {
-    baseline: b, candidate: c, test, pValue, effectSize: sign * cohensD(baseline, candidate), meanImprovement, verdict,
+    baseline: b,
+    candidate: c,
+    test,
+    pValue,
+    effectSize: sign * cohensD(baseline, candidate),
+    meanImprovement,
+    verdict,
     rule: ruleText(metric, direction, test, Math.min(baseline.length, candidate.length)),
   };
 }

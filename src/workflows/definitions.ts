@@ -2,8 +2,20 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const RUN_STATUSES = [
-  'queued', 'analyzing', 'retrieving', 'ideating', 'awaiting_approval',
-  'approved', 'implementing', 'executing', 'debugging', 'validating', 'succeeded', 'rejected', 'cancelled', 'failed',
+  'queued',
+  'analyzing',
+  'retrieving',
+  'ideating',
+  'awaiting_approval',
+  'approved',
+  'implementing',
+  'executing',
+  'debugging',
+  'validating',
+  'succeeded',
+  'rejected',
+  'cancelled',
+  'failed',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'rejected', 'cancelled', 'failed'];

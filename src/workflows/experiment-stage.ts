@@ -14,8 +14,18 @@ type MoveTo = (status: RunStatus, extra?: { error?: string }) => Promise<void>;
  */
 export async function experimentStage(input: RunInput, state: RunState, moveTo: MoveTo): Promise<void> {
   const { llmStartToCloseSeconds, llmHeartbeatSeconds, llmMaxAttempts } = input.timeouts;
-  const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: llmMaxAttempts, nonRetryableErrorTypes };
-  const steps = proxyActivities<Activities>({ startToCloseTimeout: `${llmStartToCloseSeconds}s`, heartbeatTimeout: `${llmHeartbeatSeconds}s`, retry });
+  const retry: RetryPolicy = {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: llmMaxAttempts,
+    nonRetryableErrorTypes,
+  };
+  const steps = proxyActivities<Activities>({
+    startToCloseTimeout: `${llmStartToCloseSeconds}s`,
+    heartbeatTimeout: `${llmHeartbeatSeconds}s`,
+    retry,
+  });
   // Actions may execute scripts: they get the execution timeout on top, and heartbeat all the while.
   const runs = proxyActivities<Activities>({
     startToCloseTimeout: `${input.experiment.execTimeoutSeconds + llmStartToCloseSeconds + 600}s`,
@@ -43,7 +53,10 @@ export async function experimentStage(input: RunInput, state: RunState, moveTo: 
   await runs.setupWorkspace({ runId });
   const baseline = await runs.runBaseline({ runId });
   if (baseline.status !== 'succeeded') {
-    throw ApplicationFailure.nonRetryable(`the baseline (unmodified starter code) did not run: ${baseline.error}`, ErrorType.ExperimentFailed);
+    throw ApplicationFailure.nonRetryable(
+      `the baseline (unmodified starter code) did not run: ${baseline.error}`,
+      ErrorType.ExperimentFailed,
+    );
   }
   for (;;) {
     await agentTurn();
@@ -62,12 +75,23 @@ export async function experimentStage(input: RunInput, state: RunState, moveTo: 
     }
     const why = `attempt ${state.attempt} ${candidate.status}: ${candidate.error}`;
     if (state.attempt > maxDebugIterations) {
-      throw ApplicationFailure.nonRetryable(`the candidate failed ${state.attempt} times; last ${why}`, ErrorType.ExperimentFailed);
+      throw ApplicationFailure.nonRetryable(
+        `the candidate failed ${state.attempt} times; last ${why}`,
+        ErrorType.ExperimentFailed,
+      );
     }
     if (state.step >= maxSteps) {
-      throw ApplicationFailure.nonRetryable(`the step budget of ${maxSteps} is spent; last ${why}`, ErrorType.ExperimentFailed);
+      throw ApplicationFailure.nonRetryable(
+        `the step budget of ${maxSteps} is spent; last ${why}`,
+        ErrorType.ExperimentFailed,
+      );
     }
-    await steps.addAgentNote({ runId, afterStep: state.step - 1, kind: 'execution_error', text: `${why}\nOutput tail:\n${candidate.logTail}` });
+    await steps.addAgentNote({
+      runId,
+      afterStep: state.step - 1,
+      kind: 'execution_error',
+      text: `${why}\nOutput tail:\n${candidate.logTail}`,
+    });
     await moveTo('debugging');
     await sleep(Math.min(1000 * 2 ** (state.attempt - 1), 60_000));
   }

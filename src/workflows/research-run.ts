@@ -36,7 +36,13 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
   const llm = proxyActivities<Activities>({
     startToCloseTimeout: `${llmStartToCloseSeconds}s`,
     heartbeatTimeout: `${llmHeartbeatSeconds}s`,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: llmMaxAttempts, nonRetryableErrorTypes },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '2m',
+      maximumAttempts: llmMaxAttempts,
+      nonRetryableErrorTypes,
+    },
   });
   const record = proxyLocalActivities<Activities>({
     startToCloseTimeout: '30s',
@@ -46,15 +52,25 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
   const moveTo = async (status: RunStatus, extra: { error?: string; decision?: Decision } = {}): Promise<void> => {
     state.status = status;
     await record.recordStatus({
-      runId: input.runId, status, round: state.round, selectedIdeaId: state.selectedIdeaId, ...extra,
+      runId: input.runId,
+      status,
+      round: state.round,
+      selectedIdeaId: state.selectedIdeaId,
+      ...extra,
     });
     state.persisted = status;
   };
 
   setHandler(stateQuery, () => state.snapshot());
-  setHandler(feedbackSignal, (text) => { state.feedback.push(text); });
-  setHandler(pauseSignal, () => { state.paused = true; });
-  setHandler(resumeSignal, () => { state.paused = false; });
+  setHandler(feedbackSignal, (text) => {
+    state.feedback.push(text);
+  });
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+  });
   setHandler(
     approvalUpdate,
     async (decision) => {
@@ -106,7 +122,10 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       await CancellationScope.nonCancellable(() => moveTo('cancelled'));
       throw err;
     }
-    if (err instanceof ApplicationFailure && (err.type === ErrorType.ApprovalTimedOut || err.type === ErrorType.ExperimentFailed)) {
+    if (
+      err instanceof ApplicationFailure &&
+      (err.type === ErrorType.ApprovalTimedOut || err.type === ErrorType.ExperimentFailed)
+    ) {
       state.error = err.message;
     } else if (err instanceof ActivityFailure) {
       state.error = err.cause?.message ?? err.message;

@@ -6,26 +6,45 @@ import { buildApp } from '../../src/api/app';
 import { createHarness, testTimeouts, AUTH, type Harness } from '../support/harness';
 
 let h: Harness;
-beforeAll(async () => { h = await createHarness(); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
 
 const id = '00000000-0000-4000-8000-000000000000';
 const routes: Array<[string, string]> = [
-  ['POST', '/v1/papers'], ['GET', '/v1/papers'], ['GET', `/v1/papers/${id}`],
-  ['POST', '/v1/runs'], ['GET', '/v1/runs'], ['GET', `/v1/runs/${id}`],
-  ['POST', `/v1/runs/${id}/approval`], ['POST', `/v1/runs/${id}/cancel`], ['GET', `/v1/runs/${id}/events`],
-  ['POST', `/v1/runs/${id}/feedback`], ['POST', `/v1/runs/${id}/pause`], ['POST', `/v1/runs/${id}/resume`],
-  ['GET', `/v1/runs/${id}/experiments/${id}/log`], ['GET', `/v1/runs/${id}/workspace`], ['GET', `/v1/runs/${id}/steps`],
-  ['GET', `/v1/runs/${id}/report`], ['GET', `/v1/runs/${id}/report/chart.svg`],
+  ['POST', '/v1/papers'],
+  ['GET', '/v1/papers'],
+  ['GET', `/v1/papers/${id}`],
+  ['POST', '/v1/runs'],
+  ['GET', '/v1/runs'],
+  ['GET', `/v1/runs/${id}`],
+  ['POST', `/v1/runs/${id}/approval`],
+  ['POST', `/v1/runs/${id}/cancel`],
+  ['GET', `/v1/runs/${id}/events`],
+  ['POST', `/v1/runs/${id}/feedback`],
+  ['POST', `/v1/runs/${id}/pause`],
+  ['POST', `/v1/runs/${id}/resume`],
+  ['GET', `/v1/runs/${id}/experiments/${id}/log`],
+  ['GET', `/v1/runs/${id}/workspace`],
+  ['GET', `/v1/runs/${id}/steps`],
+  ['GET', `/v1/runs/${id}/report`],
+  ['GET', `/v1/runs/${id}/report/chart.svg`],
 ];
 
 /** Sends a raw request line over a socket, as a client may that does not normalise its URL. */
 function rawRequest(port: number, requestLine: string, headers = ''): Promise<string> {
   return new Promise((resolve, reject) => {
     // Written, not ended: the server closes the connection after its answer (Connection: close).
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`));
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`),
+    );
     let data = '';
-    socket.on('data', (d) => { data += d.toString(); });
+    socket.on('data', (d) => {
+      data += d.toString();
+    });
     socket.on('end', () => resolve(data));
     socket.on('error', reject);
   });
@@ -44,9 +63,14 @@ describe('authentication', () => {
   });
 
   it.each([
-    ['a percent-encoded path', '/%76%31/runs'], ['an encoded slash', '/v1%2Fruns'], ['a trailing slash', '/v1/runs/'],
-    ['an upper-case prefix', '/V1/runs'], ['a double slash', '//v1/runs'], ['a dot segment', '/docs/../v1/runs'],
-    ['an unknown path', '/v1/secrets'], ['the root', '/'],
+    ['a percent-encoded path', '/%76%31/runs'],
+    ['an encoded slash', '/v1%2Fruns'],
+    ['a trailing slash', '/v1/runs/'],
+    ['an upper-case prefix', '/V1/runs'],
+    ['a double slash', '//v1/runs'],
+    ['a dot segment', '/docs/../v1/runs'],
+    ['an unknown path', '/v1/secrets'],
+    ['the root', '/'],
   ])('gives no data for %s without a token', async (_what, url) => {
     const res = await h.app.inject({ method: 'GET', url });
     expect([401, 403, 404]).toContain(res.statusCode);
@@ -64,14 +88,23 @@ describe('authentication', () => {
   it('refuses absolute-form and encoded request lines on a real socket', async () => {
     await h.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = h.app.server.address() as AddressInfo;
-    for (const line of ['GET http://127.0.0.1/v1/runs HTTP/1.1', 'GET http://evil/v1/papers HTTP/1.1', 'GET /%76%31/runs HTTP/1.1', 'GET /v1/runs?x=/healthz HTTP/1.1']) {
+    for (const line of [
+      'GET http://127.0.0.1/v1/runs HTTP/1.1',
+      'GET http://evil/v1/papers HTTP/1.1',
+      'GET /%76%31/runs HTTP/1.1',
+      'GET /v1/runs?x=/healthz HTTP/1.1',
+    ]) {
       const response = await rawRequest(port, line);
       const status = Number(response.split(' ')[1]);
       expect({ line, status }).toEqual({ line, status: expect.any(Number) });
       expect([400, 401, 404]).toContain(status);
       expect(response).not.toContain('"items"');
     }
-    const ok = await rawRequest(port, 'GET /v1/runs HTTP/1.1', `Authorization: Bearer ${AUTH.authorization.slice(7)}\r\n`);
+    const ok = await rawRequest(
+      port,
+      'GET /v1/runs HTTP/1.1',
+      `Authorization: Bearer ${AUTH.authorization.slice(7)}\r\n`,
+    );
     expect(ok).toMatch(/^HTTP\/1\.1 200/);
   });
 
@@ -81,7 +114,10 @@ describe('authentication', () => {
     // No worker polls this harness's queue: not ready, and the body holds booleans only.
     const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
-    expect(ready.json()).toEqual({ ready: false, checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: false } } });
+    expect(ready.json()).toEqual({
+      ready: false,
+      checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: false } },
+    });
   });
 
   it('reports ready once a worker polls the task queue', async () => {
@@ -92,7 +128,10 @@ describe('authentication', () => {
       if (ready.statusCode === 200) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(ready!.json()).toEqual({ ready: true, checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } } });
+    expect(ready!.json()).toEqual({
+      ready: true,
+      checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } },
+    });
   });
 });
 
@@ -110,30 +149,48 @@ describe('OIDC bearer tokens', () => {
     const keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] };
     issuer = http.createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }));
+      if (req.url === '/.well-known/openid-configuration')
+        res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }));
       else if (req.url === '/jwks') res.end(JSON.stringify(keys));
       else res.writeHead(404).end('{}');
     });
     await new Promise<void>((r) => issuer.listen(0, '127.0.0.1', r));
     issuerUrl = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
   });
-  afterAll(async () => { await new Promise((r) => issuer.close(r)); });
+  afterAll(async () => {
+    await new Promise((r) => issuer.close(r));
+  });
 
-  const sign = (key: KeyLike, claims: Record<string, unknown>, opts: { aud?: string; exp?: string; iss?: string } = {}) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(opts.iss ?? issuerUrl)
-      .setAudience(opts.aud ?? 'mlr').setIssuedAt().setExpirationTime(opts.exp ?? '5m').sign(key);
+  const sign = (
+    key: KeyLike,
+    claims: Record<string, unknown>,
+    opts: { aud?: string; exp?: string; iss?: string } = {},
+  ) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(opts.iss ?? issuerUrl)
+      .setAudience(opts.aud ?? 'mlr')
+      .setIssuedAt()
+      .setExpirationTime(opts.exp ?? '5m')
+      .sign(key);
 
   it('accepts a JWT from the issuer as its subject, and refuses forged, expired and foreign ones', async () => {
     const app = await buildApp({
       config: { ...h.config, MLR_OIDC_ISSUER: issuerUrl, MLR_OIDC_AUDIENCE: 'mlr', oidcAdmins: ['root-sub'] },
-      db: h.pool, gateway: { ping: async () => ({ workerPolling: true }) } as never, runTimeouts: testTimeouts, store: {} as never,
+      db: h.pool,
+      gateway: { ping: async () => ({ workerPolling: true }) } as never,
+      runTimeouts: testTimeouts,
+      store: {} as never,
     });
     try {
-      const get = async (token: string) => app.inject({ method: 'GET', url: '/v1/papers', headers: { authorization: `Bearer ${token}` } });
+      const get = async (token: string) =>
+        app.inject({ method: 'GET', url: '/v1/papers', headers: { authorization: `Bearer ${token}` } });
       const good = await get(await sign(privateKey, { sub: 'carol' }));
       expect(good.statusCode).toBe(200);
       const upload = await app.inject({
-        method: 'POST', url: '/v1/papers', headers: { authorization: `Bearer ${await sign(privateKey, { sub: 'carol' })}` },
+        method: 'POST',
+        url: '/v1/papers',
+        headers: { authorization: `Bearer ${await sign(privateKey, { sub: 'carol' })}` },
         payload: { content: '# Carol\n\nbody', format: 'markdown' },
       });
       expect(upload.json().owner).toBe('carol');

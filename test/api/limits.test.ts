@@ -10,8 +10,12 @@ let paperId: string;
 beforeAll(async () => {
   model = await startFakeModel();
   h = await createHarness({
-    OPENAI_BASE_URL: model.baseUrl, MLR_MAX_ACTIVE_RUNS_PER_USER: '2', MLR_MAX_FEEDBACK_PER_RUN: '1', MLR_MAX_VALIDATION_SEEDS: '7',
-    MLR_RATE_LIMIT_PER_MINUTE: '40', MLR_API_TOKENS: 'test-token,quick=tok-quick',
+    OPENAI_BASE_URL: model.baseUrl,
+    MLR_MAX_ACTIVE_RUNS_PER_USER: '2',
+    MLR_MAX_FEEDBACK_PER_RUN: '1',
+    MLR_MAX_VALIDATION_SEEDS: '7',
+    MLR_RATE_LIMIT_PER_MINUTE: '40',
+    MLR_API_TOKENS: 'test-token,quick=tok-quick',
   });
   await h.startWorker();
   paperId = await submitPaper(h.app);
@@ -23,7 +27,12 @@ afterAll(async () => {
 
 describe('limits', () => {
   it('caps validationSeeds at MLR_MAX_VALIDATION_SEEDS with a 400 naming the field', async () => {
-    const res = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: AUTH, payload: { paperId, validationSeeds: 8 } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: AUTH,
+      payload: { paperId, validationSeeds: 8 },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.message).toMatch(/validationSeeds must be <= 7/);
   });
@@ -31,45 +40,103 @@ describe('limits', () => {
   it('caps the runs one user has in progress with 429, and a replayed key still answers', async () => {
     const a = await createRun(h.app, { paperId, ideaCount: 1 }, { 'idempotency-key': 'cap-a' });
     await createRun(h.app, { paperId, ideaCount: 1 });
-    const third = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: AUTH, payload: { paperId, ideaCount: 1, until: 'approved' } });
+    const third = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: AUTH,
+      payload: { paperId, ideaCount: 1, until: 'approved' },
+    });
     expect(third.statusCode).toBe(429);
     expect(third.json().error.code).toBe('TooManyActiveRuns');
     expect(third.headers['retry-after']).toBeDefined();
-    const replay = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: { ...AUTH, 'idempotency-key': 'cap-a' }, payload: { paperId, ideaCount: 1, until: 'approved' } });
+    const replay = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: { ...AUTH, 'idempotency-key': 'cap-a' },
+      payload: { paperId, ideaCount: 1, until: 'approved' },
+    });
     expect([replay.statusCode, replay.json().id]).toEqual([201, a.id]);
     // Finishing one frees a slot.
     await waitForStatus(h.app, a.id, 'awaiting_approval');
-    await h.app.inject({ method: 'POST', url: `/v1/runs/${a.id}/approval`, headers: AUTH, payload: { decision: 'reject' } });
+    await h.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${a.id}/approval`,
+      headers: AUTH,
+      payload: { decision: 'reject' },
+    });
     await waitForStatus(h.app, a.id, 'rejected');
-    const next = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: AUTH, payload: { paperId, ideaCount: 1, until: 'approved' } });
+    const next = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: AUTH,
+      payload: { paperId, ideaCount: 1, until: 'approved' },
+    });
     expect(next.statusCode).toBe(201);
   });
 
   it('caps feedback notes per run', async () => {
-    const { rows } = await h.pool.query<{ id: string }>(`SELECT id FROM runs WHERE owner = 'default' AND status = 'awaiting_approval' LIMIT 1`);
+    const { rows } = await h.pool.query<{ id: string }>(
+      `SELECT id FROM runs WHERE owner = 'default' AND status = 'awaiting_approval' LIMIT 1`,
+    );
     const id = rows[0]!.id;
     // Feedback is for the experiment stage; put this waiting run there as far as the API can see.
     await h.pool.query(`UPDATE runs SET status = 'implementing' WHERE id = $1`, [id]);
-    const first = await h.app.inject({ method: 'POST', url: `/v1/runs/${id}/feedback`, headers: AUTH, payload: { message: 'one' } });
+    const first = await h.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${id}/feedback`,
+      headers: AUTH,
+      payload: { message: 'one' },
+    });
     expect(first.statusCode).toBe(202);
-    const second = await h.app.inject({ method: 'POST', url: `/v1/runs/${id}/feedback`, headers: AUTH, payload: { message: 'two' } });
+    const second = await h.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${id}/feedback`,
+      headers: AUTH,
+      payload: { message: 'two' },
+    });
     expect(second.statusCode).toBe(409);
     expect(second.json().error.code).toBe('FeedbackLimit');
   });
 
   it('counts a model answer without usage as an estimate, never as 0 tokens', async () => {
     const quick = { authorization: 'Bearer tok-quick' };
-    const other = (await h.app.inject({ method: 'POST', url: '/v1/papers', headers: quick, payload: { content: SAMPLE_PAPER, format: 'markdown' } })).json().id;
+    const other = (
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/papers',
+        headers: quick,
+        payload: { content: SAMPLE_PAPER, format: 'markdown' },
+      })
+    ).json().id;
     // The queued reply must reach this run's analysis, not a run of the test before that is still analysing.
-    for (let i = 0; i < 300 && (await h.pool.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'analyzing')`)).rowCount; i++) {
+    for (
+      let i = 0;
+      i < 300 && (await h.pool.query(`SELECT 1 FROM runs WHERE status IN ('queued', 'analyzing')`)).rowCount;
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     model.enqueue('paper_analysis', { content: analysisReply(), noUsage: true });
-    const run = (await h.app.inject({ method: 'POST', url: '/v1/runs', headers: quick, payload: { paperId: other, ideaCount: 1, until: 'approved' } })).json();
-    for (let i = 0; i < 300 && (await h.pool.query(`SELECT status FROM runs WHERE id = $1`, [run.id])).rows[0].status !== 'awaiting_approval'; i++) {
+    const run = (
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/runs',
+        headers: quick,
+        payload: { paperId: other, ideaCount: 1, until: 'approved' },
+      })
+    ).json();
+    for (
+      let i = 0;
+      i < 300 &&
+      (await h.pool.query(`SELECT status FROM runs WHERE id = $1`, [run.id])).rows[0].status !== 'awaiting_approval';
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    const { rows } = await h.pool.query(`SELECT prompt_tokens, completion_tokens, usage_estimated FROM llm_calls WHERE run_id = $1 AND role = 'analysis'`, [run.id]);
+    const { rows } = await h.pool.query(
+      `SELECT prompt_tokens, completion_tokens, usage_estimated FROM llm_calls WHERE run_id = $1 AND role = 'analysis'`,
+      [run.id],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0].usage_estimated).toBe(true);
     expect(rows[0].prompt_tokens).toBeGreaterThan(100);
@@ -78,7 +145,8 @@ describe('limits', () => {
   it('rate-limits each user separately with 429 and Retry-After, and never the probes', async () => {
     const quick = { authorization: 'Bearer tok-quick' };
     const codes: number[] = [];
-    for (let i = 0; i < 45; i++) codes.push((await h.app.inject({ method: 'GET', url: '/v1/papers', headers: quick })).statusCode);
+    for (let i = 0; i < 45; i++)
+      codes.push((await h.app.inject({ method: 'GET', url: '/v1/papers', headers: quick })).statusCode);
     // 40 a minute: this user already made 2 requests in the test before.
     expect(codes.slice(0, 38).every((c) => c === 200)).toBe(true);
     expect(codes.slice(38).every((c) => c === 429)).toBe(true);
@@ -89,5 +157,4 @@ describe('limits', () => {
     expect((await h.app.inject({ method: 'GET', url: '/v1/papers', headers: AUTH })).statusCode).toBe(200);
     for (let i = 0; i < 50; i++) expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
-
 });

@@ -17,7 +17,12 @@ let runId: string;
 
 beforeAll(async () => {
   model = await startFakeModel();
-  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_SSE_MAX_PER_USER: '3', MLR_SSE_MAX_TOTAL: '5', MLR_API_TOKENS: 'test-token,eve=tok-eve' });
+  h = await createHarness({
+    OPENAI_BASE_URL: model.baseUrl,
+    MLR_SSE_MAX_PER_USER: '3',
+    MLR_SSE_MAX_TOTAL: '5',
+    MLR_API_TOKENS: 'test-token,eve=tok-eve',
+  });
   await h.startWorker();
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
@@ -30,15 +35,22 @@ afterAll(async () => {
 });
 
 /** Opens a stream and resolves once its headers arrive; the request can be destroyed to disconnect. */
-function open(token = 'test-token', id = runId): Promise<{ status: number; req: http.ClientRequest; res: http.IncomingMessage; body: () => string }> {
+function open(
+  token = 'test-token',
+  id = runId,
+): Promise<{ status: number; req: http.ClientRequest; res: http.IncomingMessage; body: () => string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(`${base}/v1/runs/${id}/events`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
       let data = '';
-      res.on('data', (d) => { data += d; });
+      res.on('data', (d) => {
+        data += d;
+      });
       res.on('error', () => undefined);
       resolve({ status: res.statusCode!, req, res, body: () => data });
     });
-    req.on('error', (err) => { if (!req.destroyed) reject(err); });
+    req.on('error', (err) => {
+      if (!req.destroyed) reject(err);
+    });
   });
 }
 
@@ -81,10 +93,20 @@ describe('event streams', () => {
     const ids = [...a.body().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     a.req.destroy();
     const resumed = await new Promise<string>((resolve) => {
-      const req = http.get(`${base}/v1/runs/${runId}/events`, { headers: { ...AUTH, 'last-event-id': String(ids[0]) } }, (res) => {
-        let data = '';
-        res.on('data', (d) => { data += d; if (data.includes('\n\n')) { req.destroy(); resolve(data); } });
-      });
+      const req = http.get(
+        `${base}/v1/runs/${runId}/events`,
+        { headers: { ...AUTH, 'last-event-id': String(ids[0]) } },
+        (res) => {
+          let data = '';
+          res.on('data', (d) => {
+            data += d;
+            if (data.includes('\n\n')) {
+              req.destroy();
+              resolve(data);
+            }
+          });
+        },
+      );
     });
     expect(resumed).not.toMatch(new RegExp(`^id: ${ids[0]}$`, 'm'));
   });
@@ -93,12 +115,24 @@ describe('event streams', () => {
 describe('the shared poller', () => {
   it('asks Postgres twice per tick however many listen, and forgets a listener that leaves', async () => {
     let queries = 0;
-    const counting: Queryable = { query: <R extends QueryResultRow>(text: string, params?: unknown[]) => { queries++; return h.pool.query<R>(text, params); } };
+    const counting: Queryable = {
+      query: <R extends QueryResultRow>(text: string, params?: unknown[]) => {
+        queries++;
+        return h.pool.query<R>(text, params);
+      },
+    };
     const hub = createEventHub(counting, { pollMs: 20 });
     const got: number[] = [];
-    const unsubscribers = Array.from({ length: 50 }, (_, i) => hub.subscribe(runId, {
-      after: 0, ready: () => true, send: (events) => { if (i === 0) got.push(...events.map((e) => Number(e.id))); }, finished: () => undefined,
-    }));
+    const unsubscribers = Array.from({ length: 50 }, (_, i) =>
+      hub.subscribe(runId, {
+        after: 0,
+        ready: () => true,
+        send: (events) => {
+          if (i === 0) got.push(...events.map((e) => Number(e.id)));
+        },
+        finished: () => undefined,
+      }),
+    );
     await settle(() => got.length > 0, 'the first delivery');
     const before = queries;
     await new Promise((r) => setTimeout(r, 200));
@@ -118,7 +152,12 @@ describe('the shared poller', () => {
     const hub = createEventHub(h.pool, { pollMs: 20 });
     let ready = false;
     const got: number[] = [];
-    hub.subscribe(runId, { after: 0, ready: () => ready, send: (events) => got.push(...events.map((e) => Number(e.id))), finished: () => undefined });
+    hub.subscribe(runId, {
+      after: 0,
+      ready: () => ready,
+      send: (events) => got.push(...events.map((e) => Number(e.id))),
+      finished: () => undefined,
+    });
     await new Promise((r) => setTimeout(r, 100));
     expect(got).toEqual([]);
     await appendEvent(h.pool, runId, 'feedback_received', { chars: 1 });
@@ -135,7 +174,14 @@ describe('the shared poller', () => {
     await h.app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel`, headers: AUTH });
     let finished = false;
     const got: string[] = [];
-    hub.subscribe(runId, { after: 0, ready: () => true, send: (events) => got.push(...events.map((e) => e.type)), finished: () => { finished = true; } });
+    hub.subscribe(runId, {
+      after: 0,
+      ready: () => true,
+      send: (events) => got.push(...events.map((e) => e.type)),
+      finished: () => {
+        finished = true;
+      },
+    });
     await settle(() => finished, 'the end of the stream');
     expect(got).toContain('created');
     expect(got[got.length - 1]).toBe('status');

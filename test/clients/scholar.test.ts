@@ -2,11 +2,22 @@ import { createRateLimiter, createScholarClient, ScholarUnavailableError } from 
 import { startFakeScholar, type FakeScholar } from '../support/fake-scholar';
 
 let fake: FakeScholar;
-beforeAll(async () => { fake = await startFakeScholar(); });
-afterAll(async () => { await fake.close(); });
+beforeAll(async () => {
+  fake = await startFakeScholar();
+});
+afterAll(async () => {
+  await fake.close();
+});
 
 const client = (over: Partial<Parameters<typeof createScholarClient>[0]> = {}) =>
-  createScholarClient({ baseUrl: fake.baseUrl, requestsPerSecond: 1000, timeoutMs: 2000, retries: 2, sleep: async () => undefined, ...over });
+  createScholarClient({
+    baseUrl: fake.baseUrl,
+    requestsPerSecond: 1000,
+    timeoutMs: 2000,
+    retries: 2,
+    sleep: async () => undefined,
+    ...over,
+  });
 
 describe('the Semantic Scholar client', () => {
   it('returns papers with authors flattened', async () => {
@@ -32,14 +43,18 @@ describe('the Semantic Scholar client', () => {
   });
 
   it('fails fast when nothing listens', async () => {
-    await expect(client({ baseUrl: 'http://127.0.0.1:9/graph/v1', retries: 1 }).search('x', 5)).rejects.toThrow(/unreachable after 2 attempts/);
+    await expect(client({ baseUrl: 'http://127.0.0.1:9/graph/v1', retries: 1 }).search('x', 5)).rejects.toThrow(
+      /unreachable after 2 attempts/,
+    );
   });
 });
 
 describe('createRateLimiter', () => {
   it('spaces calls 1/rps apart', async () => {
     const waits: number[] = [];
-    const acquire = createRateLimiter(2, async (ms) => { waits.push(ms); });
+    const acquire = createRateLimiter(2, async (ms) => {
+      waits.push(ms);
+    });
     await acquire();
     await acquire();
     await acquire();

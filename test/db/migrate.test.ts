@@ -4,15 +4,24 @@ import { createTestDatabase } from '../support/harness';
 import type { Pool } from 'pg';
 
 let pool: Pool;
-beforeAll(async () => { ({ pool } = await createTestDatabase()); });
-afterAll(async () => { await pool.end(); });
+beforeAll(async () => {
+  ({ pool } = await createTestDatabase());
+});
+afterAll(async () => {
+  await pool.end();
+});
 
 describe('migrations', () => {
   it('apply once: a second run applies nothing', async () => {
     expect(await migrate(pool)).toEqual([]);
     const { rows } = await pool.query('SELECT name FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.name)).toEqual(listMigrations().map((m) => m.name));
-    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_experiments.sql', '003_validation.sql', '004_owners.sql']);
+    expect(rows.map((r) => r.name)).toEqual([
+      '001_init.sql',
+      '002_experiments.sql',
+      '003_validation.sql',
+      '004_owners.sql',
+    ]);
   });
 
   it('run concurrently without racing', async () => {
@@ -20,10 +29,15 @@ describe('migrations', () => {
   });
 
   it('make run events append-only', async () => {
-    await pool.query(`INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes) VALUES (gen_random_uuid(), 'u', 'h', 't', 'text', 'c', '[]', 1)`);
+    await pool.query(
+      `INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes) VALUES (gen_random_uuid(), 'u', 'h', 't', 'text', 'c', '[]', 1)`,
+    );
     const runId = '11111111-1111-4111-8111-111111111111';
-    await pool.query(`INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, request_hash)
-      SELECT $1, 'u', id, 'wf', 'queued', 'supervised', 1, 'x' FROM papers LIMIT 1`, [runId]);
+    await pool.query(
+      `INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, request_hash)
+      SELECT $1, 'u', id, 'wf', 'queued', 'supervised', 1, 'x' FROM papers LIMIT 1`,
+      [runId],
+    );
     await appendEvent(pool, runId, 'status', { status: 'queued' });
     await expect(pool.query('UPDATE run_events SET type = $1', ['x'])).rejects.toThrow(/append-only/);
     await expect(pool.query('DELETE FROM run_events')).rejects.toThrow(/append-only/);
@@ -44,8 +58,10 @@ describe('migrations', () => {
         VALUES (gen_random_uuid(), 'alice', 'same', 't', 'text', 'c', '[]', 1)`);
       await fresh.query(`INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, request_hash, idempotency_key)
         VALUES (gen_random_uuid(), 'alice', '22222222-2222-4222-8222-222222222222', 'wf-new', 'queued', 'supervised', 1, 'x', 'k')`);
-      await expect(fresh.query(`INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes)
-        VALUES (gen_random_uuid(), 'alice', 'same', 't', 'text', 'c', '[]', 1)`)).rejects.toThrow(/papers_owner_content_hash_key/);
+      await expect(
+        fresh.query(`INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes)
+        VALUES (gen_random_uuid(), 'alice', 'same', 't', 'text', 'c', '[]', 1)`),
+      ).rejects.toThrow(/papers_owner_content_hash_key/);
     } finally {
       await fresh.end();
     }

@@ -24,7 +24,10 @@ describe('rankFromReview', () => {
       { index: 0, rank: 1, score: null, critique: expect.stringMatching(/Not reviewed/) },
       { index: 1, rank: 2, score: null, critique: expect.stringMatching(/Not reviewed/) },
     ]);
-    expect(repairs).toEqual(['index 0 was not reviewed; ranked after the reviewed ideas', 'index 1 was not reviewed; ranked after the reviewed ideas']);
+    expect(repairs).toEqual([
+      'index 0 was not reviewed; ranked after the reviewed ideas',
+      'index 1 was not reviewed; ranked after the reviewed ideas',
+    ]);
   });
 });
 
@@ -38,7 +41,10 @@ describe('trimIdeas', () => {
 describe('repairAnalysis', () => {
   it('trims and de-duplicates keywords and drops repeated gaps, saying what it did', () => {
     const gap = { gap: 'No scaling study', evidence: 'Section 4' };
-    const out = repairAnalysis({ keywords: [' scaling ', 'Scaling', '  ', 'tabular'], gaps: [gap, { ...gap, gap: 'no scaling study ' }] });
+    const out = repairAnalysis({
+      keywords: [' scaling ', 'Scaling', '  ', 'tabular'],
+      gaps: [gap, { ...gap, gap: 'no scaling study ' }],
+    });
     expect(out.value.keywords).toEqual(['scaling', 'tabular']);
     expect(out.value.gaps).toEqual([gap]);
     expect(out.repairs).toEqual(['keywords cleaned: 4 given, 2 kept', 'dropped 1 repeated gap(s)']);

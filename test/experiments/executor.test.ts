@@ -4,15 +4,28 @@ import type { PreparedTask } from '../../src/tasks/library';
 import { freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
 
 let prepared: PreparedTask;
-beforeAll(async () => { prepared = await preparedTask(); });
+beforeAll(async () => {
+  prepared = await preparedTask();
+});
 
-async function run(script: string, code: string, over: { timeoutMs?: number; memoryMb?: number; signal?: AbortSignal; isolate?: boolean } = {}) {
+async function run(
+  script: string,
+  code: string,
+  over: { timeoutMs?: number; memoryMb?: number; signal?: AbortSignal; isolate?: boolean } = {},
+) {
   const ws = freshWorkspace(prepared, 'exec');
   ws.writeFile(script, code);
   const { executor, store } = await localExecutor(over.isolate ?? true);
   const result = await executor.execute({
-    workspaceDir: ws.root, script, seed: 3, timeoutMs: over.timeoutMs ?? 60_000, memoryMb: over.memoryMb ?? 2048,
-    scriptsDir: prepared.scriptsDir, metricName: 'accuracy', logKey: `test/${Date.now()}-${script}.log`, signal: over.signal,
+    workspaceDir: ws.root,
+    script,
+    seed: 3,
+    timeoutMs: over.timeoutMs ?? 60_000,
+    memoryMb: over.memoryMb ?? 2048,
+    scriptsDir: prepared.scriptsDir,
+    metricName: 'accuracy',
+    logKey: `test/${Date.now()}-${script}.log`,
+    signal: over.signal,
   });
   return { result, store };
 }
@@ -22,8 +35,14 @@ describe('the local executor', () => {
     const ws = freshWorkspace(prepared, 'starter');
     const { executor, store } = await localExecutor();
     const result = await executor.execute({
-      workspaceDir: ws.root, script: 'train.py', seed: 0, timeoutMs: 120_000, memoryMb: 2048, scriptsDir: prepared.scriptsDir,
-      metricName: 'accuracy', logKey: `test/starter-${Date.now()}.log`,
+      workspaceDir: ws.root,
+      script: 'train.py',
+      seed: 0,
+      timeoutMs: 120_000,
+      memoryMb: 2048,
+      scriptsDir: prepared.scriptsDir,
+      metricName: 'accuracy',
+      logKey: `test/starter-${Date.now()}.log`,
     });
     expect(result.status).toBe('succeeded');
     expect(result.exitCode).toBe(0);
@@ -48,7 +67,11 @@ describe('the local executor', () => {
   });
 
   it('kills the whole process group at the timeout', async () => {
-    const { result } = await run('slow.py', 'import subprocess, time\nsubprocess.Popen(["sleep", "60"])\ntime.sleep(60)\n', { timeoutMs: 1500 });
+    const { result } = await run(
+      'slow.py',
+      'import subprocess, time\nsubprocess.Popen(["sleep", "60"])\ntime.sleep(60)\n',
+      { timeoutMs: 1500 },
+    );
     expect(result.status).toBe('timeout');
     expect(result.durationMs).toBeLessThan(10_000);
   });
@@ -71,7 +94,10 @@ describe('the local executor', () => {
     process.env.OPENAI_API_KEY = 'sk-secret-value';
     process.env.DATABASE_URL = 'postgres://secret';
     try {
-      const { result } = await run('env.py', 'import os, json\nprint(json.dumps(sorted(os.environ)))\nprint(os.environ.get("MLR_SEED"))\n');
+      const { result } = await run(
+        'env.py',
+        'import os, json\nprint(json.dumps(sorted(os.environ)))\nprint(os.environ.get("MLR_SEED"))\n',
+      );
       expect(result.logTail).not.toMatch(/OPENAI_API_KEY|DATABASE_URL|sk-secret|postgres:\/\/secret/);
       expect(result.logTail).toMatch(/\n3\n/);
     } finally {

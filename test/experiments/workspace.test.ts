@@ -6,8 +6,12 @@ import { freshWorkspace, preparedTask } from '../support/experiments';
 
 let prepared: PreparedTask;
 let ws: Workspace;
-beforeAll(async () => { prepared = await preparedTask(); });
-beforeEach(() => { ws = freshWorkspace(prepared, 'actions'); });
+beforeAll(async () => {
+  prepared = await preparedTask();
+});
+beforeEach(() => {
+  ws = freshWorkspace(prepared, 'actions');
+});
 
 describe('workspace actions', () => {
   it('lists files without the harness folder', () => {

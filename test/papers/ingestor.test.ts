@@ -9,23 +9,42 @@ import { makePdf } from '../support/pdf';
 import { SAMPLE_PAPER } from '../support/api';
 
 const make = (over: Partial<Parameters<typeof createPaperIngestor>[0]> = {}) =>
-  createPaperIngestor({ concurrency: 2, timeoutMs: 20_000, pdfConcurrency: 1, pdf: { ...defaultPdfLimits, maxPages: 3 }, ...over });
+  createPaperIngestor({
+    concurrency: 2,
+    timeoutMs: 20_000,
+    pdfConcurrency: 1,
+    pdf: { ...defaultPdfLimits, maxPages: 3 },
+    ...over,
+  });
 
 describe('the paper ingestor', () => {
   let ingestor: PaperIngestor;
-  afterEach(async () => { await ingestor.close(); });
+  afterEach(async () => {
+    await ingestor.close();
+  });
 
   it('parses text in a worker thread with the same result as in process', async () => {
     ingestor = make();
     const paper = await ingestor.text(SAMPLE_PAPER, 'markdown');
     expect(paper.title).toBe('Scaling Features for Tabular Classifiers');
-    expect(paper.sections.map((s) => s.kind)).toEqual(['other', 'abstract', 'introduction', 'related_work', 'method', 'experiments', 'limitations']);
+    expect(paper.sections.map((s) => s.kind)).toEqual([
+      'other',
+      'abstract',
+      'introduction',
+      'related_work',
+      'method',
+      'experiments',
+      'limitations',
+    ]);
   });
 
   it('turns input errors in the thread into the same clear errors', async () => {
     ingestor = make();
     await expect(ingestor.text('   \n\n', 'markdown')).rejects.toMatchObject({ code: 'EmptyPaper', status: 400 });
-    await expect(ingestor.text(`x${'y'.repeat(300_000)}`, 'text')).rejects.toMatchObject({ code: 'LineTooLong', status: 422 });
+    await expect(ingestor.text(`x${'y'.repeat(300_000)}`, 'text')).rejects.toMatchObject({
+      code: 'LineTooLong',
+      status: 422,
+    });
   });
 
   it('stops a parse that runs over its time budget and keeps serving', async () => {
@@ -42,13 +61,23 @@ describe('the paper ingestor', () => {
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => ingestor.text(body, 'markdown')));
     const refused = results.filter((r) => r.status === 'rejected');
     expect(refused.length).toBeGreaterThan(0);
-    for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ statusCode: 429, code: 'IngestBusy' });
+    for (const r of refused)
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ statusCode: 429, code: 'IngestBusy' });
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(9); // one running, eight queued
   });
 
   it('extracts a PDF in a child process', async () => {
     ingestor = make();
-    const paper = await ingestor.file(makePdf([['1 Introduction', 'We study things.'], ['2 Method', 'How.']], 'A PDF'), 'p.pdf');
+    const paper = await ingestor.file(
+      makePdf(
+        [
+          ['1 Introduction', 'We study things.'],
+          ['2 Method', 'How.'],
+        ],
+        'A PDF',
+      ),
+      'p.pdf',
+    );
     expect(paper).toMatchObject({ format: 'pdf', title: 'A PDF' });
     expect(paper.sections.map((s) => s.kind)).toEqual(['introduction', 'method']);
   });
@@ -57,7 +86,11 @@ describe('the paper ingestor', () => {
     // A stand-in for node that reports what it was given instead of reading the PDF.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-pdf-'));
     const probe = path.join(dir, 'node');
-    fs.writeFileSync(probe, '#!/bin/sh\ncat >/dev/null\nprintf \'{"text":"env=[%s] as=%s cpu=%s"}\' "$(env | grep -v \'^PWD=\' | tr \'\\n\' \' \')" "$(ulimit -v)" "$(ulimit -t)"\n', { mode: 0o755 });
+    fs.writeFileSync(
+      probe,
+      '#!/bin/sh\ncat >/dev/null\nprintf \'{"text":"env=[%s] as=%s cpu=%s"}\' "$(env | grep -v \'^PWD=\' | tr \'\\n\' \' \')" "$(ulimit -v)" "$(ulimit -t)"\n',
+      { mode: 0o755 },
+    );
     process.env.MLR_SECRET_FOR_TEST = 'leak';
     try {
       const out = await extractPdfText(makePdf([['x']]), { ...defaultPdfLimits, memoryMb: 2048, cpuSeconds: 7 }, probe);
@@ -71,7 +104,11 @@ describe('the paper ingestor', () => {
   it('refuses a PDF with more pages than the cap', async () => {
     ingestor = make();
     const pdf = makePdf([['a'], ['b'], ['c'], ['d']]);
-    await expect(ingestor.file(pdf, 'long.pdf')).rejects.toMatchObject({ code: 'PdfTooLarge', status: 422, message: expect.stringMatching(/4 pages; at most 3/) });
+    await expect(ingestor.file(pdf, 'long.pdf')).rejects.toMatchObject({
+      code: 'PdfTooLarge',
+      status: 422,
+      message: expect.stringMatching(/4 pages; at most 3/),
+    });
   });
 
   it('reports a garbage PDF as unreadable', async () => {

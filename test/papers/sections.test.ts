@@ -3,8 +3,13 @@ import { ingestText, MAX_LINE_CHARS, normalise } from '../../src/papers/ingest';
 
 describe('classifyHeading', () => {
   it.each([
-    ['## 2 Related Work', 'related_work'], ['3. Methodology', 'method'], ['IV. EXPERIMENTAL SETUP', 'experiments'],
-    ['Limitations', 'limitations'], ['5 Conclusion and Future Work', 'conclusion'], ['ABSTRACT', 'abstract'], ['Appendix A', 'other'],
+    ['## 2 Related Work', 'related_work'],
+    ['3. Methodology', 'method'],
+    ['IV. EXPERIMENTAL SETUP', 'experiments'],
+    ['Limitations', 'limitations'],
+    ['5 Conclusion and Future Work', 'conclusion'],
+    ['ABSTRACT', 'abstract'],
+    ['Appendix A', 'other'],
   ])('classifies %s as %s', (heading, kind) => {
     expect(classifyHeading(heading)).toBe(kind);
   });
@@ -12,7 +17,8 @@ describe('classifyHeading', () => {
 
 describe('detectSections', () => {
   it('finds numbered plain-text headings and an inline abstract', () => {
-    const text = 'A Title\nAbstract— We do things.\n1 Introduction\nIntro text.\n2 Method\nHow.\n3 Experiments\nNumbers.';
+    const text =
+      'A Title\nAbstract— We do things.\n1 Introduction\nIntro text.\n2 Method\nHow.\n3 Experiments\nNumbers.';
     const sections = detectSections(text, 'text');
     expect(sections.map((s) => s.kind)).toEqual(['abstract', 'introduction', 'method', 'experiments']);
     expect(text.slice(sections[0]!.offset, sections[0]!.offset + sections[0]!.length).trim()).toBe('We do things.');
@@ -34,8 +40,14 @@ describe('ingestText', () => {
 
 describe('markdownHeading', () => {
   it.each([
-    ['# Title', 'Title'], ['## 2 Related Work ##', '2 Related Work'], ['### C#', 'C#'], ['#Hashtag', undefined],
-    ['####### Seven', undefined], ['#   ', undefined], ['# Spaced   #  ', 'Spaced'], ['# A # B', 'A # B'],
+    ['# Title', 'Title'],
+    ['## 2 Related Work ##', '2 Related Work'],
+    ['### C#', 'C#'],
+    ['#Hashtag', undefined],
+    ['####### Seven', undefined],
+    ['#   ', undefined],
+    ['# Spaced   #  ', 'Spaced'],
+    ['# A # B', 'A # B'],
   ])('reads %j as %j', (line, heading) => {
     expect(markdownHeading(line)).toBe(heading);
   });
@@ -61,17 +73,33 @@ describe('hostile input', () => {
   });
 
   it('refuses a line longer than the cap with a clear error', () => {
-    expect(() => ingestText(`# T\n${'x'.repeat(MAX_LINE_CHARS + 1)}`, 'markdown')).toThrow(/line 2 has 200001 characters/);
+    expect(() => ingestText(`# T\n${'x'.repeat(MAX_LINE_CHARS + 1)}`, 'markdown')).toThrow(
+      /line 2 has 200001 characters/,
+    );
   });
 
   it('normalises exactly as the old regexes did on ordinary text', () => {
-    const old = (t: string) => t.replace(/\r\n?/g, '\n').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
-    const samples = ['a \r\n\r\n\r\nb', '\n\n x \t\n\n\n\ny  ', 'one\rtwo\r\n\r\n\r\nthree', '   \n\t\n', 'p\n\nq\n \nr'];
+    const old = (t: string) =>
+      t
+        .replace(/\r\n?/g, '\n')
+        .replace(/[ \t]+\n/g, '\n')
+        .replace(/\n{3,}/g, '\n\n')
+        .trim();
+    const samples = [
+      'a \r\n\r\n\r\nb',
+      '\n\n x \t\n\n\n\ny  ',
+      'one\rtwo\r\n\r\n\r\nthree',
+      '   \n\t\n',
+      'p\n\nq\n \nr',
+    ];
     let seed = 7;
     const alphabet = ['a', ' ', '\t', '\n', '\r', '\r\n', 'b'];
     for (let i = 0; i < 200; i++) {
       let s = '';
-      for (let j = 0; j < 30; j++) { seed = (seed * 1103515245 + 12345) % 2 ** 31; s += alphabet[seed % alphabet.length]; }
+      for (let j = 0; j < 30; j++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        s += alphabet[seed % alphabet.length];
+      }
       samples.push(s);
     }
     for (const s of samples) expect([s, normalise(s)]).toEqual([s, old(s)]);

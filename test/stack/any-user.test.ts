@@ -34,8 +34,13 @@ describe('starting the stack', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-any-user-'));
     const port = await freePort();
     const env = {
-      PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: dataDir, MLR_DATA_DIR: path.join(dataDir, 'data'), PORT: String(port),
-      MLR_API_TOKENS: TOKEN, MLR_TEMPORAL_UI: 'false', LOG_LEVEL: 'warn',
+      PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
+      HOME: dataDir,
+      MLR_DATA_DIR: path.join(dataDir, 'data'),
+      PORT: String(port),
+      MLR_API_TOKENS: TOKEN,
+      MLR_TEMPORAL_UI: 'false',
+      LOG_LEVEL: 'warn',
     };
     const main = [process.execPath, '-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')];
     let uid = process.getuid!();
@@ -44,7 +49,9 @@ describe('starting the stack', () => {
       uid = user.uid;
       fs.chownSync(dataDir, user.uid, user.gid);
     }
-    const [cmd, ...args] = asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${fs.statSync(dataDir).gid}`, '--clear-groups', ...main] : main;
+    const [cmd, ...args] = asRoot
+      ? ['setpriv', `--reuid=${uid}`, `--regid=${fs.statSync(dataDir).gid}`, '--clear-groups', ...main]
+      : main;
     const log = fs.openSync(path.join(dataDir, 'stack.log'), 'a');
     child = spawn(cmd!, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', log, log] });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
@@ -52,12 +59,19 @@ describe('starting the stack', () => {
       let ready = 0;
       for (let i = 0; i < 480 && ready !== 200; i++) {
         if (child.exitCode !== null) break;
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (ready !== 200) await new Promise((r) => setTimeout(r, 250));
       }
-      expect({ ready, log: ready === 200 ? '' : fs.readFileSync(path.join(dataDir, 'stack.log'), 'utf8').slice(-3000) }).toEqual({ ready: 200, log: '' });
+      expect({
+        ready,
+        log: ready === 200 ? '' : fs.readFileSync(path.join(dataDir, 'stack.log'), 'utf8').slice(-3000),
+      }).toEqual({ ready: 200, log: '' });
       const paper = await fetch(`http://127.0.0.1:${port}/v1/papers`, {
-        method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ content: SAMPLE_PAPER, format: 'markdown' }),
       });
       expect(paper.status).toBe(201);
@@ -78,8 +92,9 @@ describe('starting the stack', () => {
     const dataDir = path.join(parent, 'data');
     try {
       if (asRoot) {
-        await expect(startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), database: 'x' }))
-          .rejects.toThrow(new RegExp(`cannot enter ${parent}.*chmod o\\+x ${parent}.*MLR_DATA_DIR`));
+        await expect(startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), database: 'x' })).rejects.toThrow(
+          new RegExp(`cannot enter ${parent}.*chmod o\\+x ${parent}.*MLR_DATA_DIR`),
+        );
         expect(fs.existsSync(path.join(dataDir, 'postgres', 'data'))).toBe(false);
       } else {
         // Not root: Postgres runs as this user, who owns the folder; nothing to check or change.

@@ -23,8 +23,14 @@ Only one data set.
 `;
 
 export async function submitPaper(app: FastifyInstance, content = SAMPLE_PAPER): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/papers', headers: AUTH, payload: { content, format: 'markdown' } });
-  if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`paper upload failed: ${res.statusCode} ${res.body}`);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/papers',
+    headers: AUTH,
+    payload: { content, format: 'markdown' },
+  });
+  if (res.statusCode !== 201 && res.statusCode !== 200)
+    throw new Error(`paper upload failed: ${res.statusCode} ${res.body}`);
   return res.json().id as string;
 }
 
@@ -32,8 +38,17 @@ export async function submitPaper(app: FastifyInstance, content = SAMPLE_PAPER):
 export type Json = any;
 
 /** Creates a run; unless the body says otherwise it stops after approval (the idea stage alone). */
-export async function createRun(app: FastifyInstance, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Json> {
-  const res = await app.inject({ method: 'POST', url: '/v1/runs', headers: { ...AUTH, ...headers }, payload: { until: 'approved', ...body } });
+export async function createRun(
+  app: FastifyInstance,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Json> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/runs',
+    headers: { ...AUTH, ...headers },
+    payload: { until: 'approved', ...body },
+  });
   if (res.statusCode !== 201) throw new Error(`run creation failed: ${res.statusCode} ${res.body}`);
   return res.json();
 }
@@ -44,16 +59,27 @@ export async function getRun(app: FastifyInstance, id: string): Promise<Json> {
 }
 
 /** Polls the API until the run reaches the status; fails with the last seen state. */
-export async function waitForStatus(app: FastifyInstance, id: string, status: string, timeoutMs = 30_000): Promise<Json> {
+export async function waitForStatus(
+  app: FastifyInstance,
+  id: string,
+  status: string,
+  timeoutMs = 30_000,
+): Promise<Json> {
   const deadline = Date.now() + timeoutMs;
   let run: Json;
   while (Date.now() < deadline) {
     run = await getRun(app, id);
     if (run.status === status) return run;
-    if (['succeeded', 'rejected', 'cancelled', 'failed'].includes(run.status) || (run.status === 'approved' && run.until === 'approved')) break;
+    if (
+      ['succeeded', 'rejected', 'cancelled', 'failed'].includes(run.status) ||
+      (run.status === 'approved' && run.until === 'approved')
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`run ${id} did not reach ${status}; last: ${JSON.stringify({ status: run?.status, error: run?.error })}`);
+  throw new Error(
+    `run ${id} did not reach ${status}; last: ${JSON.stringify({ status: run?.status, error: run?.error })}`,
+  );
 }
 
 export async function decide(app: FastifyInstance, id: string, body: Record<string, unknown>) {

@@ -22,5 +22,9 @@ export function freshWorkspace(prepared: PreparedTask, name: string): Workspace 
 export async function localExecutor(isolate = true) {
   const store = createFsArtifactStore(path.join(TEST_DATA, 'artifacts'));
   const isolationPrefix = isolate ? await detectNetworkIsolation() : [];
-  return { store, isolationPrefix, executor: createLocalExecutor({ python: PYTHON, sandboxScript: SANDBOX, store, isolationPrefix }) };
+  return {
+    store,
+    isolationPrefix,
+    executor: createLocalExecutor({ python: PYTHON, sandboxScript: SANDBOX, store, isolationPrefix }),
+  };
 }

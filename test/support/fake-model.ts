@@ -33,8 +33,11 @@ export interface FakeModel {
 export function analysisReply(): string {
   return JSON.stringify({
     taskDefinition: {
-      problem: 'Classify tabular records into classes', inputs: 'numeric feature vectors', outputs: 'a class label',
-      datasets: ['iris'], metrics: ['accuracy'],
+      problem: 'Classify tabular records into classes',
+      inputs: 'numeric feature vectors',
+      outputs: 'a class label',
+      datasets: ['iris'],
+      metrics: ['accuracy'],
     },
     gaps: [{ gap: 'No study of feature scaling', evidence: 'Section 4 uses raw features only' }],
     keywords: ['tabular classification', 'feature scaling'],
@@ -45,13 +48,20 @@ export function ideasReply(count: number, prefix = 'Idea'): string {
   return JSON.stringify({
     ideas: Array.from({ length: count }, (_, i) => ({
       title: `${prefix} ${i + 1}`,
-      problem: 'Raw features hurt linear models', motivation: 'Scaling is cheap', hypothesis: `Scaling variant ${i + 1} raises accuracy`,
+      problem: 'Raw features hurt linear models',
+      motivation: 'Scaling is cheap',
+      hypothesis: `Scaling variant ${i + 1} raises accuracy`,
       experimentPlan: {
         steps: ['Train the baseline', 'Add scaling', 'Compare accuracy over seeds'],
-        dataset: 'iris', model: 'logistic regression', metric: 'accuracy', baseline: 'unscaled logistic regression',
+        dataset: 'iris',
+        model: 'logistic regression',
+        metric: 'accuracy',
+        baseline: 'unscaled logistic regression',
         expectedOutcome: 'a small accuracy gain',
       },
-      noveltyScore: 5 + (i % 5), feasibilityScore: 8, rationale: 'Directly addresses the gap',
+      noveltyScore: 5 + (i % 5),
+      feasibilityScore: 8,
+      rationale: 'Directly addresses the gap',
     })),
   });
 }
@@ -59,7 +69,11 @@ export function ideasReply(count: number, prefix = 'Idea'): string {
 /** Ranks ideas in reverse order, so the top-ranked idea is the last one proposed. */
 export function reviewReply(count: number): string {
   return JSON.stringify({
-    rankings: Array.from({ length: count }, (_, i) => ({ index: count - 1 - i, score: 9 - i * 0.5, critique: 'Clear and testable.' })),
+    rankings: Array.from({ length: count }, (_, i) => ({
+      index: count - 1 - i,
+      score: 9 - i * 0.5,
+      critique: 'Clear and testable.',
+    })),
   });
 }
 
@@ -70,8 +84,10 @@ export function reviewReply(count: number): string {
 export function weakReviewReply(count: number): string {
   return JSON.stringify({
     rankings: [
-      { index: 1, score: 4, critique: 'Fine.' }, { index: 0, score: 8, critique: 'Good.' },
-      { index: 1, score: 9, critique: 'Again.' }, { index: count + 5, score: 10, critique: 'Imaginary.' },
+      { index: 1, score: 4, critique: 'Fine.' },
+      { index: 0, score: 8, critique: 'Good.' },
+      { index: 1, score: 9, critique: 'Again.' },
+      { index: count + 5, score: 10, critique: 'Imaginary.' },
     ],
   });
 }
@@ -79,13 +95,19 @@ export function weakReviewReply(count: number): string {
 function defaultReply(req: RecordedRequest): string {
   const prompt = req.messages.map((m) => m.content).join('\n');
   if (req.schemaName === 'paper_analysis') return analysisReply();
-  if (req.schemaName === 'research_ideas') return ideasReply(Number(/exactly (\d+) research ideas/.exec(prompt)?.[1] ?? 3));
+  if (req.schemaName === 'research_ideas')
+    return ideasReply(Number(/exactly (\d+) research ideas/.exec(prompt)?.[1] ?? 3));
   if (req.schemaName === 'task_choice') {
-    const schema = (req.body.response_format as { json_schema: { schema: { properties: { taskId: { enum: string[] } } } } }).json_schema.schema;
+    const schema = (
+      req.body.response_format as { json_schema: { schema: { properties: { taskId: { enum: string[] } } } } }
+    ).json_schema.schema;
     return JSON.stringify({ taskId: schema.properties.taskId.enum[0], rationale: 'The first task fits.' });
   }
   if (req.schemaName === 'report_discussion') {
-    return JSON.stringify({ interpretation: 'The candidate changed the measured metric; see the table.', limitations: ['A single data set.'] });
+    return JSON.stringify({
+      interpretation: 'The candidate changed the measured metric; see the table.',
+      limitations: ['A single data set.'],
+    });
   }
   if (req.schemaName === 'idea_review') {
     const listed = /\n\n(\[[\s\S]*\])$/.exec(req.messages[req.messages.length - 1]!.content)?.[1];
@@ -102,7 +124,9 @@ export async function startFakeModel(): Promise<FakeModel> {
 
   const server = http.createServer((req, res) => {
     let raw = '';
-    req.on('data', (d) => { raw += d; });
+    req.on('data', (d) => {
+      raw += d;
+    });
     req.on('end', () => {
       if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
         res.writeHead(404).end(JSON.stringify({ error: { message: 'not found' } }));
@@ -111,7 +135,9 @@ export async function startFakeModel(): Promise<FakeModel> {
       const body = JSON.parse(raw) as Record<string, unknown>;
       const format = body.response_format as { json_schema?: { name?: string } } | undefined;
       const rec: RecordedRequest = {
-        schemaName: body.tools ? 'agent' : format?.json_schema?.name ?? '', model: String(body.model), body,
+        schemaName: body.tools ? 'agent' : (format?.json_schema?.name ?? ''),
+        model: String(body.model),
+        body,
         messages: body.messages as RecordedRequest['messages'],
       };
       requests.push(rec);
@@ -124,7 +150,10 @@ export async function startFakeModel(): Promise<FakeModel> {
       // With nothing queued, the agent finishes at once: the candidate is then the starter code.
       let fallback: FakeReply;
       try {
-        fallback = rec.schemaName === 'agent' ? { tool: 'final_answer', args: { final_answer: 'No changes.' } } : { content: defaultReply(rec) };
+        fallback =
+          rec.schemaName === 'agent'
+            ? { tool: 'final_answer', args: { final_answer: 'No changes.' } }
+            : { content: defaultReply(rec) };
       } catch (err) {
         // An unscripted request is a test bug: answer it with an error the run reports, rather than hang.
         fallback = { status: 400, body: { error: { message: (err as Error).message, type: 'fake' } } };
@@ -139,18 +168,46 @@ export async function startFakeModel(): Promise<FakeModel> {
         res.end(JSON.stringify(reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } }));
         return;
       }
-      const message = 'tool' in reply
-        ? { role: 'assistant', content: null, tool_calls: [{ id: `call_${requests.length}`, type: 'function', function: { name: reply.tool, arguments: typeof reply.args === 'string' ? reply.args : JSON.stringify(reply.args) } }] }
-        : { role: 'assistant', content: reply.content };
-      const usage = 'tool' in reply ? { promptTokens: 100, completionTokens: 50 } : { promptTokens: reply.promptTokens ?? 100, completionTokens: reply.completionTokens ?? 50 };
+      const message =
+        'tool' in reply
+          ? {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                {
+                  id: `call_${requests.length}`,
+                  type: 'function',
+                  function: {
+                    name: reply.tool,
+                    arguments: typeof reply.args === 'string' ? reply.args : JSON.stringify(reply.args),
+                  },
+                },
+              ],
+            }
+          : { role: 'assistant', content: reply.content };
+      const usage =
+        'tool' in reply
+          ? { promptTokens: 100, completionTokens: 50 }
+          : { promptTokens: reply.promptTokens ?? 100, completionTokens: reply.completionTokens ?? 50 };
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({
-        id: `chatcmpl-${requests.length}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: rec.model,
-        choices: [{ index: 0, finish_reason: 'tool' in reply ? 'tool_calls' : 'stop', message }],
-        ...('noUsage' in reply && reply.noUsage ? {} : {
-          usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
+      res.end(
+        JSON.stringify({
+          id: `chatcmpl-${requests.length}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: rec.model,
+          choices: [{ index: 0, finish_reason: 'tool' in reply ? 'tool_calls' : 'stop', message }],
+          ...('noUsage' in reply && reply.noUsage
+            ? {}
+            : {
+                usage: {
+                  prompt_tokens: usage.promptTokens,
+                  completion_tokens: usage.completionTokens,
+                  total_tokens: usage.promptTokens + usage.completionTokens,
+                },
+              }),
         }),
-      }));
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -23,20 +23,44 @@ export async function startFakeScholar(): Promise<FakeScholar> {
     }
     const q = url.searchParams.get('query') ?? '';
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({
-      total: 2,
-      data: [
-        { paperId: `p-${q.length}-1`, title: `Related to ${q}`, abstract: 'An abstract.', year: 2021, url: null, citationCount: 3, authors: [{ name: 'A. Author' }] },
-        { paperId: 'p-shared', title: 'A shared classic', abstract: null, year: 2015, url: null, citationCount: 900, authors: [] },
-      ],
-    }));
+    res.end(
+      JSON.stringify({
+        total: 2,
+        data: [
+          {
+            paperId: `p-${q.length}-1`,
+            title: `Related to ${q}`,
+            abstract: 'An abstract.',
+            year: 2021,
+            url: null,
+            citationCount: 3,
+            authors: [{ name: 'A. Author' }],
+          },
+          {
+            paperId: 'p-shared',
+            title: 'A shared classic',
+            abstract: null,
+            year: 2015,
+            url: null,
+            citationCount: 900,
+            authors: [],
+          },
+        ],
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}/graph/v1`,
     queries,
-    failNext: (...s) => { failures.push(...s); },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    failNext: (...s) => {
+      failures.push(...s);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

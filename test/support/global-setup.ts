@@ -15,8 +15,23 @@ export default async function globalSetup(): Promise<void> {
     startEmbeddedPostgres({ dir: path.join(TEST_DATA, 'pg'), database: 'postgres' }),
     process.env.TEMPORAL_ADDRESS
       ? Promise.resolve({ address: process.env.TEMPORAL_ADDRESS, stop: async () => undefined })
-      : startTemporalDevServer({ binary: venvTemporal(root), stateDir: path.join(TEST_DATA, 'temporal'), ui: false, namespace: 'default' }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) } }),
+      : startTemporalDevServer({
+          binary: venvTemporal(root),
+          stateDir: path.join(TEST_DATA, 'temporal'),
+          ui: false,
+          namespace: 'default',
+        }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      logger: {
+        log: () => undefined,
+        trace: () => undefined,
+        debug: () => undefined,
+        info: () => undefined,
+        warn: () => undefined,
+        error: (m: string) => console.error(m),
+      },
+    }),
   ]);
   const bundlePath = path.join(TEST_DATA, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);

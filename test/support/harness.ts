@@ -46,9 +46,17 @@ export async function createTestDatabase(migrations?: Migration[]): Promise<{ po
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
-    MLR_API_TOKENS: TOKEN, MLR_TASK_QUEUE: `test-${randomUUID()}`, MLR_MODEL: 'fake-model', OPENAI_API_KEY: 'sk-test',
-    OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1', MLR_S2_RETRIES: '0',
-    MLR_S2_RPS: '1000', LOG_LEVEL: 'silent', MLR_DATA_DIR: path.join(TEST_DATA, 'data'), ...overrides,
+    MLR_API_TOKENS: TOKEN,
+    MLR_TASK_QUEUE: `test-${randomUUID()}`,
+    MLR_MODEL: 'fake-model',
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
+    MLR_S2_RETRIES: '0',
+    MLR_S2_RPS: '1000',
+    LOG_LEVEL: 'silent',
+    MLR_DATA_DIR: path.join(TEST_DATA, 'data'),
+    ...overrides,
   });
 }
 
@@ -73,27 +81,38 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
   const connection = await Connection.connect({ address: stack().temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const app = await buildApp({
-    config, db: pool, gateway: createRunGateway(client, config.MLR_TASK_QUEUE), runTimeouts: testTimeouts, ssePollMs: 50,
+    config,
+    db: pool,
+    gateway: createRunGateway(client, config.MLR_TASK_QUEUE),
+    runTimeouts: testTimeouts,
+    ssePollMs: 50,
     store: createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts')),
   });
   const workers: Array<() => Promise<void>> = [];
   return {
-    config, pool, dbUrl: url, app, client,
+    config,
+    pool,
+    dbUrl: url,
+    app,
+    client,
     async startWorker(deps = {}) {
       const nativeConnection = await NativeConnection.connect({ address: stack().temporalAddress });
       const worker = await Worker.create({
-        connection: nativeConnection, namespace: 'default', taskQueue: config.MLR_TASK_QUEUE,
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue: config.MLR_TASK_QUEUE,
         workflowBundle: { codePath: stack().bundlePath },
         activities: createActivities({ ...(await createActivityDeps(config, pool)), ...deps }),
         stickyQueueScheduleToStartTimeout: '2s',
       });
       const running = worker.run();
       let stopped: Promise<void> | undefined;
-      const stop = () => (stopped ??= (async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
-        await nativeConnection.close();
-      })());
+      const stop = () =>
+        (stopped ??= (async () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running.catch(() => undefined);
+          await nativeConnection.close();
+        })());
       workers.push(stop);
       return { worker, stop };
     },
@@ -105,4 +124,3 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     },
   };
 }
-

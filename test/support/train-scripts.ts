@@ -6,13 +6,20 @@ import { ROOT } from './paths';
 
 const STARTER = fs.readFileSync(path.join(ROOT, 'tasks', 'breast-cancer', 'env', 'train.py'), 'utf8');
 const MODEL_LINE = 'model = SGDClassifier(loss="log_loss", max_iter=20, random_state=SEED)';
-if (!STARTER.includes(MODEL_LINE)) throw new Error('the breast-cancer starter changed: update test/support/train-scripts.ts');
+if (!STARTER.includes(MODEL_LINE))
+  throw new Error('the breast-cancer starter changed: update test/support/train-scripts.ts');
 
 /** The idea's change: standardise the features before the SGD classifier. */
-export const SCALED_TRAIN = STARTER
-  .replace('from sklearn.model_selection import train_test_split\n',
-    'from sklearn.model_selection import train_test_split\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n')
-  .replace(MODEL_LINE, 'model = make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", max_iter=1000, random_state=SEED))');
+export const SCALED_TRAIN = STARTER.replace(
+  'from sklearn.model_selection import train_test_split\n',
+  'from sklearn.model_selection import train_test_split\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n',
+).replace(
+  MODEL_LINE,
+  'model = make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", max_iter=1000, random_state=SEED))',
+);
 
 /** The same change with a planted bug: a misspelt name that only shows when the script runs. */
-export const BUGGY_TRAIN = SCALED_TRAIN.replace('model = make_pipeline(StandardScaler()', 'model = make_pipeline(StandardScalr()');
+export const BUGGY_TRAIN = SCALED_TRAIN.replace(
+  'model = make_pipeline(StandardScaler()',
+  'model = make_pipeline(StandardScalr()',
+);

@@ -4,8 +4,14 @@ import { numbersIn, unmeasuredNumbers } from '../../src/validation/provenance';
 
 const base: CheckInput = {
   candidateFiles: { 'train.py': 'import pandas as pd\npd.read_csv("data/train.csv")\n' },
-  starterHash: 'a', candidateHash: 'b', metric: 'accuracy', direction: 'max',
-  baseline: summarise([0.7, 0.72, 0.71]), candidate: summarise([0.8, 0.82, 0.81]), stochastic: true, failedSeeds: 0,
+  starterHash: 'a',
+  candidateHash: 'b',
+  metric: 'accuracy',
+  direction: 'max',
+  baseline: summarise([0.7, 0.72, 0.71]),
+  candidate: summarise([0.8, 0.82, 0.81]),
+  stochastic: true,
+  failedSeeds: 0,
 };
 
 describe('sanity and leakage checks', () => {
@@ -26,14 +32,24 @@ describe('sanity and leakage checks', () => {
   });
 
   it('flags an implausibly perfect metric, direction-aware', () => {
-    expect(runChecks({ ...base, candidate: summarise([1, 1, 0.9995]) }).map((f) => f.kind)).toContain('implausible_metric');
-    expect(runChecks({ ...base, direction: 'min', metric: 'rmse', candidate: summarise([0, 0, 0]) }).map((f) => f.kind)).toContain('implausible_metric');
-    expect(runChecks({ ...base, direction: 'min', metric: 'rmse', candidate: summarise([40, 41, 42]) }).map((f) => f.kind)).not.toContain('implausible_metric');
+    expect(runChecks({ ...base, candidate: summarise([1, 1, 0.9995]) }).map((f) => f.kind)).toContain(
+      'implausible_metric',
+    );
+    expect(
+      runChecks({ ...base, direction: 'min', metric: 'rmse', candidate: summarise([0, 0, 0]) }).map((f) => f.kind),
+    ).toContain('implausible_metric');
+    expect(
+      runChecks({ ...base, direction: 'min', metric: 'rmse', candidate: summarise([40, 41, 42]) }).map((f) => f.kind),
+    ).not.toContain('implausible_metric');
   });
 
   it('flags zero seed variance only where the task is stochastic', () => {
     const flat = { ...base, candidate: summarise([0.8, 0.8, 0.8]) };
-    expect(runChecks(flat).map((f) => f.message).join()).toMatch(/candidate's accuracy is identical across 3 seeds/);
+    expect(
+      runChecks(flat)
+        .map((f) => f.message)
+        .join(),
+    ).toMatch(/candidate's accuracy is identical across 3 seeds/);
     expect(runChecks({ ...flat, stochastic: false })).toEqual([]);
   });
 

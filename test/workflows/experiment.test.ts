@@ -27,10 +27,16 @@ const agentSays = (...calls: Array<[string, Record<string, unknown> | string]>) 
 
 describe('the experiment stage', () => {
   it('measures a planted bug, hands its error to the agent, and succeeds once the agent fixes it', async () => {
-    agentSays(['write_file', { file_name: 'train.py', content: BUGGY_TRAIN }], ['final_answer', { final_answer: 'Scaled the features.' }]);
+    agentSays(
+      ['write_file', { file_name: 'train.py', content: BUGGY_TRAIN }],
+      ['final_answer', { final_answer: 'Scaled the features.' }],
+    );
     // After the failed execution: the fix, a check run, and the final answer.
-    agentSays(['edit_script', { script_name: 'train.py', edit_instruction: 'fix the typo', save_name: 'train.py' }],
-      ['execute_script', { script_name: 'train.py' }], ['final_answer', { final_answer: 'Fixed the typo.' }]);
+    agentSays(
+      ['edit_script', { script_name: 'train.py', edit_instruction: 'fix the typo', save_name: 'train.py' }],
+      ['execute_script', { script_name: 'train.py' }],
+      ['final_answer', { final_answer: 'Fixed the typo.' }],
+    );
     model.enqueue('edited_script', { content: JSON.stringify({ content: SCALED_TRAIN }) });
     const before = model.requestsFor('agent').length;
 
@@ -44,25 +50,54 @@ describe('the experiment stage', () => {
     expect(sawError).toContain("NameError: name 'StandardScalr' is not defined");
     expect(agentRequests[0]!.messages.map((m) => m.content ?? '').join('\n')).not.toContain('NameError');
 
-    const statuses = (await h.pool.query(`SELECT data->>'status' AS s FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY id`, [run.id])).rows.map((r) => r.s);
-    expect(statuses.slice(statuses.indexOf('approved'))).toEqual(['approved', 'implementing', 'executing', 'debugging', 'executing', 'succeeded']);
+    const statuses = (
+      await h.pool.query(
+        `SELECT data->>'status' AS s FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY id`,
+        [run.id],
+      )
+    ).rows.map((r) => r.s);
+    expect(statuses.slice(statuses.indexOf('approved'))).toEqual([
+      'approved',
+      'implementing',
+      'executing',
+      'debugging',
+      'executing',
+      'succeeded',
+    ]);
 
-    const roles = done.experiments.map((e: { role: string; status: string; attempt: number }) => `${e.role}:${e.attempt}:${e.status}`);
+    const roles = done.experiments.map(
+      (e: { role: string; status: string; attempt: number }) => `${e.role}:${e.attempt}:${e.status}`,
+    );
     // The agent's own execution (step 3) is part of the run's record, between the two candidates.
     expect(roles).toEqual(['baseline:0:succeeded', 'candidate:1:failed', 'agent:3:succeeded', 'candidate:2:succeeded']);
     const [baseline, failed, , fixed] = done.experiments;
     expect(failed.logTail).toContain('StandardScalr');
     expect(fixed.codeHash).not.toBe(baseline.codeHash);
-    expect(done.result).toMatchObject({ metric: 'accuracy', direction: 'max', baseline: baseline.metrics.accuracy, value: fixed.metrics.accuracy });
+    expect(done.result).toMatchObject({
+      metric: 'accuracy',
+      direction: 'max',
+      baseline: baseline.metrics.accuracy,
+      value: fixed.metrics.accuracy,
+    });
     expect(done.result.improvement).toBeCloseTo(fixed.metrics.accuracy - baseline.metrics.accuracy, 10);
     expect(done.result.improvement).toBeGreaterThan(0);
 
     // The agent's own execute_script run is recorded too, under role agent with its step as attempt.
-    const agentRuns = (await h.pool.query(`SELECT id, status, attempt FROM experiments WHERE run_id = $1 AND role = 'agent'`, [run.id])).rows;
+    const agentRuns = (
+      await h.pool.query(`SELECT id, status, attempt FROM experiments WHERE run_id = $1 AND role = 'agent'`, [run.id])
+    ).rows;
     expect(agentRuns.map((r) => [r.status, r.attempt])).toEqual([['succeeded', 3]]);
-    const agentLog = await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/experiments/${agentRuns[0].id}/log`, headers: AUTH });
+    const agentLog = await h.app.inject({
+      method: 'GET',
+      url: `/v1/runs/${run.id}/experiments/${agentRuns[0].id}/log`,
+      headers: AUTH,
+    });
     expect(agentLog.body).toContain('val_accuracy');
-    const log = await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/experiments/${failed.id}/log`, headers: AUTH });
+    const log = await h.app.inject({
+      method: 'GET',
+      url: `/v1/runs/${run.id}/experiments/${failed.id}/log`,
+      headers: AUTH,
+    });
     expect(log.statusCode).toBe(200);
     expect(log.body).toContain("NameError: name 'StandardScalr' is not defined");
     const ws = (await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/workspace`, headers: AUTH })).json();
@@ -71,12 +106,25 @@ describe('the experiment stage', () => {
     expect(ws.files.map((f: { path: string }) => f.path)).toContain('train.py');
 
     // The trajectory, paged: each step's tool and arguments, its observation, and the execution it ran.
-    const page1 = (await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/steps?limit=3`, headers: AUTH })).json();
+    const page1 = (
+      await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/steps?limit=3`, headers: AUTH })
+    ).json();
     expect(page1.items.map((s: { tool: string }) => s.tool)).toEqual(['write_file', 'final_answer', 'edit_script']);
-    expect(page1.items[0]).toMatchObject({ step: expect.any(Number), args: { file_name: 'train.py' }, experimentId: null, createdAt: expect.any(String) });
-    const page2 = (await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/steps?after=${page1.nextAfter}`, headers: AUTH })).json();
+    expect(page1.items[0]).toMatchObject({
+      step: expect.any(Number),
+      args: { file_name: 'train.py' },
+      experimentId: null,
+      createdAt: expect.any(String),
+    });
+    const page2 = (
+      await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/steps?after=${page1.nextAfter}`, headers: AUTH })
+    ).json();
     expect(page2.items.map((s: { tool: string }) => s.tool)).toEqual(['execute_script', 'final_answer']);
-    expect(page2.items[0]).toMatchObject({ experimentId: agentRuns[0].id, experimentStatus: 'succeeded', observation: expect.stringContaining('val_accuracy') });
+    expect(page2.items[0]).toMatchObject({
+      experimentId: agentRuns[0].id,
+      experimentStatus: 'succeeded',
+      observation: expect.stringContaining('val_accuracy'),
+    });
     expect(page2.nextAfter).toBeNull();
   });
 
@@ -97,10 +145,17 @@ describe('the experiment stage', () => {
   });
 
   it('answers invalid tool calls with an error observation and goes on', async () => {
-    agentSays(['no_such_tool', {}], ['read_file', '{"file_name": 3}'], ['read_file', { file_name: '../../etc/passwd' }], ['final_answer', { final_answer: 'done' }]);
+    agentSays(
+      ['no_such_tool', {}],
+      ['read_file', '{"file_name": 3}'],
+      ['read_file', { file_name: '../../etc/passwd' }],
+      ['final_answer', { final_answer: 'done' }],
+    );
     const run = await experimentRun();
     await waitForStatus(h.app, run.id, 'succeeded', 120_000);
-    const steps = (await h.pool.query('SELECT tool, observation FROM agent_steps WHERE run_id = $1 ORDER BY step', [run.id])).rows;
+    const steps = (
+      await h.pool.query('SELECT tool, observation FROM agent_steps WHERE run_id = $1 ORDER BY step', [run.id])
+    ).rows;
     expect(steps.map((s) => s.tool)).toEqual(['no_such_tool', 'read_file', 'read_file', 'final_answer']);
     expect(steps[0].observation).toMatch(/unknown tool no_such_tool/);
     expect(steps[1].observation).toMatch(/invalid arguments for read_file/);
@@ -108,15 +163,23 @@ describe('the experiment stage', () => {
   });
 
   it('fails with the reason after the debug iterations are spent', async () => {
-    for (let i = 0; i < 3; i++) agentSays(['write_file', { file_name: 'train.py', content: BUGGY_TRAIN }], ['final_answer', { final_answer: 'try' }]);
+    for (let i = 0; i < 3; i++)
+      agentSays(
+        ['write_file', { file_name: 'train.py', content: BUGGY_TRAIN }],
+        ['final_answer', { final_answer: 'try' }],
+      );
     const run = await experimentRun();
     const done = await waitForStatus(h.app, run.id, 'failed', 120_000);
     expect(done.error).toMatch(/the candidate failed 3 times; last attempt 3 failed: exit code 1/);
   });
 
   it('stops at once, without debug iterations, when the candidate rewrites read-only data', async () => {
-    const tamper = 'import pandas as pd\npd.DataFrame({"a": [1]}).to_csv("data/train.csv", index=False)\n' + SCALED_TRAIN;
-    agentSays(['write_file', { file_name: 'train.py', content: tamper }], ['final_answer', { final_answer: 'tampered' }]);
+    const tamper =
+      'import pandas as pd\npd.DataFrame({"a": [1]}).to_csv("data/train.csv", index=False)\n' + SCALED_TRAIN;
+    agentSays(
+      ['write_file', { file_name: 'train.py', content: tamper }],
+      ['final_answer', { final_answer: 'tampered' }],
+    );
     const run = await experimentRun();
     const done = await waitForStatus(h.app, run.id, 'failed', 120_000);
     expect(done.error).toBe('sandbox violation: the candidate changed read-only files: data/train.csv');
@@ -124,32 +187,68 @@ describe('the experiment stage', () => {
   });
 
   it('passes feedback to the next step, and holds the agent while paused', async () => {
-    agentSays(['list_files', { dir_path: '.' }], ['list_files', { dir_path: 'data' }], ['final_answer', { final_answer: 'done' }]);
+    agentSays(
+      ['list_files', { dir_path: '.' }],
+      ['list_files', { dir_path: 'data' }],
+      ['final_answer', { final_answer: 'done' }],
+    );
     const before = model.requestsFor('agent').length;
     const run = await experimentRun();
     await model.waitFor('agent', before + 1);
-    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/pause`, headers: AUTH })).statusCode).toBe(202);
-    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/pause`, headers: AUTH })).statusCode).toBe(409);
-    const fb = await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/feedback`, headers: AUTH, payload: { message: 'Try a standard scaler first.' } });
+    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/pause`, headers: AUTH })).statusCode).toBe(
+      202,
+    );
+    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/pause`, headers: AUTH })).statusCode).toBe(
+      409,
+    );
+    const fb = await h.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${run.id}/feedback`,
+      headers: AUTH,
+      payload: { message: 'Try a standard scaler first.' },
+    });
     expect(fb.statusCode).toBe(202);
     await new Promise((r) => setTimeout(r, 1500));
     const whilePaused = model.requestsFor('agent').length;
     expect(whilePaused).toBeLessThanOrEqual(before + 2); // at most the step already in flight
     expect((await getRun(h.app, run.id)).paused).toBe(true);
-    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/resume`, headers: AUTH })).statusCode).toBe(202);
+    expect((await h.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/resume`, headers: AUTH })).statusCode).toBe(
+      202,
+    );
     await waitForStatus(h.app, run.id, 'succeeded', 120_000);
     const later = model.requestsFor('agent').slice(whilePaused);
-    expect(later.some((r) => r.messages.some((m) => (m.content ?? '').includes('Feedback from the researcher: Try a standard scaler first.')))).toBe(true);
-    const events = (await h.pool.query(`SELECT type FROM run_events WHERE run_id = $1 AND type IN ('paused', 'resumed', 'feedback') ORDER BY id`, [run.id])).rows.map((r) => r.type);
+    expect(
+      later.some((r) =>
+        r.messages.some((m) =>
+          (m.content ?? '').includes('Feedback from the researcher: Try a standard scaler first.'),
+        ),
+      ),
+    ).toBe(true);
+    const events = (
+      await h.pool.query(
+        `SELECT type FROM run_events WHERE run_id = $1 AND type IN ('paused', 'resumed', 'feedback') ORDER BY id`,
+        [run.id],
+      )
+    ).rows.map((r) => r.type);
     expect(events).toEqual(expect.arrayContaining(['paused', 'resumed', 'feedback']));
   });
 
   it('refuses feedback outside the experiment stage and unknown tasks', async () => {
     const waiting = await createRun(h.app, { paperId, ideaCount: 1 });
     await waitForStatus(h.app, waiting.id, 'awaiting_approval');
-    const fb = await h.app.inject({ method: 'POST', url: `/v1/runs/${waiting.id}/feedback`, headers: AUTH, payload: { message: 'hi' } });
+    const fb = await h.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${waiting.id}/feedback`,
+      headers: AUTH,
+      payload: { message: 'hi' },
+    });
     expect([fb.statusCode, fb.json().error.code]).toEqual([409, 'NotExperimenting']);
-    const bad = await h.app.inject({ method: 'POST', url: '/v1/runs', headers: AUTH, payload: { paperId, taskId: 'nope' } });
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: AUTH,
+      payload: { paperId, taskId: 'nope' },
+    });
     expect([bad.statusCode, bad.json().error.code]).toEqual([422, 'UnknownTask']);
   });
 });
@@ -161,7 +260,13 @@ describe('the token budget', () => {
       await tight.startWorker();
       const pid = await submitPaper(tight.app);
       for (let i = 0; i < 5; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
-      const run = await createRun(tight.app, { paperId: pid, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer' });
+      const run = await createRun(tight.app, {
+        paperId: pid,
+        mode: 'autonomous',
+        ideaCount: 1,
+        until: 'measured',
+        taskId: 'breast-cancer',
+      });
       const done = await waitForStatus(tight.app, run.id, 'failed', 120_000);
       expect(done.error).toMatch(/budget exhausted: 750 tokens of 700/);
     } finally {

@@ -24,7 +24,11 @@ afterAll(async () => {
 });
 
 const replay = (history: unknown, workflowId: string) =>
-  Worker.runReplayHistory({ workflowBundle: { codePath: stack().bundlePath } }, history as Parameters<typeof Worker.runReplayHistory>[1], workflowId);
+  Worker.runReplayHistory(
+    { workflowBundle: { codePath: stack().bundlePath } },
+    history as Parameters<typeof Worker.runReplayHistory>[1],
+    workflowId,
+  );
 
 /** Replays the finished run's live history, and records it under test/histories when asked to. */
 async function replayLive(runId: string, file: string): Promise<void> {
@@ -51,7 +55,13 @@ it('replays a live run through the experiment stage with one debug iteration', a
   model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: 'raise SystemExit(3)\n' } });
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'broken' } });
   model.enqueue('agent', { tool: 'undo_edit_script', args: { script_name: 'train.py' } });
-  const run = await createRun(h.app, { paperId, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer' });
+  const run = await createRun(h.app, {
+    paperId,
+    mode: 'autonomous',
+    ideaCount: 1,
+    until: 'measured',
+    taskId: 'breast-cancer',
+  });
   await waitForStatus(h.app, run.id, 'succeeded', 120_000);
   await replayLive(run.id, 'experiment-with-debug.json');
 }, 180_000);

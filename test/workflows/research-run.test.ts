@@ -11,7 +11,11 @@ let paperId: string;
 beforeAll(async () => {
   model = await startFakeModel();
   scholar = await startFakeScholar();
-  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, SEMANTIC_SCHOLAR_BASE_URL: scholar.baseUrl, MLR_MAX_REVISIONS: '2' });
+  h = await createHarness({
+    OPENAI_BASE_URL: model.baseUrl,
+    SEMANTIC_SCHOLAR_BASE_URL: scholar.baseUrl,
+    MLR_MAX_REVISIONS: '2',
+  });
   await h.startWorker();
   paperId = await submitPaper(h.app);
 });
@@ -45,23 +49,42 @@ describe('a supervised research run', () => {
     expect(res.json().status).toBe('approved');
     expect(res.json().selectedIdeaId).toBe(chosen);
 
-    const calls = await h.pool.query('SELECT role, model, status, prompt_tokens FROM llm_calls WHERE run_id = $1 ORDER BY created_at', [created.id]);
+    const calls = await h.pool.query(
+      'SELECT role, model, status, prompt_tokens FROM llm_calls WHERE run_id = $1 ORDER BY created_at',
+      [created.id],
+    );
     expect(calls.rows.map((r) => r.role)).toEqual(['analysis', 'ideation', 'review']);
-    const events = await h.pool.query(`SELECT data->>'status' AS status FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY id`, [created.id]);
-    expect(events.rows.map((r) => r.status)).toEqual(['analyzing', 'retrieving', 'ideating', 'awaiting_approval', 'approved']);
+    const events = await h.pool.query(
+      `SELECT data->>'status' AS status FROM run_events WHERE run_id = $1 AND type = 'status' ORDER BY id`,
+      [created.id],
+    );
+    expect(events.rows.map((r) => r.status)).toEqual([
+      'analyzing',
+      'retrieving',
+      'ideating',
+      'awaiting_approval',
+      'approved',
+    ]);
   });
 
   it('sends the feedback of a revision into the next ideation request and proposes a new round', async () => {
     const run = await createRun(h.app, { paperId, ideaCount: 2 });
     const first = await waitForStatus(h.app, run.id, 'awaiting_approval');
     const before = model.requestsFor('research_ideas').length;
-    const res = await decide(h.app, run.id, { decision: 'revise', feedback: 'Focus on tree ensembles instead of scaling' });
+    const res = await decide(h.app, run.id, {
+      decision: 'revise',
+      feedback: 'Focus on tree ensembles instead of scaling',
+    });
     expect(res.statusCode).toBe(200);
     const second = await waitForStatus(h.app, run.id, 'awaiting_approval');
     expect(second.round).toBe(1);
     const request = model.requestsFor('research_ideas')[before]!;
-    expect(request.messages.at(-1)!.content).toContain('Researcher feedback: Focus on tree ensembles instead of scaling');
-    expect(second.ideas.map((i: { id: string }) => i.id)).not.toEqual(expect.arrayContaining(first.ideas.map((i: { id: string }) => i.id)));
+    expect(request.messages.at(-1)!.content).toContain(
+      'Researcher feedback: Focus on tree ensembles instead of scaling',
+    );
+    expect(second.ideas.map((i: { id: string }) => i.id)).not.toEqual(
+      expect.arrayContaining(first.ideas.map((i: { id: string }) => i.id)),
+    );
     const approved = await decide(h.app, run.id, { decision: 'approve' });
     expect(approved.json().selectedIdeaId).toBe(second.ideas[0].id);
   });
@@ -77,7 +100,10 @@ describe('a supervised research run', () => {
   it('answers 422 for an idea that is not in the run and 409 once the run no longer waits', async () => {
     const run = await createRun(h.app, { paperId, ideaCount: 1 });
     await waitForStatus(h.app, run.id, 'awaiting_approval');
-    const missing = await decide(h.app, run.id, { decision: 'approve', ideaId: '00000000-0000-4000-8000-000000000000' });
+    const missing = await decide(h.app, run.id, {
+      decision: 'approve',
+      ideaId: '00000000-0000-4000-8000-000000000000',
+    });
     expect(missing.statusCode).toBe(422);
     expect(missing.json().error.code).toBe('IdeaNotFound');
     expect((await decide(h.app, run.id, { decision: 'approve' })).statusCode).toBe(200);
@@ -128,7 +154,11 @@ describe('runs without a person in the loop', () => {
   });
 
   it('approves the top idea when the approval timeout passes with action approve_top', async () => {
-    const run = await createRun(h.app, { paperId, ideaCount: 2, approvalTimeout: { seconds: 1, action: 'approve_top' } });
+    const run = await createRun(h.app, {
+      paperId,
+      ideaCount: 2,
+      approvalTimeout: { seconds: 1, action: 'approve_top' },
+    });
     const done = await waitForStatus(h.app, run.id, 'approved');
     expect(done.selectedIdeaId).toBe(done.ideas[0].id);
   });
@@ -157,14 +187,29 @@ describe('model and retrieval failures', () => {
     const run = await createRun(h.app, { paperId, ideaCount: 3 });
     const waiting = await waitForStatus(h.app, run.id, 'awaiting_approval');
     // Ranks come from the scores the reviewer gave (8 beats 4); the idea it skipped comes last, unscored.
-    expect(waiting.ideas.map((i: { title: string; rank: number; review: { score: number | null } }) => [i.title, i.rank, i.review.score]))
-      .toEqual([['Idea 1', 1, 8], ['Idea 2', 2, 4], ['Idea 3', 3, null]]);
-    const calls = await h.pool.query(`SELECT status, repair FROM llm_calls WHERE run_id = $1 AND role = 'review'`, [run.id]);
+    expect(
+      waiting.ideas.map((i: { title: string; rank: number; review: { score: number | null } }) => [
+        i.title,
+        i.rank,
+        i.review.score,
+      ]),
+    ).toEqual([
+      ['Idea 1', 1, 8],
+      ['Idea 2', 2, 4],
+      ['Idea 3', 3, null],
+    ]);
+    const calls = await h.pool.query(`SELECT status, repair FROM llm_calls WHERE run_id = $1 AND role = 'review'`, [
+      run.id,
+    ]);
     expect(calls.rows).toHaveLength(1); // repaired, not re-asked
     expect(calls.rows[0].status).toBe('ok');
     expect(calls.rows[0].repair).toMatch(/repeated review of index 1.*index 8.*index 2 was not reviewed/);
     const repairs = await h.pool.query(`SELECT data FROM run_events WHERE run_id = $1 AND type = 'repair'`, [run.id]);
-    expect(repairs.rows[0].data).toMatchObject({ role: 'review', call: 'review:0', repairs: expect.arrayContaining([expect.stringMatching(/index 8/)]) });
+    expect(repairs.rows[0].data).toMatchObject({
+      role: 'review',
+      call: 'review:0',
+      repairs: expect.arrayContaining([expect.stringMatching(/index 8/)]),
+    });
   });
 
   it('keeps the asked number of ideas when a weak model proposes more, and says so', async () => {
@@ -180,7 +225,10 @@ describe('model and retrieval failures', () => {
     model.enqueue('paper_analysis', { content: 'not json at all' });
     const run = await createRun(h.app, { paperId, ideaCount: 1 });
     await waitForStatus(h.app, run.id, 'awaiting_approval');
-    const calls = await h.pool.query(`SELECT status FROM llm_calls WHERE run_id = $1 AND role = 'analysis' ORDER BY created_at`, [run.id]);
+    const calls = await h.pool.query(
+      `SELECT status FROM llm_calls WHERE run_id = $1 AND role = 'analysis' ORDER BY created_at`,
+      [run.id],
+    );
     expect(calls.rows.map((r) => r.status)).toEqual(['invalid', 'ok']);
   });
 
@@ -188,7 +236,10 @@ describe('model and retrieval failures', () => {
     model.enqueue('research_ideas', { status: 429, headers: { 'retry-after': '1' } });
     const run = await createRun(h.app, { paperId, ideaCount: 1 });
     await waitForStatus(h.app, run.id, 'awaiting_approval');
-    const calls = await h.pool.query(`SELECT status, error, created_at FROM llm_calls WHERE run_id = $1 AND role = 'ideation' ORDER BY created_at`, [run.id]);
+    const calls = await h.pool.query(
+      `SELECT status, error, created_at FROM llm_calls WHERE run_id = $1 AND role = 'ideation' ORDER BY created_at`,
+      [run.id],
+    );
     expect(calls.rows.map((r) => r.status)).toEqual(['error', 'ok']);
     expect(calls.rows[0].error).toMatch(/429/);
     expect(calls.rows[1].created_at.getTime() - calls.rows[0].created_at.getTime()).toBeGreaterThanOrEqual(900);
@@ -205,7 +256,10 @@ describe('model and retrieval failures', () => {
 
   it('records retrieval unavailable and continues when Semantic Scholar is down', async () => {
     scholar.failNext(503, 503);
-    const run = await createRun(h.app, { paperId: await submitPaper(h.app, '# Another paper\n\n## Abstract\nSomething else entirely.'), ideaCount: 1 });
+    const run = await createRun(h.app, {
+      paperId: await submitPaper(h.app, '# Another paper\n\n## Abstract\nSomething else entirely.'),
+      ideaCount: 1,
+    });
     const waiting = await waitForStatus(h.app, run.id, 'awaiting_approval');
     expect(waiting.retrieval).toEqual({ status: 'unavailable', reason: expect.stringMatching(/HTTP 503/) });
     expect(waiting.relatedWork).toEqual([]);

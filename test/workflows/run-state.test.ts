@@ -2,15 +2,24 @@ import { RunState } from '../../src/workflows/run-state';
 import type { RunInput } from '../../src/workflows/definitions';
 
 const input: RunInput = {
-  runId: 'r', paperId: 'p', mode: 'supervised', ideaCount: 2, maxRevisions: 1,
+  runId: 'r',
+  paperId: 'p',
+  mode: 'supervised',
+  ideaCount: 2,
+  maxRevisions: 1,
   timeouts: { llmStartToCloseSeconds: 60, llmHeartbeatSeconds: 5, llmMaxAttempts: 3 },
-  until: 'approved', experiment: { maxSteps: 5, maxDebugIterations: 1, execTimeoutSeconds: 60 }, validation: { seeds: 3, parallelism: 1 },
+  until: 'approved',
+  experiment: { maxSteps: 5, maxDebugIterations: 1, execTimeoutSeconds: 60 },
+  validation: { seeds: 3, parallelism: 1 },
 };
 
 function waiting(): RunState {
   const s = new RunState(input);
   s.status = 'awaiting_approval';
-  s.ideas = [{ id: 'b', title: 'B', rank: 2 }, { id: 'a', title: 'A', rank: 1 }];
+  s.ideas = [
+    { id: 'b', title: 'B', rank: 2 },
+    { id: 'a', title: 'A', rank: 1 },
+  ];
   return s;
 }
 

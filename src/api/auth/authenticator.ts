@@ -37,14 +37,20 @@ function oidc(config: Config): ((token: string) => Promise<Principal | undefined
   const issuer = config.MLR_OIDC_ISSUER;
   if (!issuer) return undefined;
   let keys: Promise<JWTVerifyGetKey> | undefined;
-  const getKeys = () => (keys ??= (async () => {
-    const url = config.MLR_OIDC_JWKS_URL ? new URL(config.MLR_OIDC_JWKS_URL) : await discoverJwks(issuer);
-    return createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000 });
-  })().catch((err: unknown) => { keys = undefined; throw err; }));
+  const getKeys = () =>
+    (keys ??= (async () => {
+      const url = config.MLR_OIDC_JWKS_URL ? new URL(config.MLR_OIDC_JWKS_URL) : await discoverJwks(issuer);
+      return createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000 });
+    })().catch((err: unknown) => {
+      keys = undefined;
+      throw err;
+    }));
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, await getKeys(), {
-        issuer, audience: config.MLR_OIDC_AUDIENCE, algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256', 'EdDSA'],
+        issuer,
+        audience: config.MLR_OIDC_AUDIENCE,
+        algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256', 'EdDSA'],
       });
       const name = payload[config.MLR_OIDC_USER_CLAIM];
       if (typeof name !== 'string' || !name || name.length > 256) return undefined;

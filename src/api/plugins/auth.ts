@@ -36,8 +36,12 @@ const authPlugin: FastifyPluginAsync<{ authenticator: Authenticator }> = async (
     const match = typeof header === 'string' ? BEARER.exec(header.trim()) : null;
     const principal = match ? await authenticator.authenticate(match[1]!) : undefined;
     if (!principal) {
-      throw new HttpError(401, 'Unauthorized', 'send Authorization: Bearer <token> with a token from MLR_API_TOKENS or your identity provider',
-        { 'www-authenticate': 'Bearer' });
+      throw new HttpError(
+        401,
+        'Unauthorized',
+        'send Authorization: Bearer <token> with a token from MLR_API_TOKENS or your identity provider',
+        { 'www-authenticate': 'Bearer' },
+      );
     }
     req.principal = principal;
   });

@@ -7,7 +7,10 @@ import { PaperInputError } from '../../papers/ingest';
 const errorsPlugin: FastifyPluginAsync<{ maxUploadMb: number }> = async (app, { maxUploadMb }) => {
   app.setErrorHandler((err: FastifyError | HttpError | PaperInputError, req, reply) => {
     if (err instanceof HttpError) {
-      return reply.code(err.statusCode).headers(err.headers).send({ error: { code: err.code, message: err.message } });
+      return reply
+        .code(err.statusCode)
+        .headers(err.headers)
+        .send({ error: { code: err.code, message: err.message } });
     }
     if (err instanceof PaperInputError) {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
@@ -18,15 +21,20 @@ const errorsPlugin: FastifyPluginAsync<{ maxUploadMb: number }> = async (app, { 
     }
     const status = fe.statusCode ?? 500;
     if (status === 413 || fe.code === 'FST_REQ_FILE_TOO_LARGE') {
-      return reply.code(413).send({ error: { code: 'PayloadTooLarge', message: `the upload exceeds MLR_MAX_UPLOAD_MB (${maxUploadMb} MB)` } });
+      return reply.code(413).send({
+        error: { code: 'PayloadTooLarge', message: `the upload exceeds MLR_MAX_UPLOAD_MB (${maxUploadMb} MB)` },
+      });
     }
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: { code: fe.code ?? 'BadRequest', message: fe.message } });
+    if (status >= 400 && status < 500)
+      return reply.code(status).send({ error: { code: fe.code ?? 'BadRequest', message: fe.message } });
     req.log.error({ err, method: req.method, url: req.url, params: req.params }, 'request failed');
     return reply.code(500).send({ error: { code: 'Internal', message: 'internal error; see the server log' } });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({
-    error: { code: 'NotFound', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` },
-  }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      error: { code: 'NotFound', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` },
+    }),
+  );
 };
 
 export default fp(errorsPlugin, { name: 'mlr-errors' });

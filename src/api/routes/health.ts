@@ -5,13 +5,18 @@ import type { RoutePlugin } from '../types';
 const checkSchema = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
 const readySchema = {
   type: 'object',
-  properties: { ready: { type: 'boolean' }, checks: { type: 'object', properties: { postgres: checkSchema, temporal: checkSchema, worker: checkSchema } } },
+  properties: {
+    ready: { type: 'boolean' },
+    checks: { type: 'object', properties: { postgres: checkSchema, temporal: checkSchema, worker: checkSchema } },
+  },
 } as const;
 
 async function check(fn: () => Promise<boolean>): Promise<{ ok: boolean; error?: string }> {
   try {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error('timed out after 3s')), 3000); });
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error('timed out after 3s')), 3000);
+    });
     const ok = await Promise.race([fn(), timeout]).finally(() => clearTimeout(timer));
     return ok ? { ok } : { ok, error: 'not ready' };
   } catch (err) {
@@ -24,19 +29,39 @@ async function check(fn: () => Promise<boolean>): Promise<{ ok: boolean; error?:
  * log, not to whoever can reach the port.
  */
 export const healthRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
-  app.get('/healthz', {
-    config: { public: true },
-    schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
-  }, async () => ({ ok: true }));
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+    },
+    async () => ({ ok: true }),
+  );
 
-  app.get('/readyz', { config: { public: true }, schema: { response: { 200: readySchema, 503: readySchema } } }, async (req, reply) => {
-    const postgres = await check(async () => { await ping(deps.db); return true; });
-    let polling = false;
-    const temporal = await check(async () => { polling = (await deps.gateway.ping()).workerPolling; return true; });
-    const worker = temporal.ok && polling ? { ok: true } : { ok: false, error: temporal.ok ? 'no worker polled the task queue in 2 minutes' : 'Temporal unreachable' };
-    const ready = postgres.ok && temporal.ok && worker.ok;
-    if (!ready) req.log.warn({ postgres, temporal, worker }, 'not ready');
-    const body = { ready, checks: { postgres: { ok: postgres.ok }, temporal: { ok: temporal.ok }, worker: { ok: worker.ok } } };
-    return reply.code(ready ? 200 : 503).send(body);
-  });
+  app.get(
+    '/readyz',
+    { config: { public: true }, schema: { response: { 200: readySchema, 503: readySchema } } },
+    async (req, reply) => {
+      const postgres = await check(async () => {
+        await ping(deps.db);
+        return true;
+      });
+      let polling = false;
+      const temporal = await check(async () => {
+        polling = (await deps.gateway.ping()).workerPolling;
+        return true;
+      });
+      const worker =
+        temporal.ok && polling
+          ? { ok: true }
+          : { ok: false, error: temporal.ok ? 'no worker polled the task queue in 2 minutes' : 'Temporal unreachable' };
+      const ready = postgres.ok && temporal.ok && worker.ok;
+      if (!ready) req.log.warn({ postgres, temporal, worker }, 'not ready');
+      const body = {
+        ready,
+        checks: { postgres: { ok: postgres.ok }, temporal: { ok: temporal.ok }, worker: { ok: worker.ok } },
+      };
+      return reply.code(ready ? 200 : 503).send(body);
+    },
+  );
 };

@@ -23,9 +23,24 @@ const createRunBody = {
     paperId: { type: 'string', format: 'uuid' },
     mode: { type: 'string', enum: ['supervised', 'autonomous'] },
     ideaCount: { type: 'integer', minimum: 1, maximum: 10 },
-    taskId: { type: 'string', minLength: 1, maxLength: 200, description: 'Pin the library task instead of letting the agent choose' },
-    until: { type: 'string', enum: ['approved', 'measured', 'succeeded'], description: 'Stop after approval, after the measured candidate, or after validation and the report (default)' },
-    validationSeeds: { type: 'integer', minimum: 3, maximum: 50, description: 'Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS, at most MLR_MAX_VALIDATION_SEEDS)' },
+    taskId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'Pin the library task instead of letting the agent choose',
+    },
+    until: {
+      type: 'string',
+      enum: ['approved', 'measured', 'succeeded'],
+      description: 'Stop after approval, after the measured candidate, or after validation and the report (default)',
+    },
+    validationSeeds: {
+      type: 'integer',
+      minimum: 3,
+      maximum: 50,
+      description:
+        'Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS, at most MLR_MAX_VALIDATION_SEEDS)',
+    },
     approvalTimeout: {
       type: 'object',
       required: ['seconds', 'action'],
@@ -50,7 +65,8 @@ const decisionBody = {
 } as const;
 
 const idempotencyHeader = {
-  type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
 } as const;
 
 const listQuery = {
@@ -66,7 +82,9 @@ const listQuery = {
 
 export async function loadRunView(db: Queryable, run: RunRow) {
   const [ideas, usage, experiments] = await Promise.all([
-    ideasForRound(db, run.id, run.round), usageForRun(db, run.id), experimentsForRun(db, run.id),
+    ideasForRound(db, run.id, run.round),
+    usageForRun(db, run.id),
+    experimentsForRun(db, run.id),
   ]);
   return runView(run, ideas, usage, experiments);
 }
@@ -74,108 +92,173 @@ export async function loadRunView(db: Queryable, run: RunRow) {
 export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
   const { db, config, gateway } = deps;
 
-  app.post('/v1/runs', {
-    schema: { body: createRunBody, headers: idempotencyHeader, response: { 201: runSchema, 202: runSchema, ...errorResponses } },
-  }, async (req, reply) => {
-    const problem = modelConfigProblem(config);
-    if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
-    const body = req.body;
-    const owner = req.principal.name;
-    await loadPaperOr404(db, body.paperId, req.principal);
-    if (body.taskId !== undefined && !listTasks(config.MLR_TASKS_DIR).some((t) => t.id === body.taskId)) {
-      throw new HttpError(422, 'UnknownTask', `task ${body.taskId} is not in the task library`);
-    }
-    if (body.validationSeeds !== undefined && body.validationSeeds > config.MLR_MAX_VALIDATION_SEEDS) {
-      throw new HttpError(400, 'InvalidRequest', `body/validationSeeds must be <= ${config.MLR_MAX_VALIDATION_SEEDS} (MLR_MAX_VALIDATION_SEEDS)`);
-    }
-    const key = req.headers['idempotency-key'];
-    // Key order must not matter: the same request in another field order is the same request.
-    const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
-    const requestHash = createHash('sha256').update(canonical).digest('hex');
-    const id = randomUUID();
-    const input: RunInput = {
-      runId: id,
-      paperId: body.paperId,
-      mode: body.mode ?? 'supervised',
-      ideaCount: body.ideaCount ?? config.MLR_DEFAULT_IDEA_COUNT,
-      approvalTimeout: body.approvalTimeout,
-      maxRevisions: config.MLR_MAX_REVISIONS,
-      timeouts: deps.runTimeouts,
-      until: body.until ?? 'succeeded',
-      experiment: {
-        maxSteps: config.MLR_AGENT_MAX_STEPS, maxDebugIterations: config.MLR_MAX_DEBUG_ITERATIONS,
-        execTimeoutSeconds: Math.ceil(config.MLR_EXEC_TIMEOUT_MS / 1000),
-      },
-      validation: { seeds: body.validationSeeds ?? config.MLR_VALIDATION_SEEDS, parallelism: config.MLR_VALIDATION_PARALLELISM },
-    };
-    const replay = key ? (await listRuns(db, { scope: owner, limit: 1, idempotencyKey: key }))[0] : undefined;
-    if (!replay && (await countActiveRuns(db, owner, TERMINAL_STATUSES)) >= config.MLR_MAX_ACTIVE_RUNS_PER_USER) {
-      throw new HttpError(429, 'TooManyActiveRuns',
-        `you have ${config.MLR_MAX_ACTIVE_RUNS_PER_USER} runs in progress (MLR_MAX_ACTIVE_RUNS_PER_USER); wait for one to finish or cancel one`,
-        { 'retry-after': '60' });
-    }
-    const { run, created } = await insertRun(db, {
-      id, owner, paperId: body.paperId, workflowId: workflowIdFor(id), mode: input.mode, ideaCount: input.ideaCount,
-      approvalTimeout: input.approvalTimeout, idempotencyKey: key, requestHash, taskId: body.taskId, until: input.until, input,
-    }, { mode: input.mode, ideaCount: input.ideaCount });
-    if (!created && run.request_hash !== requestHash) {
-      throw new HttpError(409, 'IdempotencyKeyReused', 'this Idempotency-Key was used with a different request body');
-    }
-    if (!created) reply.header('idempotent-replayed', 'true');
-    try {
-      // On a replay this re-attaches to the existing workflow (USE_EXISTING), covering a crash between
-      // the insert and the start of the first attempt.
-      await gateway.start(run.input ?? { ...input, runId: run.id, paperId: run.paper_id });
-    } catch (err) {
-      // The run and its first event are stored; the sweeper starts it once Temporal answers again.
-      req.log.warn({ err, runId: run.id }, 'could not start the run workflow; the sweeper will retry');
-      return reply.code(202).header('retry-after', '30')
-        .send(await loadRunView(db, (await getRun(db, run.id))!));
-    }
-    return reply.code(201).send(await loadRunView(db, (await getRun(db, run.id))!));
-  });
-
-  app.get('/v1/runs', {
-    schema: {
-      querystring: listQuery,
-      response: {
-        200: { type: 'object', properties: { items: { type: 'array', items: runSchema }, nextCursor: { type: ['string', 'null'] } } },
-        ...errorResponses,
+  app.post(
+    '/v1/runs',
+    {
+      schema: {
+        body: createRunBody,
+        headers: idempotencyHeader,
+        response: { 201: runSchema, 202: runSchema, ...errorResponses },
       },
     },
-  }, async (req) => {
-    const limit = req.query.limit ?? 20;
-    const rows = await listRuns(db, {
-      scope: scopeOf(req.principal), status: req.query.status, paperId: req.query.paperId, before: decodeCursor(req.query.cursor), limit,
-    });
-    return {
-      items: await Promise.all(rows.map((r) => loadRunView(db, r))),
-      nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null,
-    };
-  });
+    async (req, reply) => {
+      const problem = modelConfigProblem(config);
+      if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
+      const body = req.body;
+      const owner = req.principal.name;
+      await loadPaperOr404(db, body.paperId, req.principal);
+      if (body.taskId !== undefined && !listTasks(config.MLR_TASKS_DIR).some((t) => t.id === body.taskId)) {
+        throw new HttpError(422, 'UnknownTask', `task ${body.taskId} is not in the task library`);
+      }
+      if (body.validationSeeds !== undefined && body.validationSeeds > config.MLR_MAX_VALIDATION_SEEDS) {
+        throw new HttpError(
+          400,
+          'InvalidRequest',
+          `body/validationSeeds must be <= ${config.MLR_MAX_VALIDATION_SEEDS} (MLR_MAX_VALIDATION_SEEDS)`,
+        );
+      }
+      const key = req.headers['idempotency-key'];
+      // Key order must not matter: the same request in another field order is the same request.
+      const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
+      const requestHash = createHash('sha256').update(canonical).digest('hex');
+      const id = randomUUID();
+      const input: RunInput = {
+        runId: id,
+        paperId: body.paperId,
+        mode: body.mode ?? 'supervised',
+        ideaCount: body.ideaCount ?? config.MLR_DEFAULT_IDEA_COUNT,
+        approvalTimeout: body.approvalTimeout,
+        maxRevisions: config.MLR_MAX_REVISIONS,
+        timeouts: deps.runTimeouts,
+        until: body.until ?? 'succeeded',
+        experiment: {
+          maxSteps: config.MLR_AGENT_MAX_STEPS,
+          maxDebugIterations: config.MLR_MAX_DEBUG_ITERATIONS,
+          execTimeoutSeconds: Math.ceil(config.MLR_EXEC_TIMEOUT_MS / 1000),
+        },
+        validation: {
+          seeds: body.validationSeeds ?? config.MLR_VALIDATION_SEEDS,
+          parallelism: config.MLR_VALIDATION_PARALLELISM,
+        },
+      };
+      const replay = key ? (await listRuns(db, { scope: owner, limit: 1, idempotencyKey: key }))[0] : undefined;
+      if (!replay && (await countActiveRuns(db, owner, TERMINAL_STATUSES)) >= config.MLR_MAX_ACTIVE_RUNS_PER_USER) {
+        throw new HttpError(
+          429,
+          'TooManyActiveRuns',
+          `you have ${config.MLR_MAX_ACTIVE_RUNS_PER_USER} runs in progress (MLR_MAX_ACTIVE_RUNS_PER_USER); wait for one to finish or cancel one`,
+          { 'retry-after': '60' },
+        );
+      }
+      const { run, created } = await insertRun(
+        db,
+        {
+          id,
+          owner,
+          paperId: body.paperId,
+          workflowId: workflowIdFor(id),
+          mode: input.mode,
+          ideaCount: input.ideaCount,
+          approvalTimeout: input.approvalTimeout,
+          idempotencyKey: key,
+          requestHash,
+          taskId: body.taskId,
+          until: input.until,
+          input,
+        },
+        { mode: input.mode, ideaCount: input.ideaCount },
+      );
+      if (!created && run.request_hash !== requestHash) {
+        throw new HttpError(409, 'IdempotencyKeyReused', 'this Idempotency-Key was used with a different request body');
+      }
+      if (!created) reply.header('idempotent-replayed', 'true');
+      try {
+        // On a replay this re-attaches to the existing workflow (USE_EXISTING), covering a crash between
+        // the insert and the start of the first attempt.
+        await gateway.start(run.input ?? { ...input, runId: run.id, paperId: run.paper_id });
+      } catch (err) {
+        // The run and its first event are stored; the sweeper starts it once Temporal answers again.
+        req.log.warn({ err, runId: run.id }, 'could not start the run workflow; the sweeper will retry');
+        return reply
+          .code(202)
+          .header('retry-after', '30')
+          .send(await loadRunView(db, (await getRun(db, run.id))!));
+      }
+      return reply.code(201).send(await loadRunView(db, (await getRun(db, run.id))!));
+    },
+  );
 
-  app.get('/v1/runs/:id', {
-    schema: { params: uuidParam, response: { 200: runSchema, ...errorResponses } },
-  }, async (req) => loadRunView(db, await loadRunOr404(db, req.params.id, req.principal)));
+  app.get(
+    '/v1/runs',
+    {
+      schema: {
+        querystring: listQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: runSchema }, nextCursor: { type: ['string', 'null'] } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const limit = req.query.limit ?? 20;
+      const rows = await listRuns(db, {
+        scope: scopeOf(req.principal),
+        status: req.query.status,
+        paperId: req.query.paperId,
+        before: decodeCursor(req.query.cursor),
+        limit,
+      });
+      return {
+        items: await Promise.all(rows.map((r) => loadRunView(db, r))),
+        nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null,
+      };
+    },
+  );
 
-  app.post('/v1/runs/:id/approval', {
-    schema: { params: uuidParam, body: decisionBody, headers: idempotencyHeader, response: { 200: runSchema, ...errorResponses } },
-  }, async (req) => {
-    const run = await loadRunOr404(db, req.params.id, req.principal);
-    if (req.body.decision === 'revise' && !req.body.feedback) throw new HttpError(400, 'InvalidDecision', 'body/feedback is required to revise');
-    if (run.status !== 'awaiting_approval') throw new HttpError(409, 'NotAwaitingApproval', `run is ${run.status}, not awaiting approval`);
-    // Update ids are scoped to the run (and so to its owner): a key cannot name another run's decision.
-    const requestId = `${run.id}:${req.headers['idempotency-key'] ?? randomUUID()}`;
-    await gateway.decide(run.workflow_id, req.body, requestId);
-    return loadRunView(db, await loadRunOr404(db, run.id, req.principal));
-  });
+  app.get(
+    '/v1/runs/:id',
+    {
+      schema: { params: uuidParam, response: { 200: runSchema, ...errorResponses } },
+    },
+    async (req) => loadRunView(db, await loadRunOr404(db, req.params.id, req.principal)),
+  );
 
-  app.post('/v1/runs/:id/cancel', {
-    schema: { params: uuidParam, response: { 202: runSchema, ...errorResponses } },
-  }, async (req, reply) => {
-    const run = await loadRunOr404(db, req.params.id, req.principal);
-    if (isFinished(run.status, run.until)) throw new HttpError(409, 'RunFinished', `run is already ${run.status}`);
-    await gateway.cancel(run.workflow_id);
-    return reply.code(202).send(await loadRunView(db, run));
-  });
+  app.post(
+    '/v1/runs/:id/approval',
+    {
+      schema: {
+        params: uuidParam,
+        body: decisionBody,
+        headers: idempotencyHeader,
+        response: { 200: runSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const run = await loadRunOr404(db, req.params.id, req.principal);
+      if (req.body.decision === 'revise' && !req.body.feedback)
+        throw new HttpError(400, 'InvalidDecision', 'body/feedback is required to revise');
+      if (run.status !== 'awaiting_approval')
+        throw new HttpError(409, 'NotAwaitingApproval', `run is ${run.status}, not awaiting approval`);
+      // Update ids are scoped to the run (and so to its owner): a key cannot name another run's decision.
+      const requestId = `${run.id}:${req.headers['idempotency-key'] ?? randomUUID()}`;
+      await gateway.decide(run.workflow_id, req.body, requestId);
+      return loadRunView(db, await loadRunOr404(db, run.id, req.principal));
+    },
+  );
+
+  app.post(
+    '/v1/runs/:id/cancel',
+    {
+      schema: { params: uuidParam, response: { 202: runSchema, ...errorResponses } },
+    },
+    async (req, reply) => {
+      const run = await loadRunOr404(db, req.params.id, req.principal);
+      if (isFinished(run.status, run.until)) throw new HttpError(409, 'RunFinished', `run is already ${run.status}`);
+      await gateway.cancel(run.workflow_id);
+      return reply.code(202).send(await loadRunView(db, run));
+    },
+  );
 };

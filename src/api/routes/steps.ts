@@ -11,34 +11,50 @@ const MAX_OBSERVATION = 4000;
 const stepSchema = {
   type: 'object',
   properties: {
-    step: { type: 'integer' }, tool: { type: 'string' }, args: { type: 'object', additionalProperties: true },
-    observation: { type: ['string', 'null'] }, observationTruncated: { type: 'boolean' }, error: { type: ['string', 'null'] },
-    experimentId: { type: ['string', 'null'] }, experimentStatus: { type: ['string', 'null'] }, createdAt: { type: 'string' },
+    step: { type: 'integer' },
+    tool: { type: 'string' },
+    args: { type: 'object', additionalProperties: true },
+    observation: { type: ['string', 'null'] },
+    observationTruncated: { type: 'boolean' },
+    error: { type: ['string', 'null'] },
+    experimentId: { type: ['string', 'null'] },
+    experimentStatus: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
   },
 } as const;
 
 export const stepRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
-  app.get('/v1/runs/:id/steps', {
-    schema: {
-      summary: "The ExperimentAgent's trajectory: each step's tool, arguments, observation and the execution it ran",
-      params: uuidParam,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { after: { type: 'integer', minimum: -1, default: -1 }, limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-      },
-      response: {
-        200: { type: 'object', properties: { items: { type: 'array', items: stepSchema }, nextAfter: { type: ['integer', 'null'] } } },
-        ...errorResponses,
+  app.get(
+    '/v1/runs/:id/steps',
+    {
+      schema: {
+        summary: "The ExperimentAgent's trajectory: each step's tool, arguments, observation and the execution it ran",
+        params: uuidParam,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            after: { type: 'integer', minimum: -1, default: -1 },
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: stepSchema }, nextAfter: { type: ['integer', 'null'] } },
+          },
+          ...errorResponses,
+        },
       },
     },
-  }, async (req) => {
-    const run = await loadRunOr404(deps.db, req.params.id, req.principal);
-    const limit = req.query.limit ?? 50;
-    const rows = await stepsPage(deps.db, run.id, req.query.after ?? -1, limit);
-    return {
-      items: rows.map((r) => stepView(r, MAX_OBSERVATION)),
-      nextAfter: rows.length === limit ? rows[rows.length - 1]!.step : null,
-    };
-  });
+    async (req) => {
+      const run = await loadRunOr404(deps.db, req.params.id, req.principal);
+      const limit = req.query.limit ?? 50;
+      const rows = await stepsPage(deps.db, run.id, req.query.after ?? -1, limit);
+      return {
+        items: rows.map((r) => stepView(r, MAX_OBSERVATION)),
+        nextAfter: rows.length === limit ? rows[rows.length - 1]!.step : null,
+      };
+    },
+  );
 };
