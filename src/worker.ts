@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { createFsArtifactStore } from './experiments/artifacts';
-import { createLocalExecutor, detectNetworkIsolation } from './experiments/executor';
+import { createLocalExecutor, detectNetworkIsolation } from './experiments/executor/local';
 import { createOpenAiChatModel } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
@@ -47,6 +47,8 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     sandboxScript: path.join(ROOT, 'scripts', 'sandbox.py'),
     store,
     isolationPrefix,
+    stateDir: path.join(config.MLR_DATA_DIR, 'executor'),
+    maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
   });
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
 }

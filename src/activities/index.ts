@@ -9,7 +9,7 @@ import { getRun, patchRun } from '../db/runs';
 import type { Queryable } from '../db/types';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
-import type { Executor } from '../experiments/executor';
+import type { Executor } from '../experiments/executor/types';
 import { createAgentActivities } from './agent';
 import { createExperimentActivities } from './experiment';
 import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';

@@ -1,4 +1,4 @@
-import type { Queryable } from './types';
+import { pgJson, pgText, type Queryable } from './types';
 
 export interface AgentStepRow {
   run_id: string;
@@ -47,7 +47,7 @@ export async function insertStep(
   await db.query(
     `INSERT INTO agent_steps (run_id, step, tool, args, tool_call_id, observation, error) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (run_id, step) DO NOTHING`,
-    [s.runId, s.step, s.tool, JSON.stringify(s.args), s.toolCallId, s.observation ?? null, s.error ?? null],
+    [s.runId, s.step, s.tool, pgJson(s.args), s.toolCallId, pgText(s.observation ?? null), pgText(s.error ?? null)],
   );
   return (await getStep(db, s.runId, s.step))!;
 }
@@ -56,7 +56,7 @@ export async function setObservation(db: Queryable, runId: string, step: number,
   await db.query('UPDATE agent_steps SET observation = $3 WHERE run_id = $1 AND step = $2 AND observation IS NULL', [
     runId,
     step,
-    observation,
+    pgText(observation),
   ]);
 }
 

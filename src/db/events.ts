@@ -1,4 +1,4 @@
-import type { Queryable } from './types';
+import { pgJson, type Queryable } from './types';
 
 export type RunEventType =
   | 'status'
@@ -30,7 +30,7 @@ export async function appendEvent(db: Queryable, runId: string, type: RunEventTy
   await db.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [
     runId,
     type,
-    JSON.stringify(data),
+    pgJson(data),
   ]);
 }
 

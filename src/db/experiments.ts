@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from './types';
-import type { ExecutionResult } from '../experiments/executor';
+import { pgJson, pgText, type Queryable } from './types';
+import type { ExecutionResult } from '../experiments/executor/types';
 
 export interface ExperimentRow {
   id: string;
@@ -62,9 +62,9 @@ export async function finishExperiment(db: Queryable, id: string, r: ExecutionRe
       r.exitCode,
       r.durationMs,
       r.peakMemoryMb,
-      r.metrics ? JSON.stringify(r.metrics) : null,
-      r.error ?? null,
-      r.logTail,
+      r.metrics ? pgJson(r.metrics) : null,
+      pgText(r.error ?? null),
+      pgText(r.logTail),
       r.log.uri,
       r.networkIsolated,
     ],

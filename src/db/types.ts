@@ -25,3 +25,14 @@ export async function transaction<T>(db: Transactional, fn: (tx: Queryable) => P
     client.release();
   }
 }
+
+/**
+ * Text Postgres can store: a NUL byte (which experiment output may carry) is written as the two
+ * characters `\0` instead of failing the insert.
+ */
+export const pgText = <T extends string | null | undefined>(s: T): T =>
+  (typeof s === 'string' && s.includes('\u0000') ? s.split('\u0000').join('\\0') : s) as T;
+
+/** JSON Postgres can store: NUL characters inside strings become `\0` (jsonb refuses `\u0000`). */
+export const pgJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? pgText(v) : v));

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createFsArtifactStore } from '../../src/experiments/artifacts';
-import { createLocalExecutor, detectNetworkIsolation } from '../../src/experiments/executor';
+import { createLocalExecutor, detectNetworkIsolation } from '../../src/experiments/executor/local';
 import { Workspace } from '../../src/experiments/workspace';
 import { loadTask, prepareTask, type PreparedTask } from '../../src/tasks/library';
 import { ROOT, TEST_DATA } from './paths';
 
 export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 export const SANDBOX = path.join(ROOT, 'scripts', 'sandbox.py');
+export const EXECUTOR_STATE = path.join(TEST_DATA, 'executor');
 
 export async function preparedTask(id = 'breast-cancer'): Promise<PreparedTask> {
   return prepareTask(loadTask(path.join(ROOT, 'tasks', id))!, path.join(TEST_DATA, 'prepared-tasks'), PYTHON);
@@ -19,12 +20,14 @@ export function freshWorkspace(prepared: PreparedTask, name: string): Workspace 
   return Workspace.create(dir, prepared.envDir, prepared.readOnlyPatterns);
 }
 
-export async function localExecutor(isolate = true) {
+export async function localExecutor(isolate = true, maxLogBytes?: number) {
   const store = createFsArtifactStore(path.join(TEST_DATA, 'artifacts'));
   const isolationPrefix = isolate ? await detectNetworkIsolation() : [];
   return {
     store,
     isolationPrefix,
-    executor: createLocalExecutor({ python: PYTHON, sandboxScript: SANDBOX, store, isolationPrefix }),
+    executor: createLocalExecutor({
+      python: PYTHON, sandboxScript: SANDBOX, store, isolationPrefix, stateDir: EXECUTOR_STATE, maxLogBytes,
+    }),
   };
 }

@@ -1,0 +1,227 @@
+// The local backend: runs `python <script>` in the workspace in its own process group, with a wall-clock
+// timeout, an address-space limit, no network where the OS allows it, an environment that carries no
+// secrets, and output bounded in memory. Its bookkeeping (which process group runs in which workspace)
+// lives outside the workspace, where the experiment cannot write.
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { ArtifactStore } from '../artifacts';
+import { measure } from './measure';
+import type { ExecutionResult, ExecutionStatus, Executor } from './types';
+
+export type { ExecutionResult, ExecutionSpec, ExecutionStatus, Executor } from './types';
+
+const execFileP = promisify(execFile);
+const LOG_TAIL_BYTES = 8 * 1024;
+
+/** `unshare -n` (root) or `unshare -rn` (user namespaces): whichever this OS allows, or none. */
+export async function detectNetworkIsolation(): Promise<string[]> {
+  for (const prefix of [
+    ['unshare', '-n'],
+    ['unshare', '-rn'],
+  ]) {
+    try {
+      await execFileP(prefix[0]!, [...prefix.slice(1), 'true'], { timeout: 5000 });
+      return prefix;
+    } catch {
+      // not permitted here; try the next
+    }
+  }
+  return [];
+}
+
+export interface LocalExecutorOptions {
+  python: string;
+  sandboxScript: string;
+  store: ArtifactStore;
+  /** Result of detectNetworkIsolation(); [] runs with the network. */
+  isolationPrefix: string[];
+  /** Where the executor records running process groups; outside every workspace. */
+  stateDir: string;
+  /** Most bytes of output kept for the log: the first half and the last half, with a marker between. */
+  maxLogBytes?: number;
+}
+
+export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
+
+function scrubbedEnv(python: string, workspaceDir: string, seed: number): NodeJS.ProcessEnv {
+  // Built from nothing, not filtered from process.env: secrets (OPENAI_API_KEY, DATABASE_URL, …) cannot leak.
+  const home = path.join(workspaceDir, '.mlr', 'home');
+  fs.mkdirSync(home, { recursive: true });
+  return {
+    PATH: `${path.dirname(python)}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: home,
+    TMPDIR: home,
+    LANG: 'C.UTF-8',
+    MLR_SEED: String(seed),
+    PYTHONHASHSEED: String(seed),
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+}
+
+/**
+ * Output kept in bounded memory: the head up to half the cap, and a ring of the latest chunks for the
+ * other half. 300 MB of prints cost the worker at most `maxBytes`.
+ */
+export class BoundedOutput {
+  private head: Buffer[] = [];
+  private headSize = 0;
+  private tail: Buffer[] = [];
+  private tailSize = 0;
+  total = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    const half = Math.floor(this.maxBytes / 2);
+    if (this.headSize < half) {
+      const take = chunk.subarray(0, half - this.headSize);
+      this.head.push(take);
+      this.headSize += take.length;
+      chunk = chunk.subarray(take.length);
+      if (chunk.length === 0) return;
+    }
+    this.tail.push(chunk);
+    this.tailSize += chunk.length;
+    while (this.tail.length > 1 && this.tailSize - this.tail[0]!.length >= this.maxBytes - half) {
+      this.tailSize -= this.tail.shift()!.length;
+    }
+  }
+
+  /** The kept bytes, with a marker saying how much was left out. */
+  contents(): Buffer {
+    const head = Buffer.concat(this.head, this.headSize);
+    const keepTail = this.maxBytes - this.headSize;
+    const tailAll = Buffer.concat(this.tail, this.tailSize);
+    const tail = tailAll.subarray(Math.max(0, tailAll.length - keepTail));
+    const omitted = this.total - head.length - tail.length;
+    if (omitted <= 0) return Buffer.concat([head, tail]);
+    return Buffer.concat([head, Buffer.from(`\n[… ${omitted} bytes of output omitted …]\n`), tail]);
+  }
+
+  /** The last bytes of the output, for error messages and observations. */
+  lastBytes(n: number): Buffer {
+    const tail = Buffer.concat(this.tail, this.tailSize);
+    const dropped = this.total > this.headSize + this.tailSize;
+    const source = dropped ? tail : Buffer.concat([Buffer.concat(this.head, this.headSize), tail]);
+    return source.subarray(Math.max(0, source.length - n));
+  }
+}
+
+/** The process group a dead worker left running in this workspace: stopped only if it is ours and there. */
+function stopStaleGroup(pgidFile: string, sandboxScript: string, workspaceDir: string): void {
+  let pgid: number;
+  try {
+    pgid = Number(fs.readFileSync(pgidFile, 'utf8'));
+  } catch {
+    return;
+  }
+  fs.rmSync(pgidFile, { force: true });
+  if (!Number.isInteger(pgid) || pgid <= 1 || pgid === process.pid) return;
+  // A recycled pid may now belong to anything: the leader must still be our sandbox, in this workspace.
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pgid}/cmdline`, 'utf8');
+    const cwd = fs.readlinkSync(`/proc/${pgid}/cwd`);
+    if (!cmdline.includes(sandboxScript) || path.resolve(cwd) !== path.resolve(workspaceDir)) return;
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
+  const maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+  fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  return {
+    async execute(spec): Promise<ExecutionResult> {
+      const started = Date.now();
+      const internal = path.join(spec.workspaceDir, '.mlr');
+      fs.mkdirSync(internal, { recursive: true });
+      const resultFile = path.join(opts.stateDir, `result-${process.pid}-${started}-${Math.random().toString(36).slice(2)}.json`);
+      // A worker that died mid-execution leaves its experiment running in its own process group; stop
+      // it before the retry runs, so two executions never write the same workspace.
+      const key = createHash('sha256').update(path.resolve(spec.workspaceDir)).digest('hex').slice(0, 32);
+      const pgidFile = path.join(opts.stateDir, `${key}.pgid`);
+      stopStaleGroup(pgidFile, opts.sandboxScript, spec.workspaceDir);
+      const command = [
+        ...opts.isolationPrefix,
+        opts.python,
+        opts.sandboxScript,
+        resultFile,
+        String(spec.memoryMb),
+        '--',
+        opts.python,
+        '-u',
+        spec.script,
+      ];
+      const child = spawn(command[0]!, command.slice(1), {
+        cwd: spec.workspaceDir,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: scrubbedEnv(opts.python, spec.workspaceDir, spec.seed),
+      });
+      if (child.pid) fs.writeFileSync(pgidFile, String(child.pid));
+      const output = new BoundedOutput(maxLogBytes);
+      const collect = (d: Buffer) => output.push(d);
+      child.stdout!.on('data', collect);
+      child.stderr!.on('data', collect);
+      let ended: ExecutionStatus | undefined;
+      const killTree = (why: ExecutionStatus) => {
+        ended ??= why;
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      };
+      const timer = setTimeout(() => killTree('timeout'), spec.timeoutMs);
+      const progress = setInterval(() => spec.onProgress?.(), 2000);
+      const onAbort = () => killTree('cancelled');
+      spec.signal?.addEventListener('abort', onAbort);
+      if (spec.signal?.aborted) onAbort();
+      const exitCode = await new Promise<number | null>((resolve) => {
+        child.once('error', () => resolve(null));
+        child.once('close', (code) => resolve(code));
+      });
+      clearTimeout(timer);
+      clearInterval(progress);
+      spec.signal?.removeEventListener('abort', onAbort);
+      fs.rmSync(pgidFile, { force: true });
+
+      const log = await opts.store.put(spec.logKey, output.contents());
+      const logTail = output.lastBytes(LOG_TAIL_BYTES).toString('utf8');
+      let peakMemoryMb: number | null = null;
+      try {
+        peakMemoryMb = (JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { peakMemoryMb: number }).peakMemoryMb;
+        fs.rmSync(resultFile);
+      } catch {
+        // killed before the sandbox could report
+      }
+      const base = {
+        exitCode,
+        durationMs: Date.now() - started,
+        peakMemoryMb,
+        logTail,
+        log,
+        networkIsolated: opts.isolationPrefix.length > 0,
+      };
+      if (ended === 'timeout')
+        return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };
+      if (ended === 'cancelled') return { ...base, status: 'cancelled', metrics: null, error: 'cancelled' };
+      if (exitCode !== 0) {
+        const memory = /MemoryError|Cannot allocate memory/.test(logTail) ? ` (memory limit ${spec.memoryMb} MB)` : '';
+        return { ...base, status: 'failed', metrics: null, error: `exit code ${exitCode}${memory}` };
+      }
+      try {
+        const metrics = await measure(opts.python, spec);
+        return { ...base, status: 'succeeded', metrics };
+      } catch (err) {
+        return { ...base, status: 'failed', metrics: null, error: `missing metric: ${(err as Error).message}` };
+      }
+    },
+  };
+}
