@@ -20,6 +20,14 @@ import { withHeartbeat } from './heartbeat';
 import type { ActivityDeps } from './index';
 import { costUsd, structuredCall } from './structured';
 
+// Duck-typed, not `instanceof Error`: errors from Node's fs may come from another realm (a test's VM).
+const isFsError = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code ?? ''));
+
+/** The error without the absolute host paths Node puts in its messages. */
+const fsErrorMessage = (err: NodeJS.ErrnoException): string =>
+  `${err.code}: the file operation failed (${err.syscall ?? 'fs'})`;
+
 export function createAgentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
   const { context, execute } = createRunContext(deps);
@@ -134,10 +142,10 @@ export function createAgentActivities(deps: ActivityDeps) {
           script: ws.relative(a.script_name),
         });
         const tail = row.log_tail ?? '';
-        const measured =
-          row.status === 'succeeded' ? `\nMeasured ${prepared.task.metric}: ${row.metrics![prepared.task.metric]}` : '';
+        // The agent sees what its script printed, never the harness's score on the hidden test split: that
+        // would be a test-set oracle to tune against.
         return row.status === 'succeeded'
-          ? `The script ran in ${row.duration_ms} ms. Output:\n${tail}${measured}`
+          ? `The script ran in ${row.duration_ms} ms. Output:\n${tail}`
           : `The script did not succeed (${row.status}: ${row.error}). Output:\n${tail}`;
       }
       case 'edit_script': {
@@ -258,8 +266,10 @@ export function createAgentActivities(deps: ActivityDeps) {
           act(runId, ws, row.tool as ToolName, row.args as Record<string, never>, step, signal),
         );
       } catch (err) {
-        if (!(err instanceof ActionError)) throw err;
-        observation = `Error: ${err.message}`;
+        // A bad path or an ordinary filesystem error is the agent's to read and correct, never a failed
+        // activity (which would retry, and re-run the action).
+        if (!(err instanceof ActionError) && !isFsError(err)) throw err;
+        observation = `Error: ${err instanceof ActionError ? err.message : fsErrorMessage(err as NodeJS.ErrnoException)}`;
       }
       await setObservation(db, runId, step, bound(observation, config.MLR_OBSERVATION_MAX_CHARS));
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);

@@ -27,11 +27,7 @@ export interface RunEvent {
 }
 
 export async function appendEvent(db: Queryable, runId: string, type: RunEventType, data: object): Promise<void> {
-  await db.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [
-    runId,
-    type,
-    pgJson(data),
-  ]);
+  await db.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [runId, type, pgJson(data)]);
 }
 
 export async function eventsAfter(db: Queryable, runId: string, afterId: number, limit = 500): Promise<RunEvent[]> {

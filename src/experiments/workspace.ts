@@ -49,19 +49,63 @@ export class Workspace {
     return new Workspace(root, readOnlyPatterns);
   }
 
-  /** The workspace-relative path, or an ActionError for anything outside it. */
+  /**
+   * The workspace-relative path, or an ActionError for anything outside it. Every existing component is
+   * checked with lstat: a symbolic link must resolve (a dangling one would create a file wherever it
+   * points) to a place inside the workspace and outside the harness folder.
+   */
   relative(p: string): string {
+    return this.resolve(p).rel;
+  }
+
+  /** The path as given (rel) and as it resolves through symbolic links (real), both workspace-relative. */
+  private resolve(p: string): { rel: string; real: string } {
     if (typeof p !== 'string' || p.includes('\0')) throw new ActionError('the path is not a string');
     const abs = path.resolve(this.root, p);
     const rel = path.relative(this.root, abs);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new ActionError(`${p} is outside the workspace`);
+    const outside = (r: string) => r.startsWith('..') || path.isAbsolute(r);
+    if (outside(rel)) throw new ActionError(`${p} is outside the workspace`);
     if (rel.split(path.sep)[0] === INTERNAL_DIR) throw new ActionError(`${p} is not accessible`);
-    // A symlink inside the workspace must not lead out of it.
-    let existing = abs;
-    while (!fs.existsSync(existing)) existing = path.dirname(existing);
-    const real = path.relative(fs.realpathSync(this.root), fs.realpathSync(existing));
-    if (real.startsWith('..') || path.isAbsolute(real)) throw new ActionError(`${p} is outside the workspace`);
-    return rel.split(path.sep).join('/');
+    const rootReal = fs.realpathSync(this.root);
+    let real = '';
+    const parts = rel ? rel.split(path.sep) : [];
+    for (const [i, part] of parts.entries()) {
+      const next = path.join(this.root, real, part);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(next);
+      } catch {
+        real = path.join(real, ...parts.slice(i)); // the rest does not exist yet: it will be created here
+        break;
+      }
+      if (!st.isSymbolicLink()) {
+        real = path.join(real, part);
+        continue;
+      }
+      let target: string;
+      try {
+        target = fs.realpathSync(next);
+      } catch {
+        throw new ActionError(`${p} goes through a symbolic link that points nowhere`);
+      }
+      const r = path.relative(rootReal, target);
+      if (outside(r)) throw new ActionError(`${p} is outside the workspace`);
+      if (r.split(path.sep)[0] === INTERNAL_DIR) throw new ActionError(`${p} is not accessible`);
+      real = r;
+    }
+    const posix = (x: string) => x.split(path.sep).join('/');
+    return { rel: posix(rel), real: posix(real) };
+  }
+
+  /** An existing file with more than one hard link could be a window onto a file outside: refused. */
+  private singleLink(abs: string, p: string): void {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(abs);
+    } catch {
+      return; // absent (or under a file): nothing to check, the write itself will say what is wrong
+    }
+    if (st && st.isFile() && st.nlink > 1) throw new ActionError(`${p} has more than one hard link`);
   }
 
   abs(p: string): string {
@@ -72,10 +116,14 @@ export class Workspace {
     return this.readOnly.some((re) => re.test(rel));
   }
 
+  /** A writable path: the read-only rules apply to the path as given and to where it resolves. */
   private writable(p: string): string {
-    const rel = this.relative(p);
-    if (rel === '' || this.isReadOnly(rel)) throw new ActionError(`${p} is read-only`);
-    return path.join(this.root, rel);
+    const { rel, real } = this.resolve(p);
+    if (rel === '' || real === '' || this.isReadOnly(rel) || this.isReadOnly(real))
+      throw new ActionError(`${p} is read-only`);
+    const abs = path.join(this.root, real);
+    this.singleLink(abs, p);
+    return abs;
   }
 
   listFiles(dir: string): string {
@@ -90,20 +138,23 @@ export class Workspace {
   }
 
   readFile(file: string): string {
-    const abs = this.abs(file);
+    const abs = path.join(this.root, this.resolve(file).real);
     if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) throw new ActionError(`${file} does not exist`);
+    this.singleLink(abs, file);
     return fs.readFileSync(abs, 'utf8');
   }
 
-  private backup(abs: string, rel: string): void {
+  /** Backup names encode the path (`a/b.py` → `a%2Fb.py`), so no two files share a name. */
+  private backup(abs: string): void {
     if (!fs.existsSync(abs)) return;
-    const name = `${rel.replace(/\//g, '__')}_${Date.now()}_${process.hrtime.bigint()}`;
+    const rel = path.relative(this.root, abs).split(path.sep).join('/');
+    const name = `${encodeURIComponent(rel)}_${Date.now()}_${process.hrtime.bigint()}`;
     fs.copyFileSync(abs, path.join(this.root, INTERNAL_DIR, 'backup', name));
   }
 
   writeFile(file: string, content: string): string {
     const abs = this.writable(file);
-    this.backup(abs, this.relative(file));
+    this.backup(abs);
     fs.mkdirSync(path.dirname(abs), { recursive: true });
     fs.writeFileSync(abs, content);
     return `File ${file} written successfully.`;
@@ -111,16 +162,17 @@ export class Workspace {
 
   appendFile(file: string, content: string): string {
     const abs = this.writable(file);
-    this.backup(abs, this.relative(file));
+    this.backup(abs);
     fs.appendFileSync(abs, content);
     return `File ${file} appended successfully.`;
   }
 
   copyFile(source: string, destination: string): string {
-    const src = this.abs(source);
+    const src = path.join(this.root, this.resolve(source).real);
     if (!fs.existsSync(src) || !fs.statSync(src).isFile()) throw new ActionError(`${source} does not exist`);
+    this.singleLink(src, source);
     const dest = this.writable(destination);
-    this.backup(dest, this.relative(destination));
+    this.backup(dest);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     fs.copyFileSync(src, dest);
     return `File ${source} copied to ${destination}.`;
@@ -128,10 +180,10 @@ export class Workspace {
 
   /** Restores the newest backup of the script and returns the restored content. */
   undoEditScript(script: string): string {
-    const rel = this.relative(script);
     const abs = this.writable(script);
+    const rel = path.relative(this.root, abs).split(path.sep).join('/');
     const dir = path.join(this.root, INTERNAL_DIR, 'backup');
-    const prefix = `${rel.replace(/\//g, '__')}_`;
+    const prefix = `${encodeURIComponent(rel)}_`;
     const backups = fs
       .readdirSync(dir)
       .filter((f) => f.startsWith(prefix) && /^\d+_\d+$/.test(f.slice(prefix.length)))

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { finishExperiment, startExperiment } from '../../src/db/experiments';
 import { BoundedOutput } from '../../src/experiments/executor/local';
@@ -79,7 +80,10 @@ describe('hostile experiment code', () => {
 
   it('is not blocked by a FIFO named metrics.json, and records that it was not read', async () => {
     const ws = freshWorkspace(prepared, 'fifo');
-    ws.writeFile('fifo.py', `${STARTER()}\nimport os\nos.remove("metrics.json") if os.path.exists("metrics.json") else None\nos.mkfifo("metrics.json")\n`);
+    ws.writeFile(
+      'fifo.py',
+      `${STARTER()}\nimport os\nos.remove("metrics.json") if os.path.exists("metrics.json") else None\nos.mkfifo("metrics.json")\n`,
+    );
     const { result } = await execute(ws, 'fifo.py');
     expect(result.status).toBe('succeeded');
     expect(result.metrics!.reported).toEqual({ error: 'metrics.json was not read: not a regular file' });
@@ -87,14 +91,20 @@ describe('hostile experiment code', () => {
 
   it('does not follow a metrics.json symlink out of the workspace', async () => {
     const ws = freshWorkspace(prepared, 'symlink');
-    ws.writeFile('link.py', `${STARTER()}\nimport os\nos.remove("metrics.json")\nos.symlink("/etc/passwd", "metrics.json")\n`);
+    ws.writeFile(
+      'link.py',
+      `${STARTER()}\nimport os\nos.remove("metrics.json")\nos.symlink("/etc/passwd", "metrics.json")\n`,
+    );
     const { result } = await execute(ws, 'link.py');
     expect(result.metrics!.reported).toEqual({ error: 'metrics.json was not read: a symbolic link' });
   });
 
   it('keeps bounded output from a script that prints 40 MB: head, a marker, and the tail', async () => {
     const ws = freshWorkspace(prepared, 'flood');
-    ws.writeFile('flood.py', 'import sys\nline = "x" * 1023 + "\\n"\nfor i in range(40 * 1024):\n    sys.stdout.write(line)\nprint("THE END")\n');
+    ws.writeFile(
+      'flood.py',
+      'import sys\nline = "x" * 1023 + "\\n"\nfor i in range(40 * 1024):\n    sys.stdout.write(line)\nprint("THE END")\n',
+    );
     const { result, store } = await execute(ws, 'flood.py', 1024 * 1024);
     const log = (await store.get(result.log.uri)).toString('utf8');
     expect(log.length).toBeLessThan(1024 * 1024 + 200);
@@ -109,10 +119,21 @@ describe('NUL bytes in what an experiment writes', () => {
     const { pool } = await createTestDatabase();
     try {
       const ws = freshWorkspace(prepared, 'nul');
-      ws.writeFile('nul.py', `${STARTER()}\nimport json, sys\nsys.stdout.write("before\\x00after\\n")\njson.dump({"note": "a\\x00b"}, open("metrics.json", "w"))\n`);
+      ws.writeFile(
+        'nul.py',
+        `${STARTER()}\nimport json, sys\nsys.stdout.write("before\\x00after\\n")\njson.dump({"note": "a\\x00b"}, open("metrics.json", "w"))\n`,
+      );
       const { result } = await execute(ws, 'nul.py');
       expect(result.logTail).toContain('\u0000');
-      const row = await startExperiment(pool, { runId: null, key: `nul-${Date.now()}`, role: 'agent', attempt: 0, taskId: 't', codeHash: 'c', seed: 1 });
+      const row = await startExperiment(pool, {
+        runId: null,
+        key: `nul-${Date.now()}`,
+        role: 'agent',
+        attempt: 0,
+        taskId: 't',
+        codeHash: 'c',
+        seed: 1,
+      });
       const done = await finishExperiment(pool, row.id, result);
       expect(done.log_tail).toContain('before\\0after');
       expect(done.metrics!.reported).toEqual({ note: 'a\\0b' });
@@ -138,7 +159,7 @@ describe('BoundedOutput', () => {
 
 describe('readUntrusted', () => {
   it('refuses what is not a small regular file', async () => {
-    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'mlr-untrusted-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-untrusted-'));
     try {
       fs.writeFileSync(path.join(dir, 'big'), 'x'.repeat(100));
       fs.writeFileSync(path.join(dir, 'ok'), '{"a":1}');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ActionError, type Workspace } from '../../src/experiments/workspace';
 import type { PreparedTask } from '../../src/tasks/library';
 import { freshWorkspace, preparedTask } from '../support/experiments';
+import { TEST_DATA } from '../support/paths';
 
 let prepared: PreparedTask;
 let ws: Workspace;
@@ -66,5 +67,66 @@ describe('workspace actions', () => {
     expect(edited).not.toBe(start.codeHash);
     ws.undoEditScript('train.py');
     expect(ws.snapshot().codeHash).toBe(start.codeHash);
+  });
+});
+
+// What an experiment script can plant in its workspace for the harness's file actions to trip on.
+describe('confinement against planted links', () => {
+  const outside = () => {
+    const dir = path.join(TEST_DATA, `outside-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+
+  it('refuses to write through a dangling symlink, which would create the file outside', () => {
+    const dir = outside();
+    fs.symlinkSync(path.join(dir, 'created.py'), path.join(ws.root, 'evil.py'));
+    expect(() => ws.writeFile('evil.py', 'print(1)')).toThrow(/points nowhere/);
+    expect(fs.existsSync(path.join(dir, 'created.py'))).toBe(false);
+    fs.symlinkSync(path.join(dir, 'nodir'), path.join(ws.root, 'sub'));
+    expect(() => ws.writeFile('sub/x.py', 'print(1)')).toThrow(/points nowhere/);
+  });
+
+  it('refuses a symlink to the harness folder and applies read-only rules where a link leads', () => {
+    fs.symlinkSync('.mlr', path.join(ws.root, 'inner'));
+    expect(() => ws.listFiles('inner')).toThrow(/not accessible/);
+    expect(() => ws.writeFile('inner/backup/x', 'x')).toThrow(/not accessible/);
+    fs.symlinkSync('data', path.join(ws.root, 'd'));
+    const before = fs.readFileSync(path.join(ws.root, 'data/train.csv'), 'utf8');
+    expect(() => ws.writeFile('d/train.csv', 'x')).toThrow(/read-only/);
+    expect(() => ws.copyFile('train.py', 'd/train.csv')).toThrow(/read-only/);
+    fs.symlinkSync('data/train.csv', path.join(ws.root, 'alias.csv'));
+    expect(() => ws.appendFile('alias.csv', 'x')).toThrow(/read-only/);
+    expect(fs.readFileSync(path.join(ws.root, 'data/train.csv'), 'utf8')).toBe(before);
+    expect(ws.readFile('d/train.csv')).toBe(before); // reading through an inside link is fine
+  });
+
+  it('refuses files with more than one hard link, which can be windows onto files outside', () => {
+    const secret = path.join(outside(), 'secret.txt');
+    fs.writeFileSync(secret, 'outside');
+    fs.linkSync(secret, path.join(ws.root, 'hl.txt'));
+    expect(() => ws.readFile('hl.txt')).toThrow(/more than one hard link/);
+    expect(() => ws.writeFile('hl.txt', 'x')).toThrow(/more than one hard link/);
+    expect(() => ws.copyFile('hl.txt', 'copy.txt')).toThrow(/more than one hard link/);
+    expect(fs.readFileSync(secret, 'utf8')).toBe('outside');
+  });
+
+  it('keeps backups of a__b.py and a/b.py apart', () => {
+    ws.writeFile('a__b.py', 'flat 1');
+    ws.writeFile('a/b.py', 'nested 1');
+    ws.writeFile('a__b.py', 'flat 2');
+    ws.writeFile('a/b.py', 'nested 2');
+    expect(ws.undoEditScript('a__b.py')).toBe('flat 1');
+    expect(ws.undoEditScript('a/b.py')).toBe('nested 1');
+  });
+
+  it('lets an ordinary filesystem error surface with its code, for the agent to read', () => {
+    let err: NodeJS.ErrnoException | undefined;
+    try {
+      ws.writeFile('train.py/x.py', 'x');
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    }
+    expect(err?.code).toMatch(/^E(NOTDIR|EXIST)$/);
   });
 });

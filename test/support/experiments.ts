@@ -27,7 +27,12 @@ export async function localExecutor(isolate = true, maxLogBytes?: number) {
     store,
     isolationPrefix,
     executor: createLocalExecutor({
-      python: PYTHON, sandboxScript: SANDBOX, store, isolationPrefix, stateDir: EXECUTOR_STATE, maxLogBytes,
+      python: PYTHON,
+      sandboxScript: SANDBOX,
+      store,
+      isolationPrefix,
+      stateDir: EXECUTOR_STATE,
+      maxLogBytes,
     }),
   };
 }

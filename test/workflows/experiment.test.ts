@@ -120,6 +120,8 @@ describe('the experiment stage', () => {
       await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/steps?after=${page1.nextAfter}`, headers: AUTH })
     ).json();
     expect(page2.items.map((s: { tool: string }) => s.tool)).toEqual(['execute_script', 'final_answer']);
+    // The agent reads its script's output, never the harness's score on the hidden test split.
+    expect(page2.items[0].observation).not.toMatch(/Measured/);
     expect(page2.items[0]).toMatchObject({
       experimentId: agentRuns[0].id,
       experimentStatus: 'succeeded',
@@ -149,6 +151,7 @@ describe('the experiment stage', () => {
       ['no_such_tool', {}],
       ['read_file', '{"file_name": 3}'],
       ['read_file', { file_name: '../../etc/passwd' }],
+      ['write_file', { file_name: 'train.py/inside-a-file.py', content: 'x' }],
       ['final_answer', { final_answer: 'done' }],
     );
     const run = await experimentRun();
@@ -156,10 +159,12 @@ describe('the experiment stage', () => {
     const steps = (
       await h.pool.query('SELECT tool, observation FROM agent_steps WHERE run_id = $1 ORDER BY step', [run.id])
     ).rows;
-    expect(steps.map((s) => s.tool)).toEqual(['no_such_tool', 'read_file', 'read_file', 'final_answer']);
+    expect(steps.map((s) => s.tool)).toEqual(['no_such_tool', 'read_file', 'read_file', 'write_file', 'final_answer']);
     expect(steps[0].observation).toMatch(/unknown tool no_such_tool/);
     expect(steps[1].observation).toMatch(/invalid arguments for read_file/);
     expect(steps[2].observation).toMatch(/outside the workspace/);
+    // An ordinary filesystem error is an observation too, not a failed (and retried) activity.
+    expect(steps[3].observation).toMatch(/^Error: E(NOTDIR|EXIST): the file operation failed/);
   });
 
   it('fails with the reason after the debug iterations are spent', async () => {

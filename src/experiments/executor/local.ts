@@ -141,7 +141,10 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const started = Date.now();
       const internal = path.join(spec.workspaceDir, '.mlr');
       fs.mkdirSync(internal, { recursive: true });
-      const resultFile = path.join(opts.stateDir, `result-${process.pid}-${started}-${Math.random().toString(36).slice(2)}.json`);
+      const resultFile = path.join(
+        opts.stateDir,
+        `result-${process.pid}-${started}-${Math.random().toString(36).slice(2)}.json`,
+      );
       // A worker that died mid-execution leaves its experiment running in its own process group; stop
       // it before the retry runs, so two executions never write the same workspace.
       const key = createHash('sha256').update(path.resolve(spec.workspaceDir)).digest('hex').slice(0, 32);
