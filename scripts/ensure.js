@@ -58,9 +58,45 @@ function ensureVenv() {
   fs.writeFileSync(stamp, want);
 }
 
+function onPath(name) {
+  return (process.env.PATH || '/usr/bin:/bin')
+    .split(':')
+    .concat(['/usr/bin', '/bin'])
+    .some((d) => fs.existsSync(path.join(d, name)));
+}
+
+/**
+ * Experiments run in bubblewrap. As root on Debian/Ubuntu it is installed here; otherwise this says what
+ * to install (until then the worker refuses to run experiment code, unless MLR_SANDBOX=none).
+ */
+function ensureSandbox() {
+  if (process.env.MLR_SANDBOX === 'none' || onPath('bwrap')) return;
+  const advice = 'install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap, …) or set MLR_SANDBOX=none';
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) {
+    console.warn(`[ensure] bubblewrap (bwrap) is missing: experiments will be refused until you ${advice}`);
+    return;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args) => execFileSync('apt-get', args, { stdio: 'inherit', env });
+  try {
+    console.log('[ensure] apt-get install bubblewrap');
+    try {
+      apt(['install', '-y', '-qq', 'bubblewrap']);
+    } catch {
+      apt(['update', '-qq']);
+      apt(['install', '-y', '-qq', 'bubblewrap']);
+    }
+  } catch (err) {
+    console.warn(
+      `[ensure] could not install bubblewrap (${err.message}): experiments will be refused until you ${advice}`,
+    );
+  }
+}
+
 try {
   ensureNpm();
   if (!npmOnly) ensureVenv();
+  if (!npmOnly) ensureSandbox();
 } catch (err) {
   console.error(`[ensure] setup failed: ${err.message}`);
   process.exit(1);

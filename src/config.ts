@@ -154,6 +154,11 @@ export const configSchema = z
     /** Wall-clock limit and address-space limit of one experiment execution. */
     MLR_EXEC_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
     MLR_EXEC_MEMORY_MB: z.coerce.number().int().min(64).default(4096),
+    /**
+     * Isolation of experiment code: `auto`/`bwrap` run it in bubblewrap (refused with a clear error where the
+     * host cannot), `none` is the operator's explicit opt-out, recorded on every execution.
+     */
+    MLR_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
     /** Output of one execution kept for its log (head and tail, a marker between); the rest is dropped. */
     MLR_EXEC_MAX_LOG_MB: z.coerce.number().positive().max(1024).default(16),
     /** Longest observation handed back to the agent; longer ones keep their head and tail. */

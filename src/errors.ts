@@ -25,6 +25,8 @@ export const ErrorType = {
   BudgetExhausted: 'BudgetExhausted',
   /** The candidate wrote files it must not (read-only data): the run stops at once. */
   SandboxViolation: 'SandboxViolation',
+  /** Experiment code must run sandboxed and this host cannot provide the sandbox (MLR_SANDBOX). */
+  SandboxUnavailable: 'SandboxUnavailable',
   /** The experiment could not be measured: baseline failure, debug iterations or steps spent. */
   ExperimentFailed: 'ExperimentFailed',
   /** Nobody decided within the run's approvalTimeout and the request said to fail. */
@@ -41,6 +43,7 @@ export const nonRetryableErrorTypes: ErrorTypeName[] = [
   ErrorType.NotFound,
   ErrorType.BudgetExhausted,
   ErrorType.SandboxViolation,
+  ErrorType.SandboxUnavailable,
 ];
 
 /** An HTTP-facing error raised by API code; the one error handler turns it into {error: {code, message}}. */

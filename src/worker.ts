@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { createFsArtifactStore } from './experiments/artifacts';
 import { createLocalExecutor, detectNetworkIsolation } from './experiments/executor/local';
+import { planSandbox, pythonPaths } from './experiments/executor/sandbox';
 import { createOpenAiChatModel } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
@@ -48,6 +49,8 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     store,
     isolationPrefix,
     stateDir: path.join(config.MLR_DATA_DIR, 'executor'),
+    sandbox: await planSandbox(config.MLR_SANDBOX),
+    readOnly: await pythonPaths(python),
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
   });
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };

@@ -19,6 +19,7 @@ import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots
 import { getRun, patchRun, type RunRow } from '../db/runs';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
+import { SandboxUnavailableError } from '../experiments/executor/types';
 import { Workspace } from '../experiments/workspace';
 import { listTasks, loadTask, prepareTask, type PreparedTask } from '../tasks/library';
 import type { ActivityDeps } from './index';
@@ -129,7 +130,16 @@ export function createRunContext(deps: ActivityDeps) {
         logKey: `logs/${row.id}.log`,
         signal,
       }),
-    );
+    ).catch((err: unknown) => {
+      // No retry can build a sandbox this host lacks: the run stops and says what to install or set.
+      if (err instanceof SandboxUnavailableError) {
+        throw ApplicationFailure.nonRetryable(
+          `experiment code cannot run: ${err.message}`,
+          ErrorType.SandboxUnavailable,
+        );
+      }
+      throw err;
+    });
     return finishExperiment(deps.db, row.id, result);
   }
   return { context, execute };

@@ -94,6 +94,7 @@ export const experimentSchema = {
     error: { type: ['string', 'null'] },
     logTail: { type: ['string', 'null'] },
     networkIsolated: { type: ['boolean', 'null'] },
+    sandbox: { type: ['string', 'null'] },
   },
 } as const;
 

@@ -57,6 +57,7 @@ export const experimentView = (e: ExperimentRow) => ({
   error: e.error,
   logTail: e.log_tail,
   networkIsolated: e.network_isolated,
+  sandbox: e.sandbox,
 });
 
 export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: ExperimentRow[] = []) {

@@ -20,6 +20,7 @@ export interface ExperimentRow {
   log_tail: string | null;
   log_uri: string | null;
   network_isolated: boolean | null;
+  sandbox: 'bwrap' | 'none' | null;
   created_at: Date;
   finished_at: Date | null;
 }
@@ -55,7 +56,7 @@ export async function startExperiment(
 export async function finishExperiment(db: Queryable, id: string, r: ExecutionResult): Promise<ExperimentRow> {
   const { rows } = await db.query<ExperimentRow>(
     `UPDATE experiments SET status = $2, exit_code = $3, duration_ms = $4, peak_memory_mb = $5, metrics = $6, error = $7,
-       log_tail = $8, log_uri = $9, network_isolated = $10, finished_at = now() WHERE id = $1 RETURNING *`,
+       log_tail = $8, log_uri = $9, network_isolated = $10, sandbox = $11, finished_at = now() WHERE id = $1 RETURNING *`,
     [
       id,
       r.status,
@@ -67,6 +68,7 @@ export async function finishExperiment(db: Queryable, id: string, r: ExecutionRe
       pgText(r.logTail),
       r.log.uri,
       r.networkIsolated,
+      r.sandbox,
     ],
   );
   return rows[0]!;

@@ -6,11 +6,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finishExperiment, startExperiment } from '../../src/db/experiments';
-import { BoundedOutput } from '../../src/experiments/executor/local';
+import { BoundedOutput, createLocalExecutor } from '../../src/experiments/executor/local';
+import { planSandbox } from '../../src/experiments/executor/sandbox';
+import { SandboxUnavailableError } from '../../src/experiments/executor/types';
 import { readUntrusted } from '../../src/experiments/executor/measure';
 import { isAlive } from '../../src/stack/processes';
 import type { PreparedTask } from '../../src/tasks/library';
-import { EXECUTOR_STATE, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
+import { EXECUTOR_STATE, PYTHON, SANDBOX, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
+import { TEST_DATA } from '../support/paths';
 import { createTestDatabase } from '../support/harness';
 
 let prepared: PreparedTask;
@@ -111,6 +114,141 @@ describe('hostile experiment code', () => {
     expect(log).toMatch(/\[… \d+ bytes of output omitted …\]/);
     expect(log.trimEnd().endsWith('THE END')).toBe(true);
     expect(result.logTail.trimEnd().endsWith('THE END')).toBe(true);
+  });
+});
+
+// Each probe prints one line per attempt; a line says what the sandboxed code could do.
+describe('the sandbox', () => {
+  const probe = (ws: ReturnType<typeof freshWorkspace>, name: string, code: string) => {
+    ws.writeFile(name, code);
+    return execute(ws, name).then(({ result, store }) =>
+      store.get(result.log.uri).then((b) => ({ result, log: b.toString('utf8') })),
+    );
+  };
+
+  it('runs the code as an unprivileged user, in its own PID namespace, recorded as sandboxed', async () => {
+    const ws = freshWorkspace(prepared, 'who');
+    const { result, log } = await probe(
+      ws,
+      'who.py',
+      'import os\nprint("uid", os.getuid(), "pid", os.getpid())\nprint("procs", len([p for p in os.listdir("/proc") if p.isdigit()]))\n',
+    );
+    expect(result.sandbox).toBe('bwrap');
+    expect(result.networkIsolated).toBe(true);
+    const uid = Number(/uid (\d+)/.exec(log)![1]);
+    expect(uid).not.toBe(0);
+    if (process.getuid!() !== 0) expect(uid).toBe(process.getuid!()); // unprivileged already: same user, own namespaces
+    expect(Number(/procs (\d+)/.exec(log)![1])).toBeLessThan(6); // the sandbox's own few processes, not the host's
+  });
+
+  it('cannot read the data directory, the prepared task, other workspaces, the API token or a parent environment', async () => {
+    const other = freshWorkspace(prepared, 'neighbour');
+    other.writeFile('private.py', 'SECRET = 1\n');
+    fs.mkdirSync(path.join(TEST_DATA, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(TEST_DATA, 'data', 'api-token'), 'mlr_secret_token', { mode: 0o600 });
+    const targets = [
+      path.join(other.root, 'private.py'),
+      path.join(TEST_DATA, 'data', 'api-token'),
+      path.join(prepared.scriptsDir, 'eval.py'),
+      path.join(TEST_DATA, 'stack.json'),
+      '/proc/1/environ',
+      `/proc/${process.pid}/environ`,
+      '/etc/shadow',
+    ];
+    const ws = freshWorkspace(prepared, 'reader');
+    const code = `import json\nfor p in ${JSON.stringify(targets)}:\n    try:\n        open(p).read()\n        print("READ", p)\n    except Exception as e:\n        print("blocked", p, type(e).__name__)\n`;
+    const { log } = await probe(ws, 'reader.py', code);
+    expect(log).not.toMatch(/^READ/m);
+    expect(log.match(/^blocked/gm)).toHaveLength(targets.length);
+  });
+
+  it('cannot change the prepared eval.py that every run of the task shares', async () => {
+    const evalPy = path.join(prepared.scriptsDir, 'eval.py');
+    const before = fs.readFileSync(evalPy, 'utf8');
+    const ws = freshWorkspace(prepared, 'tamper');
+    const { log } = await probe(
+      ws,
+      'tamper.py',
+      `try:\n    open(${JSON.stringify(evalPy)}, "a").write("\\nHACKED = 1\\n")\n    print("WROTE")\nexcept Exception as e:\n    print("blocked", type(e).__name__)\n`,
+    );
+    expect(log).toMatch(/^blocked/m);
+    expect(fs.readFileSync(evalPy, 'utf8')).toBe(before);
+  });
+
+  it('sees no host socket and no network', async () => {
+    const ws = freshWorkspace(prepared, 'sockets');
+    const { log } = await probe(
+      ws,
+      'sock.py',
+      'import os, socket\nprint("tmp", os.listdir("/tmp"))\ns = socket.socket()\ntry:\n    s.connect(("10.0.0.1", 80))\n    print("CONNECTED")\nexcept Exception as e:\n    print("blocked", type(e).__name__)\n',
+    );
+    expect(log).toMatch(/^tmp \[\]$/m);
+    expect(log).toMatch(/^blocked/m);
+  });
+
+  it('kills a setsid() child at the timeout together with the script', async () => {
+    const ws = freshWorkspace(prepared, 'setsid');
+    const marker = path.join(ws.root, 'still-alive');
+    ws.writeFile(
+      'escape.py',
+      `import os, subprocess, time\nsubprocess.Popen(["python", "-c", "import time, pathlib\\ntime.sleep(3)\\npathlib.Path('${marker}').write_text('x')"], start_new_session=True)\ntime.sleep(60)\n`,
+    );
+    const { executor } = await localExecutor(true);
+    const result = await executor.execute({
+      workspaceDir: ws.root,
+      script: 'escape.py',
+      seed: 1,
+      timeoutMs: 1500,
+      memoryMb: 2048,
+      scriptsDir: prepared.scriptsDir,
+      metricName: 'accuracy',
+      logKey: `test/setsid-${Date.now()}.log`,
+    });
+    expect(result.status).toBe('timeout');
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
+describe('where the sandbox cannot be built', () => {
+  it('refuses to execute with the reason, unless the operator opted out, which is recorded', async () => {
+    const ws = freshWorkspace(prepared, 'refuse');
+    ws.writeFile('ok.py', 'print("ran")\n');
+    const { store } = await localExecutor(true);
+    const refused = createLocalExecutor({
+      python: PYTHON,
+      sandboxScript: SANDBOX,
+      store,
+      isolationPrefix: [],
+      stateDir: EXECUTOR_STATE,
+      readOnly: [],
+      sandbox: {
+        kind: 'bwrap',
+        dropPrivileges: false,
+        refusal: 'bubblewrap (bwrap) is not installed: install bubblewrap, or set MLR_SANDBOX=none',
+      },
+    });
+    const spec = {
+      workspaceDir: ws.root,
+      script: 'ok.py',
+      seed: 1,
+      timeoutMs: 30_000,
+      memoryMb: 2048,
+      scriptsDir: prepared.scriptsDir,
+      metricName: 'accuracy',
+      logKey: `test/refuse-${Date.now()}.log`,
+    };
+    await expect(refused.execute(spec)).rejects.toThrow(SandboxUnavailableError);
+    await expect(refused.execute(spec)).rejects.toThrow(/MLR_SANDBOX=none/);
+    const bare = await (await localExecutor(true, undefined, 'none')).executor.execute(spec);
+    expect(bare.sandbox).toBe('none');
+  });
+
+  it('plans a refusal when bwrap is not on the machine', async () => {
+    const plan = await planSandbox('none');
+    expect(plan).toEqual({ kind: 'none', dropPrivileges: false });
+    const real = await planSandbox('auto');
+    expect(real.refusal).toBeUndefined(); // this host has it (npm test installs it as root)
   });
 });
 

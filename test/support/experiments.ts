@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { createLocalExecutor, detectNetworkIsolation } from '../../src/experiments/executor/local';
+import { planSandbox, pythonPaths } from '../../src/experiments/executor/sandbox';
 import { Workspace } from '../../src/experiments/workspace';
 import { loadTask, prepareTask, type PreparedTask } from '../../src/tasks/library';
 import { ROOT, TEST_DATA } from './paths';
@@ -20,7 +21,8 @@ export function freshWorkspace(prepared: PreparedTask, name: string): Workspace 
   return Workspace.create(dir, prepared.envDir, prepared.readOnlyPatterns);
 }
 
-export async function localExecutor(isolate = true, maxLogBytes?: number) {
+/** The executor as the worker builds it; MLR_SANDBOX in the environment picks the sandbox as in production. */
+export async function localExecutor(isolate = true, maxLogBytes?: number, sandboxMode?: 'auto' | 'bwrap' | 'none') {
   const store = createFsArtifactStore(path.join(TEST_DATA, 'artifacts'));
   const isolationPrefix = isolate ? await detectNetworkIsolation() : [];
   return {
@@ -33,6 +35,10 @@ export async function localExecutor(isolate = true, maxLogBytes?: number) {
       isolationPrefix,
       stateDir: EXECUTOR_STATE,
       maxLogBytes,
+      sandbox: await planSandbox(
+        sandboxMode ?? (isolate ? ((process.env.MLR_SANDBOX as 'auto' | undefined) ?? 'auto') : 'none'),
+      ),
+      readOnly: await pythonPaths(PYTHON),
     }),
   };
 }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ArtifactStore } from '../artifacts';
 import { measure } from './measure';
-import type { ExecutionResult, ExecutionStatus, Executor } from './types';
+import { bwrapArgs, sandboxUid, type SandboxPlan } from './sandbox';
+import { SandboxUnavailableError, type ExecutionResult, type ExecutionStatus, type Executor } from './types';
 
 export type { ExecutionResult, ExecutionSpec, ExecutionStatus, Executor } from './types';
 
@@ -36,8 +37,12 @@ export interface LocalExecutorOptions {
   python: string;
   sandboxScript: string;
   store: ArtifactStore;
-  /** Result of detectNetworkIsolation(); [] runs with the network. */
+  /** Result of detectNetworkIsolation(), used only without a sandbox; [] runs with the network. */
   isolationPrefix: string[];
+  /** Result of planSandbox(): bubblewrap, the operator's opt-out, or a refusal. */
+  sandbox: SandboxPlan;
+  /** Folders the sandbox may read besides the system: the venv and the Python installation behind it. */
+  readOnly: string[];
   /** Where the executor records running process groups; outside every workspace. */
   stateDir: string;
   /** Most bytes of output kept for the log: the first half and the last half, with a marker between. */
@@ -112,6 +117,31 @@ export class BoundedOutput {
   }
 }
 
+/**
+ * The workspace handed to an unprivileged uid: everything in it is that uid's, except the harness folder
+ * (root's, readable) and the backups in it (root's alone), so the experiment cannot tamper with an undo.
+ */
+function handOver(workspaceDir: string, uid: number): void {
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (p === path.join(workspaceDir, '.mlr')) continue;
+      fs.lchownSync(p, uid, uid);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  fs.lchownSync(workspaceDir, uid, uid);
+  walk(workspaceDir);
+  const internal = path.join(workspaceDir, '.mlr');
+  fs.chownSync(internal, 0, 0);
+  fs.chmodSync(internal, 0o755);
+  const home = path.join(internal, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  fs.chownSync(home, uid, uid);
+  const backup = path.join(internal, 'backup');
+  if (fs.existsSync(backup)) fs.chmodSync(backup, 0o700);
+}
+
 /** The process group a dead worker left running in this workspace: stopped only if it is ours and there. */
 function stopStaleGroup(pgidFile: string, sandboxScript: string, workspaceDir: string): void {
   let pgid: number;
@@ -141,31 +171,39 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const started = Date.now();
       const internal = path.join(spec.workspaceDir, '.mlr');
       fs.mkdirSync(internal, { recursive: true });
-      const resultFile = path.join(
-        opts.stateDir,
-        `result-${process.pid}-${started}-${Math.random().toString(36).slice(2)}.json`,
-      );
       // A worker that died mid-execution leaves its experiment running in its own process group; stop
       // it before the retry runs, so two executions never write the same workspace.
       const key = createHash('sha256').update(path.resolve(spec.workspaceDir)).digest('hex').slice(0, 32);
       const pgidFile = path.join(opts.stateDir, `${key}.pgid`);
       stopStaleGroup(pgidFile, opts.sandboxScript, spec.workspaceDir);
-      const command = [
-        ...opts.isolationPrefix,
-        opts.python,
-        opts.sandboxScript,
-        resultFile,
-        String(spec.memoryMb),
-        '--',
-        opts.python,
-        '-u',
-        spec.script,
-      ];
+      const plan = opts.sandbox;
+      if (plan.refusal) throw new SandboxUnavailableError(plan.refusal);
+      const env = scrubbedEnv(opts.python, spec.workspaceDir, spec.seed);
+      // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
+      const limited = (inner: string[]) => [opts.python, opts.sandboxScript, String(spec.memoryMb), '--', ...inner];
+      let command: string[];
+      if (plan.kind === 'bwrap') {
+        const uid = sandboxUid(spec.workspaceDir);
+        if (plan.dropPrivileges) handOver(spec.workspaceDir, uid);
+        const sandboxEnv = Object.fromEntries(
+          Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+        );
+        const readOnly = [...opts.readOnly, path.dirname(path.resolve(opts.sandboxScript))];
+        const workspaceDir = path.resolve(spec.workspaceDir);
+        const inner = limited([opts.python, '-u', spec.script]);
+        command = [plan.bwrap!, ...bwrapArgs({ workspaceDir, readOnly, env: sandboxEnv, uid, command: inner }, plan)];
+      } else {
+        command = limited([...opts.isolationPrefix, opts.python, '-u', spec.script]);
+      }
       const child = spawn(command[0]!, command.slice(1), {
         cwd: spec.workspaceDir,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: scrubbedEnv(opts.python, spec.workspaceDir, spec.seed),
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        env,
+      });
+      let report = '';
+      (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
+        if (report.length < 4096) report += d.toString('utf8');
       });
       if (child.pid) fs.writeFileSync(pgidFile, String(child.pid));
       const output = new BoundedOutput(maxLogBytes);
@@ -199,8 +237,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const logTail = output.lastBytes(LOG_TAIL_BYTES).toString('utf8');
       let peakMemoryMb: number | null = null;
       try {
-        peakMemoryMb = (JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { peakMemoryMb: number }).peakMemoryMb;
-        fs.rmSync(resultFile);
+        const peak = (JSON.parse(report) as { peakMemoryMb?: unknown }).peakMemoryMb;
+        if (typeof peak === 'number' && Number.isFinite(peak) && peak >= 0) peakMemoryMb = peak;
       } catch {
         // killed before the sandbox could report
       }
@@ -210,7 +248,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         peakMemoryMb,
         logTail,
         log,
-        networkIsolated: opts.isolationPrefix.length > 0,
+        networkIsolated: plan.kind === 'bwrap' || opts.isolationPrefix.length > 0,
+        sandbox: plan.kind,
       };
       if (ended === 'timeout')
         return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };

@@ -30,6 +30,16 @@ export interface ExecutionResult {
   logTail: string;
   log: StoredArtifact;
   networkIsolated: boolean;
+  /** How the execution was isolated: `bwrap`, or `none` where the operator opted out (MLR_SANDBOX=none). */
+  sandbox: 'bwrap' | 'none';
+}
+
+/** Isolation was asked for and this host cannot provide it: the execution is refused, not run bare. */
+export class SandboxUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxUnavailableError';
+  }
 }
 
 export interface Executor {
