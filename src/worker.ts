@@ -50,7 +50,8 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     isolationPrefix,
     stateDir: path.join(config.MLR_DATA_DIR, 'executor'),
     sandbox: await planSandbox(config.MLR_SANDBOX),
-    readOnly: await pythonPaths(python),
+    // A Python this user cannot run fails its executions with that reason; it must not stop the worker.
+    readOnly: await pythonPaths(python).catch(() => []),
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
   });
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };

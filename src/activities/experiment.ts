@@ -20,7 +20,7 @@ import { getRun, patchRun, type RunRow } from '../db/runs';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { SandboxUnavailableError } from '../experiments/executor/types';
-import { Workspace } from '../experiments/workspace';
+import { MEASURED_OUTPUTS, Workspace } from '../experiments/workspace';
 import { listTasks, loadTask, prepareTask, type PreparedTask } from '../tasks/library';
 import type { ActivityDeps } from './index';
 import type { Idea } from '../domain/schemas';
@@ -118,6 +118,10 @@ export function createRunContext(deps: ActivityDeps) {
       codeHash: e.codeHash,
       seed,
     });
+    if (e.role !== 'agent') {
+      // Only what this execution writes is scored: a hand-written or stale submission.csv is not.
+      for (const out of MEASURED_OUTPUTS) fs.rmSync(path.join(e.dir, out), { recursive: true, force: true });
+    }
     const result = await withHeartbeat((signal) =>
       deps.executor.execute({
         workspaceDir: e.dir,

@@ -14,7 +14,9 @@ export class ActionError extends Error {
 
 /** Files the harness keeps for itself inside the workspace; invisible to the agent. */
 export const INTERNAL_DIR = '.mlr';
-const OUTPUTS = new Set(['submission.csv', 'metrics.json']);
+/** Files a run writes for the harness to score; removed before every measured execution. */
+export const MEASURED_OUTPUTS = ['submission.csv', 'metrics.json'];
+const OUTPUTS = new Set(MEASURED_OUTPUTS);
 const CODE_EXT = /\.(py|txt|json|ya?ml|cfg|toml|sh|md|ipynb)$/;
 const MAX_INSPECT_LINES = 100;
 

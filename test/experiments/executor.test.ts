@@ -1,125 +1,41 @@
+// The local backend against the executor contract, and what is particular to it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PreparedTask } from '../../src/tasks/library';
 import { freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
+import { executorContract } from './executor-contract';
 
-let prepared: PreparedTask;
-beforeAll(async () => {
-  prepared = await preparedTask();
-});
+executorContract({ name: 'local', sandbox: 'bwrap', make: () => localExecutor(true) });
 
-async function run(
-  script: string,
-  code: string,
-  over: { timeoutMs?: number; memoryMb?: number; signal?: AbortSignal; isolate?: boolean } = {},
-) {
-  const ws = freshWorkspace(prepared, 'exec');
-  ws.writeFile(script, code);
-  const { executor, store } = await localExecutor(over.isolate ?? true);
-  const result = await executor.execute({
-    workspaceDir: ws.root,
-    script,
-    seed: 3,
-    timeoutMs: over.timeoutMs ?? 60_000,
-    memoryMb: over.memoryMb ?? 2048,
-    scriptsDir: prepared.scriptsDir,
-    metricName: 'accuracy',
-    logKey: `test/${Date.now()}-${script}.log`,
-    signal: over.signal,
-  });
-  return { result, store };
-}
-
-describe('the local executor', () => {
-  it('runs the starter train.py and measures it with eval.py from outside the workspace', async () => {
-    const ws = freshWorkspace(prepared, 'starter');
-    const { executor, store } = await localExecutor();
-    const result = await executor.execute({
-      workspaceDir: ws.root,
-      script: 'train.py',
-      seed: 0,
-      timeoutMs: 120_000,
-      memoryMb: 2048,
-      scriptsDir: prepared.scriptsDir,
-      metricName: 'accuracy',
-      logKey: `test/starter-${Date.now()}.log`,
-    });
-    expect(result.status).toBe('succeeded');
-    expect(result.exitCode).toBe(0);
-    expect(result.metrics!.accuracy).toBeGreaterThan(0.5);
-    expect(result.metrics!.accuracy).toBeLessThanOrEqual(1);
-    expect(result.metrics!.reported).toHaveProperty('val_accuracy');
-    expect(result.peakMemoryMb).toBeGreaterThan(10);
-    expect(result.logTail).toContain('val_accuracy');
-    expect((await store.get(result.log.uri)).toString()).toContain('val_accuracy');
+describe('the local executor without a sandbox (MLR_SANDBOX=none)', () => {
+  let prepared: PreparedTask;
+  beforeAll(async () => {
+    prepared = await preparedTask();
   });
 
-  it('fails a script that exits non-zero, with its error in the log tail', async () => {
-    const { result } = await run('bad.py', 'raise ValueError("planted bug")\n');
-    expect(result).toMatchObject({ status: 'failed', exitCode: 1, error: 'exit code 1' });
-    expect(result.logTail).toContain('ValueError: planted bug');
-  });
-
-  it('fails with "missing metric" when the script writes no submission', async () => {
-    const { result } = await run('quiet.py', 'print("no submission")\n');
-    expect(result.status).toBe('failed');
-    expect(result.error).toMatch(/^missing metric: .*submission\.csv/);
-  });
-
-  it('kills the whole process group at the timeout', async () => {
-    const { result } = await run(
-      'slow.py',
-      'import subprocess, time\nsubprocess.Popen(["sleep", "60"])\ntime.sleep(60)\n',
-      { timeoutMs: 1500 },
-    );
-    expect(result.status).toBe('timeout');
-    expect(result.durationMs).toBeLessThan(10_000);
-  });
-
-  it('enforces the memory limit', async () => {
-    const { result } = await run('hog.py', 'x = bytearray(600 * 1024 * 1024)\nprint(len(x))\n', { memoryMb: 300 });
-    expect(result.status).toBe('failed');
-    expect(result.error).toMatch(/memory limit 300 MB/);
-    expect(result.logTail).toContain('MemoryError');
-  });
-
-  it('kills the process group when cancelled', async () => {
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 800);
-    const { result } = await run('wait.py', 'import time\ntime.sleep(60)\n', { signal: controller.signal });
-    expect(result.status).toBe('cancelled');
-  });
-
-  it('hides secrets from the experiment', async () => {
-    process.env.OPENAI_API_KEY = 'sk-secret-value';
-    process.env.DATABASE_URL = 'postgres://secret';
-    try {
-      const { result } = await run(
-        'env.py',
-        'import os, json\nprint(json.dumps(sorted(os.environ)))\nprint(os.environ.get("MLR_SEED"))\n',
-      );
-      expect(result.logTail).not.toMatch(/OPENAI_API_KEY|DATABASE_URL|sk-secret|postgres:\/\/secret/);
-      expect(result.logTail).toMatch(/\n3\n/);
-    } finally {
-      delete process.env.OPENAI_API_KEY;
-      delete process.env.DATABASE_URL;
-    }
-  });
-
-  it('records whether network isolation was applied, and isolated runs cannot reach a local server', async () => {
+  it('says so on the execution, and has the network unless unshare isolates it', async () => {
     const server = http.createServer((_q, r) => r.end('reachable'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const probe = `import urllib.request\ntry:\n    print(urllib.request.urlopen("http://127.0.0.1:${port}", timeout=3).read().decode())\nexcept Exception as e:\n    print("blocked", type(e).__name__)\n`;
     try {
-      const isolated = (await run('net.py', probe)).result;
-      const open = (await run('net.py', probe, { isolate: false })).result;
-      expect(open.networkIsolated).toBe(false);
-      expect(open.logTail).toContain('reachable');
-      // Where the OS allows no network namespace, networkIsolated must say so rather than pretend.
-      const { isolationPrefix } = await localExecutor();
-      expect(isolated.networkIsolated).toBe(isolationPrefix.length > 0);
-      expect(isolated.logTail).toContain(isolated.networkIsolated ? 'blocked' : 'reachable');
+      const ws = freshWorkspace(prepared, 'bare');
+      ws.writeFile(
+        'net.py',
+        `import urllib.request\nprint(urllib.request.urlopen("http://127.0.0.1:${port}", timeout=3).read().decode())\n`,
+      );
+      const { executor } = await localExecutor(false, undefined, 'none');
+      const result = await executor.execute({
+        workspaceDir: ws.root,
+        script: 'net.py',
+        seed: 1,
+        timeoutMs: 30_000,
+        memoryMb: 2048,
+        scriptsDir: prepared.scriptsDir,
+        metricName: 'accuracy',
+        logKey: `test/bare-${Date.now()}.log`,
+      });
+      expect(result).toMatchObject({ sandbox: 'none', networkIsolated: false });
+      expect(result.logTail).toContain('reachable');
     } finally {
       server.close();
     }

@@ -167,6 +167,19 @@ describe('the experiment stage', () => {
     expect(steps[3].observation).toMatch(/^Error: E(NOTDIR|EXIST): the file operation failed/);
   });
 
+  it('never scores a submission.csv that the measured execution did not write', async () => {
+    const rows = Array.from({ length: 200 }, () => '1').join('\n');
+    agentSays(
+      ['write_file', { file_name: 'submission.csv', content: `target\n${rows}\n` }],
+      ['write_file', { file_name: 'train.py', content: 'print("no model, no predictions")\n' }],
+      ['final_answer', { final_answer: 'done' }],
+    );
+    const run = await experimentRun({ until: 'measured' });
+    const done = await waitForStatus(h.app, run.id, 'failed', 120_000);
+    expect(done.error).toMatch(/missing metric/);
+    expect(done.result).toBeNull();
+  });
+
   it('fails with the reason after the debug iterations are spent', async () => {
     for (let i = 0; i < 3; i++)
       agentSays(
