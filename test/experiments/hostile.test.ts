@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { finishExperiment, startExperiment } from '../../src/db/experiments';
@@ -175,15 +176,34 @@ describe('the sandbox', () => {
     expect(fs.readFileSync(evalPy, 'utf8')).toBe(before);
   });
 
-  it('sees no host socket and no network', async () => {
-    const ws = freshWorkspace(prepared, 'sockets');
-    const { log } = await probe(
-      ws,
-      'sock.py',
-      'import os, socket\nprint("tmp", os.listdir("/tmp"))\ns = socket.socket()\ntry:\n    s.connect(("10.0.0.1", 80))\n    print("CONNECTED")\nexcept Exception as e:\n    print("blocked", type(e).__name__)\n',
-    );
-    expect(log).toMatch(/^tmp \[\]$/m);
-    expect(log).toMatch(/^blocked/m);
+  it('sees no host socket (a Postgres-like Unix socket in /tmp) and no network', async () => {
+    // A listening Unix socket in the host's /tmp, where embedded Postgres puts its own.
+    const sockPath = path.join(os.tmpdir(), `.s.MLRTEST.${process.pid}`);
+    fs.rmSync(sockPath, { force: true });
+    const server = net.createServer((c) => c.end('HOST SOCKET\n'));
+    await new Promise<void>((r) => server.listen(sockPath, r));
+    try {
+      const ws = freshWorkspace(prepared, 'sockets');
+      const code = [
+        'import os, socket',
+        `p = ${JSON.stringify(sockPath)}`,
+        'print("exists", os.path.exists(p))',
+        'for family, address in ((socket.AF_UNIX, p), (socket.AF_INET, ("10.0.0.1", 80))):',
+        '    s = socket.socket(family)',
+        '    s.settimeout(3)',
+        '    try:',
+        '        s.connect(address)',
+        '        print("CONNECTED", s.recv(100))',
+        '    except Exception as e:',
+        '        print("blocked", type(e).__name__)',
+      ].join('\n');
+      const { log } = await probe(ws, 'sock.py', `${code}\n`);
+      expect(log).toMatch(/^exists False$/m);
+      expect(log).not.toMatch(/CONNECTED/);
+      expect(log.match(/^blocked/gm)).toHaveLength(2);
+    } finally {
+      server.close();
+    }
   });
 
   it('kills a setsid() child at the timeout together with the script', async () => {
