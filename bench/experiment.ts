@@ -3,11 +3,14 @@
 //      plain in-process loop doing the same model calls and the same workspace actions;
 //  (2) runs completed per minute with 20 runs at once on one worker (until: measured; each: baseline (cached after the
 //      first), one agent step, one measured candidate execution of the task's train.py).
+//  (0) the floor, in the same run: one no-op activity round trip on the stack's Temporal server.
 // Usage: npm run bench:experiment [-- --steps 20 --runs 20]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createOpenAiChatModel } from '../src/clients/llm';
 import { TOOLS } from '../src/experiments/tools';
 import { Workspace } from '../src/experiments/workspace';
@@ -44,11 +47,37 @@ async function inProcessLoop(model: FakeModel, steps: number, dataDir: string): 
   return (performance.now() - t0) / steps;
 }
 
+/** Milliseconds per no-op activity round trip: a bench worker runs a workflow of n of them. */
+async function noopRoundTrip(address: string, n: number): Promise<number> {
+  const connection = await NativeConnection.connect({ address });
+  const taskQueue = `bench-noop-${Date.now()}`;
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('./noop-workflow'),
+    activities: { noop: async () => undefined },
+  });
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  try {
+    return await worker.runUntil(async () => {
+      await client.workflow.execute('noopLoop', { taskQueue, workflowId: `${taskQueue}-warm`, args: [3] });
+      const t0 = performance.now();
+      await client.workflow.execute('noopLoop', { taskQueue, workflowId: taskQueue, args: [n] });
+      return (performance.now() - t0) / n;
+    });
+  } finally {
+    await client.connection.close();
+    await connection.close();
+  }
+}
+
 async function main(): Promise<void> {
   const model = await startFakeModel();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-bench-exp-'));
   const port = await freePort();
+  const temporalPort = await freePort();
   const env = {
+    MLR_TEMPORAL_PORT: String(temporalPort),
     MLR_MODEL: 'fake',
     OPENAI_BASE_URL: model.baseUrl,
     OPENAI_API_KEY: 'x',
@@ -71,6 +100,12 @@ async function main(): Promise<void> {
     const gaps = (await stepTimes(port, run.id)).slice(0, steps - 1);
     const durable = gaps.reduce((a, b) => a + b, 0) / gaps.length;
     const plain = await inProcessLoop(model, steps, dataDir);
+    const floor = await noopRoundTrip(`127.0.0.1:${temporalPort}`, steps);
+    console.log(`(0) one no-op activity round trip (floor): ${floor.toFixed(1)} ms`);
+    console.log(
+      `(1a) per agent step against the floor: ${(durable / floor).toFixed(2)}× one no-op activity round trip ` +
+        `(${fmt(durable - floor)} ms above it)`,
+    );
     console.log(
       `(1) per agent step (model step + action, ${gaps.length} steps): durable ${fmt(durable)} ms, plain in-process loop ${plain.toFixed(1)} ms, ` +
         `ratio ${(durable / plain).toFixed(1)}x, overhead ${fmt(durable - plain)} ms per step`,

@@ -208,7 +208,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     }
   }
 
-  return {
+  const activities = {
     async agentStep({ runId, step }: { runId: string; step: number }): Promise<{ tool: string }> {
       const existing = await getStep(db, runId, step);
       if (existing) return { tool: existing.tool };
@@ -299,6 +299,20 @@ export function createAgentActivities(deps: ActivityDeps) {
         afterStep,
         text: text.slice(0, 2000),
       });
+    },
+  };
+
+  return {
+    ...activities,
+
+    /**
+     * One agent step in one activity round trip: the model's tool call, then its action. Both halves are
+     * idempotent by step (the call is stored before the action runs, and a stored observation is final), so
+     * a retry after a crash between them runs only what is missing, and no model call is paid twice.
+     */
+    async agentStepAndAct(input: { runId: string; step: number }): Promise<{ tool: string; final: boolean }> {
+      await activities.agentStep(input);
+      return activities.agentAction(input);
     },
   };
 }

@@ -41,8 +41,14 @@ export async function experimentStage(input: RunInput, state: RunState, moveTo: 
       for (const text of state.feedback.splice(0)) {
         await steps.addAgentNote({ runId, afterStep: state.step - 1, kind: 'feedback', text });
       }
-      await steps.agentStep({ runId, step: state.step });
-      const { final } = await runs.agentAction({ runId, step: state.step });
+      let final: boolean;
+      // One activity round trip per step; histories recorded before it keep their two activities.
+      if (patched('one-round-trip-step')) {
+        ({ final } = await runs.agentStepAndAct({ runId, step: state.step }));
+      } else {
+        await steps.agentStep({ runId, step: state.step });
+        ({ final } = await runs.agentAction({ runId, step: state.step }));
+      }
       state.step += 1;
       if (final) return;
     }

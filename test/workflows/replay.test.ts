@@ -63,7 +63,8 @@ it('replays a live run through the experiment stage with one debug iteration', a
     taskId: 'breast-cancer',
   });
   await waitForStatus(h.app, run.id, 'succeeded', 120_000);
-  await replayLive(run.id, 'experiment-with-debug.json');
+  // experiment-with-debug.json holds the same run recorded before one-round-trip steps (two activities a step).
+  await replayLive(run.id, 'experiment-one-round-trip-step.json');
 }, 180_000);
 
 const recorded = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
