@@ -53,6 +53,8 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     // A Python this user cannot run fails its executions with that reason; it must not stop the worker.
     readOnly: await pythonPaths(python).catch(() => []),
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
+    maxProcs: config.MLR_EXEC_MAX_PROCS,
+    maxFileMb: config.MLR_EXEC_MAX_FILE_MB,
   });
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
 }

@@ -230,6 +230,45 @@ describe('the sandbox', () => {
   });
 });
 
+describe('resource limits', () => {
+  const run = async (name: string, code: string, limits: { maxProcs?: number; maxFileMb?: number }) => {
+    const ws = freshWorkspace(prepared, name);
+    ws.writeFile(`${name}.py`, code);
+    const { executor, store } = await localExecutor(true, undefined, undefined, limits);
+    const result = await executor.execute({
+      workspaceDir: ws.root,
+      script: `${name}.py`,
+      seed: 1,
+      timeoutMs: 60_000,
+      memoryMb: 2048,
+      scriptsDir: prepared.scriptsDir,
+      metricName: 'accuracy',
+      logKey: `test/${name}-${Date.now()}.log`,
+    });
+    return { result, log: (await store.get(result.log.uri)).toString('utf8'), ws };
+  };
+
+  (process.getuid!() === 0 ? it : it.skip)(
+    'caps the processes of one execution (its own uid) so a fork storm stops',
+    async () => {
+      const code =
+        'import subprocess\nprocs = []\ntry:\n    for i in range(200):\n        procs.append(subprocess.Popen(["sleep", "30"]))\nexcept OSError as e:\n    print("refused after", len(procs), type(e).__name__)\n';
+      const { log } = await run('forks', code, { maxProcs: 40 });
+      const started = Number(/refused after (\d+)/.exec(log)?.[1]);
+      expect(started).toBeGreaterThan(10);
+      expect(started).toBeLessThan(40);
+    },
+  );
+
+  it('caps the size of a file the execution writes', async () => {
+    const code =
+      'import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\ntry:\n    with open("big.bin", "wb") as f:\n        f.write(b"x" * (3 * 1024 * 1024))\n    print("WROTE")\nexcept OSError as e:\n    print("refused", type(e).__name__)\n';
+    const { log, ws } = await run('bigfile', code, { maxFileMb: 1 });
+    expect(log).toMatch(/^refused/m);
+    expect(fs.statSync(path.join(ws.root, 'big.bin')).size).toBeLessThanOrEqual(1024 * 1024);
+  });
+});
+
 describe('where the sandbox cannot be built', () => {
   it('refuses to execute with the reason, unless the operator opted out, which is recorded', async () => {
     const ws = freshWorkspace(prepared, 'refuse');

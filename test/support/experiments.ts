@@ -22,7 +22,12 @@ export function freshWorkspace(prepared: PreparedTask, name: string): Workspace 
 }
 
 /** The executor as the worker builds it; MLR_SANDBOX in the environment picks the sandbox as in production. */
-export async function localExecutor(isolate = true, maxLogBytes?: number, sandboxMode?: 'auto' | 'bwrap' | 'none') {
+export async function localExecutor(
+  isolate = true,
+  maxLogBytes?: number,
+  sandboxMode?: 'auto' | 'bwrap' | 'none',
+  limits: { maxProcs?: number; maxFileMb?: number } = { maxProcs: 512, maxFileMb: 4096 },
+) {
   const store = createFsArtifactStore(path.join(TEST_DATA, 'artifacts'));
   const isolationPrefix = isolate ? await detectNetworkIsolation() : [];
   return {
@@ -35,6 +40,7 @@ export async function localExecutor(isolate = true, maxLogBytes?: number, sandbo
       isolationPrefix,
       stateDir: EXECUTOR_STATE,
       maxLogBytes,
+      ...limits,
       sandbox: await planSandbox(
         sandboxMode ?? (isolate ? ((process.env.MLR_SANDBOX as 'auto' | undefined) ?? 'auto') : 'none'),
       ),

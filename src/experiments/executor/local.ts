@@ -47,6 +47,10 @@ export interface LocalExecutorOptions {
   stateDir: string;
   /** Most bytes of output kept for the log: the first half and the last half, with a marker between. */
   maxLogBytes?: number;
+  /** Processes one sandboxed execution may have (its own uid's count; applied when privileges are dropped). */
+  maxProcs?: number;
+  /** Largest file an execution may write, in MB (RLIMIT_FSIZE). */
+  maxFileMb?: number;
 }
 
 export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
@@ -180,7 +184,18 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       if (plan.refusal) throw new SandboxUnavailableError(plan.refusal);
       const env = scrubbedEnv(opts.python, spec.workspaceDir, spec.seed);
       // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
-      const limited = (inner: string[]) => [opts.python, opts.sandboxScript, String(spec.memoryMb), '--', ...inner];
+      const limits = [
+        ...(plan.kind === 'bwrap' && plan.dropPrivileges && opts.maxProcs ? ['--procs', String(opts.maxProcs)] : []),
+        ...(opts.maxFileMb ? ['--file-mb', String(opts.maxFileMb)] : []),
+      ];
+      const limited = (inner: string[]) => [
+        opts.python,
+        opts.sandboxScript,
+        String(spec.memoryMb),
+        ...limits,
+        '--',
+        ...inner,
+      ];
       let command: string[];
       if (plan.kind === 'bwrap') {
         const uid = sandboxUid(spec.workspaceDir);
