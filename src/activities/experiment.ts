@@ -20,7 +20,7 @@ import { getRun, patchRun, type RunRow } from '../db/runs';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { SandboxUnavailableError } from '../experiments/executor/types';
-import { MEASURED_OUTPUTS, Workspace } from '../experiments/workspace';
+import { MAX_SNAPSHOT_FILE_BYTES, MEASURED_OUTPUTS, Workspace } from '../experiments/workspace';
 import { listTasks, loadTask, prepareTask, type PreparedTask } from '../tasks/library';
 import type { ActivityDeps } from './index';
 import type { Idea } from '../domain/schemas';
@@ -174,7 +174,12 @@ export async function storeSnapshot(
     const after = snap.files[file] ? fs.readFileSync(path.join(ws.root, file), 'utf8') : '';
     patches.push(createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, '', '', { context: 3 }));
   }
-  await insertSnapshot(db, { runId, codeHash: snap.codeHash, manifest: snap.files, diff: patches.join('\n') });
+  // Files too large to snapshot are named in the diff, so the record says what it does not hold.
+  const skipped = snap.skipped.map(
+    (f) => `# not in the snapshot (over ${MAX_SNAPSHOT_FILE_BYTES} bytes): ${f.path} (${f.bytes} bytes)`,
+  );
+  const diff = [...skipped, ...patches].join('\n');
+  await insertSnapshot(db, { runId, codeHash: snap.codeHash, manifest: snap.files, diff });
   return snap.codeHash;
 }
 

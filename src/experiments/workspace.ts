@@ -19,6 +19,21 @@ export const MEASURED_OUTPUTS = ['submission.csv', 'metrics.json'];
 const OUTPUTS = new Set(MEASURED_OUTPUTS);
 const CODE_EXT = /\.(py|txt|json|ya?ml|cfg|toml|sh|md|ipynb)$/;
 const MAX_INSPECT_LINES = 100;
+/** Largest code-like file a snapshot holds; a bigger one (a dumped dataset named .json, say) is skipped. */
+export const MAX_SNAPSHOT_FILE_BYTES = 1024 * 1024;
+
+/** sha256 of files by identity and version, so a snapshot per agent step reads only what changed. */
+const hashCache = new Map<string, string>();
+function hashOf(abs: string, st: fs.BigIntStats): string {
+  // ctime too: a write always moves it, and unlike mtime no process can set it back.
+  const key = `${abs}\0${st.ino}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}`;
+  const hit = hashCache.get(key);
+  if (hit) return hit;
+  const sha = createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
+  if (hashCache.size > 20_000) hashCache.clear();
+  hashCache.set(key, sha);
+  return sha;
+}
 
 function globToRegExp(pattern: string): RegExp {
   const norm = path.posix.normalize(pattern.replace(/^\.\//, ''));
@@ -231,18 +246,27 @@ export class Workspace {
     return changed;
   }
 
-  /** Code files (not data, outputs or harness files) with their sha256, and the hash over them all. */
-  snapshot(): { codeHash: string; files: Record<string, string> } {
+  /**
+   * Code files (not data, outputs or harness files) with their sha256, and the hash over them all. Files
+   * over MAX_SNAPSHOT_FILE_BYTES are left out and listed in `skipped`; an unchanged file (same inode, size
+   * and mtime) is not read again.
+   */
+  snapshot(): { codeHash: string; files: Record<string, string>; skipped: Array<{ path: string; bytes: number }> } {
     const files: Record<string, string> = {};
+    const skipped: Array<{ path: string; bytes: number }> = [];
     const walk = (rel: string) => {
       for (const e of fs.readdirSync(path.join(this.root, rel), { withFileTypes: true })) {
         const child = rel ? `${rel}/${e.name}` : e.name;
         if (child === INTERNAL_DIR || e.name === '__pycache__') continue;
         if (e.isDirectory()) walk(child);
         else if (e.isFile() && CODE_EXT.test(e.name) && !OUTPUTS.has(child) && !this.isReadOnly(child)) {
-          files[child] = createHash('sha256')
-            .update(fs.readFileSync(path.join(this.root, child)))
-            .digest('hex');
+          const abs = path.join(this.root, child);
+          const st = fs.lstatSync(abs, { bigint: true });
+          if (st.size > BigInt(MAX_SNAPSHOT_FILE_BYTES)) {
+            skipped.push({ path: child, bytes: Number(st.size) });
+            continue;
+          }
+          files[child] = hashOf(abs, st);
         }
       }
     };
@@ -250,6 +274,6 @@ export class Workspace {
     const codeHash = createHash('sha256')
       .update(JSON.stringify(Object.entries(files).sort(([a], [b]) => a.localeCompare(b))))
       .digest('hex');
-    return { codeHash, files };
+    return { codeHash, files, skipped };
   }
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ActionError, type Workspace } from '../../src/experiments/workspace';
+import { ActionError, MAX_SNAPSHOT_FILE_BYTES, type Workspace } from '../../src/experiments/workspace';
 import type { PreparedTask } from '../../src/tasks/library';
 import { freshWorkspace, preparedTask } from '../support/experiments';
 import { TEST_DATA } from '../support/paths';
@@ -128,5 +128,20 @@ describe('confinement against planted links', () => {
       err = e as NodeJS.ErrnoException;
     }
     expect(err?.code).toMatch(/^E(NOTDIR|EXIST)$/);
+  });
+});
+
+describe('snapshots', () => {
+  it('leave out code-like files over the size cap and say which, and notice every change of a kept file', () => {
+    const before = ws.snapshot();
+    fs.writeFileSync(path.join(ws.root, 'dump.json'), 'x'.repeat(MAX_SNAPSHOT_FILE_BYTES + 1));
+    const withBig = ws.snapshot();
+    expect(withBig.skipped).toEqual([{ path: 'dump.json', bytes: MAX_SNAPSHOT_FILE_BYTES + 1 }]);
+    expect(withBig.codeHash).toBe(before.codeHash);
+    // Same size, rewritten at once: the cache must not hide the change.
+    ws.writeFile('same.py', 'a = 1\n');
+    const first = ws.snapshot().files['same.py'];
+    ws.writeFile('same.py', 'b = 2\n');
+    expect(ws.snapshot().files['same.py']).not.toBe(first);
   });
 });
