@@ -15,7 +15,7 @@ import {
   type ExperimentRow,
 } from '../db/experiments';
 import { getIdea } from '../db/ideas';
-import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
+import { getSnapshot, insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
 import { getRun, patchRun, type RunRow } from '../db/runs';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
@@ -146,7 +146,28 @@ export function createRunContext(deps: ActivityDeps) {
     });
     return finishExperiment(deps.db, row.id, result);
   }
-  return { context, execute };
+  /**
+   * A fresh folder holding exactly a stored snapshot: the prepared env (data, read-only files) with the
+   * snapshot's code over it, and no other code. Measured executions run here, so what is measured is what
+   * was recorded, and nothing an earlier execution left in the live workspace (a cache, an output) counts.
+   */
+  async function materialize(runId: string, codeHash: string, prepared: PreparedTask, dir: string): Promise<void> {
+    const snap = await getSnapshot(deps.db, runId, codeHash);
+    if (!snap)
+      throw ApplicationFailure.nonRetryable(`snapshot ${codeHash} of run ${runId} is missing`, ErrorType.NotFound);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.cpSync(prepared.envDir, dir, { recursive: true });
+    const copy = new Workspace(dir, prepared.readOnlyPatterns);
+    for (const file of Object.keys(copy.snapshot().files))
+      if (!(file in snap.manifest)) fs.rmSync(path.join(dir, file));
+    for (const [file, sha] of Object.entries(snap.manifest)) {
+      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), await deps.store.get(`file:blobs/${sha}`));
+    }
+  }
+
+  return { context, execute, materialize };
 }
 
 export async function selectedIdea(db: Queryable, run: RunRow): Promise<Idea> {
@@ -185,7 +206,7 @@ export async function storeSnapshot(
 
 export function createExperimentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context, execute } = createRunContext(deps);
+  const { context, execute, materialize } = createRunContext(deps);
   const seed = config.MLR_EXPERIMENT_SEED;
 
   return {
@@ -262,15 +283,11 @@ export function createExperimentActivities(deps: ActivityDeps) {
     async runCandidate({ runId, attempt }: { runId: string; attempt: number }): Promise<ExperimentSummary> {
       const { prepared, ws } = await context(runId);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
-      const row = await execute({
-        key: `${runId}:candidate:${attempt}`,
-        role: 'candidate',
-        runId,
-        attempt,
-        prepared,
-        dir: ws.root,
-        codeHash,
-      });
+      const key = `${runId}:candidate:${attempt}`;
+      const dir = path.join(config.MLR_DATA_DIR, 'candidates', runId, String(attempt));
+      const finished = (await experimentByKey(db, key))?.status;
+      if (!finished || finished === 'running') await materialize(runId, codeHash, prepared, dir);
+      const row = await execute({ key, role: 'candidate', runId, attempt, prepared, dir, codeHash });
       await appendEvent(db, runId, 'experiment', {
         role: 'candidate',
         id: row.id,
@@ -278,7 +295,10 @@ export function createExperimentActivities(deps: ActivityDeps) {
         status: row.status,
         error: row.error,
       });
-      const tampered = ws.readOnlyChanges(prepared.envDir);
+      const tampered = fs.existsSync(dir)
+        ? new Workspace(dir, prepared.readOnlyPatterns).readOnlyChanges(prepared.envDir)
+        : [];
+      fs.rmSync(dir, { recursive: true, force: true }); // measured and checked: the copy has served
       if (tampered.length > 0) {
         // Not worth a debug iteration: the measurement cannot be trusted, whatever the agent does next.
         throw ApplicationFailure.nonRetryable(

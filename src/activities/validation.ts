@@ -30,7 +30,7 @@ const execFileP = promisify(execFile);
 
 export function createValidationActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context, execute } = createRunContext(deps);
+  const { context, execute, materialize } = createRunContext(deps);
 
   /** The records a report's numbers must come from, read back from Postgres. */
   async function records(runId: string): Promise<unknown[]> {
@@ -60,7 +60,7 @@ export function createValidationActivities(deps: ActivityDeps) {
       role: 'baseline' | 'candidate';
       seed: number;
     }): Promise<{ id: string; status: string }> {
-      const { run, prepared, ws } = await context(runId);
+      const { run, prepared } = await context(runId);
       const result = run.result;
       if (!result)
         throw ApplicationFailure.nonRetryable(`run ${runId} has no measured candidate to validate`, ErrorType.NotFound);
@@ -77,8 +77,10 @@ export function createValidationActivities(deps: ActivityDeps) {
         role === 'baseline'
           ? path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`)
           : path.join(config.MLR_DATA_DIR, 'validation', runId, `candidate-${seed}`);
+      // The candidate's seeds start from the snapshot that was measured, not the live workspace.
+      if (role === 'candidate') await materialize(runId, codeHash, prepared, dir); // fresh: an unfinished copy may be partial
       if (!fs.existsSync(dir)) {
-        fs.cpSync(role === 'baseline' ? prepared.envDir : ws.root, dir, {
+        fs.cpSync(prepared.envDir, dir, {
           recursive: true,
           filter: (src) => path.basename(src) !== INTERNAL_DIR,
         });

@@ -163,6 +163,16 @@ describe('the sandbox', () => {
     expect(log.match(/^blocked/gm)).toHaveLength(targets.length);
   });
 
+  it('has a private, writable /tmp and /dev/shm (joblib and DataLoader need shared memory)', async () => {
+    const ws = freshWorkspace(prepared, 'shm');
+    const { log } = await probe(
+      ws,
+      'shm.py',
+      'import warnings\nwarnings.simplefilter("error")\nfrom joblib._multiprocessing_helpers import mp\nopen("/tmp/x", "w").write("1")\nopen("/dev/shm/y", "w").write("1")\nprint("ok", mp is not None)\n',
+    );
+    expect(log).toMatch(/^ok True$/m);
+  });
+
   it('cannot change the prepared eval.py that every run of the task shares', async () => {
     const evalPy = path.join(prepared.scriptsDir, 'eval.py');
     const before = fs.readFileSync(evalPy, 'utf8');

@@ -1,7 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
 import { createRun, getRun, submitPaper, waitForStatus } from '../support/api';
 import { BUGGY_TRAIN, SCALED_TRAIN } from '../support/train-scripts';
+import { ROOT } from '../support/paths';
 
 let model: FakeModel;
 let h: Harness;
@@ -165,6 +168,27 @@ describe('the experiment stage', () => {
     expect(steps[2].observation).toMatch(/outside the workspace/);
     // An ordinary filesystem error is an observation too, not a failed (and retried) activity.
     expect(steps[3].observation).toMatch(/^Error: E(NOTDIR|EXIST): the file operation failed/);
+  });
+
+  it('measures the candidate from its stored snapshot, not from what earlier executions left behind', async () => {
+    const starter = fs.readFileSync(path.join(ROOT, 'tasks/breast-cancer/env/train.py'), 'utf8');
+    agentSays(
+      ['write_file', { file_name: 'make_leftover.py', content: 'open("leftover.bin", "w").write("cached")\n' }],
+      ['execute_script', { script_name: 'make_leftover.py' }],
+      [
+        'write_file',
+        {
+          file_name: 'train.py',
+          content: `${starter}\nimport os\nprint("leftover", os.path.exists("leftover.bin"))\n`,
+        },
+      ],
+      ['final_answer', { final_answer: 'done' }],
+    );
+    const run = await experimentRun();
+    const done = await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    const candidate = done.experiments.find((e: { role: string }) => e.role === 'candidate');
+    expect(candidate.logTail).toContain('leftover False');
+    expect(fs.existsSync(path.join(h.config.MLR_DATA_DIR, 'workspaces', run.id, 'leftover.bin'))).toBe(true);
   });
 
   it('never scores a submission.csv that the measured execution did not write', async () => {

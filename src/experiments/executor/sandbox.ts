@@ -51,7 +51,21 @@ export function bwrapArgs(spec: SandboxSpec, plan: Pick<SandboxPlan, 'dropPrivil
   if (!plan.dropPrivileges) args.push('--unshare-user');
   args.push('--die-with-parent', '--new-session');
   for (const dir of SYSTEM_DIRS) args.push('--ro-bind-try', dir, dir);
-  args.push('--tmpfs', '/tmp', '--proc', '/proc', '--dev', '/dev');
+  // /dev/shm: joblib and torch's DataLoader need shared memory; private to this sandbox.
+  args.push(
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/dev/shm',
+  );
   // Folders bwrap would create on the way to a mount are private (0700) to the unprivileged uid: make
   // each one traversable, once, outermost first.
   const mounts = [...spec.readOnly.filter((p) => !underSystem(p)), spec.workspaceDir];

@@ -1,0 +1,81 @@
+import { ancestors, bwrapArgs, sandboxUid } from '../../src/experiments/executor/sandbox';
+
+const spec = {
+  workspaceDir: '/data/ws/run-1',
+  readOnly: ['/opt/venv', '/usr/lib/python3.11'],
+  env: { PATH: '/opt/venv/bin:/usr/bin', MLR_SEED: '3' },
+  uid: 201234,
+  command: ['/opt/venv/bin/python', '-u', 'train.py'],
+};
+
+/** The value after each occurrence of a flag. */
+const after = (args: string[], flag: string, width = 1) =>
+  args.flatMap((a, i) => (a === flag ? [args.slice(i + 1, i + 1 + width).join(' ')] : []));
+
+describe('bwrapArgs', () => {
+  it.each([
+    ['root: drops to the workspace uid with setpriv, no user namespace', true],
+    ['an ordinary user: a user namespace, no setpriv', false],
+  ])('%s', (_name, dropPrivileges) => {
+    const args = bwrapArgs(spec, { dropPrivileges, setpriv: '/usr/bin/setpriv' });
+    for (const ns of ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts']) expect(args).toContain(ns);
+    expect(args.includes('--unshare-user')).toBe(!dropPrivileges);
+    expect(args.includes('/usr/bin/setpriv')).toBe(dropPrivileges);
+    if (dropPrivileges) {
+      expect(args).toEqual(
+        expect.arrayContaining([
+          '--reuid=201234',
+          '--regid=201234',
+          '--clear-groups',
+          '--no-new-privs',
+          '--bounding-set=-all',
+        ]),
+      );
+    }
+    expect(args.slice(-3)).toEqual(spec.command);
+  });
+
+  it('binds the system and the venv read-only, the workspace read-write, and nothing else', () => {
+    const args = bwrapArgs(spec, { dropPrivileges: true });
+    expect(after(args, '--ro-bind', 2)).toEqual(['/opt/venv /opt/venv']);
+    expect(after(args, '--ro-bind-try', 2)).toEqual([
+      '/usr /usr',
+      '/bin /bin',
+      '/sbin /sbin',
+      '/lib /lib',
+      '/lib64 /lib64',
+      '/etc /etc',
+    ]);
+    expect(after(args, '--bind', 2)).toEqual(['/data/ws/run-1 /data/ws/run-1']);
+    expect(after(args, '--tmpfs')).toEqual(['/tmp', '/dev/shm']);
+    expect(after(args, '--chdir')).toEqual(['/data/ws/run-1']);
+  });
+
+  it('makes every folder on the way to a mount traversable, once, outermost first', () => {
+    const args = bwrapArgs(spec, { dropPrivileges: true });
+    expect(after(args, '--dir')).toEqual(['/data', '/data/ws', '/opt']);
+    expect(args.indexOf('--dir')).toBeLessThan(args.indexOf('--bind'));
+  });
+
+  it('passes only the environment it is given', () => {
+    const args = bwrapArgs(spec, { dropPrivileges: true });
+    expect(args).toContain('--clearenv');
+    expect(after(args, '--setenv', 2)).toEqual(['PATH /opt/venv/bin:/usr/bin', 'MLR_SEED 3']);
+  });
+
+  it('needs no extra folder for a workspace under /tmp (its own tmpfs)', () => {
+    const args = bwrapArgs({ ...spec, workspaceDir: '/tmp/ws', readOnly: [] }, { dropPrivileges: false });
+    expect(after(args, '--dir')).toEqual([]);
+  });
+});
+
+describe('ancestors and sandboxUid', () => {
+  it('lists ancestors outermost first and gives a stable unprivileged uid per workspace', () => {
+    expect(ancestors('/a/b/c')).toEqual(['/a', '/a/b']);
+    expect(ancestors('/a')).toEqual([]);
+    expect(sandboxUid('/w/1')).toBe(sandboxUid('/w/1/'));
+    expect(sandboxUid('/w/1')).not.toBe(sandboxUid('/w/2'));
+    expect(sandboxUid('/w/1')).toBeGreaterThanOrEqual(200_000);
+    expect(sandboxUid('/w/1')).toBeLessThan(300_000);
+  });
+});
