@@ -35,7 +35,7 @@ function pathologicalPaper(): string {
   const blanks = `x${' \t'.repeat(75_000)}y`;
   return [
     '# Hostile',
-    ...Array.from({ length: 3 }, () => heading),
+    ...Array.from({ length: 4 }, () => heading),
     ...Array.from({ length: 3 }, () => blanks),
     'end',
   ].join('\n');

@@ -17,6 +17,7 @@ import type { ToolCall } from '../clients/llm';
 import { agentMessages, agentSystemPrompt, agentTaskMessage, bound } from './agent-prompts';
 import { createRunContext, selectedIdea, storeSnapshot } from './experiment';
 import { withHeartbeat } from './heartbeat';
+import { recordFailedCall } from './model-calls';
 import type { ActivityDeps } from './index';
 import { costUsd, structuredCall } from './structured';
 
@@ -87,16 +88,7 @@ export function createAgentActivities(deps: ActivityDeps) {
       });
       return res.toolCall;
     } catch (err) {
-      const error = (err as Error).message;
-      await insertLlmCall(db, {
-        ...base,
-        status: 'error',
-        promptTokens: 0,
-        completionTokens: 0,
-        costUsd: 0,
-        latencyMs: Date.now() - started,
-        error,
-      });
+      await recordFailedCall(db, base, started, err);
       throw err;
     }
   }

@@ -9,6 +9,7 @@ import type { Queryable } from '../db/types';
 import { ErrorType } from '../errors';
 import { reaskMessage } from './prompts';
 import { toStrictJsonSchema } from '../domain/schemas';
+import { recordFailedCall } from './model-calls';
 
 export interface StructuredDeps {
   db: Queryable;
@@ -77,16 +78,7 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
     try {
       res = await deps.model.complete({ model, messages, jsonSchema }, call.signal);
     } catch (err) {
-      const error = (err as Error).message ?? String(err);
-      await insertLlmCall(deps.db, {
-        ...base,
-        status: 'error',
-        promptTokens: 0,
-        completionTokens: 0,
-        costUsd: 0,
-        latencyMs: Date.now() - started,
-        error,
-      });
+      const error = await recordFailedCall(deps.db, base, started, err);
       await appendEvent(deps.db, call.runId, 'llm_call', { role: call.role, model, status: 'error', error });
       throw err;
     }
