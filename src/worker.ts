@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { createFsArtifactStore } from './experiments/artifacts';
 import { createLocalExecutor, detectNetworkIsolation } from './experiments/executor/local';
+import { detectCgroups } from './experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from './experiments/executor/sandbox';
 import { createOpenAiChatModel } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
@@ -55,6 +56,8 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
     maxProcs: config.MLR_EXEC_MAX_PROCS,
     maxFileMb: config.MLR_EXEC_MAX_FILE_MB,
+    cgroups: await detectCgroups(),
+    cpus: config.MLR_EXEC_CPUS,
   });
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
 }

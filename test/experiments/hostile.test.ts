@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { finishExperiment, startExperiment } from '../../src/db/experiments';
 import { BoundedOutput, createLocalExecutor } from '../../src/experiments/executor/local';
+import { detectCgroups } from '../../src/experiments/executor/cgroup';
 import { planSandbox } from '../../src/experiments/executor/sandbox';
 import { SandboxUnavailableError } from '../../src/experiments/executor/types';
 import { readUntrusted } from '../../src/experiments/executor/measure';
@@ -259,7 +260,7 @@ describe('resource limits', () => {
   };
 
   (process.getuid!() === 0 ? it : it.skip)(
-    'caps the processes of one execution (its own uid) so a fork storm stops',
+    'caps the processes of one execution (cgroup pids.max, else its own uid's RLIMIT_NPROC) so a fork storm stops',
     async () => {
       const code =
         'import subprocess\nprocs = []\ntry:\n    for i in range(200):\n        procs.append(subprocess.Popen(["sleep", "30"]))\nexcept OSError as e:\n    print("refused after", len(procs), type(e).__name__)\n';
@@ -269,6 +270,34 @@ describe('resource limits', () => {
       expect(started).toBeLessThan(40);
     },
   );
+
+  it('limits resident memory in a cgroup where the host allows one, reads the peak from it, and removes it', async () => {
+    const host = await detectCgroups();
+    if (process.getuid!() !== 0) {
+      expect(host).toBeUndefined(); // only root makes cgroups here; rlimits apply instead
+      return;
+    }
+    expect(host).toBeDefined();
+    const ws = freshWorkspace(prepared, 'rss');
+    ws.writeFile('rss.py', 'x = b"y" * (150 * 1024 * 1024)\nprint("held", len(x))\n');
+    const { executor } = await localExecutor(true);
+    const spec = {
+      workspaceDir: ws.root,
+      script: 'rss.py',
+      seed: 1,
+      timeoutMs: 60_000,
+      scriptsDir: prepared.scriptsDir,
+      metricName: 'accuracy',
+      logKey: `test/rss-${Date.now()}.log`,
+    };
+    const fits = await executor.execute({ ...spec, memoryMb: 400 });
+    expect(fits.logTail).toContain('held 157286400');
+    expect(fits.peakMemoryMb).toBeGreaterThan(150);
+    const killed = await executor.execute({ ...spec, memoryMb: 100, logKey: `${spec.logKey}.2` });
+    expect(killed.error).toMatch(/exit code \d+ \(memory limit 100 MB\)/);
+    const parent = host!.version === 'v2' ? host!.parent : host!.memory;
+    expect(fs.readdirSync(parent).filter((d) => d.startsWith('exec-'))).toEqual([]);
+  });
 
   it('caps the size of a file the execution writes', async () => {
     const code =

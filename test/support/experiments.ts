@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { createLocalExecutor, detectNetworkIsolation } from '../../src/experiments/executor/local';
+import { detectCgroups } from '../../src/experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from '../../src/experiments/executor/sandbox';
 import { Workspace } from '../../src/experiments/workspace';
 import { loadTask, prepareTask, type PreparedTask } from '../../src/tasks/library';
@@ -41,6 +42,7 @@ export async function localExecutor(
       stateDir: EXECUTOR_STATE,
       maxLogBytes,
       ...limits,
+      cgroups: await detectCgroups(),
       sandbox: await planSandbox(
         sandboxMode ?? (isolate ? ((process.env.MLR_SANDBOX as 'auto' | undefined) ?? 'auto') : 'none'),
       ),

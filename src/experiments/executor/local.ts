@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ArtifactStore } from '../artifacts';
+import { createCgroup, type CgroupHost, type ExecutionCgroup } from './cgroup';
 import { measure } from './measure';
 import { bwrapArgs, sandboxUid, type SandboxPlan } from './sandbox';
 import { SandboxUnavailableError, type ExecutionResult, type ExecutionStatus, type Executor } from './types';
@@ -51,9 +52,16 @@ export interface LocalExecutorOptions {
   maxProcs?: number;
   /** Largest file an execution may write, in MB (RLIMIT_FSIZE). */
   maxFileMb?: number;
+  /** Where execution cgroups can be made (detectCgroups()); undefined falls back to rlimits. */
+  cgroups?: CgroupHost;
+  /** CPUs' worth of time an execution may use (with a cgroup); undefined leaves it unlimited. */
+  cpus?: number;
 }
 
 export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
+
+/** Writes the shell's pid into each cgroup.procs file given before `--`, then execs the command after it. */
+const JOIN_CGROUP = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"';
 
 function scrubbedEnv(python: string, workspaceDir: string, seed: number): NodeJS.ProcessEnv {
   // Built from nothing, not filtered from process.env: secrets (OPENAI_API_KEY, DATABASE_URL, …) cannot leak.
@@ -184,14 +192,26 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       if (plan.refusal) throw new SandboxUnavailableError(plan.refusal);
       const env = scrubbedEnv(opts.python, spec.workspaceDir, spec.seed);
       // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
+      // A cgroup, where the host allows one, limits what is resident and the process count of the whole
+      // execution; without one, rlimits do what they can (address space, processes of the sandbox's uid).
+      let cgroup: ExecutionCgroup | undefined;
+      try {
+        cgroup = opts.cgroups
+          ? createCgroup(opts.cgroups, { memoryMb: spec.memoryMb, pids: opts.maxProcs ?? 512, cpus: opts.cpus })
+          : undefined;
+      } catch {
+        cgroup = undefined;
+      }
       const limits = [
-        ...(plan.kind === 'bwrap' && plan.dropPrivileges && opts.maxProcs ? ['--procs', String(opts.maxProcs)] : []),
+        ...(!cgroup && plan.kind === 'bwrap' && plan.dropPrivileges && opts.maxProcs
+          ? ['--procs', String(opts.maxProcs)]
+          : []),
         ...(opts.maxFileMb ? ['--file-mb', String(opts.maxFileMb)] : []),
       ];
       const limited = (inner: string[]) => [
         opts.python,
         opts.sandboxScript,
-        String(spec.memoryMb),
+        cgroup ? '0' : String(spec.memoryMb),
         ...limits,
         '--',
         ...inner,
@@ -210,6 +230,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       } else {
         command = limited([...opts.isolationPrefix, opts.python, '-u', spec.script]);
       }
+      // The first process joins the cgroup before it execs the rest, so every descendant is in it.
+      if (cgroup) command = ['/bin/sh', '-c', JOIN_CGROUP, 'sh', ...cgroup.procsFiles, '--', ...command];
       const child = spawn(command[0]!, command.slice(1), {
         cwd: spec.workspaceDir,
         detached: true,
@@ -233,6 +255,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         } catch {
           /* already gone */
         }
+        cgroup?.killAll();
       };
       const timer = setTimeout(() => killTree('timeout'), spec.timeoutMs);
       const progress = setInterval(() => spec.onProgress?.(), 2000);
@@ -250,10 +273,16 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
 
       const log = await opts.store.put(spec.logKey, output.contents());
       const logTail = output.lastBytes(LOG_TAIL_BYTES).toString('utf8');
-      let peakMemoryMb: number | null = null;
+      let peakMemoryMb: number | null = cgroup?.peakMemoryMb() ?? null;
+      const oomKilled = cgroup?.oomKilled() ?? false;
+      if (cgroup) {
+        cgroup.killAll();
+        await cgroup.remove();
+      }
       try {
         const peak = (JSON.parse(report) as { peakMemoryMb?: unknown }).peakMemoryMb;
-        if (typeof peak === 'number' && Number.isFinite(peak) && peak >= 0) peakMemoryMb = peak;
+        if (peakMemoryMb === null && typeof peak === 'number' && Number.isFinite(peak) && peak >= 0)
+          peakMemoryMb = peak;
       } catch {
         // killed before the sandbox could report
       }
@@ -270,7 +299,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };
       if (ended === 'cancelled') return { ...base, status: 'cancelled', metrics: null, error: 'cancelled' };
       if (exitCode !== 0) {
-        const memory = /MemoryError|Cannot allocate memory/.test(logTail) ? ` (memory limit ${spec.memoryMb} MB)` : '';
+        const memory =
+          oomKilled || /MemoryError|Cannot allocate memory/.test(logTail) ? ` (memory limit ${spec.memoryMb} MB)` : '';
         return { ...base, status: 'failed', metrics: null, error: `exit code ${exitCode}${memory}` };
       }
       try {
