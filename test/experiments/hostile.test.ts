@@ -260,7 +260,7 @@ describe('resource limits', () => {
   };
 
   (process.getuid!() === 0 ? it : it.skip)(
-    'caps the processes of one execution (cgroup pids.max, else its own uid's RLIMIT_NPROC) so a fork storm stops',
+    'caps the processes of one execution (cgroup pids.max, else RLIMIT_NPROC of its own uid) so a fork storm stops',
     async () => {
       const code =
         'import subprocess\nprocs = []\ntry:\n    for i in range(200):\n        procs.append(subprocess.Popen(["sleep", "30"]))\nexcept OSError as e:\n    print("refused after", len(procs), type(e).__name__)\n';
