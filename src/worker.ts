@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { createFsArtifactStore } from './experiments/artifacts';
 import { createLocalExecutor, detectNetworkIsolation } from './experiments/executor/local';
-import { detectCgroups } from './experiments/executor/cgroup';
+import { detectCgroups, reapStaleCgroups } from './experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from './experiments/executor/sandbox';
 import { createOpenAiChatModel } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
@@ -44,6 +44,8 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
   const store = createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts'));
   const isolationPrefix = await detectNetworkIsolation();
+  const cgroups = await detectCgroups();
+  if (cgroups) reapStaleCgroups(cgroups); // left by a worker that was killed mid-execution
   const executor = createLocalExecutor({
     python,
     sandboxScript: path.join(ROOT, 'scripts', 'sandbox.py'),
@@ -56,7 +58,7 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
     maxProcs: config.MLR_EXEC_MAX_PROCS,
     maxFileMb: config.MLR_EXEC_MAX_FILE_MB,
-    cgroups: await detectCgroups(),
+    cgroups,
     cpus: config.MLR_EXEC_CPUS,
   });
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { finishExperiment, startExperiment } from '../../src/db/experiments';
 import { BoundedOutput, createLocalExecutor } from '../../src/experiments/executor/local';
-import { detectCgroups } from '../../src/experiments/executor/cgroup';
+import { detectCgroups, reapStaleCgroups } from '../../src/experiments/executor/cgroup';
 import { planSandbox } from '../../src/experiments/executor/sandbox';
 import { SandboxUnavailableError } from '../../src/experiments/executor/types';
 import { readUntrusted } from '../../src/experiments/executor/measure';
@@ -290,13 +290,23 @@ describe('resource limits', () => {
       metricName: 'accuracy',
       logKey: `test/rss-${Date.now()}.log`,
     };
+    const parent = host!.version === 'v2' ? host!.parent : host!.memory;
+    const groups = () => fs.readdirSync(parent).filter((d) => d.startsWith('exec-'));
+    const before = groups();
     const fits = await executor.execute({ ...spec, memoryMb: 400 });
     expect(fits.logTail).toContain('held 157286400');
     expect(fits.peakMemoryMb).toBeGreaterThan(150);
     const killed = await executor.execute({ ...spec, memoryMb: 100, logKey: `${spec.logKey}.2` });
     expect(killed.error).toMatch(/exit code \d+ \(memory limit 100 MB\)/);
-    const parent = host!.version === 'v2' ? host!.parent : host!.memory;
-    expect(fs.readdirSync(parent).filter((d) => d.startsWith('exec-'))).toEqual([]);
+    expect(groups().filter((g) => !before.includes(g))).toEqual([]); // both removed
+    // One a killed worker left behind (empty, over a minute old) is reaped; a fresh one is not.
+    const stale = path.join(parent, `exec-${Date.now() - 120_000}-deadbeef`);
+    const fresh = path.join(parent, `exec-${Date.now()}-cafecafe`);
+    fs.mkdirSync(stale);
+    fs.mkdirSync(fresh);
+    reapStaleCgroups(host!);
+    expect([fs.existsSync(stale), fs.existsSync(fresh)]).toEqual([false, true]);
+    fs.rmdirSync(fresh);
   });
 
   it('caps the size of a file the execution writes', async () => {

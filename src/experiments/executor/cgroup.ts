@@ -36,6 +36,28 @@ const read = (file: string) => {
   }
 };
 
+/**
+ * Removes execution cgroups a killed worker left behind: only empty ones (the kernel refuses others) and
+ * only older than a minute, so a group another worker is setting up right now is never touched.
+ */
+export function reapStaleCgroups(host: CgroupHost, olderThanMs = 60_000): number {
+  const parents = host.version === 'v2' ? [host.parent] : [host.memory, host.pids, ...(host.cpu ? [host.cpu] : [])];
+  let removed = 0;
+  for (const parent of parents) {
+    for (const name of fs.readdirSync(parent)) {
+      const made = Number(/^exec-(\d+)-/.exec(name)?.[1]);
+      if (!made || Date.now() - made < olderThanMs) continue;
+      try {
+        fs.rmdirSync(path.join(parent, name));
+        removed++;
+      } catch {
+        // still has processes, or already gone
+      }
+    }
+  }
+  return removed;
+}
+
 /** Where this host lets us make execution cgroups, or undefined (not root, not mounted, not delegated). */
 export async function detectCgroups(root = '/sys/fs/cgroup'): Promise<CgroupHost | undefined> {
   if (process.getuid?.() !== 0) return undefined;
