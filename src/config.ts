@@ -162,6 +162,8 @@ export const configSchema = z
     /** Processes one sandboxed execution may have (when the worker runs as root), and its largest file. */
     MLR_EXEC_MAX_PROCS: z.coerce.number().int().min(16).default(512),
     MLR_EXEC_MAX_FILE_MB: z.coerce.number().int().min(1).default(4096),
+    /** Most one workspace may hold on disk while an execution runs (data included). */
+    MLR_EXEC_MAX_DISK_MB: z.coerce.number().int().min(16).default(20_480),
     /** CPUs' worth of time one execution may use, where cgroups are available; unset leaves it unlimited. */
     MLR_EXEC_CPUS: z.coerce.number().positive().optional(),
     /** Output of one execution kept for its log (head and tail, a marker between); the rest is dropped. */

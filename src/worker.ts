@@ -58,6 +58,7 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
     maxProcs: config.MLR_EXEC_MAX_PROCS,
     maxFileMb: config.MLR_EXEC_MAX_FILE_MB,
+    maxDiskMb: config.MLR_EXEC_MAX_DISK_MB,
     cgroups,
     cpus: config.MLR_EXEC_CPUS,
   });

@@ -242,7 +242,11 @@ describe('the sandbox', () => {
 });
 
 describe('resource limits', () => {
-  const run = async (name: string, code: string, limits: { maxProcs?: number; maxFileMb?: number }) => {
+  const run = async (
+    name: string,
+    code: string,
+    limits: { maxProcs?: number; maxFileMb?: number; maxDiskMb?: number },
+  ) => {
     const ws = freshWorkspace(prepared, name);
     ws.writeFile(`${name}.py`, code);
     const { executor, store } = await localExecutor(true, undefined, undefined, limits);
@@ -307,6 +311,24 @@ describe('resource limits', () => {
     reapStaleCgroups(host!);
     expect([fs.existsSync(stale), fs.existsSync(fresh)]).toEqual([false, true]);
     fs.rmdirSync(fresh);
+  });
+
+  it('fails an execution whose workspace grows past the disk quota, stopping a writer that keeps going', async () => {
+    const burst = await run('burst', 'open("burst.bin", "wb").write(b"x" * (8 * 1024 * 1024))\nprint("wrote")\n', {
+      maxDiskMb: 5,
+    });
+    expect(burst.result).toMatchObject({
+      status: 'failed',
+      error: 'disk quota exceeded: the workspace grew past 5 MB',
+    });
+    const started = Date.now();
+    const endless = await run(
+      'endless',
+      'import time\nwith open("grow.bin", "wb") as f:\n    for i in range(600):\n        f.write(b"x" * 1024 * 1024)\n        f.flush()\n        time.sleep(0.05)\n',
+      { maxDiskMb: 5 },
+    );
+    expect(endless.result.error).toMatch(/disk quota exceeded/);
+    expect(Date.now() - started).toBeLessThan(25_000); // stopped, not left to write for 30 s
   });
 
   it('caps the size of a file the execution writes', async () => {

@@ -27,7 +27,7 @@ export async function localExecutor(
   isolate = true,
   maxLogBytes?: number,
   sandboxMode?: 'auto' | 'bwrap' | 'none',
-  limits: { maxProcs?: number; maxFileMb?: number } = { maxProcs: 512, maxFileMb: 4096 },
+  limits: { maxProcs?: number; maxFileMb?: number; maxDiskMb?: number } = { maxProcs: 512, maxFileMb: 4096 },
 ) {
   const store = createFsArtifactStore(path.join(TEST_DATA, 'artifacts'));
   const isolationPrefix = isolate ? await detectNetworkIsolation() : [];

@@ -52,6 +52,8 @@ export interface LocalExecutorOptions {
   maxProcs?: number;
   /** Largest file an execution may write, in MB (RLIMIT_FSIZE). */
   maxFileMb?: number;
+  /** Most the workspace may hold while the script runs, in MB; checked every few seconds and at the end. */
+  maxDiskMb?: number;
   /** Where execution cgroups can be made (detectCgroups()); undefined falls back to rlimits. */
   cgroups?: CgroupHost;
   /** CPUs' worth of time an execution may use (with a cgroup); undefined leaves it unlimited. */
@@ -59,6 +61,32 @@ export interface LocalExecutorOptions {
 }
 
 export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Bytes the folder holds on disk (allocated blocks, so a sparse file counts for what it uses), read with
+ * lstat (links are not followed); stops counting once past `limit`.
+ */
+export async function diskUsage(dir: string, limit = Number.MAX_SAFE_INTEGER): Promise<number> {
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (total > limit) return;
+      const p = path.join(d, e.name);
+      const st = await fs.promises.lstat(p).catch(() => undefined);
+      if (!st) continue;
+      total += st.blocks * 512;
+      if (st.isDirectory()) await walk(p);
+    }
+  };
+  await walk(dir);
+  return total;
+}
 
 /** Writes the shell's pid into each cgroup.procs file given before `--`, then execs the command after it. */
 const JOIN_CGROUP = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"';
@@ -258,6 +286,24 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         cgroup?.killAll();
       };
       const timer = setTimeout(() => killTree('timeout'), spec.timeoutMs);
+      // The disk quota: checked while it runs (a writer is stopped) and once more at the end.
+      const quota = opts.maxDiskMb ? opts.maxDiskMb * 1024 * 1024 : undefined;
+      let overQuota = false;
+      let checking = false;
+      const diskCheck = setInterval(() => {
+        if (!quota || checking) return;
+        checking = true;
+        void diskUsage(spec.workspaceDir, quota)
+          .then((used) => {
+            if (used > quota) {
+              overQuota = true;
+              killTree('failed');
+            }
+          })
+          .finally(() => {
+            checking = false;
+          });
+      }, 3000);
       const progress = setInterval(() => spec.onProgress?.(), 2000);
       const onAbort = () => killTree('cancelled');
       spec.signal?.addEventListener('abort', onAbort);
@@ -268,6 +314,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       });
       clearTimeout(timer);
       clearInterval(progress);
+      clearInterval(diskCheck);
+      if (quota && !overQuota) overQuota = (await diskUsage(spec.workspaceDir, quota)) > quota;
       spec.signal?.removeEventListener('abort', onAbort);
       fs.rmSync(pgidFile, { force: true });
 
@@ -298,6 +346,14 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       if (ended === 'timeout')
         return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };
       if (ended === 'cancelled') return { ...base, status: 'cancelled', metrics: null, error: 'cancelled' };
+      if (overQuota) {
+        return {
+          ...base,
+          status: 'failed',
+          metrics: null,
+          error: `disk quota exceeded: the workspace grew past ${opts.maxDiskMb} MB`,
+        };
+      }
       if (exitCode !== 0) {
         const memory =
           oomKilled || /MemoryError|Cannot allocate memory/.test(logTail) ? ` (memory limit ${spec.memoryMb} MB)` : '';
