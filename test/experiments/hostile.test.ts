@@ -153,7 +153,6 @@ describe('the sandbox', () => {
       path.join(TEST_DATA, 'data', 'api-token'),
       path.join(prepared.scriptsDir, 'eval.py'),
       path.join(TEST_DATA, 'stack.json'),
-      '/proc/1/environ',
       `/proc/${process.pid}/environ`,
       '/etc/shadow',
     ];
@@ -172,6 +171,26 @@ describe('the sandbox', () => {
       'import warnings\nwarnings.simplefilter("error")\nfrom joblib._multiprocessing_helpers import mp\nopen("/tmp/x", "w").write("1")\nopen("/dev/shm/y", "w").write("1")\nprint("ok", mp is not None)\n',
     );
     expect(log).toMatch(/^ok True$/m);
+  });
+
+  it("sees no secret in any process's environment it can reach (pid 1 of its namespace is the sandbox's own)", async () => {
+    process.env.OPENAI_API_KEY = 'sk-leak-check-value';
+    try {
+      const ws = freshWorkspace(prepared, 'environ');
+      const code = [
+        'import os',
+        'for pid in [p for p in os.listdir("/proc") if p.isdigit()]:',
+        '    try:',
+        '        print(pid, open(f"/proc/{pid}/environ").read().replace("\\0", " "))',
+        '    except Exception as e:',
+        '        print(pid, "blocked", type(e).__name__)',
+      ].join('\n');
+      const { log } = await probe(ws, 'environ.py', `${code}\n`);
+      expect(log).toMatch(/^1 /m);
+      expect(log).not.toMatch(/sk-leak-check-value|OPENAI_API_KEY|DATABASE_URL/);
+    } finally {
+      delete process.env.OPENAI_API_KEY;
+    }
   });
 
   it('cannot change the prepared eval.py that every run of the task shares', async () => {
