@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createFsArtifactStore } from '../src/experiments/artifacts';
 import { createLocalExecutor } from '../src/experiments/executor/local';
 import { planSandbox, pythonPaths } from '../src/experiments/executor/sandbox';
-import { freshWorkspace, PYTHON, preparedTask, SANDBOX } from '../test/support/experiments';
+import { execSpec, freshWorkspace, PYTHON, preparedTask, SANDBOX } from '../test/support/experiments';
 import { TEST_DATA } from '../test/support/paths';
 import { arg, stats } from './stack';
 
@@ -40,16 +40,9 @@ async function main(): Promise<void> {
     ws.writeFile('noop.py', 'pass\n');
     runs[mode] = [];
     for (let i = 0; i < n; i++) {
-      const result = await executor.execute({
-        workspaceDir: ws.root,
-        script: 'noop.py',
-        seed: 0,
-        timeoutMs: 60_000,
-        memoryMb: 2048,
-        scriptsDir: prepared.scriptsDir,
-        metricName: 'accuracy',
-        logKey: `bench/${mode}-${i}.log`,
-      });
+      const result = await executor.execute(
+        execSpec(prepared, ws, 'noop.py', { seed: 0, logKey: `bench/${mode}-${i}.log` }),
+      );
       runs[mode]!.push(result.durationMs);
     }
   }

@@ -30,14 +30,6 @@ export async function appendEvent(db: Queryable, runId: string, type: RunEventTy
   await db.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [runId, type, pgJson(data)]);
 }
 
-export async function eventsAfter(db: Queryable, runId: string, afterId: number, limit = 500): Promise<RunEvent[]> {
-  const { rows } = await db.query<RunEvent>(
-    'SELECT * FROM run_events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3',
-    [runId, afterId, limit],
-  );
-  return rows;
-}
-
 export async function countEvents(db: Queryable, runId: string, type: RunEventType): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     'SELECT count(*) AS n FROM run_events WHERE run_id = $1 AND type = $2',

@@ -96,8 +96,7 @@ describe('authentication', () => {
     ]) {
       const response = await rawRequest(port, line);
       const status = Number(response.split(' ')[1]);
-      expect({ line, status }).toEqual({ line, status: expect.any(Number) });
-      expect([400, 401, 404]).toContain(status);
+      expect({ line, status: [400, 401, 404].includes(status) }).toEqual({ line, status: true });
       expect(response).not.toContain('"items"');
     }
     const ok = await rawRequest(

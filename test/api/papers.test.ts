@@ -1,6 +1,6 @@
 import { makePdf, multipart } from '../support/pdf';
 import { AUTH, createHarness, type Harness } from '../support/harness';
-import { SAMPLE_PAPER } from '../support/api';
+import { SAMPLE_PAPER, SAMPLE_SECTION_KINDS } from '../support/api';
 
 let h: Harness;
 let small: Harness;
@@ -43,15 +43,7 @@ describe('POST /v1/papers', () => {
     expect(again.json().id).toBe(first.json().id);
 
     const paper = (await h.app.inject({ method: 'GET', url: `/v1/papers/${first.json().id}`, headers: AUTH })).json();
-    expect(paper.sections.map((s: { kind: string }) => s.kind)).toEqual([
-      'other',
-      'abstract',
-      'introduction',
-      'related_work',
-      'method',
-      'experiments',
-      'limitations',
-    ]);
+    expect(paper.sections.map((s: { kind: string }) => s.kind)).toEqual(SAMPLE_SECTION_KINDS);
     expect(paper.sections[1].text.trim()).toBe('We study logistic regression on small tabular data sets.');
   });
 

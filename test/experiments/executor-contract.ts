@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { ArtifactStore } from '../../src/experiments/artifacts';
 import type { Executor } from '../../src/experiments/executor/types';
 import type { PreparedTask } from '../../src/tasks/library';
-import { freshWorkspace, preparedTask } from '../support/experiments';
+import { execSpec, freshWorkspace, preparedTask } from '../support/experiments';
 
 export interface ContractBackend {
   name: string;
@@ -28,17 +28,14 @@ export function executorContract(backend: ContractBackend): void {
     const ws = freshWorkspace(prepared, 'exec');
     ws.writeFile(script, code);
     const { executor, store } = await backend.make(true);
-    const result = await executor.execute({
-      workspaceDir: ws.root,
-      script,
-      seed: 3,
-      timeoutMs: over.timeoutMs ?? 60_000,
-      memoryMb: over.memoryMb ?? 2048,
-      scriptsDir: prepared.scriptsDir,
-      metricName: 'accuracy',
-      logKey: `test/${Date.now()}-${script}.log`,
-      signal: over.signal,
-    });
+    const result = await executor.execute(
+      execSpec(prepared, ws, script, {
+        seed: 3,
+        timeoutMs: over.timeoutMs ?? 60_000,
+        memoryMb: over.memoryMb ?? 2048,
+        signal: over.signal,
+      }),
+    );
     return { result, store };
   }
 
@@ -46,16 +43,7 @@ export function executorContract(backend: ContractBackend): void {
     it('runs the starter train.py and measures it with eval.py from outside the workspace', async () => {
       const ws = freshWorkspace(prepared, 'starter');
       const { executor, store } = await backend.make(true);
-      const result = await executor.execute({
-        workspaceDir: ws.root,
-        script: 'train.py',
-        seed: 0,
-        timeoutMs: 120_000,
-        memoryMb: 2048,
-        scriptsDir: prepared.scriptsDir,
-        metricName: 'accuracy',
-        logKey: `test/starter-${Date.now()}.log`,
-      });
+      const result = await executor.execute(execSpec(prepared, ws, 'train.py', { seed: 0, timeoutMs: 120_000 }));
       expect(result.status).toBe('succeeded');
       expect(result.exitCode).toBe(0);
       expect(result.metrics!.accuracy).toBeGreaterThan(0.5);

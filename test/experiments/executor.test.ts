@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PreparedTask } from '../../src/tasks/library';
-import { freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
+import { execSpec, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
 import { executorContract } from './executor-contract';
 
 executorContract({ name: 'local', sandbox: 'bwrap', make: () => localExecutor(true) });
@@ -24,16 +24,7 @@ describe('the local executor without a sandbox (MLR_SANDBOX=none)', () => {
         `import urllib.request\nprint(urllib.request.urlopen("http://127.0.0.1:${port}", timeout=3).read().decode())\n`,
       );
       const { executor } = await localExecutor(false, undefined, 'none');
-      const result = await executor.execute({
-        workspaceDir: ws.root,
-        script: 'net.py',
-        seed: 1,
-        timeoutMs: 30_000,
-        memoryMb: 2048,
-        scriptsDir: prepared.scriptsDir,
-        metricName: 'accuracy',
-        logKey: `test/bare-${Date.now()}.log`,
-      });
+      const result = await executor.execute(execSpec(prepared, ws, 'net.py', { timeoutMs: 30_000 }));
       expect(result).toMatchObject({ sandbox: 'none', networkIsolated: false });
       expect(result.logTail).toContain('reachable');
     } finally {

@@ -14,7 +14,15 @@ import { SandboxUnavailableError } from '../../src/experiments/executor/types';
 import { readUntrusted } from '../../src/experiments/executor/measure';
 import { isAlive } from '../../src/stack/processes';
 import type { PreparedTask } from '../../src/tasks/library';
-import { EXECUTOR_STATE, PYTHON, SANDBOX, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
+import {
+  EXECUTOR_STATE,
+  PYTHON,
+  SANDBOX,
+  execSpec,
+  freshWorkspace,
+  localExecutor,
+  preparedTask,
+} from '../support/experiments';
 import { TEST_DATA } from '../support/paths';
 import { createTestDatabase } from '../support/harness';
 
@@ -25,16 +33,7 @@ beforeAll(async () => {
 
 async function execute(ws: ReturnType<typeof freshWorkspace>, script: string, maxLogBytes?: number) {
   const { executor, store } = await localExecutor(true, maxLogBytes);
-  const result = await executor.execute({
-    workspaceDir: ws.root,
-    script,
-    seed: 1,
-    timeoutMs: 60_000,
-    memoryMb: 2048,
-    scriptsDir: prepared.scriptsDir,
-    metricName: 'accuracy',
-    logKey: `test/hostile-${Date.now()}-${Math.random().toString(36).slice(2)}.log`,
-  });
+  const result = await executor.execute(execSpec(prepared, ws, script));
   return { result, store };
 }
 
@@ -244,16 +243,7 @@ describe('the sandbox', () => {
       `import os, subprocess, time\nsubprocess.Popen(["python", "-c", "import time, pathlib\\ntime.sleep(3)\\npathlib.Path('${marker}').write_text('x')"], start_new_session=True)\ntime.sleep(60)\n`,
     );
     const { executor } = await localExecutor(true);
-    const result = await executor.execute({
-      workspaceDir: ws.root,
-      script: 'escape.py',
-      seed: 1,
-      timeoutMs: 1500,
-      memoryMb: 2048,
-      scriptsDir: prepared.scriptsDir,
-      metricName: 'accuracy',
-      logKey: `test/setsid-${Date.now()}.log`,
-    });
+    const result = await executor.execute(execSpec(prepared, ws, 'escape.py', { timeoutMs: 1500 }));
     expect(result.status).toBe('timeout');
     await new Promise((r) => setTimeout(r, 3500));
     expect(fs.existsSync(marker)).toBe(false);
@@ -269,16 +259,7 @@ describe('resource limits', () => {
     const ws = freshWorkspace(prepared, name);
     ws.writeFile(`${name}.py`, code);
     const { executor, store } = await localExecutor(true, undefined, undefined, limits);
-    const result = await executor.execute({
-      workspaceDir: ws.root,
-      script: `${name}.py`,
-      seed: 1,
-      timeoutMs: 60_000,
-      memoryMb: 2048,
-      scriptsDir: prepared.scriptsDir,
-      metricName: 'accuracy',
-      logKey: `test/${name}-${Date.now()}.log`,
-    });
+    const result = await executor.execute(execSpec(prepared, ws, `${name}.py`));
     return { result, log: (await store.get(result.log.uri)).toString('utf8'), ws };
   };
 
@@ -304,15 +285,7 @@ describe('resource limits', () => {
     const ws = freshWorkspace(prepared, 'rss');
     ws.writeFile('rss.py', 'x = b"y" * (150 * 1024 * 1024)\nprint("held", len(x))\n');
     const { executor } = await localExecutor(true);
-    const spec = {
-      workspaceDir: ws.root,
-      script: 'rss.py',
-      seed: 1,
-      timeoutMs: 60_000,
-      scriptsDir: prepared.scriptsDir,
-      metricName: 'accuracy',
-      logKey: `test/rss-${Date.now()}.log`,
-    };
+    const spec = execSpec(prepared, ws, 'rss.py');
     const parent = host!.version === 'v2' ? host!.parent : host!.memory;
     const groups = () => fs.readdirSync(parent).filter((d) => d.startsWith('exec-'));
     const before = groups();
@@ -377,16 +350,7 @@ describe('where the sandbox cannot be built', () => {
         refusal: 'bubblewrap (bwrap) is not installed: install bubblewrap, or set MLR_SANDBOX=none',
       },
     });
-    const spec = {
-      workspaceDir: ws.root,
-      script: 'ok.py',
-      seed: 1,
-      timeoutMs: 30_000,
-      memoryMb: 2048,
-      scriptsDir: prepared.scriptsDir,
-      metricName: 'accuracy',
-      logKey: `test/refuse-${Date.now()}.log`,
-    };
+    const spec = execSpec(prepared, ws, 'ok.py', { timeoutMs: 30_000 });
     await expect(refused.execute(spec)).rejects.toThrow(SandboxUnavailableError);
     await expect(refused.execute(spec)).rejects.toThrow(/MLR_SANDBOX=none/);
     const bare = await (await localExecutor(true, undefined, 'none')).executor.execute(spec);

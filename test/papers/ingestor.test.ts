@@ -6,7 +6,7 @@ import path from 'node:path';
 import { defaultPdfLimits, extractPdfText, PaperInputError } from '../../src/papers/ingest';
 import { createPaperIngestor, type PaperIngestor } from '../../src/papers/ingestor';
 import { makePdf } from '../support/pdf';
-import { SAMPLE_PAPER } from '../support/api';
+import { SAMPLE_PAPER, SAMPLE_SECTION_KINDS } from '../support/api';
 
 const make = (over: Partial<Parameters<typeof createPaperIngestor>[0]> = {}) =>
   createPaperIngestor({
@@ -27,15 +27,7 @@ describe('the paper ingestor', () => {
     ingestor = make();
     const paper = await ingestor.text(SAMPLE_PAPER, 'markdown');
     expect(paper.title).toBe('Scaling Features for Tabular Classifiers');
-    expect(paper.sections.map((s) => s.kind)).toEqual([
-      'other',
-      'abstract',
-      'introduction',
-      'related_work',
-      'method',
-      'experiments',
-      'limitations',
-    ]);
+    expect(paper.sections.map((s) => s.kind)).toEqual(SAMPLE_SECTION_KINDS);
   });
 
   it('turns input errors in the thread into the same clear errors', async () => {

@@ -22,6 +22,17 @@ We report accuracy on iris.
 Only one data set.
 `;
 
+/** The section kinds detected in SAMPLE_PAPER, in order. */
+export const SAMPLE_SECTION_KINDS = [
+  'other',
+  'abstract',
+  'introduction',
+  'related_work',
+  'method',
+  'experiments',
+  'limitations',
+];
+
 export async function submitPaper(app: FastifyInstance, content = SAMPLE_PAPER): Promise<string> {
   const res = await app.inject({
     method: 'POST',

@@ -4,6 +4,7 @@ import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { createLocalExecutor, detectNetworkIsolation } from '../../src/experiments/executor/local';
 import { detectCgroups } from '../../src/experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from '../../src/experiments/executor/sandbox';
+import type { ExecutionSpec } from '../../src/experiments/executor/types';
 import { Workspace } from '../../src/experiments/workspace';
 import { loadTask, prepareTask, type PreparedTask } from '../../src/tasks/library';
 import { ROOT, TEST_DATA } from './paths';
@@ -48,5 +49,25 @@ export async function localExecutor(
       ),
       readOnly: await pythonPaths(PYTHON),
     }),
+  };
+}
+
+/** An execution of `script` in the workspace with the tests' defaults; `over` changes any field. */
+export function execSpec(
+  prepared: PreparedTask,
+  ws: Workspace,
+  script: string,
+  over: Partial<ExecutionSpec> = {},
+): ExecutionSpec {
+  return {
+    workspaceDir: ws.root,
+    script,
+    seed: 1,
+    timeoutMs: 60_000,
+    memoryMb: 2048,
+    scriptsDir: prepared.scriptsDir,
+    metricName: 'accuracy',
+    logKey: `test/${script}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`,
+    ...over,
   };
 }
