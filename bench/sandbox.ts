@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createFsArtifactStore } from '../src/experiments/artifacts';
 import { createLocalExecutor } from '../src/experiments/executor/local';
 import { planSandbox, pythonPaths } from '../src/experiments/executor/sandbox';
-import { execSpec, freshWorkspace, PYTHON, preparedTask, SANDBOX } from '../test/support/experiments';
+import { execSpec, freshWorkspace, PYTHON, preparedTask, SANDBOX, TEST_INPUTS } from '../test/support/experiments';
 import { TEST_DATA } from '../test/support/paths';
 import { arg, stats } from './stack';
 
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   for (const mode of ['none', 'bwrap'] as const) {
     const executor = createLocalExecutor({
       python: PYTHON,
+      inputs: TEST_INPUTS,
+      scratchDir: path.join(TEST_DATA, 'bench-executions'),
       sandboxScript: SANDBOX,
       store,
       isolationPrefix: [],

@@ -151,7 +151,9 @@ export const configSchema = z
     /** Per-run budgets over every model call of the run; the run fails when one is spent. */
     MLR_RUN_MAX_TOKENS: z.coerce.number().int().positive().default(2_000_000),
     MLR_RUN_MAX_COST_USD: z.coerce.number().positive().default(10),
-    /** Wall-clock limit and address-space limit of one experiment execution. */
+    /** Where experiments run: `local` (sandboxed on the worker's machine). */
+    MLR_EXECUTOR: z.enum(['local']).default('local'),
+    /** Wall-clock limit and memory limit of one experiment execution (a task's `resources` may set its own). */
     MLR_EXEC_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
     MLR_EXEC_MEMORY_MB: z.coerce.number().int().min(64).default(4096),
     /**

@@ -4,7 +4,8 @@ import { Pool } from 'pg';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { createFsArtifactStore } from './experiments/artifacts';
-import { createLocalExecutor, detectNetworkIsolation } from './experiments/executor/local';
+import { createExecutionInputs } from './activities/execution-inputs';
+import { createLocalExecutor, detectGpuDevices, detectNetworkIsolation } from './experiments/executor/local';
 import { detectCgroups, reapStaleCgroups } from './experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from './experiments/executor/sandbox';
 import { createOpenAiChatModel } from './clients/llm';
@@ -46,8 +47,13 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
   const isolationPrefix = await detectNetworkIsolation();
   const cgroups = await detectCgroups();
   if (cgroups) reapStaleCgroups(cgroups); // left by a worker that was killed mid-execution
+  const inputs = createExecutionInputs({ db, store, config, python });
+  // MLR_EXECUTOR picks the backend; every backend takes the same specs and inputs.
   const executor = createLocalExecutor({
     python,
+    inputs,
+    scratchDir: path.join(config.MLR_DATA_DIR, 'executions'),
+    gpuDevices: detectGpuDevices(),
     sandboxScript: path.join(ROOT, 'scripts', 'sandbox.py'),
     store,
     isolationPrefix,

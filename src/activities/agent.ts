@@ -18,7 +18,7 @@ import { agentMessages, agentSystemPrompt, agentTaskMessage, bound } from './age
 import { createRunContext, selectedIdea, storeSnapshot } from './experiment';
 import { withHeartbeat } from './heartbeat';
 import { recordFailedCall } from './model-calls';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 import { costUsd, structuredCall } from './structured';
 
 // Duck-typed, not `instanceof Error`: errors from Node's fs may come from another realm (a test's VM).
@@ -129,7 +129,6 @@ export function createAgentActivities(deps: ActivityDeps) {
           runId,
           attempt: step,
           prepared,
-          dir: ws.root,
           codeHash: ws.snapshot().codeHash,
           script: ws.relative(a.script_name),
         });

@@ -15,14 +15,21 @@ import {
   type ExperimentRow,
 } from '../db/experiments';
 import { getIdea } from '../db/ideas';
-import { getSnapshot, insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
+import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
 import { getRun, patchRun, type RunRow } from '../db/runs';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
-import { SandboxUnavailableError } from '../experiments/executor/types';
-import { MAX_SNAPSHOT_FILE_BYTES, MEASURED_OUTPUTS, Workspace } from '../experiments/workspace';
-import { listTasks, loadTask, prepareTask, type PreparedTask } from '../tasks/library';
-import type { ActivityDeps } from './index';
+import { READ_ONLY_VIOLATION } from '../experiments/executor/local';
+import {
+  SandboxUnavailableError,
+  TamperedTaskError,
+  type Resources,
+  type WorkspaceRef,
+} from '../experiments/executor/types';
+import { MAX_SNAPSHOT_FILE_BYTES, Workspace } from '../experiments/workspace';
+import { listTasks, type PreparedTask } from '../tasks/library';
+import { prepareLibraryTask } from './execution-inputs';
+import type { ActivityDeps } from './deps';
 import type { Idea } from '../domain/schemas';
 import type { RunResult } from '../domain/run';
 
@@ -73,27 +80,37 @@ const summary = (row: ExperimentRow, metric: string, cached: boolean): Experimen
   error: row.error ?? undefined,
 });
 
-/** Shared by the experiment and agent activities: the run's task, prepared copy and workspace. */
+/** What one execution of the task needs: the task's own `resources`, else the service's defaults. */
+export function resourcesFor(task: PreparedTask['task'], config: ActivityDeps['config']): Resources {
+  return {
+    cpu: task.resources.cpu ?? config.MLR_EXEC_CPUS,
+    memoryMb: task.resources.memoryMb ?? config.MLR_EXEC_MEMORY_MB,
+    gpus: task.resources.gpus ?? 0,
+    gpuType: task.resources.gpuType,
+  };
+}
+
+/** Shared by the experiment, agent and validation activities: the run's task, prepared copy and workspace. */
 export function createRunContext(deps: ActivityDeps) {
   const dataDir = deps.config.MLR_DATA_DIR;
   async function context(runId: string): Promise<{ run: RunRow; prepared: PreparedTask; ws: Workspace }> {
     const run = await getRun(deps.db, runId);
     if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
     if (!run.task_id) throw ApplicationFailure.nonRetryable(`run ${runId} has no task yet`, ErrorType.NotFound);
-    const task = loadTask(path.join(deps.config.MLR_TASKS_DIR, run.task_id));
-    if (!task)
+    const prepared = await prepareLibraryTask(deps, run.task_id);
+    if (!prepared)
       throw ApplicationFailure.nonRetryable(
         `task ${run.task_id} is not in ${deps.config.MLR_TASKS_DIR}`,
         ErrorType.NotFound,
       );
-    const prepared = await prepareTask(task, path.join(dataDir, 'tasks'), deps.python);
     const ws = Workspace.create(path.join(dataDir, 'workspaces', runId), prepared.envDir, prepared.readOnlyPatterns);
     return { run, prepared, ws };
   }
 
   /**
    * One recorded execution. A finished one with the same key is returned as it is; one left `running`
-   * by a dead worker is run again (the executor first stops what it left behind).
+   * by a dead worker is run again (the executor first stops what it left behind). Measured roles run a
+   * fresh copy of the stored snapshot `codeHash`; the agent's own tries run in its live workspace.
    */
   async function execute(e: {
     key: string;
@@ -101,13 +118,12 @@ export function createRunContext(deps: ActivityDeps) {
     runId: string;
     attempt: number;
     prepared: PreparedTask;
-    dir: string;
     codeHash: string;
     seed?: number;
     script?: string;
   }): Promise<ExperimentRow> {
     const done = await experimentByKey(deps.db, e.key);
-    if (done && done.status !== 'running') return done;
+    if (done && done.status !== 'running') return voidIfTampered(done);
     const seed = e.seed ?? deps.config.MLR_EXPERIMENT_SEED;
     const row = await startExperiment(deps.db, {
       runId: e.runId,
@@ -118,56 +134,55 @@ export function createRunContext(deps: ActivityDeps) {
       codeHash: e.codeHash,
       seed,
     });
-    if (e.role !== 'agent') {
-      // Only what this execution writes is scored: a hand-written or stale submission.csv is not.
-      for (const out of MEASURED_OUTPUTS) fs.rmSync(path.join(e.dir, out), { recursive: true, force: true });
-    }
+    const taskId = e.prepared.task.id;
+    const workspace: WorkspaceRef =
+      e.role === 'agent'
+        ? { kind: 'live', runId: e.runId, taskId }
+        : { kind: 'snapshot', runId: e.runId, taskId, codeHash: e.codeHash };
     const result = await withHeartbeat((signal) =>
       deps.executor.execute({
-        workspaceDir: e.dir,
+        key: e.key,
+        workspace,
         script: e.script ?? 'train.py',
         seed,
         timeoutMs: deps.config.MLR_EXEC_TIMEOUT_MS,
-        memoryMb: deps.config.MLR_EXEC_MEMORY_MB,
-        scriptsDir: e.prepared.scriptsDir,
+        resources: resourcesFor(e.prepared.task, deps.config),
         metricName: e.prepared.task.metric,
         logKey: `logs/${row.id}.log`,
         signal,
       }),
     ).catch((err: unknown) => {
-      // No retry can build a sandbox this host lacks: the run stops and says what to install or set.
+      // No retry can build a sandbox this host lacks, or make a changed prepared task trustworthy again:
+      // the run stops and says what to install, set or remove.
       if (err instanceof SandboxUnavailableError) {
         throw ApplicationFailure.nonRetryable(
           `experiment code cannot run: ${err.message}`,
           ErrorType.SandboxUnavailable,
         );
       }
+      if (err instanceof TamperedTaskError)
+        throw ApplicationFailure.nonRetryable(err.message, ErrorType.SandboxViolation);
       throw err;
     });
-    return finishExperiment(deps.db, row.id, result);
-  }
-  /**
-   * A fresh folder holding exactly a stored snapshot: the prepared env (data, read-only files) with the
-   * snapshot's code over it, and no other code. Measured executions run here, so what is measured is what
-   * was recorded, and nothing an earlier execution left in the live workspace (a cache, an output) counts.
-   */
-  async function materialize(runId: string, codeHash: string, prepared: PreparedTask, dir: string): Promise<void> {
-    const snap = await getSnapshot(deps.db, runId, codeHash);
-    if (!snap)
-      throw ApplicationFailure.nonRetryable(`snapshot ${codeHash} of run ${runId} is missing`, ErrorType.NotFound);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
-    fs.cpSync(prepared.envDir, dir, { recursive: true });
-    const copy = new Workspace(dir, prepared.readOnlyPatterns);
-    for (const file of Object.keys(copy.snapshot().files))
-      if (!(file in snap.manifest)) fs.rmSync(path.join(dir, file));
-    for (const [file, sha] of Object.entries(snap.manifest)) {
-      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      fs.writeFileSync(path.join(dir, file), await deps.store.get(`file:blobs/${sha}`));
-    }
+    return voidIfTampered(await finishExperiment(deps.db, row.id, result));
   }
 
-  return { context, execute, materialize };
+  /**
+   * A measured execution that changed the task's read-only files (its data, eval helpers) cannot be
+   * trusted, whatever the agent does next: not worth a debug iteration. The agent's own tries see the
+   * failure as an observation instead.
+   */
+  function voidIfTampered(row: ExperimentRow): ExperimentRow {
+    if (row.role !== 'agent' && row.error?.startsWith(READ_ONLY_VIOLATION)) {
+      throw ApplicationFailure.nonRetryable(
+        `sandbox violation: the ${row.role} changed read-only files: ${row.error.slice(READ_ONLY_VIOLATION.length + 2)}`,
+        ErrorType.SandboxViolation,
+      );
+    }
+    return row;
+  }
+
+  return { context, execute };
 }
 
 export async function selectedIdea(db: Queryable, run: RunRow): Promise<Idea> {
@@ -206,7 +221,7 @@ export async function storeSnapshot(
 
 export function createExperimentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context, execute, materialize } = createRunContext(deps);
+  const { context, execute } = createRunContext(deps);
   const seed = config.MLR_EXPERIMENT_SEED;
 
   return {
@@ -265,15 +280,12 @@ export function createExperimentActivities(deps: ActivityDeps) {
       const codeHash = run.starter_hash!;
       const cached = await cachedBaseline(db, prepared.task.id, codeHash, seed);
       if (cached) return summary(cached, prepared.task.metric, cached.run_id !== runId);
-      const dir = path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`);
-      if (!fs.existsSync(dir)) fs.cpSync(prepared.envDir, dir, { recursive: true });
       const row = await execute({
         key: `baseline:${prepared.task.id}:${codeHash}:${seed}`,
         role: 'baseline',
         runId,
         attempt: 0,
         prepared,
-        dir,
         codeHash,
       });
       await appendEvent(db, runId, 'experiment', { role: 'baseline', id: row.id, status: row.status });
@@ -284,10 +296,7 @@ export function createExperimentActivities(deps: ActivityDeps) {
       const { prepared, ws } = await context(runId);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
       const key = `${runId}:candidate:${attempt}`;
-      const dir = path.join(config.MLR_DATA_DIR, 'candidates', runId, String(attempt));
-      const finished = (await experimentByKey(db, key))?.status;
-      if (!finished || finished === 'running') await materialize(runId, codeHash, prepared, dir);
-      const row = await execute({ key, role: 'candidate', runId, attempt, prepared, dir, codeHash });
+      const row = await execute({ key, role: 'candidate', runId, attempt, prepared, codeHash });
       await appendEvent(db, runId, 'experiment', {
         role: 'candidate',
         id: row.id,
@@ -295,17 +304,6 @@ export function createExperimentActivities(deps: ActivityDeps) {
         status: row.status,
         error: row.error,
       });
-      const tampered = fs.existsSync(dir)
-        ? new Workspace(dir, prepared.readOnlyPatterns).readOnlyChanges(prepared.envDir)
-        : [];
-      fs.rmSync(dir, { recursive: true, force: true }); // measured and checked: the copy has served
-      if (tampered.length > 0) {
-        // Not worth a debug iteration: the measurement cannot be trusted, whatever the agent does next.
-        throw ApplicationFailure.nonRetryable(
-          `sandbox violation: the candidate changed read-only files: ${tampered.join(', ')}`,
-          ErrorType.SandboxViolation,
-        );
-      }
       return summary(row, prepared.task.metric, false);
     },
 

@@ -1,16 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChatModel } from '../clients/llm';
-import { ScholarUnavailableError, type Scholar, type ScholarPaper } from '../clients/scholar';
-import type { Config } from '../config';
+import { ScholarUnavailableError, type ScholarPaper } from '../clients/scholar';
 import { appendEvent, type RunEventType } from '../db/events';
 import { ideasForRound, insertIdeas, setIdeaRank } from '../db/ideas';
 import { getPaper } from '../db/papers';
 import { getRun, patchRun } from '../db/runs';
-import type { Queryable } from '../db/types';
 import { ErrorType } from '../errors';
-import type { ArtifactStore } from '../experiments/artifacts';
-import type { Executor } from '../experiments/executor/types';
 import { createAgentActivities } from './agent';
+import type { ActivityDeps } from './deps';
 import { createExperimentActivities } from './experiment';
 import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
 import { withHeartbeat } from './heartbeat';
@@ -20,17 +16,7 @@ import { cachedSearch } from './scholar-cache';
 import { structuredCall } from './structured';
 import { rankFromReview, repairAnalysis, trimIdeas } from '../domain/repair';
 
-/** What the activities need; tests pass real Postgres and a model client pointed at a fake server. */
-export interface ActivityDeps {
-  db: Queryable;
-  model: ChatModel;
-  scholar: Scholar;
-  config: Config;
-  executor: Executor;
-  store: ArtifactStore;
-  /** The venv's python, for tasks' prepare.py. */
-  python: string;
-}
+export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;

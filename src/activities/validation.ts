@@ -15,7 +15,6 @@ import { getSnapshot, snapshotOfExperiment } from '../db/snapshots';
 import { getPaper } from '../db/papers';
 import { getRun, patchRun, type StoredValidation } from '../db/runs';
 import { ErrorType } from '../errors';
-import { INTERNAL_DIR } from '../experiments/workspace';
 import { chartSpec, renderSvg } from '../validation/chart';
 import { runChecks } from '../validation/checks';
 import { unmeasuredNumbers } from '../validation/provenance';
@@ -23,14 +22,14 @@ import { diffStats, renderMarkdown, type Discussion, type ReportData } from '../
 import { ALPHA, compare } from '../validation/verdict';
 import { createRunContext, selectedIdea } from './experiment';
 import { withHeartbeat } from './heartbeat';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 import { structuredCall } from './structured';
 
 const execFileP = promisify(execFile);
 
 export function createValidationActivities(deps: ActivityDeps) {
-  const { db, config } = deps;
-  const { context, execute, materialize } = createRunContext(deps);
+  const { db } = deps;
+  const { context, execute } = createRunContext(deps);
 
   /** The records a report's numbers must come from, read back from Postgres. */
   async function records(runId: string): Promise<unknown[]> {
@@ -72,20 +71,9 @@ export function createValidationActivities(deps: ActivityDeps) {
           : `${runId}:validate:candidate:${seed}`;
       const done = await experimentByKey(db, key);
       if (done && done.status !== 'running') return { id: done.id, status: done.status };
-      // Each execution gets its own copy, so parallel seeds never share output files.
-      const dir =
-        role === 'baseline'
-          ? path.join(config.MLR_DATA_DIR, 'baselines', `${prepared.task.id}-${codeHash.slice(0, 16)}-${seed}`)
-          : path.join(config.MLR_DATA_DIR, 'validation', runId, `candidate-${seed}`);
-      // The candidate's seeds start from the snapshot that was measured, not the live workspace.
-      if (role === 'candidate') await materialize(runId, codeHash, prepared, dir); // fresh: an unfinished copy may be partial
-      if (!fs.existsSync(dir)) {
-        fs.cpSync(prepared.envDir, dir, {
-          recursive: true,
-          filter: (src) => path.basename(src) !== INTERNAL_DIR,
-        });
-      }
-      const row = await execute({ key, role, runId, attempt: 0, prepared, dir, codeHash, seed });
+      // Each execution runs its own fresh copy of the snapshot that was measured (the executor makes it),
+      // so parallel seeds never share output files and nothing from the live workspace counts.
+      const row = await execute({ key, role, runId, attempt: 0, prepared, codeHash, seed });
       return { id: row.id, status: row.status };
     },
 

@@ -16,6 +16,19 @@ export const taskManifestSchema = z.object({
   metric: z.string().default('score'),
   direction: z.enum(['max', 'min']).default('max'),
   tags: z.array(z.string()).default([]),
+  /** What one execution of the task needs; unset fields take the service's defaults (MLR_EXEC_*). */
+  resources: z
+    .object({
+      cpu: z.number().positive().max(256).optional(),
+      memoryMb: z.number().int().min(64).max(4_194_304).optional(),
+      gpus: z.number().int().min(0).max(16).optional(),
+      gpuType: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)
+        .optional(),
+    })
+    .strict()
+    .default({}),
 });
 
 export interface Task extends z.infer<typeof taskManifestSchema> {

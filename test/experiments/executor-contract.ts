@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import type { ArtifactStore } from '../../src/experiments/artifacts';
 import type { Executor } from '../../src/experiments/executor/types';
 import type { PreparedTask } from '../../src/tasks/library';
-import { execSpec, freshWorkspace, preparedTask } from '../support/experiments';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execSpec, freshWorkspace, preparedTask, snapshotOf } from '../support/experiments';
 
 export interface ContractBackend {
   name: string;
@@ -119,6 +121,44 @@ export function executorContract(backend: ContractBackend): void {
       } finally {
         server.close();
       }
+    });
+
+    it('runs a snapshot in a fresh copy: what the live workspace holds besides it does not count', async () => {
+      const ws = freshWorkspace(prepared, 'snap');
+      ws.writeFile('quiet.py', 'import os\nprint(sorted(os.listdir(".")))\n');
+      const ref = snapshotOf(prepared, ws);
+      // Written after the snapshot: a hand-written submission and a later change to the script.
+      fs.writeFileSync(path.join(ws.root, 'submission.csv'), 'id,target\n');
+      ws.writeFile('quiet.py', 'raise SystemExit(3)\n');
+      const { executor } = await backend.make(true);
+      const result = await executor.execute({ ...execSpec(prepared, ws, 'quiet.py'), workspace: ref });
+      expect(result.exitCode).toBe(0);
+      expect(result.logTail).not.toContain('submission.csv');
+      expect(result.error).toMatch(/^missing metric: .*submission\.csv/);
+      expect(fs.readFileSync(path.join(ws.root, 'submission.csv'), 'utf8')).toBe('id,target\n'); // untouched
+    });
+
+    it('scores a copy of the outputs: a submission that links to another file is not followed', async () => {
+      const { result } = await run(
+        'link.py',
+        `${fs.readFileSync(path.join(prepared.envDir, 'train.py'), 'utf8')}\nimport os\n` +
+          'os.rename("submission.csv", "real.csv")\nos.symlink("real.csv", "submission.csv")\n',
+        { timeoutMs: 120_000 },
+      );
+      expect(result.status).toBe('failed');
+      expect(result.error).toMatch(/^missing metric/);
+    });
+
+    it("voids an execution that changed the task's read-only data, naming the files", async () => {
+      const ws = freshWorkspace(prepared, 'tamper');
+      ws.writeFile('tamper.py', 'open("data/train.csv", "a").write("1,2,3\\n")\n');
+      const { executor } = await backend.make(true);
+      const result = await executor.execute({
+        ...execSpec(prepared, ws, 'tamper.py'),
+        workspace: snapshotOf(prepared, ws),
+      });
+      expect(result).toMatchObject({ status: 'failed', metrics: null, readOnlyViolations: ['data/train.csv'] });
+      expect(result.error).toBe('read-only files changed: data/train.csv');
     });
 
     it('records how it isolated the execution', async () => {

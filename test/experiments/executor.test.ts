@@ -1,11 +1,40 @@
 // The local backend against the executor contract, and what is particular to it.
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { detectGpuDevices } from '../../src/experiments/executor/local';
 import type { AddressInfo } from 'node:net';
 import type { PreparedTask } from '../../src/tasks/library';
 import { execSpec, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
 import { executorContract } from './executor-contract';
 
 executorContract({ name: 'local', sandbox: 'bwrap', make: () => localExecutor(true) });
+
+describe('the local executor and GPUs', () => {
+  it('fails an execution that asks for a GPU on a machine without one, saying where to run it', async () => {
+    const prepared = await preparedTask();
+    const ws = freshWorkspace(prepared, 'gpu');
+    ws.writeFile('gpu.py', 'print("ran")\n');
+    const { executor } = await localExecutor(true);
+    const result = await executor.execute(execSpec(prepared, ws, 'gpu.py', { gpus: 1 }));
+    expect(result).toMatchObject({ status: 'failed', exitCode: null, metrics: null });
+    expect(result.error).toMatch(/asks for 1 GPU\(s\) and this machine has none .*MLR_EXECUTOR=kubernetes/);
+  });
+
+  it('finds NVIDIA device files where there are some, and none elsewhere', () => {
+    const dev = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-'));
+    expect(detectGpuDevices(dev)).toEqual([]);
+    for (const f of ['nvidia0', 'nvidia1', 'nvidiactl', 'nvidia-uvm', 'null']) fs.writeFileSync(path.join(dev, f), '');
+    expect(detectGpuDevices(dev).map((p) => path.basename(p)).sort()).toEqual([
+      'nvidia-uvm',
+      'nvidia0',
+      'nvidia1',
+      'nvidiactl',
+    ]);
+    expect(detectGpuDevices(path.join(dev, 'missing'))).toEqual([]);
+  });
+});
 
 describe('the local executor without a sandbox (MLR_SANDBOX=none)', () => {
   let prepared: PreparedTask;

@@ -15,7 +15,9 @@ import { readUntrusted } from '../../src/experiments/executor/measure';
 import { isAlive } from '../../src/stack/processes';
 import type { PreparedTask } from '../../src/tasks/library';
 import {
+  EXECUTOR_SCRATCH,
   EXECUTOR_STATE,
+  TEST_INPUTS,
   PYTHON,
   SANDBOX,
   execSpec,
@@ -289,10 +291,14 @@ describe('resource limits', () => {
     const parent = host!.version === 'v2' ? host!.parent : host!.memory;
     const groups = () => fs.readdirSync(parent).filter((d) => d.startsWith('exec-'));
     const before = groups();
-    const fits = await executor.execute({ ...spec, memoryMb: 400 });
+    const fits = await executor.execute({ ...spec, resources: { ...spec.resources, memoryMb: 400 } });
     expect(fits.logTail).toContain('held 157286400');
     expect(fits.peakMemoryMb).toBeGreaterThan(150);
-    const killed = await executor.execute({ ...spec, memoryMb: 100, logKey: `${spec.logKey}.2` });
+    const killed = await executor.execute({
+      ...spec,
+      resources: { ...spec.resources, memoryMb: 100 },
+      logKey: `${spec.logKey}.2`,
+    });
     expect(killed.error).toMatch(/exit code \d+ \(memory limit 100 MB\)/);
     expect(groups().filter((g) => !before.includes(g))).toEqual([]); // both removed
     // One a killed worker left behind (empty, over a minute old) is reaped; a fresh one is not.
@@ -339,6 +345,8 @@ describe('where the sandbox cannot be built', () => {
     const { store } = await localExecutor(true);
     const refused = createLocalExecutor({
       python: PYTHON,
+      inputs: TEST_INPUTS,
+      scratchDir: EXECUTOR_SCRATCH,
       sandboxScript: SANDBOX,
       store,
       isolationPrefix: [],

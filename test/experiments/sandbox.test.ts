@@ -51,6 +51,19 @@ describe('bwrapArgs', () => {
     expect(after(args, '--chdir')).toEqual(['/data/ws/run-1']);
   });
 
+  it.each([
+    ['no GPU asked for: no device files', [], []],
+    [
+      'GPUs asked for: their device files, after the private /dev',
+      ['/dev/nvidia0', '/dev/nvidiactl'],
+      ['/dev/nvidia0 /dev/nvidia0', '/dev/nvidiactl /dev/nvidiactl'],
+    ],
+  ])('%s', (_name, devices, bound) => {
+    const args = bwrapArgs({ ...spec, devices }, { dropPrivileges: true });
+    expect(after(args, '--dev-bind', 2)).toEqual(bound);
+    if (devices.length > 0) expect(args.indexOf('--dev-bind')).toBeGreaterThan(args.indexOf('--dev'));
+  });
+
   it('makes every folder on the way to a mount traversable, once, outermost first', () => {
     const args = bwrapArgs(spec, { dropPrivileges: true });
     expect(after(args, '--dir')).toEqual(['/data', '/data/ws', '/opt']);

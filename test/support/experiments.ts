@@ -4,7 +4,7 @@ import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { createLocalExecutor, detectNetworkIsolation } from '../../src/experiments/executor/local';
 import { detectCgroups } from '../../src/experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from '../../src/experiments/executor/sandbox';
-import type { ExecutionSpec } from '../../src/experiments/executor/types';
+import type { ExecutionInputs, ExecutionSpec, SnapshotRef } from '../../src/experiments/executor/types';
 import { Workspace } from '../../src/experiments/workspace';
 import { loadTask, prepareTask, type PreparedTask } from '../../src/tasks/library';
 import { ROOT, TEST_DATA } from './paths';
@@ -12,13 +12,54 @@ import { ROOT, TEST_DATA } from './paths';
 export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 export const SANDBOX = path.join(ROOT, 'scripts', 'sandbox.py');
 export const EXECUTOR_STATE = path.join(TEST_DATA, 'executor');
+export const EXECUTOR_SCRATCH = path.join(TEST_DATA, 'executions');
+const WORKSPACES = path.join(TEST_DATA, 'workspaces');
+
+/** Snapshots the tests took (snapshotOf), by code hash: their files as they were. */
+const snapshots = new Map<string, Record<string, Buffer>>();
+
+/**
+ * The executor's inputs over the tests' folders: live workspaces under TEST_DATA/workspaces (named by
+ * freshWorkspace, as runs are by id), the library's tasks prepared under TEST_DATA, and snapshots taken
+ * with snapshotOf. The service's own implementation (over Postgres) is exercised by the workflow tests.
+ */
+export const TEST_INPUTS: ExecutionInputs = {
+  async task(taskId) {
+    const p = await preparedTask(taskId);
+    return { envDir: p.envDir, scriptsDir: p.scriptsDir, readOnlyPatterns: p.readOnlyPatterns };
+  },
+  liveWorkspace: (ref) => path.join(WORKSPACES, ref.runId),
+  async materialize(ref, dir) {
+    const files = snapshots.get(ref.codeHash);
+    if (!files) throw new Error(`no snapshot ${ref.codeHash}`);
+    const p = await preparedTask(ref.taskId);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.cpSync(p.envDir, dir, { recursive: true });
+    const copy = new Workspace(dir, p.readOnlyPatterns);
+    for (const file of Object.keys(copy.snapshot().files)) if (!(file in files)) fs.rmSync(path.join(dir, file));
+    for (const [file, bytes] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), bytes);
+    }
+  },
+};
+
+/** Records the workspace's code as a snapshot and returns its reference. */
+export function snapshotOf(prepared: PreparedTask, ws: Workspace): SnapshotRef {
+  const snap = ws.snapshot();
+  snapshots.set(
+    snap.codeHash,
+    Object.fromEntries(Object.keys(snap.files).map((f) => [f, fs.readFileSync(path.join(ws.root, f))])),
+  );
+  return { kind: 'snapshot', runId: path.basename(ws.root), taskId: prepared.task.id, codeHash: snap.codeHash };
+}
 
 export async function preparedTask(id = 'breast-cancer'): Promise<PreparedTask> {
   return prepareTask(loadTask(path.join(ROOT, 'tasks', id))!, path.join(TEST_DATA, 'prepared-tasks'), PYTHON);
 }
 
 export function freshWorkspace(prepared: PreparedTask, name: string): Workspace {
-  const dir = path.join(TEST_DATA, 'workspaces', `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  const dir = path.join(WORKSPACES, `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   return Workspace.create(dir, prepared.envDir, prepared.readOnlyPatterns);
 }
@@ -37,6 +78,8 @@ export async function localExecutor(
     isolationPrefix,
     executor: createLocalExecutor({
       python: PYTHON,
+      inputs: TEST_INPUTS,
+      scratchDir: EXECUTOR_SCRATCH,
       sandboxScript: SANDBOX,
       store,
       isolationPrefix,
@@ -52,22 +95,29 @@ export async function localExecutor(
   };
 }
 
-/** An execution of `script` in the workspace with the tests' defaults; `over` changes any field. */
+export type SpecOverrides = Partial<Omit<ExecutionSpec, 'resources'>> & Partial<ExecutionSpec['resources']>;
+
+/**
+ * An execution of `script` in the live workspace with the tests' defaults; `over` changes any field
+ * (resources by name: `memoryMb`, `gpus`, …).
+ */
 export function execSpec(
   prepared: PreparedTask,
   ws: Workspace,
   script: string,
-  over: Partial<ExecutionSpec> = {},
+  over: SpecOverrides = {},
 ): ExecutionSpec {
+  const { cpu, memoryMb, gpus, gpuType, ...rest } = over;
+  const id = `${script}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   return {
-    workspaceDir: ws.root,
+    key: `test:${id}`,
+    workspace: { kind: 'live', runId: path.basename(ws.root), taskId: prepared.task.id },
     script,
     seed: 1,
     timeoutMs: 60_000,
-    memoryMb: 2048,
-    scriptsDir: prepared.scriptsDir,
+    resources: { cpu, memoryMb: memoryMb ?? 2048, gpus: gpus ?? 0, gpuType },
     metricName: 'accuracy',
-    logKey: `test/${script}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`,
-    ...over,
+    logKey: `test/${id}.log`,
+    ...rest,
   };
 }

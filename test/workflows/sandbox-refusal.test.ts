@@ -4,7 +4,7 @@ import { createLocalExecutor } from '../../src/experiments/executor/local';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { createHarness, type Harness } from '../support/harness';
 import { createRun, submitPaper, waitForStatus } from '../support/api';
-import { EXECUTOR_STATE, PYTHON, SANDBOX } from '../support/experiments';
+import { EXECUTOR_SCRATCH, EXECUTOR_STATE, PYTHON, SANDBOX, TEST_INPUTS } from '../support/experiments';
 
 let model: FakeModel;
 let h: Harness;
@@ -16,6 +16,8 @@ beforeAll(async () => {
   await h.startWorker({
     executor: createLocalExecutor({
       python: PYTHON,
+      inputs: TEST_INPUTS,
+      scratchDir: EXECUTOR_SCRATCH,
       sandboxScript: SANDBOX,
       store: {
         put: async () => {

@@ -8,10 +8,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ArtifactStore } from '../artifacts';
+import { MEASURED_OUTPUTS, Workspace } from '../workspace';
 import { createCgroup, type CgroupHost, type ExecutionCgroup } from './cgroup';
-import { measure } from './measure';
+import { copyOutputs, measure } from './measure';
 import { bwrapArgs, sandboxUid, type SandboxPlan } from './sandbox';
-import { SandboxUnavailableError, type ExecutionResult, type ExecutionStatus, type Executor } from './types';
+import {
+  SandboxUnavailableError,
+  type ExecutionInputs,
+  type ExecutionResult,
+  type ExecutionSpec,
+  type ExecutionStatus,
+  type Executor,
+} from './types';
 
 export type { ExecutionResult, ExecutionSpec, ExecutionStatus, Executor } from './types';
 
@@ -36,6 +44,10 @@ export async function detectNetworkIsolation(): Promise<string[]> {
 
 export interface LocalExecutorOptions {
   python: string;
+  /** Snapshots, live workspaces and prepared tasks by reference. */
+  inputs: ExecutionInputs;
+  /** Where snapshot copies are made for measured executions and scored outputs are kept while scored. */
+  scratchDir: string;
   sandboxScript: string;
   store: ArtifactStore;
   /** Result of detectNetworkIsolation(), used only without a sandbox; [] runs with the network. */
@@ -56,8 +68,41 @@ export interface LocalExecutorOptions {
   maxDiskMb?: number;
   /** Where execution cgroups can be made (detectCgroups()); undefined falls back to rlimits. */
   cgroups?: CgroupHost;
-  /** CPUs' worth of time an execution may use (with a cgroup); undefined leaves it unlimited. */
+  /** CPUs' worth of time an execution may use (with a cgroup), unless its resources say; undefined: unlimited. */
   cpus?: number;
+  /** GPU device files handed to an execution that asks for GPUs (e.g. /dev/nvidia0); none: such a run fails. */
+  gpuDevices?: string[];
+}
+
+/** NVIDIA device files on this machine, passed to executions that ask for GPUs; [] where there are none. */
+export function detectGpuDevices(devDir = '/dev'): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(devDir);
+  } catch {
+    return [];
+  }
+  const gpus = names.filter((n) => /^nvidia\d+$/.test(n));
+  if (gpus.length === 0) return [];
+  const shared = names.filter((n) => ['nvidiactl', 'nvidia-uvm', 'nvidia-uvm-tools', 'nvidia-modeset'].includes(n));
+  return [...gpus, ...shared].map((n) => path.join(devDir, n));
+}
+
+export const READ_ONLY_VIOLATION = 'read-only files changed';
+
+const keyHash = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
+
+/** Where a spec runs on this machine: a fresh copy of its snapshot, or the live workspace. */
+async function resolveWorkspace(
+  opts: LocalExecutorOptions,
+  spec: ExecutionSpec,
+  beforeReplace: (dir: string) => void,
+): Promise<{ dir: string; scratch: boolean }> {
+  if (spec.workspace.kind === 'live') return { dir: opts.inputs.liveWorkspace(spec.workspace), scratch: false };
+  const dir = path.join(opts.scratchDir, 'runs', keyHash(spec.key));
+  beforeReplace(dir);
+  await opts.inputs.materialize(spec.workspace, dir);
+  return { dir, scratch: true };
 }
 
 export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
@@ -206,165 +251,236 @@ function stopStaleGroup(pgidFile: string, sandboxScript: string, workspaceDir: s
 export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
   const maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(opts.scratchDir, { recursive: true, mode: 0o711 });
   return {
+    name: 'local',
     async execute(spec): Promise<ExecutionResult> {
       const started = Date.now();
-      const internal = path.join(spec.workspaceDir, '.mlr');
-      fs.mkdirSync(internal, { recursive: true });
-      // A worker that died mid-execution leaves its experiment running in its own process group; stop
-      // it before the retry runs, so two executions never write the same workspace.
-      const key = createHash('sha256').update(path.resolve(spec.workspaceDir)).digest('hex').slice(0, 32);
-      const pgidFile = path.join(opts.stateDir, `${key}.pgid`);
-      stopStaleGroup(pgidFile, opts.sandboxScript, spec.workspaceDir);
       const plan = opts.sandbox;
       if (plan.refusal) throw new SandboxUnavailableError(plan.refusal);
-      const env = scrubbedEnv(opts.python, spec.workspaceDir, spec.seed);
-      // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
-      // A cgroup, where the host allows one, limits what is resident and the process count of the whole
-      // execution; without one, rlimits do what they can (address space, processes of the sandbox's uid).
-      let cgroup: ExecutionCgroup | undefined;
-      try {
-        cgroup = opts.cgroups
-          ? createCgroup(opts.cgroups, { memoryMb: spec.memoryMb, pids: opts.maxProcs ?? 512, cpus: opts.cpus })
-          : undefined;
-      } catch {
-        cgroup = undefined;
-      }
-      const limits = [
-        ...(!cgroup && plan.kind === 'bwrap' && plan.dropPrivileges && opts.maxProcs
-          ? ['--procs', String(opts.maxProcs)]
-          : []),
-        ...(opts.maxFileMb ? ['--file-mb', String(opts.maxFileMb)] : []),
-      ];
-      const limited = (inner: string[]) => [
-        opts.python,
-        opts.sandboxScript,
-        cgroup ? '0' : String(spec.memoryMb),
-        ...limits,
-        '--',
-        ...inner,
-      ];
-      let command: string[];
-      if (plan.kind === 'bwrap') {
-        const uid = sandboxUid(spec.workspaceDir);
-        if (plan.dropPrivileges) handOver(spec.workspaceDir, uid);
-        const sandboxEnv = Object.fromEntries(
-          Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
-        );
-        const readOnly = [...opts.readOnly, path.dirname(path.resolve(opts.sandboxScript))];
-        const workspaceDir = path.resolve(spec.workspaceDir);
-        const inner = limited([opts.python, '-u', spec.script]);
-        command = [plan.bwrap!, ...bwrapArgs({ workspaceDir, readOnly, env: sandboxEnv, uid, command: inner }, plan)];
-      } else {
-        command = limited([...opts.isolationPrefix, opts.python, '-u', spec.script]);
-      }
-      // The first process joins the cgroup before it execs the rest, so every descendant is in it.
-      if (cgroup) command = ['/bin/sh', '-c', JOIN_CGROUP, 'sh', ...cgroup.procsFiles, '--', ...command];
-      const child = spawn(command[0]!, command.slice(1), {
-        cwd: spec.workspaceDir,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        env,
+      const task = await opts.inputs.task(spec.workspace.taskId);
+      // A worker that died mid-execution leaves its experiment running in its own process group; stop
+      // it before the retry runs (and before its copy is replaced), so two executions never share a folder.
+      let pgidFile = '';
+      const { dir: workspaceDir, scratch } = await resolveWorkspace(opts, spec, (dir) => {
+        pgidFile = path.join(opts.stateDir, `${keyHash(path.resolve(dir))}.pgid`);
+        stopStaleGroup(pgidFile, opts.sandboxScript, dir);
       });
-      let report = '';
-      (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
-        if (report.length < 4096) report += d.toString('utf8');
-      });
-      if (child.pid) fs.writeFileSync(pgidFile, String(child.pid));
-      const output = new BoundedOutput(maxLogBytes);
-      const collect = (d: Buffer) => output.push(d);
-      child.stdout!.on('data', collect);
-      child.stderr!.on('data', collect);
-      let ended: ExecutionStatus | undefined;
-      const killTree = (why: ExecutionStatus) => {
-        ended ??= why;
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-        cgroup?.killAll();
-      };
-      const timer = setTimeout(() => killTree('timeout'), spec.timeoutMs);
-      // The disk quota: checked while it runs (a writer is stopped) and once more at the end.
-      const quota = opts.maxDiskMb ? opts.maxDiskMb * 1024 * 1024 : undefined;
-      let overQuota = false;
-      let checking = false;
-      const diskCheck = setInterval(() => {
-        if (!quota || checking) return;
-        checking = true;
-        void diskUsage(spec.workspaceDir, quota)
-          .then((used) => {
-            if (used > quota) {
-              overQuota = true;
-              killTree('failed');
-            }
-          })
-          .finally(() => {
-            checking = false;
-          });
-      }, 3000);
-      const progress = setInterval(() => spec.onProgress?.(), 2000);
-      const onAbort = () => killTree('cancelled');
-      spec.signal?.addEventListener('abort', onAbort);
-      if (spec.signal?.aborted) onAbort();
-      const exitCode = await new Promise<number | null>((resolve) => {
-        child.once('error', () => resolve(null));
-        child.once('close', (code) => resolve(code));
-      });
-      clearTimeout(timer);
-      clearInterval(progress);
-      clearInterval(diskCheck);
-      if (quota && !overQuota) overQuota = (await diskUsage(spec.workspaceDir, quota)) > quota;
-      spec.signal?.removeEventListener('abort', onAbort);
-      fs.rmSync(pgidFile, { force: true });
-
-      const log = await opts.store.put(spec.logKey, output.contents());
-      const logTail = output.lastBytes(LOG_TAIL_BYTES).toString('utf8');
-      let peakMemoryMb: number | null = cgroup?.peakMemoryMb() ?? null;
-      const oomKilled = cgroup?.oomKilled() ?? false;
-      if (cgroup) {
-        cgroup.killAll();
-        await cgroup.remove();
+      if (!scratch) {
+        pgidFile = path.join(opts.stateDir, `${keyHash(path.resolve(workspaceDir))}.pgid`);
+        stopStaleGroup(pgidFile, opts.sandboxScript, workspaceDir);
       }
-      try {
-        const peak = (JSON.parse(report) as { peakMemoryMb?: unknown }).peakMemoryMb;
-        if (peakMemoryMb === null && typeof peak === 'number' && Number.isFinite(peak) && peak >= 0)
-          peakMemoryMb = peak;
-      } catch {
-        // killed before the sandbox could report
-      }
-      const base = {
-        exitCode,
-        durationMs: Date.now() - started,
-        peakMemoryMb,
-        logTail,
-        log,
-        networkIsolated: plan.kind === 'bwrap' || opts.isolationPrefix.length > 0,
-        sandbox: plan.kind,
-      };
-      if (ended === 'timeout')
-        return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };
-      if (ended === 'cancelled') return { ...base, status: 'cancelled', metrics: null, error: 'cancelled' };
-      if (overQuota) {
+      fs.mkdirSync(path.join(workspaceDir, '.mlr'), { recursive: true });
+      const gpus = spec.resources.gpus;
+      const devices = opts.gpuDevices ?? [];
+      if (gpus > 0 && devices.length === 0) {
+        const log = await opts.store.put(spec.logKey, Buffer.from(''));
+        if (scratch) fs.rmSync(workspaceDir, { recursive: true, force: true });
         return {
-          ...base,
           status: 'failed',
+          exitCode: null,
+          durationMs: Date.now() - started,
+          peakMemoryMb: null,
           metrics: null,
-          error: `disk quota exceeded: the workspace grew past ${opts.maxDiskMb} MB`,
+          error: `the execution asks for ${gpus} GPU(s) and this machine has none (use MLR_EXECUTOR=kubernetes)`,
+          logTail: '',
+          log,
+          networkIsolated: true,
+          sandbox: plan.kind,
+          readOnlyViolations: [],
         };
       }
-      if (exitCode !== 0) {
-        const memory =
-          oomKilled || /MemoryError|Cannot allocate memory/.test(logTail) ? ` (memory limit ${spec.memoryMb} MB)` : '';
-        return { ...base, status: 'failed', metrics: null, error: `exit code ${exitCode}${memory}` };
+      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : []);
+      // Read-only files (data, the task's helpers) changed by the execution void its result.
+      const readOnlyViolations = fs.existsSync(workspaceDir)
+        ? new Workspace(workspaceDir, task.readOnlyPatterns).readOnlyChanges(task.envDir)
+        : [];
+      const base = {
+        exitCode: run.exitCode,
+        durationMs: Date.now() - started,
+        peakMemoryMb: run.peakMemoryMb,
+        logTail: run.logTail,
+        log: run.log,
+        networkIsolated: plan.kind === 'bwrap' || opts.isolationPrefix.length > 0,
+        sandbox: plan.kind,
+        readOnlyViolations,
+      };
+      const finish = async (result: ExecutionResult): Promise<ExecutionResult> => {
+        if (scratch) await fs.promises.rm(workspaceDir, { recursive: true, force: true });
+        return result;
+      };
+      if (readOnlyViolations.length > 0) {
+        const error = `${READ_ONLY_VIOLATION}: ${readOnlyViolations.join(', ')}`;
+        return finish({ ...base, status: 'failed', metrics: null, error });
       }
+      if (run.ended === 'timeout')
+        return finish({ ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` });
+      if (run.ended === 'cancelled') return finish({ ...base, status: 'cancelled', metrics: null, error: 'cancelled' });
+      if (run.overQuota) {
+        const error = `disk quota exceeded: the workspace grew past ${opts.maxDiskMb} MB`;
+        return finish({ ...base, status: 'failed', metrics: null, error });
+      }
+      if (run.exitCode !== 0) {
+        const memory =
+          run.oomKilled || /MemoryError|Cannot allocate memory/.test(run.logTail)
+            ? ` (memory limit ${spec.resources.memoryMb} MB)`
+            : '';
+        return finish({ ...base, status: 'failed', metrics: null, error: `exit code ${run.exitCode}${memory}` });
+      }
+      // Scored from a read-only copy the experiment cannot reach, by eval.py from the trusted task.
+      const outputs = path.join(opts.scratchDir, 'scoring', keyHash(spec.key));
       try {
-        const metrics = await measure(opts.python, spec);
-        return { ...base, status: 'succeeded', metrics };
+        const refused = await copyOutputs(workspaceDir, MEASURED_OUTPUTS, outputs);
+        const metrics = await measure(opts.python, task.scriptsDir, outputs, spec.metricName);
+        if (refused['metrics.json'])
+          metrics.reported = { error: `metrics.json was not read: ${refused['metrics.json']}` };
+        return finish({ ...base, status: 'succeeded', metrics });
       } catch (err) {
-        return { ...base, status: 'failed', metrics: null, error: `missing metric: ${(err as Error).message}` };
+        return finish({ ...base, status: 'failed', metrics: null, error: `missing metric: ${(err as Error).message}` });
+      } finally {
+        await fs.promises.chmod(outputs, 0o700).catch(() => undefined);
+        await fs.promises.rm(outputs, { recursive: true, force: true });
       }
     },
   };
+}
+
+interface ScriptRun {
+  exitCode: number | null;
+  ended?: ExecutionStatus;
+  overQuota: boolean;
+  oomKilled: boolean;
+  peakMemoryMb: number | null;
+  logTail: string;
+  log: ExecutionResult['log'];
+}
+
+/** Runs the script in `workspaceDir` inside the sandbox and its cgroup, bounded in time, memory, disk and output. */
+async function runScript(
+  opts: LocalExecutorOptions,
+  spec: ExecutionSpec,
+  workspaceDir: string,
+  pgidFile: string,
+  maxLogBytes: number,
+  devices: string[],
+): Promise<ScriptRun> {
+  const plan = opts.sandbox;
+  const memoryMb = spec.resources.memoryMb;
+  const env = scrubbedEnv(opts.python, workspaceDir, spec.seed);
+  // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
+  // A cgroup, where the host allows one, limits what is resident and the process count of the whole
+  // execution; without one, rlimits do what they can (address space, processes of the sandbox's uid).
+  let cgroup: ExecutionCgroup | undefined;
+  try {
+    cgroup = opts.cgroups
+      ? createCgroup(opts.cgroups, { memoryMb, pids: opts.maxProcs ?? 512, cpus: spec.resources.cpu ?? opts.cpus })
+      : undefined;
+  } catch {
+    cgroup = undefined;
+  }
+  const limits = [
+    ...(!cgroup && plan.kind === 'bwrap' && plan.dropPrivileges && opts.maxProcs
+      ? ['--procs', String(opts.maxProcs)]
+      : []),
+    ...(opts.maxFileMb ? ['--file-mb', String(opts.maxFileMb)] : []),
+  ];
+  const limited = (inner: string[]) => [
+    opts.python,
+    opts.sandboxScript,
+    cgroup ? '0' : String(memoryMb),
+    ...limits,
+    '--',
+    ...inner,
+  ];
+  let command: string[];
+  if (plan.kind === 'bwrap') {
+    const uid = sandboxUid(workspaceDir);
+    if (plan.dropPrivileges) handOver(workspaceDir, uid);
+    const sandboxEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    const readOnly = [...opts.readOnly, path.dirname(path.resolve(opts.sandboxScript))];
+    const inner = limited([opts.python, '-u', spec.script]);
+    const dir = path.resolve(workspaceDir);
+    command = [
+      plan.bwrap!,
+      ...bwrapArgs({ workspaceDir: dir, readOnly, env: sandboxEnv, uid, command: inner, devices }, plan),
+    ];
+  } else {
+    command = limited([...opts.isolationPrefix, opts.python, '-u', spec.script]);
+  }
+  // The first process joins the cgroup before it execs the rest, so every descendant is in it.
+  if (cgroup) command = ['/bin/sh', '-c', JOIN_CGROUP, 'sh', ...cgroup.procsFiles, '--', ...command];
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: workspaceDir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env,
+  });
+  let report = '';
+  (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
+    if (report.length < 4096) report += d.toString('utf8');
+  });
+  if (child.pid) fs.writeFileSync(pgidFile, String(child.pid));
+  const output = new BoundedOutput(maxLogBytes);
+  const collect = (d: Buffer) => output.push(d);
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  let ended: ExecutionStatus | undefined;
+  const killTree = (why: ExecutionStatus) => {
+    ended ??= why;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    cgroup?.killAll();
+  };
+  const timer = setTimeout(() => killTree('timeout'), spec.timeoutMs);
+  // The disk quota: checked while it runs (a writer is stopped) and once more at the end.
+  const quota = opts.maxDiskMb ? opts.maxDiskMb * 1024 * 1024 : undefined;
+  let overQuota = false;
+  let checking = false;
+  const diskCheck = setInterval(() => {
+    if (!quota || checking) return;
+    checking = true;
+    void diskUsage(workspaceDir, quota)
+      .then((used) => {
+        if (used > quota) {
+          overQuota = true;
+          killTree('failed');
+        }
+      })
+      .finally(() => {
+        checking = false;
+      });
+  }, 3000);
+  const progress = setInterval(() => spec.onProgress?.(), 2000);
+  const onAbort = () => killTree('cancelled');
+  spec.signal?.addEventListener('abort', onAbort);
+  if (spec.signal?.aborted) onAbort();
+  const exitCode = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(null));
+    child.once('close', (code) => resolve(code));
+  });
+  clearTimeout(timer);
+  clearInterval(progress);
+  clearInterval(diskCheck);
+  if (quota && !overQuota) overQuota = (await diskUsage(workspaceDir, quota)) > quota;
+  spec.signal?.removeEventListener('abort', onAbort);
+  fs.rmSync(pgidFile, { force: true });
+
+  const log = await opts.store.put(spec.logKey, output.contents());
+  const logTail = output.lastBytes(LOG_TAIL_BYTES).toString('utf8');
+  let peakMemoryMb: number | null = cgroup?.peakMemoryMb() ?? null;
+  const oomKilled = cgroup?.oomKilled() ?? false;
+  if (cgroup) {
+    cgroup.killAll();
+    await cgroup.remove();
+  }
+  try {
+    const peak = (JSON.parse(report) as { peakMemoryMb?: unknown }).peakMemoryMb;
+    if (peakMemoryMb === null && typeof peak === 'number' && Number.isFinite(peak) && peak >= 0) peakMemoryMb = peak;
+  } catch {
+    // killed before the sandbox could report
+  }
+  return { exitCode, ended, overQuota, oomKilled, peakMemoryMb, logTail, log };
 }

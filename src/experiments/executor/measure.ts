@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { ExecutionResult, ExecutionSpec } from './types';
+import type { ExecutionResult } from './types';
 
 const execFileP = promisify(execFile);
 
@@ -44,12 +44,73 @@ sys.path.insert(0, ".")
 import eval as task_eval
 print(json.dumps(float(task_eval.get_score(sys.argv[1]))))`;
 
-/** The task's own eval.py scores the run from outside the workspace; metrics.json is kept as reported. */
-export async function measure(python: string, spec: ExecutionSpec): Promise<NonNullable<ExecutionResult['metrics']>> {
+/** Largest output file copied for scoring (a submission for a test split). */
+export const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Copies the measured outputs the execution left in `workspaceDir` into `dest`, a fresh folder the
+ * experiment never sees, as read-only regular files. Links, FIFOs and oversized files are not copied (the
+ * score then fails as if the output were missing); `refused` says why for each.
+ */
+export async function copyOutputs(
+  workspaceDir: string,
+  names: readonly string[],
+  dest: string,
+): Promise<Record<string, string>> {
+  await fs.promises.rm(dest, { recursive: true, force: true });
+  await fs.promises.mkdir(dest, { recursive: true, mode: 0o700 });
+  const refused: Record<string, string> = {};
+  for (const name of names) {
+    const max = name === 'metrics.json' ? MAX_REPORTED_BYTES : MAX_OUTPUT_BYTES;
+    const read = await readUntrustedBytes(path.join(workspaceDir, name), max);
+    if (!read.bytes) {
+      if (read.refused !== 'missing') refused[name] = read.refused!;
+      continue;
+    }
+    await fs.promises.writeFile(path.join(dest, name), read.bytes, { mode: 0o444, flag: 'wx' });
+  }
+  await fs.promises.chmod(dest, 0o500);
+  return refused;
+}
+
+async function readUntrustedBytes(file: string, maxBytes: number): Promise<{ bytes?: Buffer; refused?: string }> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(file);
+  } catch {
+    return { refused: 'missing' };
+  }
+  if (!st.isFile()) return { refused: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' };
+  if (st.nlink > 1) return { refused: 'a hard link to another file' };
+  if (st.size > maxBytes) return { refused: `larger than ${maxBytes} bytes` };
+  const handle = await fs.promises
+    .open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
+    .catch(() => undefined);
+  if (!handle) return { refused: 'cannot be opened' };
+  try {
+    const buf = Buffer.alloc(st.size + 1);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    if (bytesRead > maxBytes) return { refused: `larger than ${maxBytes} bytes` };
+    return { bytes: buf.subarray(0, bytesRead) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The task's own eval.py scores a read-only copy of the outputs (copyOutputs), run by the harness from the
+ * prepared task's scripts folder, which no experiment can see; metrics.json is kept as reported.
+ */
+export async function measure(
+  python: string,
+  scriptsDir: string,
+  outputsDir: string,
+  metricName: string,
+): Promise<NonNullable<ExecutionResult['metrics']>> {
   let stdout: string;
   try {
-    ({ stdout } = await execFileP(python, ['-c', EVAL, spec.workspaceDir], {
-      cwd: spec.scriptsDir,
+    ({ stdout } = await execFileP(python, ['-c', EVAL, outputsDir], {
+      cwd: scriptsDir,
       timeout: 120_000,
       maxBuffer: 1024 * 1024,
       env: { PATH: `${path.dirname(python)}:/usr/bin:/bin`, LANG: 'C.UTF-8' },
@@ -64,8 +125,8 @@ export async function measure(python: string, spec: ExecutionSpec): Promise<NonN
   }
   const score = Number(JSON.parse(stdout.trim()));
   if (!Number.isFinite(score)) throw new Error(`eval.py returned ${stdout.trim()}`);
-  const metrics: NonNullable<ExecutionResult['metrics']> = { [spec.metricName]: score };
-  const reported = await readUntrusted(path.join(spec.workspaceDir, 'metrics.json'), MAX_REPORTED_BYTES);
+  const metrics: NonNullable<ExecutionResult['metrics']> = { [metricName]: score };
+  const reported = await readUntrusted(path.join(outputsDir, 'metrics.json'), MAX_REPORTED_BYTES);
   if (reported.text !== undefined) {
     try {
       const parsed: unknown = JSON.parse(reported.text);
@@ -76,8 +137,6 @@ export async function measure(python: string, spec: ExecutionSpec): Promise<NonN
     } catch {
       metrics.reported = { error: 'metrics.json is not valid JSON' };
     }
-  } else if (reported.refused !== 'missing') {
-    metrics.reported = { error: `metrics.json was not read: ${reported.refused}` };
   }
   return metrics;
 }

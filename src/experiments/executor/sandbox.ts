@@ -31,6 +31,8 @@ export interface SandboxSpec {
   /** The uid (and gid) to run as when dropping privileges. */
   uid?: number;
   command: string[];
+  /** Device files passed through (GPUs asked for by the execution); none by default. */
+  devices?: string[];
 }
 
 /** System folders every sandbox sees read-only. */
@@ -66,6 +68,7 @@ export function bwrapArgs(spec: SandboxSpec, plan: Pick<SandboxPlan, 'dropPrivil
     '--tmpfs',
     '/dev/shm',
   );
+  for (const d of spec.devices ?? []) args.push('--dev-bind', d, d);
   // Folders bwrap would create on the way to a mount are private (0700) to the unprivileged uid: make
   // each one traversable, once, outermost first.
   const mounts = [...spec.readOnly.filter((p) => !underSystem(p)), spec.workspaceDir];

@@ -1,17 +1,46 @@
-// The executor contract: what the workflow needs from any backend that runs an experiment script. The
-// local backend (local.ts) runs processes on the worker's machine; others implement the same interface.
+// The executor contract: what the workflow needs from any backend that runs an experiment script. A spec
+// names what to run by reference (a stored snapshot, or the run's live workspace) and the resources it
+// needs, never by a host path, so a backend on another machine (a Kubernetes Job) can run the same spec.
+// Each backend resolves references through ExecutionInputs, copies the code in, brings the outputs back and
+// has them scored by the task's eval.py from where the experiment cannot write.
 import type { StoredArtifact } from '../artifacts';
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'timeout' | 'cancelled';
 
+export interface Resources {
+  /** CPUs' worth of time; undefined leaves it to the backend's default. */
+  cpu?: number;
+  memoryMb: number;
+  gpus: number;
+  /** A GPU model the backend should select (a node label on Kubernetes); undefined takes any. */
+  gpuType?: string;
+}
+
+/** Code that a measured execution runs: exactly a stored snapshot, in a fresh copy of the prepared task. */
+export interface SnapshotRef {
+  kind: 'snapshot';
+  runId: string;
+  taskId: string;
+  codeHash: string;
+}
+
+/** The run's live workspace: the agent's own tries, whose files the agent reads back afterwards. */
+export interface LiveWorkspaceRef {
+  kind: 'live';
+  runId: string;
+  taskId: string;
+}
+
+export type WorkspaceRef = SnapshotRef | LiveWorkspaceRef;
+
 export interface ExecutionSpec {
-  workspaceDir: string;
+  /** The logical execution (stable across activity retries): a retry finds what an earlier attempt left. */
+  key: string;
+  workspace: WorkspaceRef;
   script: string;
   seed: number;
   timeoutMs: number;
-  memoryMb: number;
-  /** The prepared task's scripts/ folder: eval.py's get_score measures the run from outside the workspace. */
-  scriptsDir: string;
+  resources: Resources;
   metricName: string;
   /** Artifact key for the full log. */
   logKey: string;
@@ -32,6 +61,29 @@ export interface ExecutionResult {
   networkIsolated: boolean;
   /** How the execution was isolated: `bwrap`, or `none` where the operator opted out (MLR_SANDBOX=none). */
   sandbox: 'bwrap' | 'none';
+  /** Read-only files of the task (its data, eval helpers) that the execution changed: its result is void. */
+  readOnlyViolations: string[];
+}
+
+/** The prepared task as the harness holds it: trusted, outside every workspace. */
+export interface TrustedTask {
+  /** The starter env (data and code) every copy starts from. */
+  envDir: string;
+  /** Where eval.py lives; the experiment never sees it. */
+  scriptsDir: string;
+  readOnlyPatterns: string[];
+}
+
+/** What a backend needs from the service to turn references into files; implemented over Postgres and the store. */
+export interface ExecutionInputs {
+  /**
+   * Writes exactly the snapshot into `dir` (emptied first): the prepared env, checked against its recorded
+   * hash, with the snapshot's code over it and no other code.
+   */
+  materialize(ref: SnapshotRef, dir: string): Promise<void>;
+  /** The live workspace's folder on the worker's machine. */
+  liveWorkspace(ref: LiveWorkspaceRef): string;
+  task(taskId: string): Promise<TrustedTask>;
 }
 
 /** Isolation was asked for and this host cannot provide it: the execution is refused, not run bare. */
@@ -42,6 +94,16 @@ export class SandboxUnavailableError extends Error {
   }
 }
 
+/** The prepared task no longer matches the hash recorded when it was prepared: nothing is measured on it. */
+export class TamperedTaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TamperedTaskError';
+  }
+}
+
 export interface Executor {
+  /** Which backend this is, recorded on every execution (`local`, `kubernetes`). */
+  readonly name: string;
   execute(spec: ExecutionSpec): Promise<ExecutionResult>;
 }

@@ -1,0 +1,19 @@
+// What the activities are built from: narrow interfaces the composition root (worker.ts) fills with real
+// clients, and tests with real Postgres and a model client pointed at a fake server.
+import type { ChatModel } from '../clients/llm';
+import type { Scholar } from '../clients/scholar';
+import type { Config } from '../config';
+import type { Queryable } from '../db/types';
+import type { ArtifactStore } from '../experiments/artifacts';
+import type { Executor } from '../experiments/executor/types';
+
+export interface ActivityDeps {
+  db: Queryable;
+  model: ChatModel;
+  scholar: Scholar;
+  config: Config;
+  executor: Executor;
+  store: ArtifactStore;
+  /** The venv's python, for tasks' prepare.py. */
+  python: string;
+}
