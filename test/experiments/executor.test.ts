@@ -26,12 +26,11 @@ describe('the local executor and GPUs', () => {
     const dev = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-'));
     expect(detectGpuDevices(dev)).toEqual([]);
     for (const f of ['nvidia0', 'nvidia1', 'nvidiactl', 'nvidia-uvm', 'null']) fs.writeFileSync(path.join(dev, f), '');
-    expect(detectGpuDevices(dev).map((p) => path.basename(p)).sort()).toEqual([
-      'nvidia-uvm',
-      'nvidia0',
-      'nvidia1',
-      'nvidiactl',
-    ]);
+    expect(
+      detectGpuDevices(dev)
+        .map((p) => path.basename(p))
+        .sort(),
+    ).toEqual(['nvidia-uvm', 'nvidia0', 'nvidia1', 'nvidiactl']);
     expect(detectGpuDevices(path.join(dev, 'missing'))).toEqual([]);
   });
 });
