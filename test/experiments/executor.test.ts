@@ -9,7 +9,12 @@ import type { PreparedTask } from '../../src/tasks/library';
 import { execSpec, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
 import { executorContract } from './executor-contract';
 
-executorContract({ name: 'local', sandbox: 'bwrap', make: () => localExecutor(true) });
+executorContract({
+  name: 'local',
+  sandbox: 'bwrap',
+  make: () => localExecutor(true),
+  enforces: { memory: true, network: true },
+});
 
 describe('the local executor and GPUs', () => {
   it('fails an execution that asks for a GPU on a machine without one, saying where to run it', async () => {

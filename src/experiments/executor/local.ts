@@ -8,9 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ArtifactStore } from '../artifacts';
-import { MEASURED_OUTPUTS, Workspace } from '../workspace';
 import { createCgroup, type CgroupHost, type ExecutionCgroup } from './cgroup';
-import { copyOutputs, measure } from './measure';
+import { scoreExecution } from './measure';
 import { bwrapArgs, sandboxUid, type SandboxPlan } from './sandbox';
 import {
   SandboxUnavailableError,
@@ -88,7 +87,7 @@ export function detectGpuDevices(devDir = '/dev'): string[] {
   return [...gpus, ...shared].map((n) => path.join(devDir, n));
 }
 
-export const READ_ONLY_VIOLATION = 'read-only files changed';
+export { READ_ONLY_VIOLATION } from './measure';
 
 const keyHash = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
 
@@ -291,10 +290,6 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         };
       }
       const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : []);
-      // Read-only files (data, the task's helpers) changed by the execution void its result.
-      const readOnlyViolations = fs.existsSync(workspaceDir)
-        ? new Workspace(workspaceDir, task.readOnlyPatterns).readOnlyChanges(task.envDir)
-        : [];
       const base = {
         exitCode: run.exitCode,
         durationMs: Date.now() - started,
@@ -303,43 +298,29 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         log: run.log,
         networkIsolated: plan.kind === 'bwrap' || opts.isolationPrefix.length > 0,
         sandbox: plan.kind,
-        readOnlyViolations,
+        readOnlyViolations: [] as string[],
       };
-      const finish = async (result: ExecutionResult): Promise<ExecutionResult> => {
-        if (scratch) await fs.promises.rm(workspaceDir, { recursive: true, force: true });
-        return result;
-      };
-      if (readOnlyViolations.length > 0) {
-        const error = `${READ_ONLY_VIOLATION}: ${readOnlyViolations.join(', ')}`;
-        return finish({ ...base, status: 'failed', metrics: null, error });
-      }
-      if (run.ended === 'timeout')
-        return finish({ ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` });
-      if (run.ended === 'cancelled') return finish({ ...base, status: 'cancelled', metrics: null, error: 'cancelled' });
-      if (run.overQuota) {
-        const error = `disk quota exceeded: the workspace grew past ${opts.maxDiskMb} MB`;
-        return finish({ ...base, status: 'failed', metrics: null, error });
-      }
-      if (run.exitCode !== 0) {
-        const memory =
-          run.oomKilled || /MemoryError|Cannot allocate memory/.test(run.logTail)
-            ? ` (memory limit ${spec.resources.memoryMb} MB)`
-            : '';
-        return finish({ ...base, status: 'failed', metrics: null, error: `exit code ${run.exitCode}${memory}` });
-      }
-      // Scored from a read-only copy the experiment cannot reach, by eval.py from the trusted task.
-      const outputs = path.join(opts.scratchDir, 'scoring', keyHash(spec.key));
       try {
-        const refused = await copyOutputs(workspaceDir, MEASURED_OUTPUTS, outputs);
-        const metrics = await measure(opts.python, task.scriptsDir, outputs, spec.metricName);
-        if (refused['metrics.json'])
-          metrics.reported = { error: `metrics.json was not read: ${refused['metrics.json']}` };
-        return finish({ ...base, status: 'succeeded', metrics });
-      } catch (err) {
-        return finish({ ...base, status: 'failed', metrics: null, error: `missing metric: ${(err as Error).message}` });
+        if (run.ended === 'timeout')
+          return { ...base, status: 'timeout', metrics: null, error: `timed out after ${spec.timeoutMs} ms` };
+        if (run.ended === 'cancelled') return { ...base, status: 'cancelled', metrics: null, error: 'cancelled' };
+        if (run.overQuota) {
+          const error = `disk quota exceeded: the workspace grew past ${opts.maxDiskMb} MB`;
+          return { ...base, status: 'failed', metrics: null, error };
+        }
+        const killedForMemory = run.oomKilled || /MemoryError|Cannot allocate memory/.test(run.logTail);
+        const scored = await scoreExecution({
+          python: opts.python,
+          task,
+          workspaceDir,
+          scoringDir: path.join(opts.scratchDir, 'scoring', keyHash(spec.key)),
+          metricName: spec.metricName,
+          exitCode: run.exitCode,
+          memoryNote: killedForMemory ? ` (memory limit ${spec.resources.memoryMb} MB)` : '',
+        });
+        return { ...base, ...scored };
       } finally {
-        await fs.promises.chmod(outputs, 0o700).catch(() => undefined);
-        await fs.promises.rm(outputs, { recursive: true, force: true });
+        if (scratch) await fs.promises.rm(workspaceDir, { recursive: true, force: true });
       }
     },
   };

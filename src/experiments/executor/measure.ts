@@ -4,7 +4,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { ExecutionResult } from './types';
+import { MEASURED_OUTPUTS, Workspace } from '../workspace';
+import type { ExecutionResult, TrustedTask } from './types';
+
+/** The error prefix of an execution that changed the task's read-only files: its result is void. */
+export const READ_ONLY_VIOLATION = 'read-only files changed';
 
 const execFileP = promisify(execFile);
 
@@ -139,4 +143,47 @@ export async function measure(
     }
   }
   return metrics;
+}
+
+export interface ScoreInput {
+  python: string;
+  task: TrustedTask;
+  /** The workspace as the execution left it (a copy the backend owns). */
+  workspaceDir: string;
+  /** A fresh folder for the read-only copy of the outputs; removed afterwards. */
+  scoringDir: string;
+  metricName: string;
+  exitCode: number | null;
+  /** Appended to a non-zero exit's error when the execution was killed for memory. */
+  memoryNote: string;
+}
+
+/**
+ * What every backend does once the script has run: an execution that changed the task's read-only files
+ * is void; a non-zero exit fails; otherwise eval.py scores a read-only copy of the outputs.
+ */
+export async function scoreExecution(
+  s: ScoreInput,
+): Promise<Pick<ExecutionResult, 'status' | 'metrics' | 'error' | 'readOnlyViolations'>> {
+  const readOnlyViolations = fs.existsSync(s.workspaceDir)
+    ? new Workspace(s.workspaceDir, s.task.readOnlyPatterns).readOnlyChanges(s.task.envDir)
+    : [];
+  if (readOnlyViolations.length > 0) {
+    const error = `${READ_ONLY_VIOLATION}: ${readOnlyViolations.join(', ')}`;
+    return { status: 'failed', metrics: null, error, readOnlyViolations };
+  }
+  if (s.exitCode !== 0) {
+    return { status: 'failed', metrics: null, error: `exit code ${s.exitCode}${s.memoryNote}`, readOnlyViolations };
+  }
+  try {
+    const refused = await copyOutputs(s.workspaceDir, MEASURED_OUTPUTS, s.scoringDir);
+    const metrics = await measure(s.python, s.task.scriptsDir, s.scoringDir, s.metricName);
+    if (refused['metrics.json']) metrics.reported = { error: `metrics.json was not read: ${refused['metrics.json']}` };
+    return { status: 'succeeded', metrics, readOnlyViolations };
+  } catch (err) {
+    return { status: 'failed', metrics: null, error: `missing metric: ${(err as Error).message}`, readOnlyViolations };
+  } finally {
+    await fs.promises.chmod(s.scoringDir, 0o700).catch(() => undefined);
+    await fs.promises.rm(s.scoringDir, { recursive: true, force: true });
+  }
 }

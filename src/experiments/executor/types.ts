@@ -45,7 +45,22 @@ export interface ExecutionSpec {
   /** Artifact key for the full log. */
   logKey: string;
   signal?: AbortSignal;
-  onProgress?: () => void;
+  /**
+   * Asked when `signal` aborts: `cancel` stops the execution; `detach` leaves a remote one running for the
+   * next attempt to re-attach to (a worker shutting down, an activity timing out). Default: cancel.
+   */
+  abortMode?: () => 'cancel' | 'detach';
+  /** Called while it runs (heartbeats), with what a retry needs to find it again. */
+  onProgress?: (details?: Record<string, unknown>) => void;
+}
+
+/** Where a remote execution ran (Kubernetes): recorded with it. */
+export interface Placement {
+  job: string;
+  node?: string;
+  gpu?: string;
+  queuedMs: number;
+  startedAt?: string;
 }
 
 export interface ExecutionResult {
@@ -59,8 +74,12 @@ export interface ExecutionResult {
   logTail: string;
   log: StoredArtifact;
   networkIsolated: boolean;
-  /** How the execution was isolated: `bwrap`, or `none` where the operator opted out (MLR_SANDBOX=none). */
-  sandbox: 'bwrap' | 'none';
+  /**
+   * How the execution was isolated: `bwrap`, `none` where the operator opted out (MLR_SANDBOX=none), or
+   * `pod` (a restricted Kubernetes pod).
+   */
+  sandbox: 'bwrap' | 'none' | 'pod';
+  placement?: Placement;
   /** Read-only files of the task (its data, eval helpers) that the execution changed: its result is void. */
   readOnlyViolations: string[];
 }

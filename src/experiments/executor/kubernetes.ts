@@ -1,0 +1,347 @@
+// The Kubernetes backend: each execution is a Job running the runner (runner/runner.py) on the cluster.
+// Code goes in as a tarball behind a presigned GET URL, the log and the workspace come back through
+// presigned PUT URLs, a ≤ 4 KiB summary through the termination message; the worker scores the returned
+// outputs with the trusted eval.py, exactly as the local backend does. The Job's name derives from the
+// execution key, so a retried activity re-attaches to its Job instead of starting a second one.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import type { ArtifactStore } from '../artifacts';
+import { INTERNAL_DIR } from '../workspace';
+import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
+import { isStuck, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
+import { scoreExecution } from './measure';
+import {
+  SandboxUnavailableError,
+  type ExecutionInputs,
+  type ExecutionResult,
+  type ExecutionSpec,
+  type Executor,
+} from './types';
+
+const execFileP = promisify(execFile);
+
+export interface ClusterJob extends JobLike {
+  metadata?: { name?: string; uid?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+}
+
+/** What the backend needs from the Kubernetes API, in the experiments namespace; clients/kubernetes.ts. */
+export interface JobCluster {
+  /** Creates the Job; `exists` when a Job of that name is already there (a retry). */
+  createJob(job: BuiltJob): Promise<{ uid: string } | { exists: true }>;
+  readJob(name: string): Promise<ClusterJob | undefined>;
+  listPods(jobName: string): Promise<PodLike[]>;
+  /** Deletes the Job and its pods (propagation Background); gone already is fine. */
+  deleteJob(name: string): Promise<void>;
+  /** A Secret of string values, owned by the Job when its uid is given (deleted with it). */
+  createSecret(name: string, data: Record<string, string>, owner?: { name: string; uid: string }): Promise<void>;
+  setSecretOwner(name: string, owner: { name: string; uid: string }): Promise<void>;
+  /** The last bytes of the pod's log (the fallback when the runner could not upload its own). */
+  podLog(podName: string, limitBytes: number): Promise<string>;
+  /** Managed Jobs with their run label, for the reaper. */
+  listManagedJobs(): Promise<Array<{ name: string; runId: string }>>;
+}
+
+/** Objects the pod reaches by presigned URL; clients/s3.ts. */
+export interface TransferStore {
+  put(key: string, body: Buffer): Promise<void>;
+  get(key: string): Promise<Buffer | undefined>;
+  presignGet(key: string, ttlSeconds: number): Promise<string>;
+  presignPut(key: string, ttlSeconds: number): Promise<string>;
+  remove(keys: string[]): Promise<void>;
+}
+
+export interface KubernetesExecutorOptions {
+  cluster: JobCluster;
+  transfer: TransferStore;
+  inputs: ExecutionInputs;
+  store: ArtifactStore;
+  python: string;
+  settings: JobSettings;
+  scratchDir: string;
+  /** How often the Job is read while it runs. */
+  pollMs: number;
+  /** How long a pod may wait on a reason no waiting fixes (Unschedulable, ImagePullBackOff …). */
+  pendingTimeoutMs: number;
+  /** The namespace denies experiment pods all egress but the object store (a NetworkPolicy, k8s/). */
+  networkPolicy: boolean;
+  /** Phases as they change, for the run's events. */
+  onPhase?: (spec: ExecutionSpec, o: Observation & { job: string }) => void;
+}
+
+const summarySchema = z
+  .object({
+    exitCode: z.number().int().optional(),
+    timedOut: z.boolean().optional(),
+    durationMs: z.number().nonnegative().optional(),
+    peakMemoryMb: z.number().nonnegative().optional(),
+    phase: z.string().max(40).optional(),
+    error: z.string().max(2000).optional(),
+    gpu: z
+      .object({
+        devices: z
+          .array(z.object({ name: z.string().max(200) }).catchall(z.number()))
+          .max(16)
+          .optional(),
+      })
+      .optional(),
+  })
+  .passthrough();
+export type RunnerSummary = z.infer<typeof summarySchema>;
+
+/** The runner's summary from the termination message, or undefined when it is missing or malformed. */
+export function parseSummary(message: string | undefined): RunnerSummary | undefined {
+  if (!message || message.length > 4096) return undefined;
+  try {
+    const parsed = summarySchema.safeParse(JSON.parse(message));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/** Extracts the returned workspace; only regular files and folders survive (no links, no devices). */
+async function extract(tarball: Buffer, dest: string): Promise<void> {
+  await fs.promises.mkdir(dest, { recursive: true });
+  const file = `${dest}.tgz`;
+  await fs.promises.writeFile(file, tarball);
+  try {
+    await execFileP('tar', [
+      '-xzf',
+      file,
+      '-C',
+      dest,
+      '--no-same-owner',
+      '--no-same-permissions',
+      '--no-overwrite-dir',
+    ]);
+  } finally {
+    await fs.promises.rm(file, { force: true });
+  }
+  const prune = async (dir: string): Promise<void> => {
+    for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await prune(p);
+      else if (!e.isFile()) await fs.promises.rm(p, { force: true });
+    }
+  };
+  await prune(dest);
+}
+
+async function pack(dir: string): Promise<Buffer> {
+  const { stdout } = await execFileP('tar', ['-czf', '-', '-C', dir, `--exclude=./${INTERNAL_DIR}`, '.'], {
+    encoding: 'buffer',
+    maxBuffer: 2 * 1024 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+/** Copies regular files from `from` over `to` (the agent's live workspace after its script ran remotely). */
+async function syncBack(from: string, to: string): Promise<void> {
+  for (const e of await fs.promises.readdir(from, { withFileTypes: true })) {
+    if (e.name === INTERNAL_DIR) continue;
+    const src = path.join(from, e.name);
+    const dst = path.join(to, e.name);
+    const st = await fs.promises.lstat(dst).catch(() => undefined);
+    if (st?.isSymbolicLink()) continue;
+    if (e.isDirectory()) {
+      if (st && !st.isDirectory()) continue;
+      await fs.promises.mkdir(dst, { recursive: true });
+      await syncBack(src, dst);
+    } else if (e.isFile() && (!st || st.isFile())) {
+      await fs.promises.copyFile(src, dst);
+    }
+  }
+}
+
+export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Executor {
+  fs.mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
+  const transferTtl = 6 * 3600;
+
+  async function launch(spec: ExecutionSpec, name: string, job: BuiltJob): Promise<void> {
+    const prefix = `executions/${name}`;
+    let dir: string;
+    let temp: string | undefined;
+    if (spec.workspace.kind === 'snapshot') {
+      temp = await fs.promises.mkdtemp(path.join(opts.scratchDir, `${name}-in-`));
+      dir = temp;
+      await opts.inputs.materialize(spec.workspace, dir);
+    } else {
+      dir = opts.inputs.liveWorkspace(spec.workspace);
+    }
+    try {
+      await opts.transfer.put(`${prefix}/input.tgz`, await pack(dir));
+    } finally {
+      if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
+    }
+    const urls = {
+      MLR_INPUT_URL: await opts.transfer.presignGet(`${prefix}/input.tgz`, transferTtl),
+      MLR_OUTPUT_URL: await opts.transfer.presignPut(`${prefix}/output.tgz`, transferTtl),
+      MLR_LOG_URL: await opts.transfer.presignPut(`${prefix}/log.txt`, transferTtl),
+    };
+    await opts.cluster.createSecret(name, urls);
+    const created = await opts.cluster.createJob(job);
+    if ('uid' in created) await opts.cluster.setSecretOwner(name, { name, uid: created.uid });
+  }
+
+  return {
+    name: 'kubernetes',
+    async execute(spec): Promise<ExecutionResult> {
+      const started = Date.now();
+      const task = await opts.inputs.task(spec.workspace.taskId);
+      const name = jobName(spec.key);
+      const job = buildJob(
+        {
+          key: spec.key,
+          runId: spec.workspace.runId,
+          role: spec.workspace.kind === 'live' ? 'agent' : 'measured',
+          script: spec.script,
+          seed: spec.seed,
+          timeoutMs: spec.timeoutMs,
+          resources: spec.resources,
+          secretName: name,
+        },
+        opts.settings,
+      );
+      const hash = job.metadata.annotations[ANNOTATION_SPEC_HASH];
+      // A retry finds the Job its first attempt created: the same spec re-attaches, another is a collision.
+      const existing = await opts.cluster.readJob(name);
+      if (existing && existing.metadata?.annotations?.[ANNOTATION_SPEC_HASH] !== hash)
+        throw new SandboxUnavailableError(`Job ${name} exists with a different spec (name collision)`);
+      if (!existing) await launch(spec, name, job);
+      let last: Observation | undefined;
+      let stuckSince: number | undefined;
+      let queuedMs = 0;
+      let queuedSince: number | undefined;
+      let ended: 'cancelled' | 'stuck' | 'gone' | undefined;
+      for (;;) {
+        if (spec.signal?.aborted) {
+          if ((spec.abortMode?.() ?? 'cancel') === 'cancel') {
+            await opts.cluster.deleteJob(name).catch(() => undefined);
+            ended = 'cancelled';
+            break;
+          }
+          throw new Error(`left Job ${name} running for the next attempt`);
+        }
+        const current = await opts.cluster.readJob(name);
+        if (!current) {
+          ended = 'gone';
+          break;
+        }
+        const o = observe(current, await opts.cluster.listPods(name));
+        if (o.phase !== last?.phase || o.reason !== last?.reason) opts.onPhase?.(spec, { ...o, job: name });
+        if (o.phase === 'queued') queuedSince ??= Date.now();
+        else if (queuedSince !== undefined) {
+          queuedMs += Date.now() - queuedSince;
+          queuedSince = undefined;
+        }
+        stuckSince = isStuck(o) ? (stuckSince ?? Date.now()) : undefined;
+        last = o;
+        spec.onProgress?.({ job: name, uid: current.metadata?.uid, phase: o.phase });
+        if (o.phase === 'succeeded' || o.phase === 'failed') break;
+        if (stuckSince !== undefined && Date.now() - stuckSince > opts.pendingTimeoutMs) {
+          await opts.cluster.deleteJob(name).catch(() => undefined);
+          ended = 'stuck';
+          break;
+        }
+        await sleep(opts.pollMs, spec.signal);
+      }
+      return collect(spec, task, name, last, ended, { started, queuedMs });
+    },
+  };
+
+  async function collect(
+    spec: ExecutionSpec,
+    task: Awaited<ReturnType<ExecutionInputs['task']>>,
+    name: string,
+    o: Observation | undefined,
+    ended: 'cancelled' | 'stuck' | 'gone' | undefined,
+    t: { started: number; queuedMs: number },
+  ): Promise<ExecutionResult> {
+    const prefix = `executions/${name}`;
+    const summary = parseSummary(o?.terminationMessage);
+    let logBytes = await opts.transfer.get(`${prefix}/log.txt`);
+    if (!logBytes && o?.podName)
+      logBytes = Buffer.from(await opts.cluster.podLog(o.podName, 256 * 1024).catch(() => ''));
+    const log = await opts.store.put(spec.logKey, logBytes ?? Buffer.alloc(0));
+    const logTail = (logBytes ?? Buffer.alloc(0)).subarray(-8192).toString('utf8');
+    const placement = {
+      job: name,
+      node: o?.node,
+      gpu: summary?.gpu?.devices?.[0]?.name,
+      queuedMs: t.queuedMs,
+      startedAt: o?.startedAt,
+    };
+    const base = {
+      exitCode: summary?.exitCode ?? o?.exitCode ?? null,
+      durationMs: summary?.durationMs ?? Date.now() - t.started,
+      peakMemoryMb: summary?.peakMemoryMb ?? null,
+      logTail,
+      log,
+      networkIsolated: opts.networkPolicy,
+      sandbox: 'pod' as const,
+      readOnlyViolations: [] as string[],
+      placement,
+    };
+    const fail = (status: ExecutionResult['status'], error: string): ExecutionResult => ({
+      ...base,
+      status,
+      metrics: null,
+      error,
+    });
+    const cleanup = () => opts.transfer.remove(['input.tgz', 'output.tgz', 'log.txt'].map((f) => `${prefix}/${f}`));
+    if (ended === 'cancelled') return fail('cancelled', 'cancelled');
+    if (ended === 'gone') return fail('failed', `Job ${name} was deleted before it finished`);
+    if (ended === 'stuck')
+      return fail('failed', `the Job could not start: ${o?.reason}${o?.message ? `: ${o.message}` : ''}`);
+    const outputs = await opts.transfer.get(`${prefix}/output.tgz`);
+    if (!outputs || !summary) {
+      await cleanup().catch(() => undefined);
+      if (o?.reason === 'DeadlineExceeded') return fail('timeout', `the Job passed its deadline (${o.message ?? ''})`);
+      const memory = o?.oomKilled ? ` (memory limit ${spec.resources.memoryMb} MB)` : '';
+      const why = summary?.error ?? o?.message ?? o?.reason ?? 'no summary from the runner';
+      return fail('failed', `the runner did not finish: ${why}${memory}`);
+    }
+    const dir = await fs.promises.mkdtemp(path.join(opts.scratchDir, `${name}-out-`));
+    try {
+      await extract(outputs, dir);
+      if (spec.workspace.kind === 'live') await syncBack(dir, opts.inputs.liveWorkspace(spec.workspace));
+      if (summary.timedOut) return fail('timeout', `timed out after ${spec.timeoutMs} ms`);
+      const scored = await scoreExecution({
+        python: opts.python,
+        task,
+        workspaceDir: dir,
+        scoringDir: `${dir}-scoring`,
+        metricName: spec.metricName,
+        exitCode: summary.exitCode ?? null,
+        memoryNote: o?.oomKilled ? ` (memory limit ${spec.resources.memoryMb} MB)` : '',
+      });
+      return { ...base, ...scored };
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      await cleanup().catch(() => undefined);
+    }
+  }
+}
+
+/** Deletes managed Jobs whose run is closed; returns their names. Runs at worker start and on a timer. */
+export async function reapJobs(cluster: JobCluster, isRunOpen: (runId: string) => Promise<boolean>): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const j of await cluster.listManagedJobs()) {
+    if (await isRunOpen(j.runId)) continue;
+    await cluster.deleteJob(j.name);
+    reaped.push(j.name);
+  }
+  return reaped;
+}

@@ -1,0 +1,94 @@
+// The Kubernetes backend as the tests build it: the real control plane (k8s-plane.ts), the kubelet
+// stand-in running the real runner, and versitygw as the object store.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { createJobCluster, loadKubeConfig } from '../../src/clients/kubernetes';
+import { createS3Store, type S3Store } from '../../src/clients/s3';
+import { createKubernetesExecutor, type KubernetesExecutorOptions } from '../../src/experiments/executor/kubernetes';
+import type { JobSettings } from '../../src/experiments/executor/kubernetes/job-spec';
+import { ensureBinaries, startPlane, type Plane } from './k8s-plane';
+import { startKubelet, type Kubelet } from './kubelet';
+import { PYTHON, TEST_INPUTS } from './experiments';
+import { ROOT, TEST_DATA } from './paths';
+
+export const NAMESPACE = 'mlr-experiments';
+
+export const TEST_JOB_SETTINGS: JobSettings = {
+  namespace: NAMESPACE,
+  image: 'ghcr.io/mlr-copilot/runner:test',
+  gpuResource: 'nvidia.com/gpu',
+  gpuTypeLabel: 'nvidia.com/gpu.product',
+  nodeSelector: {},
+  tolerations: [],
+  ttlSecondsAfterFinished: 3600,
+  runAsUser: 1000,
+  ephemeralStorageMb: 10_240,
+};
+
+export interface K8sWorld {
+  plane: Plane;
+  kubelet: Kubelet;
+  s3: S3Store;
+  kc: k8s.KubeConfig;
+  /** Pod names the kubelet must leave running. */
+  held: Set<string>;
+  executor(over?: Partial<KubernetesExecutorOptions>): ReturnType<typeof createKubernetesExecutor>;
+  close(): Promise<void>;
+}
+
+export async function startK8sWorld(name: string): Promise<K8sWorld> {
+  ensureBinaries();
+  const dir = path.join(TEST_DATA, `k8s-${name}`);
+  const plane = await startPlane(dir);
+  const kc = loadKubeConfig(plane.kubeconfig);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } }).catch((e: { code?: number }) => {
+    if (e.code !== 409) throw e;
+  });
+  const s3 = createS3Store({
+    endpoint: plane.s3.endpoint,
+    region: plane.s3.region,
+    bucket: plane.s3.bucket,
+    accessKeyId: plane.s3.accessKey,
+    secretAccessKey: plane.s3.secretKey,
+    forcePathStyle: true,
+  });
+  await s3.ensureBucket();
+  const held = new Set<string>();
+  const kubelet = startKubelet({
+    kubeconfig: plane.kubeconfig,
+    namespace: NAMESPACE,
+    python: PYTHON,
+    runner: path.join(ROOT, 'runner', 'runner.py'),
+    workDir: path.join(dir, 'kubelet'),
+    hold: (pod) => [...held].some((prefix) => pod.startsWith(prefix)),
+  });
+  const scratch = path.join(dir, 'scratch');
+  fs.mkdirSync(scratch, { recursive: true });
+  return {
+    plane,
+    kubelet,
+    s3,
+    kc,
+    held,
+    executor: (over = {}) =>
+      createKubernetesExecutor({
+        cluster: createJobCluster(kc, NAMESPACE),
+        transfer: s3.transfer,
+        inputs: TEST_INPUTS,
+        store: s3.artifacts,
+        python: PYTHON,
+        settings: TEST_JOB_SETTINGS,
+        scratchDir: scratch,
+        pollMs: 200,
+        pendingTimeoutMs: 5000,
+        networkPolicy: false,
+        ...over,
+      }),
+    async close() {
+      await kubelet.stop();
+      await plane.stop();
+    },
+  };
+}
