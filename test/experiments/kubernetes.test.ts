@@ -1,13 +1,21 @@
 // The Kubernetes backend against the executor contract, on a real control plane (kube-apiserver, etcd,
 // the Job controller, the scheduler, a kwok GPU node) with the stand-in kubelet running the real runner,
-// and a real S3-compatible store for the transfers.
+// and a real S3-compatible store for the transfers; then what only a cluster does.
 import * as k8s from '@kubernetes/client-node';
-import { NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
+import { createJobCluster } from '../../src/clients/kubernetes';
+import { reapJobs } from '../../src/experiments/executor/kubernetes';
+import { buildJob, jobName } from '../../src/experiments/executor/kubernetes/job-spec';
+import type { Observation } from '../../src/experiments/executor/kubernetes/status';
+import type { PreparedTask } from '../../src/tasks/library';
+import { execSpec, freshWorkspace, preparedTask } from '../support/experiments';
+import { NAMESPACE, startK8sWorld, TEST_JOB_SETTINGS, type K8sWorld } from '../support/k8s';
 import { executorContract } from './executor-contract';
 
 let world: K8sWorld;
+let prepared: PreparedTask;
 beforeAll(async () => {
   world = await startK8sWorld('executor');
+  prepared = await preparedTask();
 }, 900_000);
 afterAll(async () => world?.close());
 
@@ -18,11 +26,161 @@ executorContract({
   enforces: { memory: false, network: false },
 });
 
-describe('the Kubernetes executor', () => {
-  it('leaves no Job behind once an execution is collected… until its TTL; each Job is ours and labelled', async () => {
-    const batch = world.kc.makeApiClient(k8s.BatchV1Api);
-    const jobs = await batch.listNamespacedJob({ namespace: NAMESPACE });
-    expect(jobs.items.length).toBeGreaterThan(0);
-    for (const j of jobs.items) expect(j.metadata!.labels!['app.kubernetes.io/managed-by']).toBe('mlr-copilot');
+const batch = () => world.kc.makeApiClient(k8s.BatchV1Api);
+const core = () => world.kc.makeApiClient(k8s.CoreV1Api);
+const podsOf = async (job: string) =>
+  (await core().listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/job-name=${job}` }))
+    .items;
+const jobExists = async (name: string) =>
+  batch()
+    .readNamespacedJob({ name, namespace: NAMESPACE })
+    .then((j) => !j.metadata?.deletionTimestamp)
+    .catch(() => false);
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function script(name: string, code: string, over: Parameters<typeof execSpec>[3] = {}) {
+  const ws = freshWorkspace(prepared, name);
+  ws.writeFile(`${name}.py`, code);
+  return execSpec(prepared, ws, `${name}.py`, over);
+}
+
+describe('the Kubernetes executor on a cluster', () => {
+  it('fails a Job that asks for more GPUs than any node has, as unschedulable, and deletes it', async () => {
+    const spec = script('greedy', 'print("never")\n', { gpus: 9 });
+    const result = await world.executor({ pendingTimeoutMs: 1500 }).execute(spec);
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/^the Job could not start: Unschedulable: .*Insufficient nvidia\.com\/gpu/);
+    await until(async () => !(await jobExists(jobName(spec.key))));
+  });
+
+  it('schedules a GPU Job on the GPU node and records where it ran', async () => {
+    const result = await world.executor().execute(script('gpu', 'print("on a GPU node")\n', { gpus: 2 }));
+    expect(result.logTail).toContain('on a GPU node');
+    expect(result.placement).toMatchObject({ node: 'kwok-gpu-0', job: expect.stringMatching(/^mlr-exec-/) });
+  });
+
+  it("fails a script's own error fast through podFailurePolicy", async () => {
+    const phases: Observation[] = [];
+    const result = await world
+      .executor({ onPhase: (_s, o) => phases.push(o) })
+      .execute(script('crash', 'raise SystemExit(3)\n'));
+    expect(result).toMatchObject({ status: 'failed', exitCode: 3, error: 'exit code 3' });
+    expect(phases.at(-1)).toMatchObject({ phase: 'failed', reason: 'PodFailurePolicy' });
+  });
+
+  it('ends a Job that passes its deadline as a timeout', async () => {
+    const spec = script('stalled', 'print("held")\n', { timeoutMs: 1000 });
+    world.held.add(jobName(spec.key));
+    try {
+      const result = await world
+        .executor({ settings: { ...TEST_JOB_SETTINGS, deadlineMarginSeconds: 1 } })
+        .execute(spec);
+      expect(result.status).toBe('timeout');
+      expect(result.error).toMatch(/passed its deadline/);
+    } finally {
+      world.held.delete(jobName(spec.key));
+    }
+  });
+
+  it('deletes the Job and its pod when cancelled while Running', async () => {
+    const spec = script('cancel', 'print("held")\n');
+    const name = jobName(spec.key);
+    world.held.add(name);
+    const controller = new AbortController();
+    const running = world
+      .executor({ onPhase: (_s, o) => o.phase === 'running' && controller.abort() })
+      .execute({ ...spec, signal: controller.signal });
+    const result = await running;
+    world.held.delete(name);
+    expect(result.status).toBe('cancelled');
+    await until(async () => !(await jobExists(name)) && (await podsOf(name)).length === 0);
+  });
+
+  it('re-attaches a retried execution to the Job its first attempt left running: never a second Job', async () => {
+    const spec = script('reattach', 'print("ran once")\n');
+    const name = jobName(spec.key);
+    world.held.add(name);
+    const first = new AbortController();
+    // The first attempt's worker goes away while the Job runs (a shutdown: the Job is left running).
+    await expect(
+      world
+        .executor({ onPhase: (_s, o) => o.phase === 'running' && first.abort() })
+        .execute({ ...spec, signal: first.signal, abortMode: () => 'detach' }),
+    ).rejects.toThrow(/left Job .* running/);
+    expect(await jobExists(name)).toBe(true);
+    world.held.delete(name);
+    const result = await world.executor().execute(spec);
+    expect(result.logTail).toContain('ran once');
+    expect(result.status).toBe('failed'); // no submission: measured, not re-run
+    expect(world.kubelet.ran.filter((p) => p.startsWith(name))).toHaveLength(1);
+    expect(await podsOf(name)).toHaveLength(1);
+  });
+
+  it('reaps Jobs whose run is closed and keeps those of open runs', async () => {
+    const open = script('open', 'print(1)\n');
+    const closed = script('closed', 'print(1)\n');
+    for (const s of [open, closed]) world.held.add(jobName(s.key));
+    const leave = async (spec: typeof open) => {
+      const c = new AbortController();
+      await world
+        .executor({ onPhase: (_s, o) => o.phase === 'running' && c.abort() })
+        .execute({ ...spec, signal: c.signal, abortMode: () => 'detach' })
+        .catch(() => undefined);
+    };
+    await leave(open);
+    await leave(closed);
+    const cluster = createJobCluster(world.kc, NAMESPACE);
+    const reaped = await reapJobs(cluster, async (runId) => runId === open.workspace.runId);
+    expect(reaped).toContain(jobName(closed.key));
+    expect(reaped).not.toContain(jobName(open.key));
+    expect(await jobExists(jobName(closed.key))).toBe(false);
+    expect(await jobExists(jobName(open.key))).toBe(true);
+    for (const s of [open, closed]) world.held.delete(jobName(s.key));
+    await cluster.deleteJob(jobName(open.key));
+  });
+
+  it('shows a Job that Kueue holds suspended as queued, not failed, and runs it once admitted', async () => {
+    const spec = script('queued', 'print("admitted")\n');
+    const name = jobName(spec.key);
+    const phases: string[] = [];
+    const done = world
+      .executor({ settings: { ...TEST_JOB_SETTINGS, queue: 'team-gpu' }, pendingTimeoutMs: 1000 })
+      .execute({ ...spec, onProgress: (d) => phases.push(String(d?.phase)) });
+    await until(() => phases.includes('queued'));
+    const job = await batch().readNamespacedJob({ name, namespace: NAMESPACE });
+    expect(job.metadata!.labels!['kueue.x-k8s.io/queue-name']).toBe('team-gpu');
+    await new Promise((r) => setTimeout(r, 1500)); // longer than the pending grace: queued is not stuck
+    // What Kueue does on admission.
+    await batch().patchNamespacedJob(
+      { name, namespace: NAMESPACE, body: { spec: { suspend: false } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const result = await done;
+    expect(result.logTail).toContain('admitted');
+    expect(result.placement!.queuedMs).toBeGreaterThan(1000);
+  });
+
+  it('builds Jobs the API server accepts (server-side dry run persists nothing)', async () => {
+    const job = buildJob(
+      {
+        key: 'dry-run',
+        runId: 'run-dry',
+        role: 'measured',
+        script: 'train.py',
+        seed: 0,
+        timeoutMs: 60_000,
+        resources: { cpu: 2, memoryMb: 4096, gpus: 1, gpuType: 'NVIDIA-H100-80GB-HBM3' },
+        secretName: 'mlr-exec-dry',
+      },
+      { ...TEST_JOB_SETTINGS, queue: 'team-gpu', tolerations: [{ key: 'dedicated', operator: 'Exists' }] },
+    );
+    await batch().createNamespacedJob({ namespace: NAMESPACE, body: job as unknown as k8s.V1Job, dryRun: 'All' });
+    expect(await jobExists(job.metadata.name)).toBe(false);
   });
 });

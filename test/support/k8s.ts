@@ -22,6 +22,7 @@ export const TEST_JOB_SETTINGS: JobSettings = {
   nodeSelector: {},
   tolerations: [],
   ttlSecondsAfterFinished: 3600,
+  deadlineMarginSeconds: 600,
   runAsUser: 1000,
   ephemeralStorageMb: 10_240,
 };

@@ -28,6 +28,8 @@ export interface JobSettings {
   /** Kueue LocalQueue: the Job is created suspended with the queue label, and Kueue admits it. */
   queue?: string;
   ttlSecondsAfterFinished: number;
+  /** The Job's deadline beyond the script's own limit: room to fetch code and upload results. */
+  deadlineMarginSeconds: number;
   /** Numeric uid and gid the pod runs as (non-root). */
   runAsUser: number;
   /** Size of the workspace and scratch emptyDirs. */
@@ -132,7 +134,7 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
     backoffLimit: 0,
     podReplacementPolicy: 'Failed',
     // The script's own limit is the runner's; the Job's deadline is a backstop with room for transfers.
-    activeDeadlineSeconds: Math.ceil(input.timeoutMs / 1000) + 600,
+    activeDeadlineSeconds: Math.ceil(input.timeoutMs / 1000) + s.deadlineMarginSeconds,
     ttlSecondsAfterFinished: s.ttlSecondsAfterFinished,
     ...(s.queue ? { suspend: true } : {}),
     podFailurePolicy: {

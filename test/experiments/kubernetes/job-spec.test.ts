@@ -1,0 +1,166 @@
+// The Job built for one execution: pure, so every field a cluster relies on is pinned here.
+import {
+  buildJob,
+  jobName,
+  specHash,
+  type JobInput,
+  type JobSettings,
+} from '../../../src/experiments/executor/kubernetes/job-spec';
+
+const settings: JobSettings = {
+  namespace: 'mlr-experiments',
+  image: 'registry.example/mlr-runner:1.0',
+  gpuResource: 'nvidia.com/gpu',
+  gpuTypeLabel: 'nvidia.com/gpu.product',
+  nodeSelector: { pool: 'gpu' },
+  tolerations: [],
+  ttlSecondsAfterFinished: 86_400,
+  deadlineMarginSeconds: 600,
+  runAsUser: 1000,
+  ephemeralStorageMb: 20_480,
+};
+const input: JobInput = {
+  key: 'run-1:candidate:0',
+  runId: 'run-1',
+  role: 'measured',
+  script: 'train.py',
+  seed: 3,
+  timeoutMs: 600_000,
+  resources: { memoryMb: 4096, gpus: 0 },
+  secretName: 'mlr-exec-abc',
+};
+
+type Pod = {
+  restartPolicy: string;
+  automountServiceAccountToken: boolean;
+  enableServiceLinks: boolean;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Array<Record<string, string>>;
+  runtimeClassName?: string;
+  priorityClassName?: string;
+  securityContext: Record<string, unknown>;
+  containers: Array<{
+    env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+    resources: { requests: Record<string, string>; limits: Record<string, string> };
+    securityContext: Record<string, unknown>;
+  }>;
+  volumes: Array<{ name: string; emptyDir: { medium?: string; sizeLimit: string } }>;
+};
+const podOf = (job: ReturnType<typeof buildJob>) => (job.spec.template as { spec: Pod }).spec;
+
+describe('jobName', () => {
+  it.each([['run-1:candidate:0'], ['baseline:breast-cancer:' + 'f'.repeat(64) + ':0'], ['x'.repeat(5000)]])(
+    'is DNS-1123, at most 63 characters and the same for every retry of %#',
+    (key) => {
+      expect(jobName(key)).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(jobName(key).length).toBeLessThanOrEqual(63);
+      expect(jobName(key)).toBe(jobName(key));
+    },
+  );
+
+  it('differs between executions', () => {
+    expect(jobName('run-1:candidate:0')).not.toBe(jobName('run-1:candidate:1'));
+  });
+});
+
+describe('buildJob', () => {
+  it('never lets Kubernetes retry the script, and keeps a deadline and a TTL', () => {
+    const job = buildJob(input, settings);
+    expect(job.spec).toMatchObject({
+      backoffLimit: 0,
+      podReplacementPolicy: 'Failed',
+      ttlSecondsAfterFinished: 86_400,
+      podFailurePolicy: {
+        rules: [
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+          { action: 'FailJob', onExitCodes: { containerName: 'runner', operator: 'NotIn', values: [137, 143] } },
+        ],
+      },
+    });
+    expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(600);
+    expect(podOf(job).restartPolicy).toBe('Never');
+  });
+
+  it.each([
+    ['CPU only: no GPU limit, no GPU toleration', { memoryMb: 4096, gpus: 0 }, undefined, undefined],
+    ['two GPUs: a limit and a toleration', { memoryMb: 8192, gpus: 2 }, '2', undefined],
+    [
+      'a GPU model: selected by its node label',
+      { memoryMb: 8192, gpus: 1, gpuType: 'NVIDIA-H100' },
+      '1',
+      'NVIDIA-H100',
+    ],
+  ])('%s', (_name, resources, gpuLimit, product) => {
+    const pod = podOf(buildJob({ ...input, resources }, settings));
+    const { requests, limits } = pod.containers[0]!.resources;
+    expect(limits['nvidia.com/gpu']).toBe(gpuLimit);
+    expect(requests['nvidia.com/gpu']).toBeUndefined();
+    expect(requests.memory).toBe(`${resources.memoryMb}Mi`);
+    expect(limits.memory).toBe(requests.memory);
+    expect(limits.cpu).toBe(requests.cpu);
+    expect(pod.nodeSelector).toEqual({ pool: 'gpu', ...(product ? { 'nvidia.com/gpu.product': product } : {}) });
+    const gpuToleration = (pod.tolerations ?? []).some((t) => t.key === 'nvidia.com/gpu');
+    expect(gpuToleration).toBe(gpuLimit !== undefined);
+  });
+
+  it('runs restricted: non-root, no escalation, no capabilities, RuntimeDefault seccomp, read-only root, no token', () => {
+    const pod = podOf(buildJob(input, settings));
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.enableServiceLinks).toBe(false);
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0]!.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    const shm = pod.volumes.find((v) => v.name === 'shm')!;
+    expect(shm.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '2048Mi' });
+  });
+
+  it('puts no secret in the spec: the presigned URLs come from the Secret', () => {
+    const env = podOf(buildJob(input, settings)).containers[0]!.env;
+    for (const n of ['MLR_INPUT_URL', 'MLR_OUTPUT_URL', 'MLR_LOG_URL']) {
+      expect(env.find((e) => e.name === n)).toEqual({
+        name: n,
+        valueFrom: { secretKeyRef: { name: 'mlr-exec-abc', key: n } },
+      });
+    }
+    expect(JSON.stringify(env)).not.toMatch(/https?:\/\//);
+    expect(env.find((e) => e.name === 'MLR_SEED')?.value).toBe('3');
+  });
+
+  it.each([
+    ['no queue: created running, no queue label', undefined, undefined, undefined],
+    ['a Kueue LocalQueue: created suspended with the queue label', 'team-gpu', true, 'team-gpu'],
+  ])('%s', (_name, queue, suspend, labelValue) => {
+    const job = buildJob(input, { ...settings, queue });
+    expect(job.spec.suspend).toBe(suspend);
+    expect(job.metadata.labels['kueue.x-k8s.io/queue-name']).toBe(labelValue);
+  });
+
+  it('labels run, role and key, and carries the key and a spec hash that changes with the spec', () => {
+    const job = buildJob(input, { ...settings, runtimeClassName: 'nvidia', priorityClassName: 'research' });
+    expect(job.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'mlr-copilot',
+      'mlr-copilot.dev/run': 'run-1',
+      'mlr-copilot.dev/role': 'measured',
+    });
+    expect(job.metadata.annotations['mlr-copilot.dev/execution-key']).toBe('run-1:candidate:0');
+    expect(podOf(job).runtimeClassName).toBe('nvidia');
+    expect(podOf(job).priorityClassName).toBe('research');
+    expect(buildJob(input, settings).metadata.annotations['mlr-copilot.dev/spec-hash']).toBe(
+      buildJob({ ...input }, settings).metadata.annotations['mlr-copilot.dev/spec-hash'],
+    );
+    expect(buildJob(input, settings).metadata.annotations['mlr-copilot.dev/spec-hash']).not.toBe(
+      buildJob({ ...input, seed: 4 }, settings).metadata.annotations['mlr-copilot.dev/spec-hash'],
+    );
+  });
+
+  it('hashes specs independently of key order', () => {
+    expect(specHash({ a: 1, b: { c: 2, d: [1, 2] } })).toBe(specHash({ b: { d: [1, 2], c: 2 }, a: 1 }));
+  });
+});
