@@ -10,6 +10,18 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** A JSON-valued variable, parsed and checked against its schema; a bad one is named in the error. */
+function jsonEnv<T>(raw: string, schema: z.ZodType<T>, ctx: z.RefinementCtx): T {
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => i.message).join('; ') });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+  }
+  return z.NEVER;
+}
+
 export interface ApiUser {
   name: string;
   admin: boolean;
@@ -151,8 +163,70 @@ export const configSchema = z
     /** Per-run budgets over every model call of the run; the run fails when one is spent. */
     MLR_RUN_MAX_TOKENS: z.coerce.number().int().positive().default(2_000_000),
     MLR_RUN_MAX_COST_USD: z.coerce.number().positive().default(10),
-    /** Where experiments run: `local` (sandboxed on the worker's machine). */
-    MLR_EXECUTOR: z.enum(['local']).default('local'),
+    /** Where experiments run: `local` (sandboxed on the worker's machine) or `kubernetes` (a Job each). */
+    MLR_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
+    /** Where logs and code blobs are kept: `fs` under MLR_DATA_DIR, or `s3` (the MLR_S3_* store). */
+    MLR_ARTIFACTS: z.enum(['fs', 's3']).default('fs'),
+    /** An S3-compatible store (MinIO, versitygw, Ceph, GCS interoperability, AWS S3). */
+    MLR_S3_ENDPOINT: optionalString,
+    MLR_S3_PUBLIC_ENDPOINT: optionalString,
+    MLR_S3_REGION: z.string().default('us-east-1'),
+    MLR_S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)
+      .default('mlr-copilot'),
+    MLR_S3_ACCESS_KEY_ID: optionalString,
+    MLR_S3_SECRET_ACCESS_KEY: optionalString,
+    MLR_S3_FORCE_PATH_STYLE: BoolEnv.default(true),
+    /** The cluster: a kubeconfig file, else $KUBECONFIG, ~/.kube/config, then the in-cluster account. */
+    MLR_K8S_KUBECONFIG: optionalString,
+    MLR_K8S_NAMESPACE: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)
+      .default('mlr-experiments'),
+    MLR_K8S_RUNNER_IMAGE: z.string().min(1).default('ghcr.io/mlr-copilot/runner:0.1.0'),
+    MLR_K8S_GPU_RESOURCE: z.string().min(1).default('nvidia.com/gpu'),
+    MLR_K8S_GPU_TYPE_LABEL: z.string().min(1).default('nvidia.com/gpu.product'),
+    /** JSON object of node labels every experiment pod must match. */
+    MLR_K8S_NODE_SELECTOR: z
+      .string()
+      .default('{}')
+      .transform((v, ctx) => jsonEnv(v, z.record(z.string(), z.string()), ctx)),
+    /** JSON array of tolerations for experiment pods. */
+    MLR_K8S_TOLERATIONS: z
+      .string()
+      .default('[]')
+      .transform((v, ctx) =>
+        jsonEnv(
+          v,
+          z.array(
+            z
+              .object({
+                key: z.string().optional(),
+                operator: z.enum(['Exists', 'Equal']).optional(),
+                value: z.string().optional(),
+                effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+              })
+              .strict(),
+          ),
+          ctx,
+        ),
+      ),
+    MLR_K8S_RUNTIME_CLASS: optionalString,
+    MLR_K8S_PRIORITY_CLASS: optionalString,
+    /** A Kueue LocalQueue: Jobs are created suspended with its label, and wait (queued) until admitted. */
+    MLR_K8S_QUEUE: optionalString,
+    MLR_K8S_TTL_SECONDS: z.coerce.number().int().min(0).default(86_400),
+    MLR_K8S_DEADLINE_MARGIN_S: z.coerce.number().int().min(1).default(600),
+    MLR_K8S_RUN_AS_USER: z.coerce.number().int().min(1).default(1000),
+    MLR_K8S_EPHEMERAL_STORAGE_MB: z.coerce.number().int().min(256).default(20_480),
+    MLR_K8S_POLL_MS: z.coerce.number().int().min(100).default(2000),
+    /** How long a pod may wait on a reason no waiting fixes (Unschedulable, ImagePullBackOff …). */
+    MLR_K8S_PENDING_TIMEOUT_MS: z.coerce.number().int().min(1000).default(600_000),
+    /** The experiments namespace denies pods all egress but the object store (k8s/ applies that policy). */
+    MLR_K8S_NETWORK_POLICY: BoolEnv.default(false),
+    /** How often the worker deletes Jobs whose run is closed. */
+    MLR_K8S_REAP_INTERVAL_MS: z.coerce.number().int().min(1000).default(300_000),
     /** Wall-clock limit and memory limit of one experiment execution (a task's `resources` may set its own). */
     MLR_EXEC_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
     MLR_EXEC_MEMORY_MB: z.coerce.number().int().min(64).default(4096),
@@ -182,6 +256,16 @@ export const configSchema = z
     /** Start the embedded Temporal Web UI. */
     MLR_TEMPORAL_UI: BoolEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    const s3 = c.MLR_EXECUTOR === 'kubernetes' || c.MLR_ARTIFACTS === 's3';
+    if (s3 && !c.MLR_S3_ENDPOINT && !c.MLR_S3_ACCESS_KEY_ID) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MLR_S3_ENDPOINT'],
+        message: `MLR_EXECUTOR=kubernetes and MLR_ARTIFACTS=s3 need an object store: set MLR_S3_ENDPOINT and its keys`,
+      });
+    }
   })
   // The tokens themselves are dropped here: only their hashes (apiUsers) live on in the process.
   .transform(({ MLR_API_TOKENS: tokens, ...c }) => ({

@@ -3,9 +3,17 @@ import OpenAI from 'openai';
 import { Pool } from 'pg';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
-import { createFsArtifactStore } from './experiments/artifacts';
 import { createExecutionInputs } from './activities/execution-inputs';
 import { createLocalExecutor, detectGpuDevices, detectNetworkIsolation } from './experiments/executor/local';
+import { createKubernetesExecutor, reapJobs } from './experiments/executor/kubernetes';
+import type { JobSettings } from './experiments/executor/kubernetes/job-spec';
+import type { ExecutionInputs, Executor } from './experiments/executor/types';
+import type { ArtifactStore } from './experiments/artifacts';
+import { createJobCluster, loadKubeConfig } from './clients/kubernetes';
+import { artifactStoreFrom, s3StoreFrom } from './clients/stores';
+import { appendEvent } from './db/events';
+import { getRun } from './db/runs';
+import { isFinished } from './workflows/definitions';
 import { detectCgroups, reapStaleCgroups } from './experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from './experiments/executor/sandbox';
 import { createOpenAiChatModel } from './clients/llm';
@@ -21,6 +29,7 @@ export interface WorkerDeps {
   db: Queryable;
   connection: NativeConnection;
   namespace: string;
+  logger?: Logger;
   /** A prebuilt bundle (tests, benchmarks); bundled from source when absent. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -43,24 +52,73 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     retries: config.MLR_S2_RETRIES,
   });
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
-  const store = createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts'));
-  const isolationPrefix = await detectNetworkIsolation();
-  const cgroups = await detectCgroups();
-  if (cgroups) reapStaleCgroups(cgroups); // left by a worker that was killed mid-execution
+  const s3 = config.MLR_EXECUTOR === 'kubernetes' || config.MLR_ARTIFACTS === 's3' ? s3StoreFrom(config) : undefined;
+  const store = artifactStoreFrom(config, s3);
   const inputs = createExecutionInputs({ db, store, config, python });
   // MLR_EXECUTOR picks the backend; every backend takes the same specs and inputs.
-  const executor = createLocalExecutor({
-    python,
-    inputs,
+  const executor =
+    config.MLR_EXECUTOR === 'kubernetes'
+      ? createKubernetesExecutor({
+          cluster: createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE),
+          transfer: s3!.transfer,
+          inputs,
+          store,
+          python,
+          settings: jobSettingsFrom(config),
+          scratchDir: path.join(config.MLR_DATA_DIR, 'executions'),
+          pollMs: config.MLR_K8S_POLL_MS,
+          pendingTimeoutMs: config.MLR_K8S_PENDING_TIMEOUT_MS,
+          networkPolicy: config.MLR_K8S_NETWORK_POLICY,
+          // The run's events stream the Job's phases (queued, pending with its reason, running, …).
+          onPhase: (spec, o) =>
+            void appendEvent(db, spec.workspace.runId, 'job', {
+              job: o.job,
+              phase: o.phase,
+              reason: o.reason,
+              message: o.message?.slice(0, 500),
+              node: o.node,
+            }).catch(() => undefined),
+        })
+      : await createLocalBackend(config, { python, inputs, store });
+  return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
+}
+
+export function jobSettingsFrom(config: Config): JobSettings {
+  return {
+    namespace: config.MLR_K8S_NAMESPACE,
+    image: config.MLR_K8S_RUNNER_IMAGE,
+    gpuResource: config.MLR_K8S_GPU_RESOURCE,
+    gpuTypeLabel: config.MLR_K8S_GPU_TYPE_LABEL,
+    nodeSelector: config.MLR_K8S_NODE_SELECTOR,
+    tolerations: config.MLR_K8S_TOLERATIONS,
+    runtimeClassName: config.MLR_K8S_RUNTIME_CLASS,
+    priorityClassName: config.MLR_K8S_PRIORITY_CLASS,
+    queue: config.MLR_K8S_QUEUE,
+    ttlSecondsAfterFinished: config.MLR_K8S_TTL_SECONDS,
+    deadlineMarginSeconds: config.MLR_K8S_DEADLINE_MARGIN_S,
+    runAsUser: config.MLR_K8S_RUN_AS_USER,
+    ephemeralStorageMb: config.MLR_K8S_EPHEMERAL_STORAGE_MB,
+  };
+}
+
+async function createLocalBackend(
+  config: Config,
+  d: { python: string; inputs: ExecutionInputs; store: ArtifactStore },
+): Promise<Executor> {
+  const cgroups = await detectCgroups();
+  if (cgroups) reapStaleCgroups(cgroups); // left by a worker that was killed mid-execution
+  return createLocalExecutor({
+    python: d.python,
+    inputs: d.inputs,
     scratchDir: path.join(config.MLR_DATA_DIR, 'executions'),
     gpuDevices: detectGpuDevices(),
     sandboxScript: path.join(ROOT, 'scripts', 'sandbox.py'),
-    store,
-    isolationPrefix,
+    store: d.store,
+    isolationPrefix: await detectNetworkIsolation(),
     stateDir: path.join(config.MLR_DATA_DIR, 'executor'),
     sandbox: await planSandbox(config.MLR_SANDBOX),
     // A Python this user cannot run fails its executions with that reason; it must not stop the worker.
-    readOnly: await pythonPaths(python).catch(() => []),
+    readOnly: await pythonPaths(d.python).catch(() => []),
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
     maxProcs: config.MLR_EXEC_MAX_PROCS,
     maxFileMb: config.MLR_EXEC_MAX_FILE_MB,
@@ -68,13 +126,33 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     cgroups,
     cpus: config.MLR_EXEC_CPUS,
   });
-  return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
+}
+
+/**
+ * Deletes experiment Jobs whose run is closed (a terminated workflow runs no cleanup), now and every
+ * MLR_K8S_REAP_INTERVAL_MS; the timer does not keep the process alive.
+ */
+export function startJobReaper(config: Config, db: Queryable, logger?: Logger): () => void {
+  const cluster = createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE);
+  const isOpen = async (runId: string) => {
+    const run = await getRun(db, runId).catch(() => undefined);
+    return run !== undefined && !isFinished(run.status, run.until);
+  };
+  const sweep = () =>
+    reapJobs(cluster, isOpen)
+      .then((reaped) => reaped.length && logger?.info({ reaped }, 'deleted Jobs of closed runs'))
+      .catch((err: unknown) => logger?.warn({ err: (err as Error).message }, 'Job reaper failed'));
+  void sweep();
+  const timer = setInterval(sweep, config.MLR_K8S_REAP_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const source = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('./workflows') };
+  if (deps.config.MLR_EXECUTOR === 'kubernetes') startJobReaper(deps.config, deps.db, deps.logger);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,

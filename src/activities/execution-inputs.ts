@@ -66,7 +66,7 @@ export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInput
         if (!(file in snap.manifest)) fs.rmSync(path.join(dir, file));
       for (const [file, sha] of Object.entries(snap.manifest)) {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-        fs.writeFileSync(path.join(dir, file), await deps.store.get(`file:blobs/${sha}`));
+        fs.writeFileSync(path.join(dir, file), await deps.store.get(deps.store.uri(`blobs/${sha}`)));
       }
     },
   };

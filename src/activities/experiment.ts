@@ -35,7 +35,7 @@ import type { RunResult } from '../domain/run';
 
 export type { RunResult };
 import { structuredCall } from './structured';
-import { withHeartbeat } from './heartbeat';
+import { abortModeOfActivity, heartbeatWith, withHeartbeat } from './heartbeat';
 import { createValidationActivities } from './validation';
 import type { Queryable } from '../db/types';
 
@@ -150,6 +150,8 @@ export function createRunContext(deps: ActivityDeps) {
         metricName: e.prepared.task.metric,
         logKey: `logs/${row.id}.log`,
         signal,
+        abortMode: abortModeOfActivity,
+        onProgress: heartbeatWith,
       }),
     ).catch((err: unknown) => {
       // No retry can build a sandbox this host lacks, or make a changed prepared task trustworthy again:
@@ -164,7 +166,7 @@ export function createRunContext(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(err.message, ErrorType.SandboxViolation);
       throw err;
     });
-    return voidIfTampered(await finishExperiment(deps.db, row.id, result));
+    return voidIfTampered(await finishExperiment(deps.db, row.id, result, deps.executor.name));
   }
 
   /**
@@ -206,7 +208,7 @@ export async function storeSnapshot(
   const patches: string[] = [];
   for (const file of [...new Set([...Object.keys(base), ...Object.keys(snap.files)])].sort()) {
     if (base[file] === snap.files[file]) continue;
-    const before = base[file] ? (await store.get(`file:blobs/${base[file]}`)).toString('utf8') : '';
+    const before = base[file] ? (await store.get(store.uri(`blobs/${base[file]}`))).toString('utf8') : '';
     const after = snap.files[file] ? fs.readFileSync(path.join(ws.root, file), 'utf8') : '';
     patches.push(createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, '', '', { context: 3 }));
   }

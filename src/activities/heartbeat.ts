@@ -20,3 +20,28 @@ export async function withHeartbeat<T>(fn: (signal?: AbortSignal) => Promise<T>,
     clearInterval(timer);
   }
 }
+
+/**
+ * What a remote execution should do when the activity's signal aborts: a cancelled run (or one whose
+ * workflow is gone) stops it; a worker shutting down, a timed-out, paused or reset activity leaves it
+ * running, and the next attempt re-attaches.
+ */
+export function abortModeOfActivity(): 'cancel' | 'detach' {
+  let details;
+  try {
+    details = Context.current().cancellationDetails;
+  } catch {
+    return 'cancel';
+  }
+  if (!details || details.cancelRequested || details.notFound) return 'cancel';
+  return 'detach';
+}
+
+/** Heartbeats with details (a Job's name and phase) from inside an activity; nothing outside one. */
+export function heartbeatWith(details?: Record<string, unknown>): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not in an activity (unit tests)
+  }
+}

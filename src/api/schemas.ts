@@ -95,6 +95,17 @@ export const experimentSchema = {
     logTail: { type: ['string', 'null'] },
     networkIsolated: { type: ['boolean', 'null'] },
     sandbox: { type: ['string', 'null'] },
+    executor: { type: ['string', 'null'] },
+    placement: {
+      type: ['object', 'null'],
+      properties: {
+        job: { type: 'string' },
+        node: { type: 'string' },
+        gpu: { type: 'string' },
+        queuedMs: { type: 'number' },
+        startedAt: { type: 'string' },
+      },
+    },
   },
 } as const;
 

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { Pool } from 'pg';
-import { createFsArtifactStore } from '../experiments/artifacts';
+import { artifactStoreFrom } from '../clients/stores';
 import { connectClient, createRunGateway } from '../clients/temporal';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
@@ -31,7 +30,7 @@ export async function startApi(
     gateway: createRunGateway(client, config.MLR_TASK_QUEUE),
     runTimeouts: defaultRunTimeouts(config),
     logger: logger.child({ component: 'api' }),
-    store: createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts')),
+    store: artifactStoreFrom(config),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   const gateway = createRunGateway(client, config.MLR_TASK_QUEUE);

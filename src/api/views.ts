@@ -58,6 +58,8 @@ export const experimentView = (e: ExperimentRow) => ({
   logTail: e.log_tail,
   networkIsolated: e.network_isolated,
   sandbox: e.sandbox,
+  executor: e.executor,
+  placement: e.placement,
 });
 
 export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: ExperimentRow[] = []) {

@@ -76,6 +76,7 @@ export function createS3Store(s: S3Settings): S3Store {
       }
     },
     artifacts: {
+      uri: (key) => `s3:${key}`,
       async put(key, data) {
         const buf = typeof data === 'string' ? Buffer.from(data) : data;
         await putKey(key, buf);

@@ -8,6 +8,7 @@ export type RunEventType =
   | 'created'
   | 'task'
   | 'experiment'
+  | 'job'
   | 'agent_step'
   | 'feedback'
   | 'debug'

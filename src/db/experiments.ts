@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pgJson, pgText, type Queryable } from './types';
-import type { ExecutionResult } from '../experiments/executor/types';
+import type { ExecutionResult, Placement } from '../experiments/executor/types';
 
 export interface ExperimentRow {
   id: string;
@@ -20,7 +20,10 @@ export interface ExperimentRow {
   log_tail: string | null;
   log_uri: string | null;
   network_isolated: boolean | null;
-  sandbox: 'bwrap' | 'none' | null;
+  sandbox: ExecutionResult['sandbox'] | null;
+  /** The backend that ran it (`local`, `kubernetes`); null before migration 006. */
+  executor: string | null;
+  placement: Placement | null;
   created_at: Date;
   finished_at: Date | null;
 }
@@ -53,10 +56,16 @@ export async function startExperiment(
   return rows[0]!;
 }
 
-export async function finishExperiment(db: Queryable, id: string, r: ExecutionResult): Promise<ExperimentRow> {
+export async function finishExperiment(
+  db: Queryable,
+  id: string,
+  r: ExecutionResult,
+  executor: string,
+): Promise<ExperimentRow> {
   const { rows } = await db.query<ExperimentRow>(
     `UPDATE experiments SET status = $2, exit_code = $3, duration_ms = $4, peak_memory_mb = $5, metrics = $6, error = $7,
-       log_tail = $8, log_uri = $9, network_isolated = $10, sandbox = $11, finished_at = now() WHERE id = $1 RETURNING *`,
+       log_tail = $8, log_uri = $9, network_isolated = $10, sandbox = $11, executor = $12, placement = $13,
+       finished_at = now() WHERE id = $1 RETURNING *`,
     [
       id,
       r.status,
@@ -69,6 +78,8 @@ export async function finishExperiment(db: Queryable, id: string, r: ExecutionRe
       r.log.uri,
       r.networkIsolated,
       r.sandbox,
+      executor,
+      r.placement ? pgJson(r.placement) : null,
     ],
   );
   return rows[0]!;

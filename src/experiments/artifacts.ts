@@ -16,6 +16,8 @@ export interface StoredArtifact {
 export interface ArtifactStore {
   put(key: string, data: Buffer | string): Promise<StoredArtifact>;
   get(uri: string): Promise<Buffer>;
+  /** The URI `put(key)` returns, for content-addressed keys whose URI is not stored anywhere. */
+  uri(key: string): string;
 }
 
 export function createFsArtifactStore(root: string): ArtifactStore {
@@ -34,6 +36,7 @@ export function createFsArtifactStore(root: string): ArtifactStore {
       await fs.promises.rename(tmp, abs);
       return { uri: `file:${key}`, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
     },
+    uri: (key) => `file:${key}`,
     async get(uri) {
       if (!uri.startsWith('file:')) throw new Error(`not a file-store uri: ${uri}`);
       return fs.promises.readFile(resolve(uri.slice('file:'.length)));

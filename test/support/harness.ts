@@ -10,7 +10,7 @@ import { Pool } from 'pg';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { buildApp } from '../../src/api/app';
 import { createRunGateway } from '../../src/clients/temporal';
-import { createFsArtifactStore } from '../../src/experiments/artifacts';
+import { artifactStoreFrom } from '../../src/clients/stores';
 import { loadConfig, type Config } from '../../src/config';
 import { migrate, type Migration } from '../../src/db/migrate';
 import { createActivityDeps } from '../../src/worker';
@@ -86,7 +86,7 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     gateway: createRunGateway(client, config.MLR_TASK_QUEUE),
     runTimeouts: testTimeouts,
     ssePollMs: 50,
-    store: createFsArtifactStore(path.join(config.MLR_DATA_DIR, 'artifacts')),
+    store: artifactStoreFrom(config),
   });
   const workers: Array<() => Promise<void>> = [];
   return {

@@ -24,6 +24,7 @@ beforeAll(async () => {
           throw new Error('unused');
         },
         get: async () => Buffer.alloc(0),
+        uri: (key: string) => `file:${key}`,
       },
       isolationPrefix: [],
       stateDir: EXECUTOR_STATE,

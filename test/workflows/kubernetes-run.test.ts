@@ -1,0 +1,88 @@
+// One research run end to end with every experiment as a Kubernetes Job: POST /v1/runs → ideas → the
+// agent's tries, baseline and candidate → a validated report, against the real control plane, the real
+// object store (logs and blobs in S3 too) and the stand-in kubelet running the real runner.
+import * as k8s from '@kubernetes/client-node';
+import { startFakeModel, type FakeModel } from '../support/fake-model';
+import { AUTH, createHarness, type Harness } from '../support/harness';
+import { createRun, submitPaper, waitForStatus } from '../support/api';
+import { SCALED_TRAIN } from '../support/train-scripts';
+import { NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
+
+let model: FakeModel;
+let h: Harness;
+let world: K8sWorld;
+
+beforeAll(async () => {
+  world = await startK8sWorld('run');
+  model = await startFakeModel();
+  const s3 = world.plane.s3;
+  h = await createHarness({
+    OPENAI_BASE_URL: model.baseUrl,
+    MLR_EXECUTOR: 'kubernetes',
+    MLR_ARTIFACTS: 's3',
+    MLR_K8S_KUBECONFIG: world.plane.kubeconfig,
+    MLR_K8S_NAMESPACE: NAMESPACE,
+    MLR_K8S_POLL_MS: '200',
+    MLR_S3_ENDPOINT: s3.endpoint,
+    MLR_S3_BUCKET: s3.bucket,
+    MLR_S3_ACCESS_KEY_ID: s3.accessKey,
+    MLR_S3_SECRET_ACCESS_KEY: s3.secretKey,
+    MLR_VALIDATION_PARALLELISM: '2',
+  });
+  await h.startWorker();
+}, 900_000);
+afterAll(async () => {
+  await h?.close();
+  await model?.close();
+  await world?.close();
+});
+
+it('takes a paper to a validated report with every experiment run as a Job', async () => {
+  const paperId = await submitPaper(h.app);
+  model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
+  model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: SCALED_TRAIN } });
+  model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Standardised the features.' } });
+  const created = await createRun(h.app, {
+    paperId,
+    mode: 'autonomous',
+    ideaCount: 1,
+    until: 'succeeded',
+    taskId: 'breast-cancer',
+    validationSeeds: 3,
+  });
+  const run = await waitForStatus(h.app, created.id, 'succeeded', 300_000);
+  expect(run.validation.verdict).toBeDefined();
+
+  const view = await h.app.inject({ method: 'GET', url: `/v1/runs/${created.id}`, headers: AUTH });
+  const experiments = view.json().experiments as Array<{
+    role: string;
+    status: string;
+    executor: string;
+    placement: { job: string; node: string };
+  }>;
+  expect(experiments.length).toBeGreaterThanOrEqual(8); // agent try, baseline, candidate, 3 + 3 seeds (less cached)
+  for (const e of experiments) {
+    expect(e.executor).toBe('kubernetes');
+    expect(e.placement).toMatchObject({ job: expect.stringMatching(/^mlr-exec-/), node: 'kwok-gpu-0' });
+  }
+  expect(experiments.find((e) => e.role === 'agent')?.status).toBe('succeeded');
+  // The logs are served from the object store.
+  const agent = view.json().experiments.find((e: { role: string }) => e.role === 'agent');
+  const log = await h.app.inject({
+    method: 'GET',
+    url: `/v1/runs/${created.id}/experiments/${agent.id}/log`,
+    headers: AUTH,
+  });
+  expect(log.statusCode).toBe(200);
+  expect(log.body).toContain('val_accuracy');
+
+  // The Job phases are in the run's events.
+  const events = await h.pool.query(`SELECT data FROM run_events WHERE run_id = $1 AND type = 'job'`, [created.id]);
+  expect(events.rows.map((r) => r.data.phase)).toEqual(expect.arrayContaining(['running', 'succeeded']));
+
+  // Every Job is ours, labelled with the run.
+  const jobs = await world.kc
+    .makeApiClient(k8s.BatchV1Api)
+    .listNamespacedJob({ namespace: NAMESPACE, labelSelector: `mlr-copilot.dev/run=${created.id}` });
+  expect(jobs.items.length).toBe(experiments.length);
+}, 400_000);
