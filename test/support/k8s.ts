@@ -7,8 +7,8 @@ import { createJobCluster, loadKubeConfig } from '../../src/clients/kubernetes';
 import { createS3Store, type S3Store } from '../../src/clients/s3';
 import { createKubernetesExecutor, type KubernetesExecutorOptions } from '../../src/experiments/executor/kubernetes';
 import type { JobSettings } from '../../src/experiments/executor/kubernetes/job-spec';
-import { ensureBinaries, startPlane, type Plane } from './k8s-plane';
-import { startKubelet, type Kubelet } from './kubelet';
+import { ensureBinaries, startPlane, type Plane } from '../../scripts/k8s/plane';
+import { startKubelet, type Kubelet } from '../../scripts/k8s/kubelet';
 import { PYTHON, TEST_INPUTS } from './experiments';
 import { ROOT, TEST_DATA } from './paths';
 
