@@ -69,6 +69,7 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
           pollMs: config.MLR_K8S_POLL_MS,
           pendingTimeoutMs: config.MLR_K8S_PENDING_TIMEOUT_MS,
           networkPolicy: config.MLR_K8S_NETWORK_POLICY,
+          maxReturnBytes: config.MLR_EXEC_MAX_DISK_MB * 1024 * 1024,
           // The run's events stream the Job's phases (queued, pending with its reason, running, …).
           onPhase: (spec, o) =>
             void appendEvent(db, spec.workspace.runId, 'job', {

@@ -51,6 +51,31 @@ describe('loadConfig', () => {
     ).toBeUndefined();
   });
 
+  it('runs experiments as Jobs only with an object store to move code and results through', () => {
+    expect(() => loadConfig({ MLR_EXECUTOR: 'kubernetes' })).toThrow(/MLR_S3_ENDPOINT: .*need an object store/);
+    expect(() => loadConfig({ MLR_ARTIFACTS: 's3' })).toThrow(/MLR_S3_ENDPOINT/);
+    const c = loadConfig({ MLR_EXECUTOR: 'kubernetes', MLR_S3_ENDPOINT: 'http://127.0.0.1:9000' });
+    expect(c).toMatchObject({
+      MLR_K8S_NAMESPACE: 'mlr-experiments',
+      MLR_K8S_NODE_SELECTOR: {},
+      MLR_K8S_TOLERATIONS: [],
+    });
+  });
+
+  it('parses node selectors and tolerations as JSON and names a bad one', () => {
+    const c = loadConfig({
+      MLR_K8S_NODE_SELECTOR: '{"pool":"a100"}',
+      MLR_K8S_TOLERATIONS: '[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}]',
+    });
+    expect(c.MLR_K8S_NODE_SELECTOR).toEqual({ pool: 'a100' });
+    expect(c.MLR_K8S_TOLERATIONS).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(() => loadConfig({ MLR_K8S_TOLERATIONS: '[{"key":"x","effect":"Sometimes"}]' })).toThrow(
+      /MLR_K8S_TOLERATIONS/,
+    );
+    expect(() => loadConfig({ MLR_K8S_NODE_SELECTOR: '{oops' })).toThrow(/MLR_K8S_NODE_SELECTOR: not valid JSON/);
+    expect(() => loadConfig({ MLR_K8S_NAMESPACE: 'Not_A_Namespace' })).toThrow(/MLR_K8S_NAMESPACE/);
+  });
+
   it('is documented variable for variable in the README table', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
     const documented = new Set([...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ArtifactStore } from '../experiments/artifacts';
-import type { TransferStore } from '../experiments/executor/kubernetes';
+import { TooLargeError, type TransferStore } from '../experiments/executor/kubernetes';
 
 export interface S3Settings {
   endpoint?: string;
@@ -57,9 +57,13 @@ export function createS3Store(s: S3Settings): S3Store {
   const s3 = client(s);
   const signer = client(s, s.publicEndpoint ?? s.endpoint);
   const Bucket = s.bucket;
-  const getKey = async (Key: string): Promise<Buffer | undefined> => {
+  const getKey = async (Key: string, maxBytes?: number): Promise<Buffer | undefined> => {
     try {
       const res = await s3.send(new GetObjectCommand({ Bucket, Key }));
+      if (maxBytes !== undefined && (res.ContentLength ?? 0) > maxBytes) {
+        (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw new TooLargeError(`${Key} is ${res.ContentLength} bytes, more than ${maxBytes}`);
+      }
       return Buffer.from(await res.Body!.transformToByteArray());
     } catch (err) {
       if (missing(err)) return undefined;
@@ -93,7 +97,7 @@ export function createS3Store(s: S3Settings): S3Store {
       async put(key, body) {
         await putKey(key, body);
       },
-      get: getKey,
+      get: (key, maxBytes) => getKey(key, maxBytes),
       async presignGet(key, ttlSeconds) {
         return getSignedUrl(signer, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: ttlSeconds });
       },

@@ -85,6 +85,7 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
         pollMs: 200,
         pendingTimeoutMs: 5000,
         networkPolicy: false,
+        maxReturnBytes: 256 * 1024 * 1024,
         ...over,
       }),
     async close() {

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
@@ -47,7 +48,8 @@ export interface JobCluster {
 /** Objects the pod reaches by presigned URL; clients/s3.ts. */
 export interface TransferStore {
   put(key: string, body: Buffer): Promise<void>;
-  get(key: string): Promise<Buffer | undefined>;
+  /** The object, or undefined when there is none; throws TooLargeError past `maxBytes` without reading it. */
+  get(key: string, maxBytes?: number): Promise<Buffer | undefined>;
   presignGet(key: string, ttlSeconds: number): Promise<string>;
   presignPut(key: string, ttlSeconds: number): Promise<string>;
   remove(keys: string[]): Promise<void>;
@@ -67,6 +69,8 @@ export interface KubernetesExecutorOptions {
   pendingTimeoutMs: number;
   /** The namespace denies experiment pods all egress but the object store (a NetworkPolicy, k8s/). */
   networkPolicy: boolean;
+  /** Most a pod may send back: the log, the workspace tarball, and the workspace unpacked. */
+  maxReturnBytes: number;
   /** Phases as they change, for the run's events. */
   onPhase?: (spec: ExecutionSpec, o: Observation & { job: string }) => void;
 }
@@ -111,8 +115,40 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     });
   });
 
-/** Extracts the returned workspace; only regular files and folders survive (no links, no devices). */
-async function extract(tarball: Buffer, dest: string): Promise<void> {
+/** An object bigger than the caller would read. */
+export class TooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TooLargeError';
+  }
+}
+
+/** Bytes the gzip stream unpacks to, counted without keeping them; stops counting past `limit`. */
+export async function unpackedSize(gz: Buffer, limit: number): Promise<number> {
+  let total = 0;
+  const gunzip = zlib.createGunzip();
+  return new Promise<number>((resolve, reject) => {
+    gunzip.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        gunzip.destroy();
+        resolve(total);
+      }
+    });
+    gunzip.on('end', () => resolve(total));
+    gunzip.on('error', reject);
+    gunzip.end(gz);
+  });
+}
+
+/**
+ * Extracts a workspace a pod sent back, which is hostile: refused when it unpacks to more than `maxBytes`;
+ * GNU tar keeps members inside `dest` (no absolute paths, no `..`, links that point out are not followed by
+ * later members); afterwards only regular files and folders survive (no links, no devices, no FIFOs).
+ */
+export async function extract(tarball: Buffer, dest: string, maxBytes: number): Promise<void> {
+  if ((await unpackedSize(tarball, maxBytes)) > maxBytes)
+    throw new TooLargeError(`the returned workspace unpacks to more than ${maxBytes} bytes`);
   await fs.promises.mkdir(dest, { recursive: true });
   const file = `${dest}.tgz`;
   await fs.promises.writeFile(file, tarball);
@@ -128,15 +164,16 @@ async function extract(tarball: Buffer, dest: string): Promise<void> {
     ]);
   } finally {
     await fs.promises.rm(file, { force: true });
+    // Whatever tar managed or refused, nothing but regular files and folders stays.
+    const prune = async (dir: string): Promise<void> => {
+      for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await prune(p);
+        else if (!e.isFile()) await fs.promises.rm(p, { force: true });
+      }
+    };
+    await prune(dest);
   }
-  const prune = async (dir: string): Promise<void> => {
-    for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) await prune(p);
-      else if (!e.isFile()) await fs.promises.rm(p, { force: true });
-    }
-  };
-  await prune(dest);
 }
 
 async function pack(dir: string): Promise<Buffer> {
@@ -271,7 +308,14 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
   ): Promise<ExecutionResult> {
     const prefix = `executions/${name}`;
     const summary = parseSummary(o?.terminationMessage);
-    let logBytes = await opts.transfer.get(`${prefix}/log.txt`);
+    const capped = (key: string) =>
+      opts.transfer.get(key, opts.maxReturnBytes).catch((err: unknown) => {
+        if (err instanceof TooLargeError) return err;
+        throw err;
+      });
+    const logGot = await capped(`${prefix}/log.txt`);
+    let logBytes =
+      logGot instanceof TooLargeError ? Buffer.from(`[the log was not read: ${logGot.message}]\n`) : logGot;
     if (!logBytes && o?.podName)
       logBytes = Buffer.from(await opts.cluster.podLog(o.podName, 256 * 1024).catch(() => ''));
     const log = await opts.store.put(spec.logKey, logBytes ?? Buffer.alloc(0));
@@ -305,7 +349,11 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
     if (ended === 'gone') return fail('failed', `Job ${name} was deleted before it finished`);
     if (ended === 'stuck')
       return fail('failed', `the Job could not start: ${o?.reason}${o?.message ? `: ${o.message}` : ''}`);
-    const outputs = await opts.transfer.get(`${prefix}/output.tgz`);
+    const outputs = await capped(`${prefix}/output.tgz`);
+    if (outputs instanceof TooLargeError) {
+      await cleanup().catch(() => undefined);
+      return fail('failed', outputs.message);
+    }
     if (!outputs || !summary) {
       await cleanup().catch(() => undefined);
       if (o?.reason === 'DeadlineExceeded') return fail('timeout', `the Job passed its deadline (${o.message ?? ''})`);
@@ -315,7 +363,11 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
     }
     const dir = await fs.promises.mkdtemp(path.join(opts.scratchDir, `${name}-out-`));
     try {
-      await extract(outputs, dir);
+      try {
+        await extract(outputs, dir, opts.maxReturnBytes);
+      } catch (err) {
+        return fail('failed', `the returned workspace was refused: ${(err as Error).message}`);
+      }
       if (spec.workspace.kind === 'live') await syncBack(dir, opts.inputs.liveWorkspace(spec.workspace));
       if (summary.timedOut) return fail('timeout', `timed out after ${spec.timeoutMs} ms`);
       const scored = await scoreExecution({
