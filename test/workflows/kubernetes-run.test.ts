@@ -1,7 +1,12 @@
 // One research run end to end with every experiment as a Kubernetes Job: POST /v1/runs → ideas → the
 // agent's tries, baseline and candidate → a validated report, against the real control plane, the real
 // object store (logs and blobs in S3 too) and the stand-in kubelet running the real runner.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { jobName } from '../../src/experiments/executor/kubernetes/job-spec';
+import { stack } from '../support/harness';
+import { ROOT } from '../support/paths';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
 import { createRun, submitPaper, waitForStatus } from '../support/api';
@@ -11,6 +16,7 @@ import { NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
 let model: FakeModel;
 let h: Harness;
 let world: K8sWorld;
+let worker: { stop(): Promise<void> };
 
 beforeAll(async () => {
   world = await startK8sWorld('run');
@@ -29,7 +35,7 @@ beforeAll(async () => {
     MLR_S3_SECRET_ACCESS_KEY: s3.secretKey,
     MLR_VALIDATION_PARALLELISM: '2',
   });
-  await h.startWorker();
+  worker = await h.startWorker();
 }, 900_000);
 afterAll(async () => {
   await h?.close();
@@ -85,4 +91,65 @@ it('takes a paper to a validated report with every experiment run as a Job', asy
     .makeApiClient(k8s.BatchV1Api)
     .listNamespacedJob({ namespace: NAMESPACE, labelSelector: `mlr-copilot.dev/run=${created.id}` });
   expect(jobs.items.length).toBe(experiments.length);
+}, 400_000);
+
+it('re-attaches to the running Job after the worker is killed with SIGKILL: the script runs once', async () => {
+  const paperId = await submitPaper(h.app);
+  model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
+  model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Ran the starter.' } });
+  const s3 = world.plane.s3;
+  // The real `npm run worker` entry point as its own process, so it can be killed.
+  const first = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: h.dbUrl,
+      TEMPORAL_ADDRESS: stack().temporalAddress,
+      MLR_TASK_QUEUE: h.config.MLR_TASK_QUEUE,
+      MLR_MODEL: 'fake-model',
+      OPENAI_BASE_URL: model.baseUrl,
+      OPENAI_API_KEY: 'sk-test',
+      LOG_LEVEL: 'warn',
+      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
+      MLR_S2_RETRIES: '0',
+      MLR_DATA_DIR: h.config.MLR_DATA_DIR,
+      MLR_EXECUTOR: 'kubernetes',
+      MLR_ARTIFACTS: 's3',
+      MLR_K8S_KUBECONFIG: world.plane.kubeconfig,
+      MLR_K8S_NAMESPACE: NAMESPACE,
+      MLR_K8S_POLL_MS: '200',
+      MLR_S3_ENDPOINT: s3.endpoint,
+      MLR_S3_BUCKET: s3.bucket,
+      MLR_S3_ACCESS_KEY_ID: s3.accessKey,
+      MLR_S3_SECRET_ACCESS_KEY: s3.secretKey,
+    },
+  });
+  await worker.stop(); // the killed worker must be the only one polling
+  const created = await createRun(h.app, {
+    paperId,
+    mode: 'autonomous',
+    ideaCount: 1,
+    until: 'measured',
+    taskId: 'breast-cancer',
+  });
+  const agentJobs = [0, 1].map((step) => jobName(`${created.id}:agent:${step}`));
+  for (const j of agentJobs) world.held.add(j);
+  const batch = world.kc.makeApiClient(k8s.BatchV1Api);
+  const jobsOfRun = async () =>
+    (await batch.listNamespacedJob({ namespace: NAMESPACE, labelSelector: `mlr-copilot.dev/run=${created.id}` })).items;
+  const deadline = Date.now() + 120_000;
+  while (!(await jobsOfRun()).some((j) => (j.status?.active ?? 0) > 0 && agentJobs.includes(j.metadata!.name!))) {
+    if (Date.now() > deadline) throw new Error('the agent Job never ran');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  for (const j of agentJobs) world.held.delete(j);
+  worker = await h.startWorker();
+  const run = await waitForStatus(h.app, created.id, 'succeeded', 240_000);
+  expect(run.result).toBeDefined();
+  const agentJob = (await jobsOfRun()).filter((j) => agentJobs.includes(j.metadata!.name!));
+  expect(agentJob).toHaveLength(1);
+  expect(world.kubelet.ran.filter((p) => p.startsWith(agentJob[0]!.metadata!.name!))).toHaveLength(1);
 }, 400_000);
