@@ -116,8 +116,24 @@ function kwokConfig(dir: string): string {
     'pod/fast/pod-ready.yaml',
     'pod/fast/pod-delete.yaml',
   ];
+  // Pod logs through the API server (kubectl logs, the log route while a Job runs): kwok serves a file in
+  // CRI format for our containers; the stand-in kubelet runs the real process but cannot stream its output.
+  const podLog = path.join(dir, 'pod.log');
+  fs.writeFileSync(podLog, `${new Date().toISOString()} stdout F [served by the kwok node for a running pod]\n`);
+  const logs = [
+    'apiVersion: kwok.x-k8s.io/v1alpha1',
+    'kind: ClusterLogs',
+    'metadata:',
+    '  name: mlr-runner-logs',
+    'spec:',
+    '  logs:',
+    '  - containers: [runner]',
+    `    logsFile: ${podLog}`,
+    '    follow: false',
+  ].join('\n');
   const file = path.join(dir, 'kwok.yaml');
-  fs.writeFileSync(file, files.map((f) => fs.readFileSync(path.join(stages, f), 'utf8').trim()).join('\n---\n') + '\n');
+  const stagesYaml = files.map((f) => fs.readFileSync(path.join(stages, f), 'utf8').trim());
+  fs.writeFileSync(file, [...stagesYaml, logs].join('\n---\n') + '\n');
   return file;
 }
 

@@ -32,6 +32,8 @@ export interface AppDeps {
   runTimeouts: RunTimeouts;
   /** Where execution logs and file blobs are kept. */
   store: ArtifactStore;
+  /** The log of an execution still running remotely (a Kubernetes pod's), by execution key. */
+  liveLog?: (execKey: string) => Promise<string | undefined>;
   logger?: Logger;
   ssePollMs?: number;
   /** Built from the config unless given (tests pass one with a short JWKS cache, for example). */

@@ -4,12 +4,21 @@ import { connectClient, createRunGateway } from '../clients/temporal';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
 import { createLogger, type Logger } from '../logger';
-import { buildApp, defaultRunTimeouts } from './app';
+import { buildApp, defaultRunTimeouts, type AppDeps } from './app';
+import { createJobCluster, loadKubeConfig } from '../clients/kubernetes';
+import { liveLog } from '../experiments/executor/kubernetes';
 import { startSweeper } from './sweeper';
 
 export interface ApiHandle {
   url: string;
   close(): Promise<void>;
+}
+
+/** With MLR_EXECUTOR=kubernetes, running executions' logs come from their pods. */
+export function liveLogFrom(config: Config): AppDeps['liveLog'] {
+  if (config.MLR_EXECUTOR !== 'kubernetes') return undefined;
+  const cluster = createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE);
+  return (key) => liveLog(cluster, key);
 }
 
 /** Builds the API's real clients and listens; used by `npm run api` and by `npm start`. */
@@ -31,6 +40,7 @@ export async function startApi(
     runTimeouts: defaultRunTimeouts(config),
     logger: logger.child({ component: 'api' }),
     store: artifactStoreFrom(config),
+    liveLog: liveLogFrom(config),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   const gateway = createRunGateway(client, config.MLR_TASK_QUEUE);

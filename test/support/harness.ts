@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { buildApp } from '../../src/api/app';
+import { liveLogFrom } from '../../src/api/server';
 import { createRunGateway } from '../../src/clients/temporal';
 import { artifactStoreFrom } from '../../src/clients/stores';
 import { loadConfig, type Config } from '../../src/config';
@@ -87,6 +88,7 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     runTimeouts: testTimeouts,
     ssePollMs: 50,
     store: artifactStoreFrom(config),
+    liveLog: liveLogFrom(config),
   });
   const workers: Array<() => Promise<void>> = [];
   return {

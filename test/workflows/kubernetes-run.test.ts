@@ -143,6 +143,19 @@ it('re-attaches to the running Job after the worker is killed with SIGKILL: the 
     if (Date.now() > deadline) throw new Error('the agent Job never ran');
     await new Promise((r) => setTimeout(r, 200));
   }
+  // While the Job runs, the log route serves the pod's log from the cluster.
+  const view = await h.app.inject({ method: 'GET', url: `/v1/runs/${created.id}`, headers: AUTH });
+  const running = (view.json().experiments as Array<{ id: string; status: string }>).find(
+    (e) => e.status === 'running',
+  );
+  const live = await h.app.inject({
+    method: 'GET',
+    url: `/v1/runs/${created.id}/experiments/${running!.id}/log`,
+    headers: AUTH,
+  });
+  expect(live.statusCode).toBe(200);
+  expect(live.headers['x-mlr-log']).toBe('live');
+  expect(live.body).toContain('served by the kwok node for a running pod');
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   for (const j of agentJobs) world.held.delete(j);

@@ -111,8 +111,12 @@ export const experimentRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       const experiment = await experimentOfRun(db, run.id, req.params.eid);
       if (!experiment)
         throw new HttpError(404, 'NotFound', `experiment ${req.params.eid} not found in run ${req.params.id}`);
-      if (!experiment.log_uri)
+      if (!experiment.log_uri) {
+        // Running as a Job: the pod's log so far, straight from the cluster.
+        const live = experiment.status === 'running' ? await deps.liveLog?.(experiment.exec_key) : undefined;
+        if (live !== undefined) return reply.type('text/plain; charset=utf-8').header('x-mlr-log', 'live').send(live);
         throw new HttpError(409, 'NotFinished', 'the execution has not finished; its log is stored when it ends');
+      }
       return reply.type('text/plain; charset=utf-8').send(await deps.store.get(experiment.log_uri));
     },
   );

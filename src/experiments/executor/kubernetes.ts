@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
 import { INTERNAL_DIR } from '../workspace';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
-import { isStuck, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
+import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
 import { scoreExecution } from './measure';
 import {
   SandboxUnavailableError,
@@ -396,4 +396,11 @@ export async function reapJobs(cluster: JobCluster, isRunOpen: (runId: string) =
     reaped.push(j.name);
   }
   return reaped;
+}
+
+/** The log of an execution's pod while it runs (the tail, at most `limitBytes`), or undefined without a pod. */
+export async function liveLog(cluster: JobCluster, key: string, limitBytes = 256 * 1024): Promise<string | undefined> {
+  const pod = latestPod(await cluster.listPods(jobName(key)));
+  if (!pod?.metadata?.name) return undefined;
+  return cluster.podLog(pod.metadata.name, limitBytes).catch(() => undefined);
 }
