@@ -165,6 +165,19 @@ export const configSchema = z
     MLR_RUN_MAX_COST_USD: z.coerce.number().positive().default(10),
     /** Where experiments run: `local` (sandboxed on the worker's machine) or `kubernetes` (a Job each). */
     MLR_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
+    /** Backends a run may choose with `executor` (comma-separated); MLR_EXECUTOR is always one of them. */
+    MLR_EXECUTORS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const names = v
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean);
+        const bad = names.filter((n) => n !== 'local' && n !== 'kubernetes');
+        if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown executor(s): ${bad.join(', ')}` });
+        return names as Array<'local' | 'kubernetes'>;
+      }),
     /** Where logs and code blobs are kept: `fs` under MLR_DATA_DIR, or `s3` (the MLR_S3_* store). */
     MLR_ARTIFACTS: z.enum(['fs', 's3']).default('fs'),
     /** An S3-compatible store (MinIO, versitygw, Ceph, GCS interoperability, AWS S3). */
@@ -258,7 +271,7 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
-    const s3 = c.MLR_EXECUTOR === 'kubernetes' || c.MLR_ARTIFACTS === 's3';
+    const s3 = c.MLR_EXECUTOR === 'kubernetes' || c.MLR_EXECUTORS.includes('kubernetes') || c.MLR_ARTIFACTS === 's3';
     if (s3 && !c.MLR_S3_ENDPOINT && !c.MLR_S3_ACCESS_KEY_ID) {
       ctx.addIssue({
         code: 'custom',
@@ -273,6 +286,8 @@ export const configSchema = z
     MLR_DATA_DIR: path.resolve(c.MLR_DATA_DIR),
     MLR_TASKS_DIR: path.resolve(c.MLR_TASKS_DIR),
     apiUsers: parseApiTokens(tokens),
+    /** The backends experiments may run on here, the default first. */
+    executors: [...new Set([c.MLR_EXECUTOR, ...c.MLR_EXECUTORS])],
     oidcAdmins: c.MLR_OIDC_ADMINS.split(',')
       .map((a) => a.trim())
       .filter(Boolean),

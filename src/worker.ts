@@ -5,9 +5,9 @@ import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { createExecutionInputs } from './activities/execution-inputs';
 import { createLocalExecutor, detectGpuDevices, detectNetworkIsolation } from './experiments/executor/local';
-import { createKubernetesExecutor, reapJobs } from './experiments/executor/kubernetes';
+import { createKubernetesExecutor, reapJobs, type TransferStore } from './experiments/executor/kubernetes';
 import type { JobSettings } from './experiments/executor/kubernetes/job-spec';
-import type { ExecutionInputs, Executor } from './experiments/executor/types';
+import { createRoutingExecutor, type ExecutionInputs, type Executor } from './experiments/executor/types';
 import type { ArtifactStore } from './experiments/artifacts';
 import { createJobCluster, loadKubeConfig } from './clients/kubernetes';
 import { artifactStoreFrom, s3StoreFrom } from './clients/stores';
@@ -52,35 +52,20 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     retries: config.MLR_S2_RETRIES,
   });
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
-  const s3 = config.MLR_EXECUTOR === 'kubernetes' || config.MLR_ARTIFACTS === 's3' ? s3StoreFrom(config) : undefined;
+  const s3 = config.executors.includes('kubernetes') || config.MLR_ARTIFACTS === 's3' ? s3StoreFrom(config) : undefined;
   const store = artifactStoreFrom(config, s3);
   const inputs = createExecutionInputs({ db, store, config, python });
-  // MLR_EXECUTOR picks the backend; every backend takes the same specs and inputs.
-  const executor =
-    config.MLR_EXECUTOR === 'kubernetes'
-      ? createKubernetesExecutor({
-          cluster: createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE),
-          transfer: s3!.transfer,
-          inputs,
-          store,
-          python,
-          settings: jobSettingsFrom(config),
-          scratchDir: path.join(config.MLR_DATA_DIR, 'executions'),
-          pollMs: config.MLR_K8S_POLL_MS,
-          pendingTimeoutMs: config.MLR_K8S_PENDING_TIMEOUT_MS,
-          networkPolicy: config.MLR_K8S_NETWORK_POLICY,
-          maxReturnBytes: config.MLR_EXEC_MAX_DISK_MB * 1024 * 1024,
-          // The run's events stream the Job's phases (queued, pending with its reason, running, …).
-          onPhase: (spec, o) =>
-            void appendEvent(db, spec.workspace.runId, 'job', {
-              job: o.job,
-              phase: o.phase,
-              reason: o.reason,
-              message: o.message?.slice(0, 500),
-              node: o.node,
-            }).catch(() => undefined),
-        })
-      : await createLocalBackend(config, { python, inputs, store });
+  // MLR_EXECUTOR is the default backend; MLR_EXECUTORS the others a run may choose. Every backend takes the
+  // same specs and inputs.
+  const backends: Executor[] = [];
+  for (const name of config.executors) {
+    backends.push(
+      name === 'kubernetes'
+        ? createKubernetesBackend(config, db, { python, inputs, store, transfer: s3!.transfer })
+        : await createLocalBackend(config, { python, inputs, store }),
+    );
+  }
+  const executor = createRoutingExecutor(backends[0]!, backends.slice(1));
   return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
 }
 
@@ -100,6 +85,35 @@ export function jobSettingsFrom(config: Config): JobSettings {
     runAsUser: config.MLR_K8S_RUN_AS_USER,
     ephemeralStorageMb: config.MLR_K8S_EPHEMERAL_STORAGE_MB,
   };
+}
+
+function createKubernetesBackend(
+  config: Config,
+  db: Queryable,
+  d: { python: string; inputs: ExecutionInputs; store: ArtifactStore; transfer: TransferStore },
+): Executor {
+  return createKubernetesExecutor({
+    cluster: createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE),
+    transfer: d.transfer,
+    inputs: d.inputs,
+    store: d.store,
+    python: d.python,
+    settings: jobSettingsFrom(config),
+    scratchDir: path.join(config.MLR_DATA_DIR, 'executions'),
+    pollMs: config.MLR_K8S_POLL_MS,
+    pendingTimeoutMs: config.MLR_K8S_PENDING_TIMEOUT_MS,
+    networkPolicy: config.MLR_K8S_NETWORK_POLICY,
+    maxReturnBytes: config.MLR_EXEC_MAX_DISK_MB * 1024 * 1024,
+    // The run's events stream the Job's phases (queued, pending with its reason, running, …).
+    onPhase: (spec, o) =>
+      void appendEvent(db, spec.workspace.runId, 'job', {
+        job: o.job,
+        phase: o.phase,
+        reason: o.reason,
+        message: o.message?.slice(0, 500),
+        node: o.node,
+      }).catch(() => undefined),
+  });
 }
 
 async function createLocalBackend(
@@ -153,7 +167,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const source = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('./workflows') };
-  if (deps.config.MLR_EXECUTOR === 'kubernetes') startJobReaper(deps.config, deps.db, deps.logger);
+  if (deps.config.executors.includes('kubernetes')) startJobReaper(deps.config, deps.db, deps.logger);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,

@@ -139,8 +139,11 @@ export function createRunContext(deps: ActivityDeps) {
       e.role === 'agent'
         ? { kind: 'live', runId: e.runId, taskId }
         : { kind: 'snapshot', runId: e.runId, taskId, codeHash: e.codeHash };
+    // The run's own choice of backend, if it made one (POST /v1/runs `executor`).
+    const backend = (await getRun(deps.db, e.runId))?.input?.executor;
     const result = await withHeartbeat((signal) =>
       deps.executor.execute({
+        backend,
         key: e.key,
         workspace,
         script: e.script ?? 'train.py',
@@ -166,7 +169,7 @@ export function createRunContext(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(err.message, ErrorType.SandboxViolation);
       throw err;
     });
-    return voidIfTampered(await finishExperiment(deps.db, row.id, result, deps.executor.name));
+    return voidIfTampered(await finishExperiment(deps.db, row.id, result));
   }
 
   /**

@@ -16,7 +16,7 @@ export interface ApiHandle {
 
 /** With MLR_EXECUTOR=kubernetes, running executions' logs come from their pods. */
 export function liveLogFrom(config: Config): AppDeps['liveLog'] {
-  if (config.MLR_EXECUTOR !== 'kubernetes') return undefined;
+  if (!config.executors.includes('kubernetes')) return undefined;
   const cluster = createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE);
   return (key) => liveLog(cluster, key);
 }

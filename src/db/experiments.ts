@@ -56,12 +56,7 @@ export async function startExperiment(
   return rows[0]!;
 }
 
-export async function finishExperiment(
-  db: Queryable,
-  id: string,
-  r: ExecutionResult,
-  executor: string,
-): Promise<ExperimentRow> {
+export async function finishExperiment(db: Queryable, id: string, r: ExecutionResult): Promise<ExperimentRow> {
   const { rows } = await db.query<ExperimentRow>(
     `UPDATE experiments SET status = $2, exit_code = $3, duration_ms = $4, peak_memory_mb = $5, metrics = $6, error = $7,
        log_tail = $8, log_uri = $9, network_isolated = $10, sandbox = $11, executor = $12, placement = $13,
@@ -78,7 +73,7 @@ export async function finishExperiment(
       r.log.uri,
       r.networkIsolated,
       r.sandbox,
-      executor,
+      r.backend,
       r.placement ? pgJson(r.placement) : null,
     ],
   );

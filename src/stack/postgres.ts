@@ -19,6 +19,7 @@ interface EmbeddedPostgresCtor {
     password: string;
     persistent: boolean;
     createPostgresUser: boolean;
+    postgresFlags: string[];
     onLog: (m: unknown) => void;
     onError: (m: unknown) => void;
   }): { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
@@ -120,6 +121,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
     persistent: true,
     // Only root may create a system user, and only root needs one (Postgres refuses to run as root).
     createPostgresUser: isRoot(),
+    // TCP on 127.0.0.1 only: no Unix socket in /tmp, where another user's stale lock file for the same port
+    // would stop the server, and where a local process could find it.
+    postgresFlags: ['-c', 'unix_socket_directories='],
     onLog: (m) => remember(String(m)),
     onError: (m) => remember(String(m instanceof Error ? m.message : m)),
   });

@@ -58,6 +58,8 @@ export interface RunInput {
   until: RunUntil;
   experiment: { maxSteps: number; maxDebugIterations: number; execTimeoutSeconds: number };
   validation: { seeds: number; parallelism: number };
+  /** Where this run's experiments run, when it chose (one of MLR_EXECUTORS); else MLR_EXECUTOR. */
+  executor?: 'local' | 'kubernetes';
 }
 
 export interface Decision {

@@ -37,6 +37,27 @@ describe('limits', () => {
     expect(res.json().error.message).toMatch(/validationSeeds must be <= 7/);
   });
 
+  it('refuses an executor this service has not enabled, with a 400 that says which are', async () => {
+    for (const executor of ['kubernetes', 'slurm']) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/v1/runs',
+        headers: AUTH,
+        payload: { paperId, executor },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.message).toMatch(/executor/);
+    }
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: AUTH,
+      payload: { paperId, executor: 'kubernetes' },
+    });
+    expect(res.json().error).toMatchObject({ code: 'ExecutorUnavailable' });
+    expect(res.json().error.message).toMatch(/enabled: local \(MLR_EXECUTORS\)/);
+  });
+
   it('caps the runs one user has in progress with 429, and a replayed key still answers', async () => {
     const a = await createRun(h.app, { paperId, ideaCount: 1 }, { 'idempotency-key': 'cap-a' });
     await createRun(h.app, { paperId, ideaCount: 1 });

@@ -393,7 +393,7 @@ describe('NUL bytes in what an experiment writes', () => {
         codeHash: 'c',
         seed: 1,
       });
-      const done = await finishExperiment(pool, row.id, result, 'local');
+      const done = await finishExperiment(pool, row.id, result);
       expect(done.log_tail).toContain('before\\0after');
       expect(done.metrics!.reported).toEqual({ note: 'a\\0b' });
     } finally {

@@ -34,6 +34,7 @@ beforeAll(async () => {
     MLR_S3_ACCESS_KEY_ID: s3.accessKey,
     MLR_S3_SECRET_ACCESS_KEY: s3.secretKey,
     MLR_VALIDATION_PARALLELISM: '2',
+    MLR_EXECUTORS: 'local',
   });
   worker = await h.startWorker();
 }, 900_000);
@@ -166,3 +167,23 @@ it('re-attaches to the running Job after the worker is killed with SIGKILL: the 
   expect(agentJob).toHaveLength(1);
   expect(world.kubelet.ran.filter((p) => p.startsWith(agentJob[0]!.metadata!.name!))).toHaveLength(1);
 }, 400_000);
+
+it("runs a run's experiments where the run asked: locally, with Kubernetes the default", async () => {
+  const paperId = await submitPaper(h.app);
+  model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'The starter as it is.' } });
+  const created = await createRun(h.app, {
+    paperId,
+    mode: 'autonomous',
+    ideaCount: 1,
+    until: 'measured',
+    taskId: 'breast-cancer',
+    executor: 'local',
+  });
+  await waitForStatus(h.app, created.id, 'succeeded', 240_000);
+  const view = await h.app.inject({ method: 'GET', url: `/v1/runs/${created.id}`, headers: AUTH });
+  const executors = (view.json().experiments as Array<{ role: string; executor: string }>)
+    .filter((e) => e.role !== 'baseline') // a baseline may be shared with an earlier run
+    .map((e) => e.executor);
+  expect(executors.length).toBeGreaterThan(0);
+  expect(new Set(executors)).toEqual(new Set(['local']));
+}, 300_000);

@@ -34,6 +34,11 @@ const createRunBody = {
       enum: ['approved', 'measured', 'succeeded'],
       description: 'Stop after approval, after the measured candidate, or after validation and the report (default)',
     },
+    executor: {
+      type: 'string',
+      enum: ['local', 'kubernetes'],
+      description: "Where this run's experiments run (one of MLR_EXECUTORS; default MLR_EXECUTOR)",
+    },
     validationSeeds: {
       type: 'integer',
       minimum: 3,
@@ -117,6 +122,13 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
           `body/validationSeeds must be <= ${config.MLR_MAX_VALIDATION_SEEDS} (MLR_MAX_VALIDATION_SEEDS)`,
         );
       }
+      if (body.executor !== undefined && !config.executors.includes(body.executor)) {
+        throw new HttpError(
+          400,
+          'ExecutorUnavailable',
+          `body/executor ${body.executor} is not enabled here; enabled: ${config.executors.join(', ')} (MLR_EXECUTORS)`,
+        );
+      }
       const key = req.headers['idempotency-key'];
       // Key order must not matter: the same request in another field order is the same request.
       const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
@@ -140,6 +152,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
           seeds: body.validationSeeds ?? config.MLR_VALIDATION_SEEDS,
           parallelism: config.MLR_VALIDATION_PARALLELISM,
         },
+        ...(body.executor ? { executor: body.executor } : {}),
       };
       const replay = key ? (await listRuns(db, { scope: owner, limit: 1, idempotencyKey: key }))[0] : undefined;
       if (!replay && (await countActiveRuns(db, owner, TERMINAL_STATUSES)) >= config.MLR_MAX_ACTIVE_RUNS_PER_USER) {

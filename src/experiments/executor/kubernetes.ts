@@ -335,6 +335,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
       log,
       networkIsolated: opts.networkPolicy,
       sandbox: 'pod' as const,
+      backend: 'kubernetes',
       readOnlyViolations: [] as string[],
       placement,
     };

@@ -286,6 +286,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
           log,
           networkIsolated: true,
           sandbox: plan.kind,
+          backend: 'local',
           readOnlyViolations: [],
         };
       }
@@ -298,6 +299,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         log: run.log,
         networkIsolated: plan.kind === 'bwrap' || opts.isolationPrefix.length > 0,
         sandbox: plan.kind,
+        backend: 'local',
         readOnlyViolations: [] as string[],
       };
       try {

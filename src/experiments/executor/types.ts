@@ -34,6 +34,8 @@ export interface LiveWorkspaceRef {
 export type WorkspaceRef = SnapshotRef | LiveWorkspaceRef;
 
 export interface ExecutionSpec {
+  /** The backend a run asked for (`local`, `kubernetes`); unset: the service's default (MLR_EXECUTOR). */
+  backend?: string;
   /** The logical execution (stable across activity retries): a retry finds what an earlier attempt left. */
   key: string;
   workspace: WorkspaceRef;
@@ -79,6 +81,8 @@ export interface ExecutionResult {
    * `pod` (a restricted Kubernetes pod).
    */
   sandbox: 'bwrap' | 'none' | 'pod';
+  /** The backend that ran it. */
+  backend: string;
   placement?: Placement;
   /** Read-only files of the task (its data, eval helpers) that the execution changed: its result is void. */
   readOnlyViolations: string[];
@@ -125,4 +129,17 @@ export interface Executor {
   /** Which backend this is, recorded on every execution (`local`, `kubernetes`). */
   readonly name: string;
   execute(spec: ExecutionSpec): Promise<ExecutionResult>;
+}
+
+/** Sends each spec to the backend it asks for, or to the default one; an unknown backend is refused. */
+export function createRoutingExecutor(fallback: Executor, backends: Executor[]): Executor {
+  const byName = new Map([fallback, ...backends].map((b) => [b.name, b]));
+  return {
+    name: fallback.name,
+    execute(spec) {
+      const backend = spec.backend === undefined ? fallback : byName.get(spec.backend);
+      if (!backend) throw new SandboxUnavailableError(`the ${spec.backend} executor is not enabled on this worker`);
+      return backend.execute(spec);
+    },
+  };
 }
