@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { startFakeModel, type FakeModel } from './support/fake-model';
-import { createHarness, stack, type Harness } from './support/harness';
+import { createHarness, type Harness } from './support/harness';
+import { spawnWorkerProcess } from './support/worker-process';
 import { createRun, submitPaper, waitForStatus } from './support/api';
-import { ROOT } from './support/paths';
 import { SCALED_TRAIN } from './support/train-scripts';
 
 let model: FakeModel;
@@ -18,26 +16,7 @@ afterAll(async () => {
   await model.close();
 });
 
-/** The real `npm run worker` entry point, as its own process, so it can be killed with SIGKILL. */
-function spawnWorker(): ChildProcess {
-  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: h.dbUrl,
-      TEMPORAL_ADDRESS: stack().temporalAddress,
-      MLR_TASK_QUEUE: h.config.MLR_TASK_QUEUE,
-      MLR_MODEL: 'fake-model',
-      OPENAI_BASE_URL: model.baseUrl,
-      OPENAI_API_KEY: 'sk-test',
-      LOG_LEVEL: 'warn',
-      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
-      MLR_S2_RETRIES: '0',
-      MLR_DATA_DIR: h.config.MLR_DATA_DIR,
-    },
-  });
-}
+const spawnWorker = () => spawnWorkerProcess(h, model.baseUrl);
 
 it('finishes the run on a new worker after the worker is killed during ideation, without repeating finished steps', async () => {
   model.enqueue('research_ideas', { hang: true });

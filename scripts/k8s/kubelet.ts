@@ -53,6 +53,7 @@ export function startKubelet(o: KubeletOptions): Kubelet {
 
   async function run(pod: k8s.V1Pod): Promise<void> {
     const name = pod.metadata!.name!;
+    ran.push(name); // claimed before the first await, so one pass never starts it twice
     const dir = path.join(o.workDir, name);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(path.join(dir, 'workspace'), { recursive: true });
@@ -68,7 +69,6 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     const startedAt = new Date();
     const child = spawn(o.python, [o.runner], { env, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
     running.set(name, child);
-    ran.push(name);
     const code = await new Promise<number>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 137 : 1))));
     running.delete(name);
     if (stopped) return;
@@ -120,7 +120,11 @@ export function startKubelet(o: KubeletOptions): Kubelet {
           if (!pod.metadata?.deletionTimestamp) present.add(name);
           const started = running.has(name) || ran.includes(name);
           if (!started && pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp && !o.hold?.(name))
-            void run(pod);
+            void run(pod).catch(() => {
+              // As a kubelet does when a Secret is not there yet: try the pod again on the next pass.
+              running.delete(pod.metadata!.name!);
+              ran.splice(ran.indexOf(pod.metadata!.name!), 1);
+            });
         }
         for (const [name, child] of running) if (!present.has(name)) child.kill('SIGKILL');
       } catch {

@@ -94,3 +94,19 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
     },
   };
 }
+
+/** The service's settings for running experiments as Jobs on this world's plane and store. */
+export function k8sEnv(world: K8sWorld): Record<string, string> {
+  const s3 = world.plane.s3;
+  return {
+    MLR_EXECUTOR: 'kubernetes',
+    MLR_ARTIFACTS: 's3',
+    MLR_K8S_KUBECONFIG: world.plane.kubeconfig,
+    MLR_K8S_NAMESPACE: NAMESPACE,
+    MLR_K8S_POLL_MS: '200',
+    MLR_S3_ENDPOINT: s3.endpoint,
+    MLR_S3_BUCKET: s3.bucket,
+    MLR_S3_ACCESS_KEY_ID: s3.accessKey,
+    MLR_S3_SECRET_ACCESS_KEY: s3.secretKey,
+  };
+}

@@ -1,17 +1,14 @@
 // One research run end to end with every experiment as a Kubernetes Job: POST /v1/runs → ideas → the
 // agent's tries, baseline and candidate → a validated report, against the real control plane, the real
 // object store (logs and blobs in S3 too) and the stand-in kubelet running the real runner.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { jobName } from '../../src/experiments/executor/kubernetes/job-spec';
-import { stack } from '../support/harness';
-import { ROOT } from '../support/paths';
+import { spawnWorkerProcess } from '../support/worker-process';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
 import { createRun, submitPaper, waitForStatus } from '../support/api';
 import { SCALED_TRAIN } from '../support/train-scripts';
-import { NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
+import { k8sEnv, NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
 
 let model: FakeModel;
 let h: Harness;
@@ -21,18 +18,9 @@ let worker: { stop(): Promise<void> };
 beforeAll(async () => {
   world = await startK8sWorld('run');
   model = await startFakeModel();
-  const s3 = world.plane.s3;
   h = await createHarness({
     OPENAI_BASE_URL: model.baseUrl,
-    MLR_EXECUTOR: 'kubernetes',
-    MLR_ARTIFACTS: 's3',
-    MLR_K8S_KUBECONFIG: world.plane.kubeconfig,
-    MLR_K8S_NAMESPACE: NAMESPACE,
-    MLR_K8S_POLL_MS: '200',
-    MLR_S3_ENDPOINT: s3.endpoint,
-    MLR_S3_BUCKET: s3.bucket,
-    MLR_S3_ACCESS_KEY_ID: s3.accessKey,
-    MLR_S3_SECRET_ACCESS_KEY: s3.secretKey,
+    ...k8sEnv(world),
     MLR_VALIDATION_PARALLELISM: '2',
     MLR_EXECUTORS: 'local',
   });
@@ -98,34 +86,7 @@ it('re-attaches to the running Job after the worker is killed with SIGKILL: the 
   const paperId = await submitPaper(h.app);
   model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Ran the starter.' } });
-  const s3 = world.plane.s3;
-  // The real `npm run worker` entry point as its own process, so it can be killed.
-  const first = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: h.dbUrl,
-      TEMPORAL_ADDRESS: stack().temporalAddress,
-      MLR_TASK_QUEUE: h.config.MLR_TASK_QUEUE,
-      MLR_MODEL: 'fake-model',
-      OPENAI_BASE_URL: model.baseUrl,
-      OPENAI_API_KEY: 'sk-test',
-      LOG_LEVEL: 'warn',
-      SEMANTIC_SCHOLAR_BASE_URL: 'http://127.0.0.1:9/graph/v1',
-      MLR_S2_RETRIES: '0',
-      MLR_DATA_DIR: h.config.MLR_DATA_DIR,
-      MLR_EXECUTOR: 'kubernetes',
-      MLR_ARTIFACTS: 's3',
-      MLR_K8S_KUBECONFIG: world.plane.kubeconfig,
-      MLR_K8S_NAMESPACE: NAMESPACE,
-      MLR_K8S_POLL_MS: '200',
-      MLR_S3_ENDPOINT: s3.endpoint,
-      MLR_S3_BUCKET: s3.bucket,
-      MLR_S3_ACCESS_KEY_ID: s3.accessKey,
-      MLR_S3_SECRET_ACCESS_KEY: s3.secretKey,
-    },
-  });
+  const first = spawnWorkerProcess(h, model.baseUrl, k8sEnv(world));
   await worker.stop(); // the killed worker must be the only one polling
   const created = await createRun(h.app, {
     paperId,

@@ -17,30 +17,12 @@ export const MAX_REPORTED_BYTES = 1024 * 1024;
 
 /**
  * Reads a file the experiment wrote without trusting it: it must be a regular file (not a FIFO that
- * would block, nor a symlink pointing outside), at most `maxBytes`, opened O_NOFOLLOW|O_NONBLOCK and
- * read asynchronously. Returns the reason instead of the content when it is refused.
+ * would block, nor a symlink pointing outside) with one link, at most `maxBytes`, opened
+ * O_NOFOLLOW|O_NONBLOCK and read asynchronously. Returns the reason instead of the content when refused.
  */
 export async function readUntrusted(file: string, maxBytes: number): Promise<{ text?: string; refused?: string }> {
-  let st: fs.Stats;
-  try {
-    st = await fs.promises.lstat(file);
-  } catch {
-    return { refused: 'missing' };
-  }
-  if (!st.isFile()) return { refused: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' };
-  if (st.size > maxBytes) return { refused: `larger than ${maxBytes} bytes` };
-  const handle = await fs.promises
-    .open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
-    .catch(() => undefined);
-  if (!handle) return { refused: 'cannot be opened' };
-  try {
-    const buf = Buffer.alloc(maxBytes + 1);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    if (bytesRead > maxBytes) return { refused: `larger than ${maxBytes} bytes` };
-    return { text: buf.subarray(0, bytesRead).toString('utf8') };
-  } finally {
-    await handle.close();
-  }
+  const read = await readUntrustedBytes(file, maxBytes);
+  return read.bytes ? { text: read.bytes.toString('utf8') } : { refused: read.refused };
 }
 
 const EVAL = `import json, sys
