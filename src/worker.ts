@@ -1,6 +1,7 @@
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { Pool } from 'pg';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { createExecutionInputs } from './activities/execution-inputs';
@@ -164,9 +165,13 @@ export function startJobReaper(config: Config, db: Queryable, logger?: Logger): 
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  // `npm run build` leaves the workflows bundled beside the compiled worker; from source they are bundled here.
+  const prebuilt = path.join(__dirname, 'workflow-bundle.js');
   const source = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
-    : { workflowsPath: require.resolve('./workflows') };
+    : fs.existsSync(prebuilt)
+      ? { workflowBundle: { codePath: prebuilt } }
+      : { workflowsPath: require.resolve('./workflows') };
   if (deps.config.executors.includes('kubernetes')) startJobReaper(deps.config, deps.db, deps.logger);
   return Worker.create({
     connection: deps.connection,

@@ -1,0 +1,33 @@
+// The images are linted by hadolint (the venv's static binary from PyPI), at its warning threshold.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from '../support/paths';
+
+const HADOLINT = path.join(ROOT, '.venv', 'bin', 'hadolint');
+
+it.each([['Dockerfile'], ['runner/Dockerfile']])('%s passes hadolint with no warning', (file) => {
+  const out = execFileSync(HADOLINT, ['--failure-threshold', 'warning', '--format', 'json', path.join(ROOT, file)], {
+    encoding: 'utf8',
+  });
+  expect(JSON.parse(out)).toEqual([]);
+});
+
+it('hadolint does flag a bad image (the check is live)', () => {
+  let out = '';
+  try {
+    execFileSync(HADOLINT, ['--format', 'json', '-'], { input: 'FROM node\nRUN cd /app && apt-get install curl\n' });
+  } catch (err) {
+    out = String((err as { stdout?: Buffer }).stdout);
+  }
+  const codes = (JSON.parse(out) as Array<{ code: string }>).map((r) => r.code);
+  expect(codes).toEqual(expect.arrayContaining(['DL3006', 'DL3003']));
+});
+
+it('the service image runs as a non-root user behind an init, with a health check', () => {
+  const text = execFileSync('cat', [path.join(ROOT, 'Dockerfile')], { encoding: 'utf8' });
+  const final = text.slice(text.lastIndexOf('\nFROM '));
+  expect(final).toMatch(/^USER 10001:10001$/m);
+  expect(final).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node"\]$/m);
+  expect(final).toMatch(/^HEALTHCHECK /m);
+  expect(final).toMatch(/npm ci --omit=dev|COPY --from=deps/);
+});
