@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane used by the tests and `npm run k8s:up` — kube-apiserver,
 # kube-controller-manager, kube-scheduler (v1.37.2), etcd (v3.7.0), kwok (v0.8.0) — and the S3-compatible
-# store (versitygw v1.8.0), from the Go module proxy into a git-ignored cache. Idempotent: a binary that is
+# store (versitygw v1.8.0), helm (v3.22.0) and kustomize (v5.7.1), from the Go module proxy into a git-ignored cache. Idempotent: a binary that is
 # there is not built again. The recipe and its timings: ARCHITECTURE.md, "Kubernetes".
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -15,6 +15,14 @@ have() { [ -x "$BIN/$1" ]; }
 if ! have versitygw; then
   echo "[k8s-build] versitygw"
   GOBIN="$BIN" go install -trimpath -ldflags='-s -w' github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
+if ! have helm; then
+  echo "[k8s-build] helm"
+  GOBIN="$BIN" go install -trimpath -ldflags='-s -w' helm.sh/helm/v3/cmd/helm@v3.22.0
+fi
+if ! have kustomize; then
+  echo "[k8s-build] kustomize"
+  GOBIN="$BIN" go install -trimpath -ldflags='-s -w' sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 fi
 if ! have kwok; then
   echo "[k8s-build] kwok"

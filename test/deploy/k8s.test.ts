@@ -1,0 +1,106 @@
+// k8s/: each overlay rendered by kustomize and sent to a real API server as a server-side dry run (the
+// server validates every object against its schema and admission; Namespaces are created for real so
+// namespaced objects can be checked). Kueue's objects are checked by shape: the test plane has no Kueue.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { ensureBinaries, K8S_CACHE, startPlane, type Plane } from '../../scripts/k8s/plane';
+import { ROOT, TEST_DATA } from '../support/paths';
+
+type Obj = k8s.KubernetesObject & { spec?: Record<string, unknown>; data?: Record<string, string> };
+
+let plane: Plane;
+let api: k8s.KubernetesObjectApi;
+beforeAll(async () => {
+  ensureBinaries();
+  plane = await startPlane(path.join(TEST_DATA, 'k8s-deploy'));
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(plane.kubeconfig);
+  api = k8s.KubernetesObjectApi.makeApiClient(kc);
+}, 900_000);
+afterAll(async () => plane?.stop());
+
+const render = (overlay: string): Obj[] =>
+  k8s.loadAllYaml(
+    execFileSync(path.join(K8S_CACHE, 'bin', 'kustomize'), ['build', path.join(ROOT, 'k8s', overlay)], {
+      encoding: 'utf8',
+    }),
+  ) as Obj[];
+
+async function dryRun(objects: Obj[]): Promise<void> {
+  for (const ns of objects.filter((o) => o.kind === 'Namespace'))
+    await api.create(ns).catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+  for (const o of objects.filter((x) => x.kind !== 'Namespace' && !x.apiVersion!.startsWith('kueue.x-k8s.io/'))) {
+    try {
+      await api.create(o, undefined, 'All');
+    } catch (err) {
+      throw new Error(`${o.kind} ${o.metadata?.name}: ${String((err as { body?: unknown }).body ?? err)}`);
+    }
+  }
+}
+
+const find = (objects: Obj[], kind: string, name: string) =>
+  objects.find((o) => o.kind === kind && o.metadata?.name === name)!;
+
+it.each([['base'], ['overlays/production'], ['overlays/gpu-kueue']])(
+  '%s renders and the API server accepts every object',
+  async (overlay) => {
+    const objects = render(overlay);
+    expect(objects.length).toBeGreaterThan(10);
+    await dryRun(objects);
+  },
+);
+
+it('gives the worker Jobs, Pods, their logs and Secrets in the experiments namespace only', () => {
+  const objects = render('base');
+  expect(objects.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toBe(false);
+  const role = find(objects, 'Role', 'mlr-worker') as Obj & { rules: Array<{ resources: string[] }> };
+  expect(role.metadata!.namespace).toBe('mlr-experiments');
+  expect(role.rules.flatMap((r) => r.resources).sort()).toEqual(['events', 'jobs', 'pods', 'pods/log', 'secrets']);
+  const experiments = find(objects, 'Namespace', 'mlr-experiments');
+  expect(experiments.metadata!.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  const policy = find(objects, 'NetworkPolicy', 'experiments-egress-object-store-only');
+  expect(policy.metadata!.namespace).toBe('mlr-experiments');
+  expect(policy.spec!.policyTypes).toEqual(['Ingress', 'Egress']);
+});
+
+it('runs two API replicas behind a disruption budget, probed on /healthz and /readyz, and keeps secrets out', () => {
+  const objects = render('base');
+  const api = find(objects, 'Deployment', 'mlr-api') as Obj & {
+    spec: { replicas: number; template: { spec: { containers: Array<Record<string, unknown>> } } };
+  };
+  expect(api.spec.replicas).toBe(2);
+  const c = api.spec.template.spec.containers[0]!;
+  expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz' } });
+  expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz' } });
+  expect(c.image).toBe('ghcr.io/mlr-copilot/mlr-copilot:0.1.0');
+  expect(find(objects, 'PodDisruptionBudget', 'mlr-api').spec!.minAvailable).toBe(1);
+  expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+  const config = find(objects, 'ConfigMap', 'mlr-copilot');
+  expect(Object.keys(config.data!).filter((k) => /SECRET|PASSWORD|TOKEN|API_KEY|DATABASE_URL/.test(k))).toEqual([]);
+});
+
+it('queues experiment Jobs with Kueue in the GPU overlay', () => {
+  const objects = render('overlays/gpu-kueue');
+  expect(find(objects, 'ConfigMap', 'mlr-copilot').data!.MLR_K8S_QUEUE).toBe('research');
+  const local = find(objects, 'LocalQueue', 'research');
+  expect(local.metadata!.namespace).toBe('mlr-experiments');
+  expect(local.spec).toEqual({ clusterQueue: 'research' });
+  expect(JSON.stringify(find(objects, 'ClusterQueue', 'research').spec)).toContain('nvidia.com/gpu');
+  expect(find(objects, 'Deployment', 'mlr-worker').spec!.replicas).toBe(2);
+});
+
+it('would catch a broken manifest (the dry run is live)', async () => {
+  const broken = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'broken', namespace: 'mlr-copilot' },
+    spec: {
+      selector: { matchLabels: { a: 'b' } },
+      template: { metadata: { labels: { a: 'c' } }, spec: { containers: [] } },
+    },
+  };
+  await expect(dryRun([broken])).rejects.toThrow(/Deployment broken: .*(selector|containers)/);
+});
