@@ -104,3 +104,53 @@ it('would catch a broken manifest (the dry run is live)', async () => {
   };
   await expect(dryRun([broken])).rejects.toThrow(/Deployment broken: .*(selector|containers)/);
 });
+
+describe('helm/mlr-copilot', () => {
+  const HELM = path.join(K8S_CACHE, 'bin', 'helm');
+  const CHART = path.join(ROOT, 'helm', 'mlr-copilot');
+  const GPU = path.join(CHART, 'values-gpu.yaml');
+  const template = (...args: string[]) =>
+    k8s.loadAllYaml(
+      execFileSync(HELM, ['template', 'mlr', CHART, '--namespace', 'mlr-copilot', ...args], { encoding: 'utf8' }),
+    ) as Obj[];
+
+  it.each([[[]], [['-f', GPU]]])('passes helm lint --strict with values %j', (args) => {
+    expect(execFileSync(HELM, ['lint', '--strict', CHART, ...args], { encoding: 'utf8' })).toMatch(
+      /1 chart\(s\) linted, 0 chart\(s\) failed/,
+    );
+  });
+
+  it.each([[[]], [['-f', GPU]]])('renders objects the API server accepts with values %j', async (args) => {
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mlr-copilot' } }).catch(() => undefined);
+    const objects = template(...args);
+    await dryRun(objects);
+    const worker = find(objects, 'Deployment', 'mlr-worker') as Obj & {
+      spec: { template: { spec: { serviceAccountName: string } } };
+    };
+    expect(worker.spec.template.spec.serviceAccountName).toBe('mlr-worker');
+  });
+
+  it('puts the GPU settings and the Kueue queue into the service configuration with the GPU values', () => {
+    const config = find(template('-f', GPU), 'ConfigMap', 'mlr-config').data!;
+    expect(config.MLR_K8S_QUEUE).toBe('research');
+    expect(JSON.parse(config.MLR_K8S_TOLERATIONS!)).toEqual([
+      { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+    ]);
+    expect(JSON.parse(config.MLR_K8S_NODE_SELECTOR!)).toEqual({ 'nvidia.com/gpu.present': 'true' });
+    expect(config.MLR_K8S_RUNTIME_CLASS).toBe('nvidia');
+    expect(find(template(), 'ConfigMap', 'mlr-config').data!.MLR_K8S_QUEUE).toBeUndefined();
+  });
+
+  it('refuses values its schema does not allow, naming them', () => {
+    let message = '';
+    try {
+      execFileSync(HELM, ['lint', '--strict', CHART, '--set', 'api.replicas=two', '--set', 'kueue.quota=1'], {
+        encoding: 'utf8',
+      });
+    } catch (err) {
+      message = String((err as { stdout?: string }).stdout) + String((err as { stderr?: string }).stderr);
+    }
+    expect(message).toMatch(/replicas/);
+    expect(message).toMatch(/quota/);
+  });
+});
