@@ -154,3 +154,39 @@ describe('helm/mlr-copilot', () => {
     expect(message).toMatch(/quota/);
   });
 });
+
+describe("the chart's worker RBAC, deployed for real", () => {
+  it('lets the worker create Jobs in the experiments namespace and nothing in the service namespace', async () => {
+    const HELM = path.join(K8S_CACHE, 'bin', 'helm');
+    const rendered = k8s.loadAllYaml(
+      execFileSync(HELM, ['template', 'mlr', path.join(ROOT, 'helm', 'mlr-copilot'), '--namespace', 'mlr-copilot'], {
+        encoding: 'utf8',
+      }),
+    ) as Obj[];
+    const rbac = rendered.filter((o) => ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind!));
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mlr-copilot' } }).catch(() => undefined);
+    for (const o of rbac) await api.create(o).catch((e: { code?: number }) => expect(e.code).toBe(409));
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(plane.kubeconfig);
+    const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+    const can = async (namespace: string, verb: string, resource: string, group = '', subresource?: string) =>
+      (
+        await authz.createSubjectAccessReview({
+          body: {
+            spec: {
+              user: 'system:serviceaccount:mlr-copilot:mlr-worker',
+              groups: ['system:serviceaccounts', 'system:serviceaccounts:mlr-copilot', 'system:authenticated'],
+              resourceAttributes: { namespace, verb, resource, group, subresource },
+            },
+          },
+        })
+      ).status!.allowed;
+    expect(await can('mlr-experiments', 'create', 'jobs', 'batch')).toBe(true);
+    expect(await can('mlr-experiments', 'get', 'pods', '', 'log')).toBe(true);
+    expect(await can('mlr-experiments', 'create', 'pods')).toBe(false);
+    expect(await can('mlr-experiments', 'create', 'secrets')).toBe(true);
+    expect(await can('mlr-copilot', 'get', 'secrets')).toBe(false);
+    expect(await can('mlr-copilot', 'create', 'jobs', 'batch')).toBe(false);
+    expect(await can('default', 'list', 'pods')).toBe(false);
+  });
+});
