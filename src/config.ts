@@ -266,6 +266,8 @@ export const configSchema = z
     MLR_VALIDATION_PARALLELISM: z.coerce.number().int().min(1).max(32).default(2),
     /** Concurrent activities one worker runs. */
     MLR_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
+    /** host:port where the worker serves the Temporal SDK's Prometheus metrics (e.g. 0.0.0.0:9464); unset: off. */
+    MLR_WORKER_METRICS_ADDRESS: optionalString,
     /** Start the embedded Temporal Web UI. */
     MLR_TEMPORAL_UI: BoolEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

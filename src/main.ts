@@ -45,7 +45,10 @@ async function main(): Promise<void> {
   const unlock = lockDataDir(loaded.MLR_DATA_DIR);
   const { config, generated, file } = apiTokens(loaded);
   const logger = createLogger(config);
-  installRuntime(logger.child({ component: 'temporal-sdk' }), { handleSignals: false });
+  installRuntime(logger.child({ component: 'temporal-sdk' }), {
+    handleSignals: false,
+    metricsAddress: config.MLR_WORKER_METRICS_ADDRESS,
+  });
   const stops: Array<() => Promise<void>> = [];
   const shutdown = async (code: number) => {
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));

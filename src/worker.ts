@@ -189,7 +189,10 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
 
 let runtimeInstalled = false;
 /** Routes the SDK's logs through pino, its chatty info level (bundler output) as debug; once per process. */
-export function installRuntime(logger: Logger, opts: { handleSignals: boolean } = { handleSignals: true }): void {
+export function installRuntime(
+  logger: Logger,
+  opts: { handleSignals: boolean; metricsAddress?: string } = { handleSignals: true },
+): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'debug', WARN: 'warn', ERROR: 'error' } as const;
@@ -207,7 +210,11 @@ export function installRuntime(logger: Logger, opts: { handleSignals: boolean } 
     },
     // `npm start` orders the shutdown itself (API, worker, then the servers), so it takes the signals.
     shutdownSignals: opts.handleSignals ? ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] : [],
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      // The SDK's own metrics (task latencies, slots, polls) for Prometheus, where asked for.
+      ...(opts.metricsAddress ? { metrics: { prometheus: { bindAddress: opts.metricsAddress } } } : {}),
+    },
   });
 }
 
@@ -216,7 +223,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for a standalone worker (npm start embeds one)');
-  installRuntime(logger);
+  installRuntime(logger, { handleSignals: true, metricsAddress: config.MLR_WORKER_METRICS_ADDRESS });
   const pool = new Pool({ connectionString: config.DATABASE_URL });
   pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection failed'));
   await migrate(pool);

@@ -19,6 +19,7 @@ import errorsPlugin from './plugins/errors';
 import { eventRoutes } from './routes/events';
 import { experimentRoutes } from './routes/experiments';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from './routes/metrics';
 import { paperRoutes } from './routes/papers';
 import { reportRoutes } from './routes/report';
 import { runRoutes } from './routes/runs';
@@ -112,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const routeDeps: RouteDeps = { ...deps, ingestor, hub };
   await app.register(healthRoutes, routeDeps);
+  await app.register(metricsRoutes, routeDeps);
   await app.register(paperRoutes, routeDeps);
   await app.register(runRoutes, routeDeps);
   await app.register(eventRoutes, routeDeps);

@@ -1,0 +1,54 @@
+// GET /metrics: the service's state for Prometheus, from Postgres, for an admin token only.
+import { renderMetrics } from '../../src/api/routes/metrics';
+import { startFakeModel, type FakeModel } from '../support/fake-model';
+import { AUTH, createHarness, type Harness } from '../support/harness';
+import { createRun, submitPaper, waitForStatus } from '../support/api';
+
+let model: FakeModel;
+let h: Harness;
+
+beforeAll(async () => {
+  model = await startFakeModel();
+  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_API_TOKENS: 'test-token:admin,bob=tok-bob' });
+  await h.startWorker();
+});
+afterAll(async () => {
+  await h.close();
+  await model.close();
+});
+
+it('reports runs by status, approvals waiting and their age, and model tokens, in the text format', async () => {
+  const paperId = await submitPaper(h.app);
+  const run = await createRun(h.app, { paperId, ideaCount: 1 });
+  await waitForStatus(h.app, run.id, 'awaiting_approval', 60_000);
+  const res = await h.app.inject({ method: 'GET', url: '/metrics', headers: AUTH });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  expect(res.body).toMatch(/^# TYPE mlr_runs gauge$/m);
+  expect(res.body).toMatch(/^mlr_runs\{status="awaiting_approval"\} 1$/m);
+  expect(res.body).toMatch(/^mlr_approvals_waiting 1$/m);
+  expect(res.body).toMatch(/^mlr_approval_oldest_wait_seconds \d+(\.\d+)?$/m);
+  expect(res.body).toMatch(/^mlr_model_tokens_total\{model="[^"]+",kind="prompt"\} [1-9]\d*$/m);
+  // Every sample line is `name{labels} number`.
+  for (const line of res.body.split('\n').filter((x) => x && !x.startsWith('#')))
+    expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?(e[-+]?\d+)?$/);
+});
+
+it('answers 401 without a token and 403 for a user who is not an admin', async () => {
+  expect((await h.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+  const bob = await h.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer tok-bob' } });
+  expect(bob.statusCode).toBe(403);
+});
+
+it('escapes label values', () => {
+  const text = renderMetrics({
+    runsByStatus: [],
+    approvalsWaiting: 0,
+    oldestApprovalSeconds: 0,
+    queuedRuns: 0,
+    oldestQueuedSeconds: 0,
+    executions: [],
+    tokens: [{ model: 'a"b\\c\nd', prompt: 1, completion: 2, costUsd: 0.5 }],
+  });
+  expect(text).toContain('mlr_model_cost_usd_total{model="a\\"b\\\\c\\nd"} 0.5');
+});
