@@ -3,10 +3,12 @@
 #   docker run … mlr-copilot dist/worker.js
 # Experiments run sandboxed in the worker (bubblewrap) or as Kubernetes Jobs (runner/Dockerfile).
 
+# `npm install` with the lock file rather than `npm ci`: the lock made here lacks the optional per-platform
+# packages of @napi-rs/canvas (pdf.js's optional renderer), which `npm ci` treats as out of sync.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/build.ts ./scripts/build.ts
@@ -15,7 +17,7 @@ RUN npx tsc -p tsconfig.build.json && node -r ts-node/register/transpile-only sc
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-bookworm-slim
 # Debian stable's security updates are wanted here, so these are not pinned to one revision.
