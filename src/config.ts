@@ -110,6 +110,9 @@ export const configSchema = z
     SEMANTIC_SCHOLAR_API_KEY: optionalString,
     /** Requests per second allowed to Semantic Scholar (its unauthenticated limit is shared and low). */
     MLR_S2_RPS: z.coerce.number().positive().default(1),
+    /** Searches failing in a row before Semantic Scholar's circuit opens, and how long it stays open. */
+    MLR_S2_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
+    MLR_S2_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(1000).default(60_000),
     MLR_S2_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     MLR_S2_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
     MLR_S2_CACHE_TTL_HOURS: z.coerce.number().positive().default(168),

@@ -51,6 +51,8 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     requestsPerSecond: config.MLR_S2_RPS,
     timeoutMs: config.MLR_S2_TIMEOUT_MS,
     retries: config.MLR_S2_RETRIES,
+    breakerFailures: config.MLR_S2_BREAKER_FAILURES,
+    breakerCooldownMs: config.MLR_S2_BREAKER_COOLDOWN_MS,
   });
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
   const s3 = config.executors.includes('kubernetes') || config.MLR_ARTIFACTS === 's3' ? s3StoreFrom(config) : undefined;

@@ -1,4 +1,5 @@
 // Semantic Scholar Graph API: paper search with a client-side rate limit and bounded retries.
+import { createCircuitBreaker } from './breaker';
 import { retryAfterMs } from './llm';
 
 import type { RelatedPaper } from '../domain/run';
@@ -17,14 +18,26 @@ export class ScholarUnavailableError extends Error {
   }
 }
 
+/** The service refused this request (a 4xx other than 429): the request's fault, not the service's. */
+export class ScholarRejectedError extends ScholarUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScholarRejectedError';
+  }
+}
+
 export interface ScholarOptions {
   baseUrl: string;
   apiKey?: string;
   requestsPerSecond: number;
   timeoutMs: number;
   retries: number;
+  /** Searches that fail in a row before the circuit opens, and how long it stays open. */
+  breakerFailures?: number;
+  breakerCooldownMs?: number;
   fetchImpl?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 const FIELDS = 'title,abstract,year,url,citationCount,authors';
@@ -46,15 +59,49 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
   const fetchImpl = opts.fetchImpl ?? fetch;
   const sleep = opts.sleep ?? delay;
   const acquire = createRateLimiter(opts.requestsPerSecond, sleep);
+  const breaker = createCircuitBreaker({
+    name: 'Semantic Scholar',
+    failures: opts.breakerFailures ?? 3,
+    cooldownMs: opts.breakerCooldownMs ?? 60_000,
+    now: opts.now,
+  });
+  const refuseIfOpen = () => {
+    const refusal = breaker.refusal();
+    if (refusal) throw new ScholarUnavailableError(`circuit open: ${refusal.reason}`);
+  };
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
 
   return {
     async search(query, limit, signal) {
       const url = `${opts.baseUrl.replace(/\/$/, '')}/paper/search?${new URLSearchParams({ query, limit: String(limit), fields: FIELDS })}`;
+      // A search that finds the service down (its circuit open) fails at once: no request and no place in
+      // the rate limiter's queue behind other runs' retries.
+      refuseIfOpen();
+      try {
+        const papers = await attempts(url, signal);
+        breaker.success();
+        return papers;
+      } catch (err) {
+        // A rejected request is the request's fault, not the service's: it does not trip the breaker.
+        if (err instanceof ScholarRejectedError) breaker.success();
+        else if (signal?.aborted) breaker.abandon();
+        else breaker.failure((err as Error).message);
+        throw err;
+      }
+    },
+  };
+
+  async function attempts(url: string, signal?: AbortSignal): Promise<ScholarPaper[]> {
+    {
       let lastError = 'no attempt made';
       for (let attempt = 0; attempt <= opts.retries; attempt++) {
         await acquire();
+        // Another search may have found the service down while this one waited its turn.
+        if (breaker.isOpen())
+          throw new ScholarUnavailableError(
+            'circuit open: Semantic Scholar failed repeatedly; this search was not sent',
+          );
         let wait = 500 * 2 ** attempt;
         try {
           const timeout = AbortSignal.timeout(opts.timeoutMs);
@@ -65,7 +112,7 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
           }
           lastError = `HTTP ${res.status}`;
           if (res.status !== 429 && res.status < 500)
-            throw new ScholarUnavailableError(`Semantic Scholar answered ${lastError}`);
+            throw new ScholarRejectedError(`Semantic Scholar answered ${lastError}`);
           wait = retryAfterMs(res.headers) ?? wait;
         } catch (err) {
           if (err instanceof ScholarUnavailableError || signal?.aborted) throw err;
@@ -76,8 +123,8 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
       throw new ScholarUnavailableError(
         `Semantic Scholar unreachable after ${opts.retries + 1} attempts: ${lastError}`,
       );
-    },
-  };
+    }
+  }
 }
 
 function toPaper(raw: Record<string, unknown>): ScholarPaper {

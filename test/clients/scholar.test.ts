@@ -49,6 +49,54 @@ describe('the Semantic Scholar client', () => {
   });
 });
 
+describe("Semantic Scholar's circuit breaker", () => {
+  it('opens after failures in a row: searches then fail at once, without a request, until one trial after the cool-down', async () => {
+    let t = 1_000_000;
+    const c = client({ retries: 0, breakerFailures: 2, breakerCooldownMs: 60_000, now: () => t });
+    fake.failNext(503, 503);
+    const before = fake.queries.length;
+    await expect(c.search('a', 5)).rejects.toThrow(/HTTP 503/);
+    await expect(c.search('b', 5)).rejects.toThrow(/HTTP 503/);
+    // Open: a hundred searches cost no request and no wait.
+    const refused = await Promise.allSettled(Array.from({ length: 100 }, () => c.search('c', 5)));
+    expect(
+      refused.every(
+        (r) =>
+          r.status === 'rejected' && /^circuit open: Semantic Scholar failed 2 times/.test(String(r.reason.message)),
+      ),
+    ).toBe(true);
+    expect(fake.queries.length - before).toBe(2);
+    // After the cool-down one trial goes out; it succeeds and the circuit closes.
+    t += 60_001;
+    expect(await c.search('d', 5)).toHaveLength(2);
+    expect(await c.search('e', 5)).toHaveLength(2);
+    expect(fake.queries.length - before).toBe(4);
+  });
+
+  it('is not tripped by requests the service rejects as bad (4xx)', async () => {
+    const c = client({ retries: 0, breakerFailures: 2 });
+    fake.failNext(400, 400, 400);
+    for (let i = 0; i < 3; i++) await expect(c.search('x', 5)).rejects.toThrow(/answered HTTP 400/);
+    expect(await c.search('y', 5)).toHaveLength(2);
+  });
+
+  it('reopens when the trial fails, and a cancelled trial frees the way for the next', async () => {
+    let t = 0;
+    const c = client({ retries: 0, breakerFailures: 1, breakerCooldownMs: 1000, now: () => t });
+    fake.failNext(503);
+    await expect(c.search('a', 5)).rejects.toThrow(/HTTP 503/);
+    t = 1001;
+    fake.failNext(503);
+    await expect(c.search('trial', 5)).rejects.toThrow(/HTTP 503/);
+    await expect(c.search('still open', 5)).rejects.toThrow(/^circuit open/);
+    t = 2002;
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(c.search('cancelled trial', 5, aborted.signal)).rejects.toThrow();
+    expect(await c.search('next trial', 5)).toHaveLength(2);
+  });
+});
+
 describe('createRateLimiter', () => {
   it('spaces calls 1/rps apart', async () => {
     const waits: number[] = [];
