@@ -72,58 +72,72 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
 
+  // Identical searches in flight at once (the runs of a campaign on one paper) share one request.
+  const inflight = new Map<string, Promise<ScholarPaper[]>>();
+  const untilAborted = <T>(p: Promise<T>, signal: AbortSignal): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+
   return {
-    async search(query, limit, signal) {
-      const url = `${opts.baseUrl.replace(/\/$/, '')}/paper/search?${new URLSearchParams({ query, limit: String(limit), fields: FIELDS })}`;
-      // A search that finds the service down (its circuit open) fails at once: no request and no place in
-      // the rate limiter's queue behind other runs' retries.
-      refuseIfOpen();
-      try {
-        const papers = await attempts(url, signal);
-        breaker.success();
-        return papers;
-      } catch (err) {
-        // A rejected request is the request's fault, not the service's: it does not trip the breaker.
-        if (err instanceof ScholarRejectedError) breaker.success();
-        else if (signal?.aborted) breaker.abandon();
-        else breaker.failure((err as Error).message);
-        throw err;
+    search(query, limit, signal) {
+      const key = `${limit}\0${query}`;
+      let shared = inflight.get(key);
+      if (!shared) {
+        shared = searchOnce(query, limit).finally(() => inflight.delete(key));
+        inflight.set(key, shared);
       }
+      return signal ? untilAborted(shared, signal) : shared;
     },
   };
 
-  async function attempts(url: string, signal?: AbortSignal): Promise<ScholarPaper[]> {
-    {
-      let lastError = 'no attempt made';
-      for (let attempt = 0; attempt <= opts.retries; attempt++) {
-        await acquire();
-        // Another search may have found the service down while this one waited its turn.
-        if (breaker.isOpen())
-          throw new ScholarUnavailableError(
-            'circuit open: Semantic Scholar failed repeatedly; this search was not sent',
-          );
-        let wait = 500 * 2 ** attempt;
-        try {
-          const timeout = AbortSignal.timeout(opts.timeoutMs);
-          const res = await fetchImpl(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-          if (res.ok) {
-            const body = (await res.json()) as { data?: Array<Record<string, unknown>> };
-            return (body.data ?? []).map(toPaper);
-          }
-          lastError = `HTTP ${res.status}`;
-          if (res.status !== 429 && res.status < 500)
-            throw new ScholarRejectedError(`Semantic Scholar answered ${lastError}`);
-          wait = retryAfterMs(res.headers) ?? wait;
-        } catch (err) {
-          if (err instanceof ScholarUnavailableError || signal?.aborted) throw err;
-          lastError = (err as Error).message;
-        }
-        if (attempt < opts.retries) await sleep(Math.min(wait, opts.timeoutMs));
-      }
-      throw new ScholarUnavailableError(
-        `Semantic Scholar unreachable after ${opts.retries + 1} attempts: ${lastError}`,
-      );
+  async function searchOnce(query: string, limit: number, signal?: AbortSignal): Promise<ScholarPaper[]> {
+    const url = `${opts.baseUrl.replace(/\/$/, '')}/paper/search?${new URLSearchParams({ query, limit: String(limit), fields: FIELDS })}`;
+    // A search that finds the service down (its circuit open) fails at once: no request and no place in
+    // the rate limiter's queue behind other runs' retries.
+    refuseIfOpen();
+    try {
+      const papers = await attempts(url, signal);
+      breaker.success();
+      return papers;
+    } catch (err) {
+      // A rejected request is the request's fault, not the service's: it does not trip the breaker.
+      if (err instanceof ScholarRejectedError) breaker.success();
+      else if (signal?.aborted) breaker.abandon();
+      else breaker.failure((err as Error).message);
+      throw err;
     }
+  }
+
+  async function attempts(url: string, signal?: AbortSignal): Promise<ScholarPaper[]> {
+    let lastError = 'no attempt made';
+    for (let attempt = 0; attempt <= opts.retries; attempt++) {
+      await acquire();
+      // Another search may have found the service down while this one waited its turn.
+      if (breaker.isOpen())
+        throw new ScholarUnavailableError('circuit open: Semantic Scholar failed repeatedly; this search was not sent');
+      let wait = 500 * 2 ** attempt;
+      try {
+        const timeout = AbortSignal.timeout(opts.timeoutMs);
+        const res = await fetchImpl(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        if (res.ok) {
+          const body = (await res.json()) as { data?: Array<Record<string, unknown>> };
+          return (body.data ?? []).map(toPaper);
+        }
+        lastError = `HTTP ${res.status}`;
+        if (res.status !== 429 && res.status < 500)
+          throw new ScholarRejectedError(`Semantic Scholar answered ${lastError}`);
+        wait = retryAfterMs(res.headers) ?? wait;
+      } catch (err) {
+        if (err instanceof ScholarUnavailableError || signal?.aborted) throw err;
+        lastError = (err as Error).message;
+      }
+      if (attempt < opts.retries) await sleep(Math.min(wait, opts.timeoutMs));
+    }
+    throw new ScholarUnavailableError(`Semantic Scholar unreachable after ${opts.retries + 1} attempts: ${lastError}`);
   }
 }
 

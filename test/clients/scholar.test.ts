@@ -80,7 +80,7 @@ describe("Semantic Scholar's circuit breaker", () => {
     expect(await c.search('y', 5)).toHaveLength(2);
   });
 
-  it('reopens when the trial fails, and a cancelled trial frees the way for the next', async () => {
+  it('reopens when the trial fails; a trial whose caller gave up still runs, and its success closes it', async () => {
     let t = 0;
     const c = client({ retries: 0, breakerFailures: 1, breakerCooldownMs: 1000, now: () => t });
     fake.failNext(503);
@@ -93,7 +93,29 @@ describe("Semantic Scholar's circuit breaker", () => {
     const aborted = new AbortController();
     aborted.abort();
     await expect(c.search('cancelled trial', 5, aborted.signal)).rejects.toThrow();
-    expect(await c.search('next trial', 5)).toHaveLength(2);
+    await expect(c.search('meanwhile', 5)).rejects.toThrow(/^circuit open/); // the trial is in flight
+    expect(await c.search('cancelled trial', 5)).toHaveLength(2); // joins the trial in flight
+    expect(await c.search('closed again', 5)).toHaveLength(2);
+  });
+});
+
+describe('identical searches at once', () => {
+  it('share one request, and a caller that gives up does not cancel it for the others', async () => {
+    const c = client();
+    const before = fake.queries.length;
+    const leaving = new AbortController();
+    const [a, b, gone] = await Promise.allSettled([
+      c.search('same', 5),
+      c.search('same', 5),
+      c.search('same', 5, leaving.signal),
+      Promise.resolve().then(() => leaving.abort()),
+    ]);
+    expect(a).toMatchObject({ status: 'fulfilled' });
+    expect(b).toMatchObject({ status: 'fulfilled' });
+    expect(gone!.status).toBe('rejected');
+    expect(fake.queries.length - before).toBe(1);
+    await c.search('same', 5); // finished searches are not kept: the next one asks again (Postgres caches)
+    expect(fake.queries.length - before).toBe(2);
   });
 });
 
