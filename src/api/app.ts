@@ -20,6 +20,7 @@ import { eventRoutes } from './routes/events';
 import { experimentRoutes } from './routes/experiments';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
+import { approvalRoutes } from './routes/approvals';
 import { paperRoutes } from './routes/papers';
 import { reportRoutes } from './routes/report';
 import { runRoutes } from './routes/runs';
@@ -114,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const routeDeps: RouteDeps = { ...deps, ingestor, hub };
   await app.register(healthRoutes, routeDeps);
   await app.register(metricsRoutes, routeDeps);
+  await app.register(approvalRoutes, routeDeps);
   await app.register(paperRoutes, routeDeps);
   await app.register(runRoutes, routeDeps);
   await app.register(eventRoutes, routeDeps);

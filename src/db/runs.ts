@@ -138,6 +138,16 @@ export async function listRuns(db: Queryable, f: RunFilter): Promise<RunRow[]> {
   return rows;
 }
 
+/** Runs waiting for a person's decision, the longest-waiting first (the approval inbox). */
+export async function runsAwaitingApproval(db: Queryable, scope: OwnerScope, limit: number): Promise<RunRow[]> {
+  const { rows } = await db.query<RunRow>(
+    `SELECT * FROM runs WHERE status = 'awaiting_approval' AND ($1::text IS NULL OR owner = $1)
+     ORDER BY updated_at ASC, id ASC LIMIT $2`,
+    [scope, limit],
+  );
+  return rows;
+}
+
 /** Runs of an owner that have not reached a final status, for the cap on concurrently active runs. */
 export async function countActiveRuns(db: Queryable, owner: string, finalStatuses: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: string }>(

@@ -32,6 +32,9 @@ const routes: Array<[string, string]> = [
   ['GET', `/v1/runs/${id}/steps`],
   ['GET', `/v1/runs/${id}/report`],
   ['GET', `/v1/runs/${id}/report/chart.svg`],
+  ['GET', '/v1/approvals'],
+  ['POST', '/v1/approvals'],
+  ['GET', '/metrics'],
 ];
 
 /** Sends a raw request line over a socket, as a client may that does not normalise its URL. */

@@ -10,6 +10,7 @@ import { HttpError } from '../../errors';
 import { listTasks } from '../../tasks/library';
 import { RUN_STATUSES, TERMINAL_STATUSES, isFinished, workflowIdFor, type RunInput } from '../../workflows/definitions';
 import { loadPaperOr404, loadRunOr404 } from '../access';
+import { applyDecision } from '../decisions';
 import type { RouteDeps } from '../app';
 import { errorResponses, runSchema, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
@@ -58,7 +59,7 @@ const createRunBody = {
   },
 } as const;
 
-const decisionBody = {
+export const decisionBody = {
   type: 'object',
   required: ['decision'],
   additionalProperties: false,
@@ -251,13 +252,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     },
     async (req) => {
       const run = await loadRunOr404(db, req.params.id, req.principal);
-      if (req.body.decision === 'revise' && !req.body.feedback)
-        throw new HttpError(400, 'InvalidDecision', 'body/feedback is required to revise');
-      if (run.status !== 'awaiting_approval')
-        throw new HttpError(409, 'NotAwaitingApproval', `run is ${run.status}, not awaiting approval`);
-      // Update ids are scoped to the run (and so to its owner): a key cannot name another run's decision.
-      const requestId = `${run.id}:${req.headers['idempotency-key'] ?? randomUUID()}`;
-      await gateway.decide(run.workflow_id, req.body, requestId);
+      await applyDecision(gateway, run, req.body, req.headers['idempotency-key']);
       return loadRunView(db, await loadRunOr404(db, run.id, req.principal));
     },
   );
