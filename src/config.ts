@@ -111,6 +111,12 @@ export const configSchema = z
     /** Requests per second allowed to Semantic Scholar (its unauthenticated limit is shared and low). */
     MLR_S2_RPS: z.coerce.number().positive().default(1),
     /** Searches failing in a row before Semantic Scholar's circuit opens, and how long it stays open. */
+    /**
+     * Longest a search waits in the rate limiter's queue inside an activity; past it the activity is retried
+     * after a durable timer (no worker slot held), up to MLR_S2_BUSY_RETRIES times.
+     */
+    MLR_S2_MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(0).default(5000),
+    MLR_S2_BUSY_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
     MLR_S2_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
     MLR_S2_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(1000).default(60_000),
     MLR_S2_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),

@@ -11,6 +11,8 @@ export const ErrorType = {
   LlmInvalidOutput: 'LlmInvalidOutput',
   /** No model configured for a role. */
   ModelNotConfigured: 'ModelNotConfigured',
+  /** Semantic Scholar's rate-limit queue is long: retried after the delay it names, no worker slot held. */
+  ScholarBusy: 'ScholarBusy',
   /** A run or paper the activity needs does not exist. */
   NotFound: 'NotFound',
   /** Approval arrived while the run was not waiting for one. */

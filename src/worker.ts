@@ -53,6 +53,7 @@ export async function createActivityDeps(config: Config, db: Queryable): Promise
     retries: config.MLR_S2_RETRIES,
     breakerFailures: config.MLR_S2_BREAKER_FAILURES,
     breakerCooldownMs: config.MLR_S2_BREAKER_COOLDOWN_MS,
+    maxQueueWaitMs: config.MLR_S2_MAX_QUEUE_WAIT_MS,
   });
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
   const s3 = config.executors.includes('kubernetes') || config.MLR_ARTIFACTS === 's3' ? s3StoreFrom(config) : undefined;

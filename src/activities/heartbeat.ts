@@ -45,3 +45,12 @@ export function heartbeatWith(details?: Record<string, unknown>): void {
     // not in an activity (unit tests)
   }
 }
+
+/** This activity's attempt (1 for the first); outside an activity (unit tests), a first attempt past any retry. */
+export function activityAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}

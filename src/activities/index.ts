@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { ScholarUnavailableError, type ScholarPaper } from '../clients/scholar';
+import { ScholarBusyError, ScholarUnavailableError, type ScholarPaper } from '../clients/scholar';
 import { appendEvent, type RunEventType } from '../db/events';
 import { ideasForRound, insertIdeas, setIdeaRank } from '../db/ideas';
 import { getPaper } from '../db/papers';
@@ -9,7 +9,7 @@ import { createAgentActivities } from './agent';
 import type { ActivityDeps } from './deps';
 import { createExperimentActivities } from './experiment';
 import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
-import { withHeartbeat } from './heartbeat';
+import { activityAttempt, withHeartbeat } from './heartbeat';
 import { analysisPrompt, ideationPrompt, reviewPrompt } from './prompts';
 import { analysisSchema, ideasSchema, reviewSchema, type Analysis } from '../domain/schemas';
 import { cachedSearch } from './scholar-cache';
@@ -93,8 +93,20 @@ export function createActivities(deps: ActivityDeps) {
           for (const p of papers) if (p.paperId && !found.has(p.paperId)) found.set(p.paperId, p);
         }
       } catch (err) {
-        if (!(err instanceof ScholarUnavailableError)) throw err;
-        const retrieval = { status: 'unavailable' as const, reason: err.message };
+        if (err instanceof ScholarBusyError) {
+          // Waiting our turn is a durable timer, not a held slot: retried after the queue's delay, a few times;
+          // the last allowed attempt records retrieval as unavailable instead of failing the run.
+          const attempt = activityAttempt();
+          const allowed = Math.min(deps.config.MLR_S2_BUSY_RETRIES, deps.config.MLR_LLM_MAX_ATTEMPTS - 1);
+          if (attempt <= allowed) {
+            throw ApplicationFailure.create({
+              type: ErrorType.ScholarBusy,
+              message: err.message,
+              nextRetryDelay: Math.ceil(err.retryAfterMs),
+            });
+          }
+        } else if (!(err instanceof ScholarUnavailableError)) throw err;
+        const retrieval = { status: 'unavailable' as const, reason: (err as Error).message };
         await patchRun(db, runId, { retrieval, related_work: [] });
         await appendEvent(db, runId, 'retrieval', retrieval);
         return { status: 'unavailable', count: 0 };

@@ -35,6 +35,8 @@ export interface ScholarOptions {
   /** Searches that fail in a row before the circuit opens, and how long it stays open. */
   breakerFailures?: number;
   breakerCooldownMs?: number;
+  /** Longest wait in the rate limiter's queue before a search is answered ScholarBusyError; unset: no limit. */
+  maxQueueWaitMs?: number;
   fetchImpl?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -43,16 +45,34 @@ export interface ScholarOptions {
 const FIELDS = 'title,abstract,year,url,citationCount,authors';
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Spaces request starts at least `1 / rps` seconds apart across every caller in this process. */
-export function createRateLimiter(requestsPerSecond: number, sleep = delay): () => Promise<void> {
+/**
+ * Spaces request starts at least `1 / rps` seconds apart across every caller in this process; `waitMs()`
+ * says how long a caller arriving now would wait, without taking a place.
+ */
+export function createRateLimiter(
+  requestsPerSecond: number,
+  sleep = delay,
+): (() => Promise<void>) & { waitMs(): number } {
   const interval = 1000 / requestsPerSecond;
   let next = 0;
-  return async () => {
+  const acquire = async () => {
     const now = Date.now();
     const start = Math.max(now, next);
     next = start + interval;
     if (start > now) await sleep(start - now);
   };
+  return Object.assign(acquire, { waitMs: () => Math.max(0, next - Date.now()) });
+}
+
+/**
+ * The rate limiter's queue is longer than a caller should wait holding a worker slot: the caller is told
+ * when to come back (a durable timer in Temporal) instead of waiting in place.
+ */
+export class ScholarBusyError extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`Semantic Scholar's rate limit has a queue of ${Math.round(retryAfterMs)} ms; come back later`);
+    this.name = 'ScholarBusyError';
+  }
 }
 
 export function createScholarClient(opts: ScholarOptions): Scholar {
@@ -99,6 +119,11 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
     // A search that finds the service down (its circuit open) fails at once: no request and no place in
     // the rate limiter's queue behind other runs' retries.
     refuseIfOpen();
+    const queued = acquire.waitMs();
+    if (opts.maxQueueWaitMs !== undefined && queued > opts.maxQueueWaitMs) {
+      breaker.abandon();
+      throw new ScholarBusyError(queued);
+    }
     try {
       const papers = await attempts(url, signal);
       breaker.success();

@@ -1,4 +1,9 @@
-import { createRateLimiter, createScholarClient, ScholarUnavailableError } from '../../src/clients/scholar';
+import {
+  createRateLimiter,
+  createScholarClient,
+  ScholarBusyError,
+  ScholarUnavailableError,
+} from '../../src/clients/scholar';
 import { startFakeScholar, type FakeScholar } from '../support/fake-scholar';
 
 let fake: FakeScholar;
@@ -96,6 +101,18 @@ describe("Semantic Scholar's circuit breaker", () => {
     await expect(c.search('meanwhile', 5)).rejects.toThrow(/^circuit open/); // the trial is in flight
     expect(await c.search('cancelled trial', 5)).toHaveLength(2); // joins the trial in flight
     expect(await c.search('closed again', 5)).toHaveLength(2);
+  });
+});
+
+describe('a long rate-limit queue', () => {
+  it('answers ScholarBusyError with the wait, without a request or a place in the queue', async () => {
+    const c = client({ requestsPerSecond: 1, maxQueueWaitMs: 500 });
+    const before = fake.queries.length;
+    await c.search('first', 5);
+    const err = await c.search('second', 5).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScholarBusyError);
+    expect((err as ScholarBusyError).retryAfterMs).toBeGreaterThan(500);
+    expect(fake.queries.length - before).toBe(1);
   });
 });
 
