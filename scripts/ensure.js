@@ -51,7 +51,8 @@ function ensureVenv() {
   const venv = path.join(root, '.venv');
   const req = path.join(root, 'python', 'requirements.txt');
   const stamp = path.join(venv, '.mlr-installed');
-  const want = hashOf(req);
+  // The experiment pins live in their own file (shared with the images), included by requirements.txt.
+  const want = hashOf(req) + hashOf(path.join(root, 'python', 'experiment-requirements.txt'));
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
   if (!fs.existsSync(path.join(venv, 'bin', 'python'))) run(findPython(), ['-m', 'venv', venv]);
   run(path.join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', req]);

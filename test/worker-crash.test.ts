@@ -1,7 +1,7 @@
 import { startFakeModel, type FakeModel } from './support/fake-model';
 import { createHarness, type Harness } from './support/harness';
 import { spawnWorkerProcess } from './support/worker-process';
-import { createRun, submitPaper, waitForStatus } from './support/api';
+import { createRun, createTaskRun, submitPaper, waitForStatus } from './support/api';
 import { SCALED_TRAIN } from './support/train-scripts';
 
 let model: FakeModel;
@@ -51,13 +51,7 @@ it('finishes the experiment stage after the worker is killed during the candidat
   const first = spawnWorker();
   try {
     const paperId = await submitPaper(h.app);
-    const run = await createRun(h.app, {
-      paperId,
-      mode: 'autonomous',
-      ideaCount: 1,
-      until: 'measured',
-      taskId: 'breast-cancer',
-    });
+    const run = await createTaskRun(h.app, paperId);
     await waitForStatus(h.app, run.id, 'executing', 120_000);
     for (;;) {
       const { rows } = await h.pool.query(`SELECT status FROM experiments WHERE run_id = $1 AND role = 'candidate'`, [

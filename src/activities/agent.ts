@@ -121,12 +121,12 @@ export function createAgentActivities(deps: ActivityDeps) {
         return 'Final answer recorded; the harness will now measure the candidate.';
       case 'execute_script': {
         ws.readFile(a.script_name); // path and existence checks
-        const { prepared } = await context(runId);
+        const { run, prepared } = await context(runId);
         // Recorded like every execution (role agent), with its full log; keyed by step so a retried action reuses it.
         const row = await execute({
           key: `${runId}:agent:${step}`,
           role: 'agent',
-          runId,
+          run,
           attempt: step,
           prepared,
           codeHash: ws.snapshot().codeHash,

@@ -115,7 +115,7 @@ export function createRunContext(deps: ActivityDeps) {
   async function execute(e: {
     key: string;
     role: ExperimentRow['role'];
-    runId: string;
+    run: RunRow;
     attempt: number;
     prepared: PreparedTask;
     codeHash: string;
@@ -126,7 +126,7 @@ export function createRunContext(deps: ActivityDeps) {
     if (done && done.status !== 'running') return voidIfTampered(done);
     const seed = e.seed ?? deps.config.MLR_EXPERIMENT_SEED;
     const row = await startExperiment(deps.db, {
-      runId: e.runId,
+      runId: e.run.id,
       key: e.key,
       role: e.role,
       attempt: e.attempt,
@@ -137,13 +137,11 @@ export function createRunContext(deps: ActivityDeps) {
     const taskId = e.prepared.task.id;
     const workspace: WorkspaceRef =
       e.role === 'agent'
-        ? { kind: 'live', runId: e.runId, taskId }
-        : { kind: 'snapshot', runId: e.runId, taskId, codeHash: e.codeHash };
-    // The run's own choice of backend, if it made one (POST /v1/runs `executor`).
-    const backend = (await getRun(deps.db, e.runId))?.input?.executor;
+        ? { kind: 'live', runId: e.run.id, taskId }
+        : { kind: 'snapshot', runId: e.run.id, taskId, codeHash: e.codeHash };
     const result = await withHeartbeat((signal) =>
       deps.executor.execute({
-        backend,
+        backend: e.run.input?.executor, // the run's own choice, if it made one (POST /v1/runs)
         key: e.key,
         workspace,
         script: e.script ?? 'train.py',
@@ -288,7 +286,7 @@ export function createExperimentActivities(deps: ActivityDeps) {
       const row = await execute({
         key: `baseline:${prepared.task.id}:${codeHash}:${seed}`,
         role: 'baseline',
-        runId,
+        run,
         attempt: 0,
         prepared,
         codeHash,
@@ -298,10 +296,10 @@ export function createExperimentActivities(deps: ActivityDeps) {
     },
 
     async runCandidate({ runId, attempt }: { runId: string; attempt: number }): Promise<ExperimentSummary> {
-      const { prepared, ws } = await context(runId);
+      const { run, prepared, ws } = await context(runId);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
       const key = `${runId}:candidate:${attempt}`;
-      const row = await execute({ key, role: 'candidate', runId, attempt, prepared, codeHash });
+      const row = await execute({ key, role: 'candidate', run, attempt, prepared, codeHash });
       await appendEvent(db, runId, 'experiment', {
         role: 'candidate',
         id: row.id,

@@ -73,7 +73,7 @@ export function createValidationActivities(deps: ActivityDeps) {
       if (done && done.status !== 'running') return { id: done.id, status: done.status };
       // Each execution runs its own fresh copy of the snapshot that was measured (the executor makes it),
       // so parallel seeds never share output files and nothing from the live workspace counts.
-      const row = await execute({ key, role, runId, attempt: 0, prepared, codeHash, seed });
+      const row = await execute({ key, role, run, attempt: 0, prepared, codeHash, seed });
       return { id: row.id, status: row.status };
     },
 

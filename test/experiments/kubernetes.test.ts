@@ -122,6 +122,26 @@ describe('the Kubernetes executor on a cluster', () => {
     expect(await podsOf(name)).toHaveLength(1);
   });
 
+  it('refuses a Job of the same name with another spec, and fails an execution whose Job was deleted by someone else', async () => {
+    const spec = script('collide', 'print("held")\n');
+    const name = jobName(spec.key);
+    world.held.add(name);
+    const first = new AbortController();
+    await world
+      .executor({ onPhase: (_s, o) => o.phase === 'running' && first.abort() })
+      .execute({ ...spec, signal: first.signal, abortMode: () => 'detach' })
+      .catch(() => undefined);
+    await expect(world.executor().execute({ ...spec, seed: spec.seed + 1 })).rejects.toThrow(/name collision/);
+    const gone = world
+      .executor({
+        onPhase: (_s, o) => o.phase === 'running' && void createJobCluster(world.kc, NAMESPACE).deleteJob(name),
+      })
+      .execute(spec);
+    const result = await gone;
+    world.held.delete(name);
+    expect(result).toMatchObject({ status: 'failed', error: `Job ${name} was deleted before it finished` });
+  });
+
   it('reaps Jobs whose run is closed and keeps those of open runs', async () => {
     const open = script('open', 'print(1)\n');
     const closed = script('closed', 'print(1)\n');

@@ -70,6 +70,20 @@ export async function getRun(app: FastifyInstance, id: string): Promise<Json> {
 }
 
 /** Polls the API until the run reaches the status; fails with the last seen state. */
+/** An autonomous one-idea run on the breast-cancer task (the experiment tests' usual run); `over` changes any field. */
+export function createTaskRun(
+  app: FastifyInstance,
+  paperId: string,
+  over: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<Json> {
+  return createRun(
+    app,
+    { paperId, mode: 'autonomous', ideaCount: 1, until: 'measured', taskId: 'breast-cancer', ...over },
+    headers,
+  );
+}
+
 export async function waitForStatus(
   app: FastifyInstance,
   id: string,

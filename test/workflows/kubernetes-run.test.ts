@@ -6,7 +6,7 @@ import { jobName } from '../../src/experiments/executor/kubernetes/job-spec';
 import { spawnWorkerProcess } from '../support/worker-process';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
-import { createRun, submitPaper, waitForStatus } from '../support/api';
+import { createTaskRun, submitPaper, waitForStatus } from '../support/api';
 import { SCALED_TRAIN } from '../support/train-scripts';
 import { k8sEnv, NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
 
@@ -37,14 +37,7 @@ it('takes a paper to a validated report with every experiment run as a Job', asy
   model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
   model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: SCALED_TRAIN } });
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Standardised the features.' } });
-  const created = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'succeeded',
-    taskId: 'breast-cancer',
-    validationSeeds: 3,
-  });
+  const created = await createTaskRun(h.app, paperId, { until: 'succeeded', validationSeeds: 3 });
   const run = await waitForStatus(h.app, created.id, 'succeeded', 300_000);
   expect(run.validation.verdict).toBeDefined();
 
@@ -88,13 +81,7 @@ it('re-attaches to the running Job after the worker is killed with SIGKILL: the 
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Ran the starter.' } });
   const first = spawnWorkerProcess(h, model.baseUrl, k8sEnv(world));
   await worker.stop(); // the killed worker must be the only one polling
-  const created = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'measured',
-    taskId: 'breast-cancer',
-  });
+  const created = await createTaskRun(h.app, paperId);
   const agentJobs = [0, 1].map((step) => jobName(`${created.id}:agent:${step}`));
   for (const j of agentJobs) world.held.add(j);
   const batch = world.kc.makeApiClient(k8s.BatchV1Api);
@@ -132,14 +119,7 @@ it('re-attaches to the running Job after the worker is killed with SIGKILL: the 
 it("runs a run's experiments where the run asked: locally, with Kubernetes the default", async () => {
   const paperId = await submitPaper(h.app);
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'The starter as it is.' } });
-  const created = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'measured',
-    taskId: 'breast-cancer',
-    executor: 'local',
-  });
+  const created = await createTaskRun(h.app, paperId, { executor: 'local' });
   await waitForStatus(h.app, created.id, 'succeeded', 240_000);
   const view = await h.app.inject({ method: 'GET', url: `/v1/runs/${created.id}`, headers: AUTH });
   const executors = (view.json().experiments as Array<{ role: string; executor: string }>)

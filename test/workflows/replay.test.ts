@@ -6,7 +6,7 @@ import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-uti
 import { Worker } from '@temporalio/worker';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { createHarness, stack, type Harness } from '../support/harness';
-import { createRun, decide, submitPaper, waitForStatus } from '../support/api';
+import { createRun, createTaskRun, decide, submitPaper, waitForStatus } from '../support/api';
 import { workflowIdFor } from '../../src/workflows/definitions';
 
 const HISTORIES = path.join(__dirname, '..', 'histories');
@@ -55,13 +55,7 @@ it('replays a live run through the experiment stage with one debug iteration', a
   model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: 'raise SystemExit(3)\n' } });
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'broken' } });
   model.enqueue('agent', { tool: 'undo_edit_script', args: { script_name: 'train.py' } });
-  const run = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'measured',
-    taskId: 'breast-cancer',
-  });
+  const run = await createTaskRun(h.app, paperId);
   await waitForStatus(h.app, run.id, 'succeeded', 120_000);
   // experiment-with-debug.json holds the same run recorded before one-round-trip steps (two activities a step).
   await replayLive(run.id, 'experiment-one-round-trip-step.json');

@@ -3,7 +3,7 @@
 import { createLocalExecutor } from '../../src/experiments/executor/local';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { createHarness, type Harness } from '../support/harness';
-import { createRun, submitPaper, waitForStatus } from '../support/api';
+import { createTaskRun, submitPaper, waitForStatus } from '../support/api';
 import { EXECUTOR_SCRATCH, EXECUTOR_STATE, PYTHON, SANDBOX, TEST_INPUTS } from '../support/experiments';
 
 let model: FakeModel;
@@ -40,13 +40,7 @@ afterAll(async () => {
 
 it('fails the run at once with SandboxUnavailable and the reason, without retrying', async () => {
   const paperId = await submitPaper(h.app);
-  const run = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'measured',
-    taskId: 'breast-cancer',
-  });
+  const run = await createTaskRun(h.app, paperId);
   const done = await waitForStatus(h.app, run.id, 'failed', 60_000);
   expect(done.error).toMatch(/experiment code cannot run: bubblewrap \(bwrap\) is not installed.*MLR_SANDBOX=none/);
   // Non-retryable: the baseline was attempted once.

@@ -1,6 +1,6 @@
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
-import { createRun, submitPaper, waitForStatus } from '../support/api';
+import { createRun, createTaskRun, submitPaper, waitForStatus } from '../support/api';
 import { SCALED_TRAIN } from '../support/train-scripts';
 import { unmeasuredNumbers } from '../../src/validation/provenance';
 import { usageForRun } from '../../src/db/llm-calls';
@@ -48,14 +48,7 @@ async function validatedRun(discussion?: string[]) {
     model.enqueue('report_discussion', {
       content: JSON.stringify({ interpretation: text, limitations: ['One data set only.'] }),
     });
-  const run = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'succeeded',
-    taskId: 'breast-cancer',
-    validationSeeds: 3,
-  });
+  const run = await createTaskRun(h.app, paperId, { until: 'succeeded', validationSeeds: 3 });
   return waitForStatus(h.app, run.id, 'succeeded', 180_000);
 }
 

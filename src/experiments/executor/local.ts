@@ -91,19 +91,6 @@ export { READ_ONLY_VIOLATION } from './measure';
 
 const keyHash = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
 
-/** Where a spec runs on this machine: a fresh copy of its snapshot, or the live workspace. */
-async function resolveWorkspace(
-  opts: LocalExecutorOptions,
-  spec: ExecutionSpec,
-  beforeReplace: (dir: string) => void,
-): Promise<{ dir: string; scratch: boolean }> {
-  if (spec.workspace.kind === 'live') return { dir: opts.inputs.liveWorkspace(spec.workspace), scratch: false };
-  const dir = path.join(opts.scratchDir, 'runs', keyHash(spec.key));
-  beforeReplace(dir);
-  await opts.inputs.materialize(spec.workspace, dir);
-  return { dir, scratch: true };
-}
-
 export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -258,23 +245,9 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const plan = opts.sandbox;
       if (plan.refusal) throw new SandboxUnavailableError(plan.refusal);
       const task = await opts.inputs.task(spec.workspace.taskId);
-      // A worker that died mid-execution leaves its experiment running in its own process group; stop
-      // it before the retry runs (and before its copy is replaced), so two executions never share a folder.
-      let pgidFile = '';
-      const { dir: workspaceDir, scratch } = await resolveWorkspace(opts, spec, (dir) => {
-        pgidFile = path.join(opts.stateDir, `${keyHash(path.resolve(dir))}.pgid`);
-        stopStaleGroup(pgidFile, opts.sandboxScript, dir);
-      });
-      if (!scratch) {
-        pgidFile = path.join(opts.stateDir, `${keyHash(path.resolve(workspaceDir))}.pgid`);
-        stopStaleGroup(pgidFile, opts.sandboxScript, workspaceDir);
-      }
-      fs.mkdirSync(path.join(workspaceDir, '.mlr'), { recursive: true });
       const gpus = spec.resources.gpus;
       const devices = opts.gpuDevices ?? [];
       if (gpus > 0 && devices.length === 0) {
-        const log = await opts.store.put(spec.logKey, Buffer.from(''));
-        if (scratch) fs.rmSync(workspaceDir, { recursive: true, force: true });
         return {
           status: 'failed',
           exitCode: null,
@@ -283,13 +256,25 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
           metrics: null,
           error: `the execution asks for ${gpus} GPU(s) and this machine has none (use MLR_EXECUTOR=kubernetes)`,
           logTail: '',
-          log,
+          log: await opts.store.put(spec.logKey, Buffer.from('')),
           networkIsolated: true,
           sandbox: plan.kind,
           backend: 'local',
           readOnlyViolations: [],
         };
       }
+      // A measured execution runs in a fresh copy of its snapshot, kept per key; the agent's in its workspace.
+      const scratch = spec.workspace.kind === 'snapshot';
+      const workspaceDir =
+        spec.workspace.kind === 'snapshot'
+          ? path.join(opts.scratchDir, 'runs', keyHash(spec.key))
+          : opts.inputs.liveWorkspace(spec.workspace);
+      // A worker that died mid-execution leaves its experiment running in its own process group; stop
+      // it before the retry runs (and before its copy is replaced), so two executions never share a folder.
+      const pgidFile = path.join(opts.stateDir, `${keyHash(path.resolve(workspaceDir))}.pgid`);
+      stopStaleGroup(pgidFile, opts.sandboxScript, workspaceDir);
+      if (spec.workspace.kind === 'snapshot') await opts.inputs.materialize(spec.workspace, workspaceDir);
+      fs.mkdirSync(path.join(workspaceDir, '.mlr'), { recursive: true });
       const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : []);
       const base = {
         exitCode: run.exitCode,
