@@ -172,6 +172,24 @@ export const configSchema = z
     /** Per-run budgets over every model call of the run; the run fails when one is spent. */
     MLR_RUN_MAX_TOKENS: z.coerce.number().int().positive().default(2_000_000),
     MLR_RUN_MAX_COST_USD: z.coerce.number().positive().default(10),
+    /** A run's default GPU-hours budget (its executions' GPUs × wall time). */
+    MLR_RUN_MAX_GPU_HOURS: z.coerce.number().positive().default(24),
+    /** Tokens reserved for a model reply before it arrives (the prompt is estimated from its size). */
+    MLR_MODEL_RESERVE_TOKENS: z.coerce.number().int().min(1).default(4096),
+    /** Prices of compute, so USD budgets cover executions too: per GPU-hour and per CPU-hour. */
+    MLR_GPU_HOUR_USD: z.coerce.number().min(0).default(0),
+    MLR_CPU_HOUR_USD: z.coerce.number().min(0).default(0),
+    /** Campaigns: papers per campaign, runs per campaign, and a user's campaigns in progress at once. */
+    MLR_CAMPAIGN_MAX_PAPERS: z.coerce.number().int().min(1).default(500),
+    MLR_CAMPAIGN_MAX_RUNS: z.coerce.number().int().min(1).default(5000),
+    MLR_MAX_ACTIVE_CAMPAIGNS_PER_USER: z.coerce.number().int().min(1).default(10),
+    /** Events in a campaign's history before it continues as new with its compact state. */
+    MLR_CAMPAIGN_HISTORY_EVENTS: z.coerce.number().int().min(200).default(4000),
+    /** Webhook receiver: decision needed, run finished, budget exhausted, campaign done (HMAC-SHA256 signed). */
+    MLR_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
+    MLR_WEBHOOK_SECRET: optionalString,
+    /** Attempts per webhook delivery (exponential backoff from 5 s, at most 10 min apart). */
+    MLR_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
     /** Where experiments run: `local` (sandboxed on the worker's machine) or `kubernetes` (a Job each). */
     MLR_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
     /** Backends a run may choose with `executor` (comma-separated); MLR_EXECUTOR is always one of them. */
@@ -290,6 +308,13 @@ export const configSchema = z
         message: `MLR_EXECUTOR=kubernetes and MLR_ARTIFACTS=s3 need an object store: set MLR_S3_ENDPOINT and its keys`,
       });
     }
+    if (c.MLR_WEBHOOK_URL && (c.MLR_WEBHOOK_SECRET ?? '').length < 16) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MLR_WEBHOOK_SECRET'],
+        message: 'MLR_WEBHOOK_URL needs MLR_WEBHOOK_SECRET (at least 16 characters) to sign its deliveries',
+      });
+    }
   })
   // The tokens themselves are dropped here: only their hashes (apiUsers) live on in the process.
   .transform(({ MLR_API_TOKENS: tokens, ...c }) => ({
@@ -305,6 +330,13 @@ export const configSchema = z
   }));
 
 export type Config = z.output<typeof configSchema>;
+
+/** A run's budget when it was given none (MLR_RUN_MAX_*). */
+export const defaultRunBudget = (config: Config): { usd: number; tokens: number; gpuHours: number } => ({
+  usd: config.MLR_RUN_MAX_COST_USD,
+  tokens: config.MLR_RUN_MAX_TOKENS,
+  gpuHours: config.MLR_RUN_MAX_GPU_HOURS,
+});
 
 export class ConfigError extends Error {
   constructor(message: string) {

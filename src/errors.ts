@@ -23,8 +23,13 @@ export const ErrorType = {
   RevisionLimit: 'RevisionLimit',
   /** The decision was malformed (e.g. revise without feedback). */
   InvalidDecision: 'InvalidDecision',
-  /** The run's token or cost budget is spent. */
+  /**
+   * A reservation would overrun the run's or its campaign's budget: nothing was spent, and the workflow parks
+   * the run in awaiting_budget until a top-up (details: the BudgetExhaustion).
+   */
   BudgetExhausted: 'BudgetExhausted',
+  /** The campaign already runs maxConcurrentJobs executions: the workflow waits a durable timer and asks again. */
+  ExecutionSlotBusy: 'ExecutionSlotBusy',
   /** The candidate wrote files it must not (read-only data): the run stops at once. */
   SandboxViolation: 'SandboxViolation',
   /** Experiment code must run sandboxed and this host cannot provide the sandbox (MLR_SANDBOX). */
@@ -44,6 +49,7 @@ export const nonRetryableErrorTypes: ErrorTypeName[] = [
   ErrorType.ModelNotConfigured,
   ErrorType.NotFound,
   ErrorType.BudgetExhausted,
+  ErrorType.ExecutionSlotBusy,
   ErrorType.SandboxViolation,
   ErrorType.SandboxUnavailable,
 ];

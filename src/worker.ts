@@ -22,12 +22,12 @@ import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
 import { loadConfig, type Config } from './config';
 import { migrate } from './db/migrate';
-import type { Queryable } from './db/types';
+import type { Queryable, Transactional } from './db/types';
 import { createLogger, type Logger } from './logger';
 
 export interface WorkerDeps {
   config: Config;
-  db: Queryable;
+  db: Transactional;
   connection: NativeConnection;
   namespace: string;
   logger?: Logger;
@@ -38,7 +38,7 @@ export interface WorkerDeps {
 const ROOT = path.resolve(__dirname, '..');
 
 /** Builds the real clients the activities need from configuration. */
-export async function createActivityDeps(config: Config, db: Queryable): Promise<ActivityDeps> {
+export async function createActivityDeps(config: Config, db: Transactional): Promise<ActivityDeps> {
   const openai = new OpenAI({
     apiKey: config.OPENAI_API_KEY ?? 'not-needed', // compatible servers often ignore the key, the SDK insists on one
     baseURL: config.OPENAI_BASE_URL,

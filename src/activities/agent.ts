@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { modelFor } from '../config';
 import { addNote, getStep, insertStep, notesForRun, setObservation, stepsForRun } from '../db/agent';
 import { appendEvent } from '../db/events';
-import { findAnsweredCall, insertLlmCall, usageForRun } from '../db/llm-calls';
+import { findAnsweredCall, insertLlmCall } from '../db/llm-calls';
 import { ErrorType } from '../errors';
 import { ActionError, type Workspace } from '../experiments/workspace';
 import { TOOLS, toolArgs, type ToolName } from '../experiments/tools';
@@ -17,6 +17,7 @@ import type { ToolCall } from '../clients/llm';
 import { agentMessages, agentSystemPrompt, agentTaskMessage, bound } from './agent-prompts';
 import { createRunContext, selectedIdea, storeSnapshot } from './experiment';
 import { withHeartbeat } from './heartbeat';
+import { createMeter } from './ledger';
 import { recordFailedCall } from './model-calls';
 import type { ActivityDeps } from './deps';
 import { costUsd, structuredCall } from './structured';
@@ -32,17 +33,7 @@ const fsErrorMessage = (err: NodeJS.ErrnoException): string =>
 export function createAgentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
   const { context, execute } = createRunContext(deps);
-
-  async function checkBudget(runId: string): Promise<void> {
-    const usage = await usageForRun(db, runId);
-    const tokens = usage.promptTokens + usage.completionTokens;
-    if (tokens >= config.MLR_RUN_MAX_TOKENS || usage.costUsd >= config.MLR_RUN_MAX_COST_USD) {
-      throw ApplicationFailure.nonRetryable(
-        `budget exhausted: ${tokens} tokens of ${config.MLR_RUN_MAX_TOKENS}, $${usage.costUsd.toFixed(4)} of $${config.MLR_RUN_MAX_COST_USD}`,
-        ErrorType.BudgetExhausted,
-      );
-    }
-  }
+  const meter = createMeter(deps);
 
   /** One model call that must choose a tool; recorded like every model call, reused if already paid for. */
   async function chooseTool(runId: string, step: number, signal?: AbortSignal): Promise<ToolCall | undefined> {
@@ -64,7 +55,9 @@ export function createAgentActivities(deps: ActivityDeps) {
     const started = Date.now();
     const base = { runId, role: 'agent', model, callKey, requestHash };
     try {
-      const res = await deps.model.act({ model, messages, tools: TOOLS }, signal);
+      const res = await meter.modelCall({ runId, stage: 'agent', model, prompt: messages }, () =>
+        deps.model.act({ model, messages, tools: TOOLS }, signal),
+      );
       const usage = {
         promptTokens: res.promptTokens,
         completionTokens: res.completionTokens,
@@ -203,7 +196,6 @@ export function createAgentActivities(deps: ActivityDeps) {
     async agentStep({ runId, step }: { runId: string; step: number }): Promise<{ tool: string }> {
       const existing = await getStep(db, runId, step);
       if (existing) return { tool: existing.tool };
-      await checkBudget(runId);
       const call = await withHeartbeat((signal) => chooseTool(runId, step, signal));
       if (!call) {
         await insertStep(db, {

@@ -3,12 +3,12 @@
 import type { ChatModel } from '../clients/llm';
 import type { Scholar } from '../clients/scholar';
 import type { Config } from '../config';
-import type { Queryable } from '../db/types';
+import type { Transactional } from '../db/types';
 import type { ArtifactStore } from '../experiments/artifacts';
 import type { Executor } from '../experiments/executor/types';
 
 export interface ActivityDeps {
-  db: Queryable;
+  db: Transactional;
   model: ChatModel;
   scholar: Scholar;
   config: Config;

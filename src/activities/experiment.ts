@@ -30,6 +30,7 @@ import { MAX_SNAPSHOT_FILE_BYTES, Workspace } from '../experiments/workspace';
 import { listTasks, type PreparedTask } from '../tasks/library';
 import { prepareLibraryTask } from './execution-inputs';
 import type { ActivityDeps } from './deps';
+import { createMeter } from './ledger';
 import type { Idea } from '../domain/schemas';
 import type { RunResult } from '../domain/run';
 
@@ -80,18 +81,26 @@ const summary = (row: ExperimentRow, metric: string, cached: boolean): Experimen
   error: row.error ?? undefined,
 });
 
-/** What one execution of the task needs: the task's own `resources`, else the service's defaults. */
-export function resourcesFor(task: PreparedTask['task'], config: ActivityDeps['config']): Resources {
+/**
+ * What one execution of the task needs: the run's (its campaign's) `resources` where it set them, else the
+ * task's own, else the service's defaults.
+ */
+export function resourcesFor(
+  task: PreparedTask['task'],
+  config: ActivityDeps['config'],
+  run: Partial<Resources> = {},
+): Resources {
   return {
-    cpu: task.resources.cpu ?? config.MLR_EXEC_CPUS,
-    memoryMb: task.resources.memoryMb ?? config.MLR_EXEC_MEMORY_MB,
-    gpus: task.resources.gpus ?? 0,
-    gpuType: task.resources.gpuType,
+    cpu: run.cpu ?? task.resources.cpu ?? config.MLR_EXEC_CPUS,
+    memoryMb: run.memoryMb ?? task.resources.memoryMb ?? config.MLR_EXEC_MEMORY_MB,
+    gpus: run.gpus ?? task.resources.gpus ?? 0,
+    gpuType: run.gpuType ?? task.resources.gpuType,
   };
 }
 
 /** Shared by the experiment, agent and validation activities: the run's task, prepared copy and workspace. */
 export function createRunContext(deps: ActivityDeps) {
+  const meter = createMeter(deps);
   const dataDir = deps.config.MLR_DATA_DIR;
   async function context(runId: string): Promise<{ run: RunRow; prepared: PreparedTask; ws: Workspace }> {
     const run = await getRun(deps.db, runId);
@@ -125,49 +134,59 @@ export function createRunContext(deps: ActivityDeps) {
     const done = await experimentByKey(deps.db, e.key);
     if (done && done.status !== 'running') return voidIfTampered(done);
     const seed = e.seed ?? deps.config.MLR_EXPERIMENT_SEED;
-    const row = await startExperiment(deps.db, {
-      runId: e.run.id,
-      key: e.key,
-      role: e.role,
-      attempt: e.attempt,
-      taskId: e.prepared.task.id,
-      codeHash: e.codeHash,
-      seed,
-    });
     const taskId = e.prepared.task.id;
+    const resources = resourcesFor(e.prepared.task, deps.config, e.run.input?.resources);
     const workspace: WorkspaceRef =
       e.role === 'agent'
         ? { kind: 'live', runId: e.run.id, taskId }
         : { kind: 'snapshot', runId: e.run.id, taskId, codeHash: e.codeHash };
-    const result = await withHeartbeat((signal) =>
-      deps.executor.execute({
-        backend: e.run.input?.executor, // the run's own choice, if it made one (POST /v1/runs)
+    const timeoutMs = deps.config.MLR_EXEC_TIMEOUT_MS;
+    const metered = { key: e.key, runId: e.run.id, stage: e.role, timeoutMs, gpus: resources.gpus };
+    // Reserved before anything starts: a refused reservation leaves no execution behind, and the workflow
+    // waits (for a top-up, or for one of the campaign's job slots) before it asks again.
+    const maxJobs = e.run.input?.campaign?.maxConcurrentJobs;
+    let rowId = '';
+    const result = await meter.execution({ ...metered, cpus: resources.cpu ?? 1, maxJobs }, async () => {
+      const row = await startExperiment(deps.db, {
+        runId: e.run.id,
         key: e.key,
-        workspace,
-        script: e.script ?? 'train.py',
+        role: e.role,
+        attempt: e.attempt,
+        taskId,
+        codeHash: e.codeHash,
         seed,
-        timeoutMs: deps.config.MLR_EXEC_TIMEOUT_MS,
-        resources: resourcesFor(e.prepared.task, deps.config),
-        metricName: e.prepared.task.metric,
-        logKey: `logs/${row.id}.log`,
-        signal,
-        abortMode: abortModeOfActivity,
-        onProgress: heartbeatWith,
-      }),
-    ).catch((err: unknown) => {
-      // No retry can build a sandbox this host lacks, or make a changed prepared task trustworthy again:
-      // the run stops and says what to install, set or remove.
-      if (err instanceof SandboxUnavailableError) {
-        throw ApplicationFailure.nonRetryable(
-          `experiment code cannot run: ${err.message}`,
-          ErrorType.SandboxUnavailable,
-        );
-      }
-      if (err instanceof TamperedTaskError)
-        throw ApplicationFailure.nonRetryable(err.message, ErrorType.SandboxViolation);
-      throw err;
+      });
+      rowId = row.id;
+      return withHeartbeat((signal) =>
+        deps.executor.execute({
+          backend: e.run.input?.executor, // the run's own choice, if it made one (POST /v1/runs)
+          key: e.key,
+          workspace,
+          script: e.script ?? 'train.py',
+          seed,
+          timeoutMs,
+          resources,
+          metricName: e.prepared.task.metric,
+          logKey: `logs/${row.id}.log`,
+          signal,
+          abortMode: abortModeOfActivity,
+          onProgress: heartbeatWith,
+        }),
+      ).catch((err: unknown) => {
+        // No retry can build a sandbox this host lacks, or make a changed prepared task trustworthy again:
+        // the run stops and says what to install, set or remove.
+        if (err instanceof SandboxUnavailableError) {
+          throw ApplicationFailure.nonRetryable(
+            `experiment code cannot run: ${err.message}`,
+            ErrorType.SandboxUnavailable,
+          );
+        }
+        if (err instanceof TamperedTaskError)
+          throw ApplicationFailure.nonRetryable(err.message, ErrorType.SandboxViolation);
+        throw err;
+      });
     });
-    return voidIfTampered(await finishExperiment(deps.db, row.id, result));
+    return voidIfTampered(await finishExperiment(deps.db, rowId, result));
   }
 
   /**

@@ -1,11 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ScholarBusyError, ScholarUnavailableError, type ScholarPaper } from '../clients/scholar';
+import { appendRunProgress } from '../db/campaigns';
 import { appendEvent, type RunEventType } from '../db/events';
 import { ideasForRound, insertIdeas, setIdeaRank } from '../db/ideas';
 import { getPaper } from '../db/papers';
 import { getRun, patchRun } from '../db/runs';
 import { ErrorType } from '../errors';
 import { createAgentActivities } from './agent';
+import { createCampaignActivities } from './campaign';
 import type { ActivityDeps } from './deps';
 import { createExperimentActivities } from './experiment';
 import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
@@ -32,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createExperimentActivities(deps),
     ...createAgentActivities(deps),
+    ...createCampaignActivities(deps),
 
     async recordStatus(input: {
       runId: string;
@@ -51,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
         selected_idea_id: input.selectedIdeaId ?? null,
         error: input.error ?? null,
       });
+      await appendRunProgress(db, input.runId, { status: input.status, error: input.error });
     },
 
     async recordEvent(input: { runId: string; type: RunEventType; data: Record<string, unknown> }): Promise<void> {

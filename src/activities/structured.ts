@@ -5,14 +5,15 @@ import type { ChatMessage, ChatModel } from '../clients/llm';
 import { modelFor, type Config, type ModelRole } from '../config';
 import { appendEvent } from '../db/events';
 import { findAnsweredCall, insertLlmCall } from '../db/llm-calls';
-import type { Queryable } from '../db/types';
+import type { Transactional } from '../db/types';
 import { ErrorType } from '../errors';
 import { reaskMessage } from './prompts';
 import { toStrictJsonSchema } from '../domain/schemas';
+import { createMeter } from './ledger';
 import { recordFailedCall } from './model-calls';
 
 export interface StructuredDeps {
-  db: Queryable;
+  db: Transactional;
   model: ChatModel;
   config: Config;
 }
@@ -76,7 +77,9 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
     const started = Date.now();
     let res;
     try {
-      res = await deps.model.complete({ model, messages, jsonSchema }, call.signal);
+      res = await createMeter(deps).modelCall({ runId: call.runId, stage: call.role, model, prompt: messages }, () =>
+        deps.model.complete({ model, messages, jsonSchema }, call.signal),
+      );
     } catch (err) {
       const error = await recordFailedCall(deps.db, base, started, err);
       await appendEvent(deps.db, call.runId, 'llm_call', { role: call.role, model, status: 'error', error });

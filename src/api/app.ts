@@ -13,7 +13,7 @@ import { defaultPdfLimits } from '../papers/ingest';
 import { createPaperIngestor, type PaperIngestor } from '../papers/ingestor';
 import type { RunTimeouts } from '../workflows/definitions';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
-import { createEventHub, type EventHub } from './event-hub';
+import { campaignStreamSource, createEventHub, runStreamSource, type EventHub } from './event-hub';
 import authPlugin from './plugins/auth';
 import errorsPlugin from './plugins/errors';
 import { eventRoutes } from './routes/events';
@@ -21,6 +21,7 @@ import { experimentRoutes } from './routes/experiments';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { approvalRoutes } from './routes/approvals';
+import { campaignRoutes } from './routes/campaigns';
 import { paperRoutes } from './routes/papers';
 import { reportRoutes } from './routes/report';
 import { runRoutes } from './routes/runs';
@@ -46,6 +47,7 @@ export interface AppDeps {
 export interface RouteDeps extends AppDeps {
   ingestor: PaperIngestor;
   hub: EventHub;
+  campaignHub: EventHub;
 }
 
 export function defaultRunTimeouts(config: Config): RunTimeouts {
@@ -107,15 +109,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       cpuSeconds: config.MLR_PDF_CPU_SECONDS,
     },
   });
-  const hub = createEventHub(deps.db, { pollMs: deps.ssePollMs ?? 500, logger: deps.logger });
+  const hubOptions = { pollMs: deps.ssePollMs ?? 500, logger: deps.logger };
+  const hub = createEventHub(runStreamSource(deps.db), hubOptions);
+  const campaignHub = createEventHub(campaignStreamSource(deps.db), hubOptions);
   app.addHook('onClose', async () => {
     hub.close();
+    campaignHub.close();
     await ingestor.close();
   });
-  const routeDeps: RouteDeps = { ...deps, ingestor, hub };
+  const routeDeps: RouteDeps = { ...deps, ingestor, hub, campaignHub };
   await app.register(healthRoutes, routeDeps);
   await app.register(metricsRoutes, routeDeps);
   await app.register(approvalRoutes, routeDeps);
+  await app.register(campaignRoutes, routeDeps);
   await app.register(paperRoutes, routeDeps);
   await app.register(runRoutes, routeDeps);
   await app.register(eventRoutes, routeDeps);

@@ -1,23 +1,68 @@
 // One poller for every event stream: each tick reads the states and the new events of all runs that
 // have listeners in two queries, whatever the number of clients, and hands each listener what it has
 // not seen. A listener whose socket is full is skipped (backpressure) and catches up once it drains.
-import { eventsAfterMany, runStates, type RunEvent } from '../db/events';
+import { campaignEventsAfterMany, campaignStatuses } from '../db/campaigns';
+import { eventsAfterMany, runStates } from '../db/events';
 import type { Queryable } from '../db/types';
 import type { Logger } from '../logger';
+import { CAMPAIGN_FINAL, type CampaignStatus } from '../workflows/campaign-definitions';
 import { isFinished, type RunStatus, type RunUntil } from '../workflows/definitions';
+
+/** An event as every stream sends it: its id, its stream (a run's or a campaign's id), type and data. */
+export interface StreamEvent {
+  id: string;
+  stream: string;
+  type: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** Where a hub reads from: which streams are finished, and new events after each stream's cursor. */
+export interface StreamSource {
+  finished(ids: string[]): Promise<Set<string>>;
+  eventsAfter(cursors: Array<{ id: string; after: number }>, limit: number): Promise<StreamEvent[]>;
+}
+
+export const runStreamSource = (db: Queryable): StreamSource => ({
+  async finished(ids) {
+    const states = new Map((await runStates(db, ids)).map((s) => [s.id, s]));
+    return new Set(
+      ids.filter((id) => {
+        const s = states.get(id);
+        return !s || isFinished(s.status as RunStatus, s.until as RunUntil);
+      }),
+    );
+  },
+  async eventsAfter(cursors, limit) {
+    const rows = await eventsAfterMany(
+      db,
+      cursors.map((c) => ({ runId: c.id, after: c.after })),
+      limit,
+    );
+    return rows.map((e) => ({ ...e, stream: e.run_id }));
+  },
+});
+
+export const campaignStreamSource = (db: Queryable): StreamSource => ({
+  async finished(ids) {
+    const states = new Map((await campaignStatuses(db, ids)).map((s) => [s.id, s.status]));
+    return new Set(ids.filter((id) => !states.has(id) || CAMPAIGN_FINAL.includes(states.get(id) as CampaignStatus)));
+  },
+  eventsAfter: (cursors, limit) => campaignEventsAfterMany(db, cursors, limit),
+});
 
 export interface StreamListener {
   /** Last event id this listener has; the hub sends only newer ones. */
   after: number;
   /** False while the client's socket is full: nothing is sent until it drains. */
   ready(): boolean;
-  send(events: RunEvent[]): void;
-  /** The run is finished and every event was sent. */
+  send(events: StreamEvent[]): void;
+  /** The stream's subject is finished and every event was sent. */
   finished(): void;
 }
 
 export interface EventHub {
-  subscribe(runId: string, listener: StreamListener): () => void;
+  subscribe(id: string, listener: StreamListener): () => void;
   /** Listeners in all. */
   size(): number;
   close(): void;
@@ -25,7 +70,7 @@ export interface EventHub {
 
 const BATCH = 2000;
 
-export function createEventHub(db: Queryable, opts: { pollMs: number; logger?: Logger }): EventHub {
+export function createEventHub(source: StreamSource, opts: { pollMs: number; logger?: Logger }): EventHub {
   const byRun = new Map<string, Set<StreamListener>>();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
@@ -44,25 +89,22 @@ export function createEventHub(db: Queryable, opts: { pollMs: number; logger?: L
     ticking = true;
     let full = false;
     try {
-      const runIds = [...byRun.keys()];
-      // States first: a run seen finished here has all its events written already.
-      const states = new Map((await runStates(db, runIds)).map((s) => [s.id, s]));
-      const cursors = runIds
-        .map((runId) => ({
-          runId,
-          after: Math.min(
-            ...[...byRun.get(runId)!].filter((l) => l.ready()).map((l) => l.after),
-            Number.MAX_SAFE_INTEGER,
-          ),
+      const ids = [...byRun.keys()];
+      // States first: a stream seen finished here has all its events written already.
+      const finished = await source.finished(ids);
+      const cursors = ids
+        .map((id) => ({
+          id,
+          after: Math.min(...[...byRun.get(id)!].filter((l) => l.ready()).map((l) => l.after), Number.MAX_SAFE_INTEGER),
         }))
         .filter((c) => c.after !== Number.MAX_SAFE_INTEGER);
-      const events = await eventsAfterMany(db, cursors, BATCH);
+      const events = await source.eventsAfter(cursors, BATCH);
       full = events.length === BATCH;
-      const perRun = new Map<string, RunEvent[]>();
+      const perRun = new Map<string, StreamEvent[]>();
       for (const e of events) {
-        const list = perRun.get(e.run_id);
+        const list = perRun.get(e.stream);
         if (list) list.push(e);
-        else perRun.set(e.run_id, [e]);
+        else perRun.set(e.stream, [e]);
       }
       for (const [runId, listeners] of byRun) {
         const fresh = perRun.get(runId) ?? [];
@@ -73,9 +115,7 @@ export function createEventHub(db: Queryable, opts: { pollMs: number; logger?: L
             l.after = Number(mine[mine.length - 1]!.id);
             l.send(mine);
           }
-          const state = states.get(runId);
-          const done = !state || isFinished(state.status as RunStatus, state.until as RunUntil);
-          if (done && !full && l.ready()) l.finished();
+          if (finished.has(runId) && !full && l.ready()) l.finished();
         }
       }
     } catch (err) {

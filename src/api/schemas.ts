@@ -141,6 +141,20 @@ export const runSchema = {
         costUsd: { type: 'number' },
       },
     },
+    spend: {
+      type: 'object',
+      properties: {
+        usd: { type: 'number' },
+        tokens: { type: 'number' },
+        gpuHours: { type: 'number' },
+        cpuHours: { type: 'number' },
+      },
+    },
+    budget: nullableFreeObject,
+    campaign: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'string' }, slot: { type: 'integer' }, ideaRank: { type: ['integer', 'null'] } },
+    },
     error: { type: ['string', 'null'] },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },

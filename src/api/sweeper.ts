@@ -2,6 +2,7 @@
 // API killed between the insert and the start) stays `queued` with its input stored; this starts it.
 // Starting is idempotent (USE_EXISTING), so several API replicas may sweep at once.
 import type { RunGateway } from '../clients/temporal';
+import { campaignInputOf, unstartedCampaigns } from '../db/campaigns';
 import { staleQueuedRuns } from '../db/runs';
 import type { Queryable } from '../db/types';
 import type { Logger } from '../logger';
@@ -24,6 +25,15 @@ export async function sweepQueuedRuns(
     } catch (err) {
       logger?.warn({ err, runId: run.id }, 'queued run still cannot be started');
       break; // Temporal is still unreachable: try again next sweep
+    }
+  }
+  for (const c of await unstartedCampaigns(db, graceMs)) {
+    try {
+      await gateway.startCampaign(campaignInputOf(c));
+      started++;
+    } catch (err) {
+      logger?.warn({ err, campaignId: c.id }, 'campaign still cannot be started');
+      break;
     }
   }
   return started;

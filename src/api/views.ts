@@ -5,6 +5,7 @@ import type { IdeaRow } from '../db/ideas';
 import type { Usage } from '../db/llm-calls';
 import type { PaperRow, PaperSummary } from '../db/papers';
 import type { RunRow } from '../db/runs';
+import { ZERO_SPEND, type Spend } from '../domain/budget';
 import { HttpError } from '../errors';
 
 export function encodeCursor(row: { created_at: Date; id: string }): string {
@@ -62,7 +63,13 @@ export const experimentView = (e: ExperimentRow) => ({
   placement: e.placement,
 });
 
-export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: ExperimentRow[] = []) {
+export function runView(
+  r: RunRow,
+  ideas: IdeaRow[],
+  usage: Usage,
+  experiments: ExperimentRow[] = [],
+  spend: Spend = { ...ZERO_SPEND },
+) {
   return {
     id: r.id,
     owner: r.owner,
@@ -87,6 +94,12 @@ export function runView(r: RunRow, ideas: IdeaRow[], usage: Usage, experiments: 
     result: r.result,
     validation: r.validation,
     usage,
+    // What the ledger counts against the budget: settled costs plus live reservations.
+    spend,
+    budget: r.budget,
+    campaign: r.campaign_id
+      ? { id: r.campaign_id, slot: r.campaign_slot, ideaRank: r.input?.campaign?.ideaRank ?? null }
+      : null,
     error: r.error,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),

@@ -10,8 +10,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 import { ErrorType, HttpError } from '../errors';
+import type { Budget } from '../domain/budget';
+import {
+  campaignWorkflowId,
+  topUpUpdate,
+  type CampaignInput,
+  type CampaignSnapshot,
+} from '../workflows/campaign-definitions';
 import {
   approvalUpdate,
+  budgetSignal,
   feedbackSignal,
   pauseSignal,
   resumeSignal,
@@ -42,8 +50,11 @@ export interface RunGateway {
   decide(workflowId: string, decision: Decision, requestId: string): Promise<RunSnapshot>;
   cancel(workflowId: string): Promise<void>;
   state(workflowId: string): Promise<RunSnapshot>;
-  signal(workflowId: string, name: 'feedback' | 'pause' | 'resume', text?: string): Promise<void>;
+  signal(workflowId: string, name: 'feedback' | 'pause' | 'resume' | 'budget', text?: string): Promise<void>;
   ping(): Promise<{ workerPolling: boolean }>;
+  startCampaign(input: CampaignInput): Promise<void>;
+  /** The campaign's top-up update: answers once the new budget is stored and parked runs are woken. */
+  topUpCampaign(workflowId: string, add: Budget, requestId: string): Promise<CampaignSnapshot>;
 }
 
 const UPDATE_DEADLINE_MS = 15_000;
@@ -89,7 +100,24 @@ export function createRunGateway(client: Client, taskQueue: string): RunGateway 
     async signal(workflowId, name, text) {
       const handle = client.workflow.getHandle(workflowId);
       if (name === 'feedback') await handle.signal(feedbackSignal, text ?? '').catch(mapError);
+      else if (name === 'budget') await handle.signal(budgetSignal).catch(mapError);
       else await handle.signal(name === 'pause' ? pauseSignal : resumeSignal).catch(mapError);
+    },
+    async startCampaign(input) {
+      await client.workflow.start('researchCampaign', {
+        taskQueue,
+        workflowId: campaignWorkflowId(input.campaignId),
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+    },
+    async topUpCampaign(workflowId, add, requestId) {
+      const handle = client.workflow.getHandle(workflowId);
+      return client
+        .withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+          handle.executeUpdate(topUpUpdate, { args: [add], updateId: requestId }),
+        )
+        .catch(mapError);
     },
     async ping() {
       const res = await client.workflowService.describeTaskQueue({

@@ -17,7 +17,8 @@ export type RunEventType =
   | 'result'
   | 'validation'
   | 'repair'
-  | 'feedback_received';
+  | 'feedback_received'
+  | 'budget';
 
 export interface RunEvent {
   id: string;

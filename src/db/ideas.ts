@@ -41,3 +41,15 @@ export async function getIdea(db: Queryable, id: string): Promise<IdeaRow | unde
   const { rows } = await db.query<IdeaRow>('SELECT * FROM ideas WHERE id = $1', [id]);
   return rows[0];
 }
+
+/** Gives a run another run's ranked round-0 ideas as its own round 0 (once; a retry finds them there). */
+export async function copyRankedIdeas(db: Queryable, fromRunId: string, toRunId: string): Promise<IdeaRow[]> {
+  await db.query(
+    `INSERT INTO ideas (id, run_id, round, position, rank, review, body)
+     SELECT gen_random_uuid(), $2, 0, position, rank, review, body FROM ideas
+     WHERE run_id = $1 AND round = 0 AND rank IS NOT NULL
+     ON CONFLICT (run_id, round, position) DO NOTHING`,
+    [fromRunId, toRunId],
+  );
+  return ideasForRound(db, toRunId, 0);
+}

@@ -66,3 +66,12 @@ export async function listPapers(
   );
   return rows;
 }
+
+/** Titles of the papers among `ids` that the scope may see (a campaign's papers, checked in one query). */
+export async function getPaperTitles(db: Queryable, ids: string[], scope: OwnerScope): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ id: string; title: string }>(
+    'SELECT id, title FROM papers WHERE id = ANY($1::uuid[]) AND ($2::text IS NULL OR owner = $2)',
+    [ids, scope],
+  );
+  return new Map(rows.map((r) => [r.id, r.title]));
+}

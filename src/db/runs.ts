@@ -1,5 +1,6 @@
 import type { Analysis } from '../domain/schemas';
 import type { RelatedPaper, Retrieval, RunResult } from '../domain/run';
+import { addBudget, type Budget } from '../domain/budget';
 import type { OwnerScope } from '../domain/user';
 import type { Flag } from '../validation/checks';
 import type { ValidationRecord } from '../validation/report';
@@ -34,6 +35,9 @@ export interface RunRow {
   paused: boolean;
   validation: StoredValidation | null;
   input: RunInput | null;
+  campaign_id: string | null;
+  campaign_slot: number | null;
+  budget: Budget | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -114,6 +118,7 @@ export interface RunFilter {
   idempotencyKey?: string;
   status?: RunStatus;
   paperId?: string;
+  campaignId?: string;
   before?: { createdAt: string; id: string };
   limit: number;
 }
@@ -124,6 +129,7 @@ export async function listRuns(db: Queryable, f: RunFilter): Promise<RunRow[]> {
      WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR paper_id = $2)
        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
        AND ($6::text IS NULL OR owner = $6) AND ($7::text IS NULL OR idempotency_key = $7)
+       AND ($8::uuid IS NULL OR campaign_id = $8)
      ORDER BY created_at DESC, id DESC LIMIT $5`,
     [
       f.status ?? null,
@@ -133,6 +139,7 @@ export async function listRuns(db: Queryable, f: RunFilter): Promise<RunRow[]> {
       f.limit,
       f.scope,
       f.idempotencyKey ?? null,
+      f.campaignId ?? null,
     ],
   );
   return rows;
@@ -151,7 +158,8 @@ export async function runsAwaitingApproval(db: Queryable, scope: OwnerScope, lim
 /** Runs of an owner that have not reached a final status, for the cap on concurrently active runs. */
 export async function countActiveRuns(db: Queryable, owner: string, finalStatuses: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM runs WHERE owner = $1 AND status <> ALL($2::text[])
+    // A campaign's runs are bounded by its own window (maxConcurrentRuns), not by this per-user limit.
+    `SELECT count(*) AS n FROM runs WHERE owner = $1 AND status <> ALL($2::text[]) AND campaign_id IS NULL
        AND NOT (until = 'approved' AND status = 'approved')`,
     [owner, finalStatuses],
   );
@@ -161,7 +169,9 @@ export async function countActiveRuns(db: Queryable, owner: string, finalStatuse
 /** Runs still `queued` after the grace period: a crash between the insert and the workflow start. */
 export async function staleQueuedRuns(db: Queryable, olderThanMs: number, limit = 100): Promise<RunRow[]> {
   const { rows } = await db.query<RunRow>(
-    `SELECT * FROM runs WHERE status = 'queued' AND created_at < now() - $1::float8 * interval '1 millisecond'
+    // A campaign's runs are its children: the campaign workflow starts them, never the sweeper.
+    `SELECT * FROM runs WHERE status = 'queued' AND campaign_id IS NULL
+       AND created_at < now() - $1::float8 * interval '1 millisecond'
      ORDER BY created_at LIMIT $2`,
     [olderThanMs, limit],
   );
@@ -194,4 +204,21 @@ export async function patchRun(db: Queryable, id: string, patch: Partial<Patchab
   const values = entries.map(([, v]) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v));
   const res = await db.query(`UPDATE runs SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, [id, ...values]);
   if (res.rowCount === 0) throw new Error(`run ${id} does not exist`);
+}
+
+/** Adds to a run's budget (its defaults when it had none) under the row's lock, which reservations take too. */
+export async function topUpRunBudget(db: Transactional, id: string, defaults: Budget, add: Budget): Promise<Budget> {
+  return transaction(db, async (tx) => {
+    const row = (await tx.query<{ budget: Budget | null }>('SELECT budget FROM runs WHERE id = $1 FOR UPDATE', [id]))
+      .rows[0];
+    if (!row) throw new Error(`run ${id} does not exist`);
+    const budget = addBudget(row.budget ?? defaults, add);
+    await tx.query('UPDATE runs SET budget = $2, updated_at = now() WHERE id = $1', [id, JSON.stringify(budget)]);
+    await tx.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [
+      id,
+      'budget',
+      JSON.stringify({ added: add, budget }),
+    ]);
+    return budget;
+  });
 }

@@ -1,5 +1,6 @@
 // Messages and I/O of the research-run workflow. The API imports this file, never the workflow itself.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { BudgetExhaustion } from '../domain/budget';
 
 export const RUN_STATUSES = [
   'queued',
@@ -7,6 +8,7 @@ export const RUN_STATUSES = [
   'retrieving',
   'ideating',
   'awaiting_approval',
+  'awaiting_budget',
   'approved',
   'implementing',
   'executing',
@@ -60,6 +62,37 @@ export interface RunInput {
   validation: { seeds: number; parallelism: number };
   /** Where this run's experiments run, when it chose (one of MLR_EXECUTORS); else MLR_EXECUTOR. */
   executor?: 'local' | 'kubernetes';
+  /** Resources for every execution, over the task's own (a campaign's `resources`). */
+  resources?: { cpu?: number; memoryMb?: number; gpus?: number; gpuType?: string };
+  /** Set for a campaign's run: where it reports, and which of its paper's ideas it carries. */
+  campaign?: CampaignLink;
+  /** Attempts per webhook delivery when MLR_WEBHOOK_URL was set at creation; unset: no webhooks. */
+  webhookAttempts?: number;
+}
+
+/** A run's place in its campaign. */
+export interface CampaignLink {
+  campaignId: string;
+  workflowId: string;
+  slot: number;
+  /** The run carries its paper's idea of this rank (1 = best). */
+  ideaRank: number;
+  /** The run of the same paper whose analysis, related work and ideas this run adopts instead of paying again. */
+  ideasFrom?: string;
+  /** At most this many of the campaign's executions at once. */
+  maxConcurrentJobs?: number;
+}
+
+/** What a campaign's run tells its campaign (a signal): ideas ready, parked or unparked, finished. */
+export interface ChildNote {
+  slot: number;
+  runId: string;
+  kind: 'ideas' | 'status' | 'finished';
+  status?: RunStatus;
+  /** kind ideas: how many ranked ideas the paper has. */
+  ideas?: number;
+  /** status awaiting_budget: what ran out. */
+  budget?: BudgetExhaustion;
 }
 
 export interface Decision {
@@ -85,6 +118,8 @@ export interface RunSnapshot {
   step: number;
   attempt: number;
   paused: boolean;
+  /** Set while the run waits in awaiting_budget: what ran out. */
+  budget?: BudgetExhaustion;
 }
 
 export const approvalUpdate = defineUpdate<RunSnapshot, [Decision]>('approval');
@@ -92,5 +127,12 @@ export const stateQuery = defineQuery<RunSnapshot>('state');
 export const feedbackSignal = defineSignal<[string]>('feedback');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
+/** The run's or its campaign's budget was topped up: a run in awaiting_budget asks again. */
+export const budgetSignal = defineSignal('budget');
+/** Sent by a campaign's runs to the campaign (by workflow id, so it reaches the campaign after continue-as-new). */
+export const childSignal = defineSignal<[ChildNote]>('child');
+
+/** Statuses in which a run waits on a person (or a top-up) and does not count against maxConcurrentRuns. */
+export const PARKED_STATUSES: readonly RunStatus[] = ['awaiting_approval', 'awaiting_budget'];
 
 export const workflowIdFor = (runId: string): string => `run-${runId}`;

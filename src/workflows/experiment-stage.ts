@@ -12,7 +12,12 @@ type MoveTo = (status: RunStatus, extra?: { error?: string }) => Promise<void>;
  * action at a time; when it gives its final answer the harness measures the candidate. A failed
  * measurement is handed back to the agent (never retried blind) up to maxDebugIterations times.
  */
-export async function experimentStage(input: RunInput, state: RunState, moveTo: MoveTo): Promise<void> {
+export async function experimentStage(
+  input: RunInput,
+  state: RunState,
+  moveTo: MoveTo,
+  guard: <T extends object>(acts: T) => T = (acts) => acts,
+): Promise<void> {
   const { llmStartToCloseSeconds, llmHeartbeatSeconds, llmMaxAttempts } = input.timeouts;
   const retry: RetryPolicy = {
     initialInterval: '1s',
@@ -21,17 +26,22 @@ export async function experimentStage(input: RunInput, state: RunState, moveTo: 
     maximumAttempts: llmMaxAttempts,
     nonRetryableErrorTypes,
   };
-  const steps = proxyActivities<Activities>({
-    startToCloseTimeout: `${llmStartToCloseSeconds}s`,
-    heartbeatTimeout: `${llmHeartbeatSeconds}s`,
-    retry,
-  });
+  // Guarded: a refused reservation parks the run at this step boundary instead of failing it.
+  const steps = guard(
+    proxyActivities<Activities>({
+      startToCloseTimeout: `${llmStartToCloseSeconds}s`,
+      heartbeatTimeout: `${llmHeartbeatSeconds}s`,
+      retry,
+    }),
+  );
   // Actions may execute scripts: they get the execution timeout on top, and heartbeat all the while.
-  const runs = proxyActivities<Activities>({
-    startToCloseTimeout: `${input.experiment.execTimeoutSeconds + llmStartToCloseSeconds + 600}s`,
-    heartbeatTimeout: `${llmHeartbeatSeconds}s`,
-    retry,
-  });
+  const runs = guard(
+    proxyActivities<Activities>({
+      startToCloseTimeout: `${input.experiment.execTimeoutSeconds + llmStartToCloseSeconds + 600}s`,
+      heartbeatTimeout: `${llmHeartbeatSeconds}s`,
+      retry,
+    }),
+  );
   const { runId } = input;
   const { maxSteps, maxDebugIterations } = input.experiment;
 

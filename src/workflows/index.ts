@@ -1,1 +1,3 @@
 export { researchRun } from './research-run';
+export { researchCampaign } from './research-campaign';
+export { webhookDelivery } from './webhook';

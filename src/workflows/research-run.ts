@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -11,20 +12,28 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { describeExhaustion, type BudgetExhaustion } from '../domain/budget';
 import { ErrorType, nonRetryableErrorTypes } from '../errors';
+import { budgetGuard } from './budget-guard';
 import { experimentStage } from './experiment-stage';
 import {
   approvalUpdate,
+  budgetSignal,
+  childSignal,
   feedbackSignal,
+  isFinished,
+  PARKED_STATUSES,
   pauseSignal,
   resumeSignal,
   stateQuery,
+  type ChildNote,
   type Decision,
   type RunInput,
   type RunSnapshot,
   type RunStatus,
 } from './definitions';
 import { RunState } from './run-state';
+import { emitWebhook } from './webhook';
 
 /**
  * One research run: analyse the paper, retrieve related work, propose and rank ideas, then wait (for days
@@ -33,23 +42,49 @@ import { RunState } from './run-state';
 export async function researchRun(input: RunInput): Promise<RunSnapshot> {
   const state = new RunState(input);
   const { llmStartToCloseSeconds, llmHeartbeatSeconds, llmMaxAttempts } = input.timeouts;
-  const llm = proxyActivities<Activities>({
-    startToCloseTimeout: `${llmStartToCloseSeconds}s`,
-    heartbeatTimeout: `${llmHeartbeatSeconds}s`,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '2m',
-      maximumAttempts: llmMaxAttempts,
-      nonRetryableErrorTypes,
-    },
-  });
+  const guard = <T extends object>(acts: T): T => budgetGuard(acts, (e) => park(e));
+  const llm = guard(
+    proxyActivities<Activities>({
+      startToCloseTimeout: `${llmStartToCloseSeconds}s`,
+      heartbeatTimeout: `${llmHeartbeatSeconds}s`,
+      retry: {
+        initialInterval: '1s',
+        backoffCoefficient: 2,
+        maximumInterval: '2m',
+        maximumAttempts: llmMaxAttempts,
+        nonRetryableErrorTypes,
+      },
+    }),
+  );
   const record = proxyLocalActivities<Activities>({
     startToCloseTimeout: '30s',
     retry: { initialInterval: '200ms', maximumInterval: '10s', maximumAttempts: 20 },
   });
 
+  /** Tells the campaign (if any) about this run; a campaign that is gone is no reason to fail. */
+  const notify = async (note: Omit<ChildNote, 'slot' | 'runId'>): Promise<void> => {
+    const link = input.campaign;
+    if (!link) return;
+    try {
+      await getExternalWorkflowHandle(link.workflowId).signal(childSignal, {
+        slot: link.slot,
+        runId: input.runId,
+        ...note,
+      });
+    } catch (err) {
+      log.warn('campaign not reachable', { runId: input.runId, error: (err as Error).message });
+    }
+  };
+  const webhook = (id: string, event: 'decision.needed' | 'run.finished' | 'budget.exhausted') =>
+    emitWebhook(input.webhookAttempts, {
+      id: `${input.runId}-${id}`,
+      event,
+      runId: input.runId,
+      campaignId: input.campaign?.campaignId,
+    });
+
   const moveTo = async (status: RunStatus, extra: { error?: string; decision?: Decision } = {}): Promise<void> => {
+    const was = state.status;
     state.status = status;
     await record.recordStatus({
       runId: input.runId,
@@ -59,7 +94,38 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       ...extra,
     });
     state.persisted = status;
+    // The campaign counts runs that wait on a person or a top-up apart: it hears when one parks or moves on.
+    const parking = PARKED_STATUSES.includes(status) || PARKED_STATUSES.includes(was);
+    if (input.campaign && parking && !isFinished(status, input.until)) {
+      await notify({ kind: 'status', status, ...(status === 'awaiting_budget' ? { budget: state.budget } : {}) });
+    }
   };
+
+  /**
+   * A refused reservation: wait, visibly, for a top-up of whichever budget ran out, then carry on. Parallel
+   * activities (validation lanes) refused together share one wait.
+   */
+  let parking: Promise<void> | undefined;
+  const park = (exhaustion: BudgetExhaustion): Promise<void> =>
+    (parking ??= waitForTopUp(exhaustion).finally(() => {
+      parking = undefined;
+    }));
+  async function waitForTopUp(exhaustion: BudgetExhaustion): Promise<void> {
+    const resumeAs = state.status;
+    const seen = state.budgetEpoch;
+    state.budget = exhaustion;
+    await moveTo('awaiting_budget', { error: describeExhaustion(exhaustion) });
+    // A campaign's own budget is announced once by the campaign, not by each of its runs.
+    if (exhaustion.scope === 'run') await webhook(`budget-${seen}`, 'budget.exhausted');
+    // Woken by a top-up (or every half hour, in case one was missed), it goes on only once the reservation fits.
+    let epoch = seen;
+    do {
+      await condition(() => state.budgetEpoch > epoch, '30 minutes');
+      epoch = state.budgetEpoch;
+    } while (!(await llm.budgetFits({ runId: input.runId, exhaustion })));
+    state.budget = undefined;
+    await moveTo(resumeAs);
+  }
 
   setHandler(stateQuery, () => state.snapshot());
   setHandler(feedbackSignal, (text) => {
@@ -70,6 +136,9 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
   });
   setHandler(resumeSignal, () => {
     state.paused = false;
+  });
+  setHandler(budgetSignal, () => {
+    state.budgetEpoch += 1;
   });
   setHandler(
     approvalUpdate,
@@ -87,17 +156,30 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
   );
 
   try {
-    await moveTo('analyzing');
-    await llm.analyzePaper({ runId: input.runId });
-    await moveTo('retrieving');
-    await llm.retrieveRelatedWork({ runId: input.runId });
+    const adopt = input.campaign?.ideasFrom;
+    if (!adopt) {
+      await moveTo('analyzing');
+      await llm.analyzePaper({ runId: input.runId });
+      await moveTo('retrieving');
+      await llm.retrieveRelatedWork({ runId: input.runId });
+    }
 
     let feedback: string | undefined;
     for (;;) {
       await moveTo('ideating');
-      await llm.generateIdeas({ runId: input.runId, round: state.round, count: input.ideaCount, feedback });
-      state.ideas = await llm.reviewIdeas({ runId: input.runId, round: state.round });
+      if (adopt && state.round === 0) {
+        // Another run of the same paper paid for the analysis and the ideas: this one carries another of them.
+        state.ideas = await llm.adoptIdeas({ runId: input.runId, fromRunId: adopt });
+      } else {
+        await llm.generateIdeas({ runId: input.runId, round: state.round, count: input.ideaCount, feedback });
+        state.ideas = await llm.reviewIdeas({ runId: input.runId, round: state.round });
+      }
+      if (input.campaign && !state.ideasAnnounced) {
+        state.ideasAnnounced = true;
+        if (!adopt) await notify({ kind: 'ideas', ideas: state.ideas.length });
+      }
       await moveTo('awaiting_approval');
+      if (input.mode === 'supervised') await webhook(`decision-${state.round}`, 'decision.needed');
 
       const decision = await awaitDecision(state);
       state.pending = undefined;
@@ -110,16 +192,21 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       if (decision.decision === 'reject') {
         await moveTo('rejected', { decision });
       } else {
-        state.selectedIdeaId = decision.ideaId ?? state.topIdea().id;
+        state.selectedIdeaId = decision.ideaId ?? state.defaultIdea().id;
         await moveTo('approved', { decision: { ...decision, ideaId: state.selectedIdeaId } });
         // Runs recorded before the experiment stage existed end at approved when replayed.
-        if (patched('experiment-stage') && input.until !== 'approved') await experimentStage(input, state, moveTo);
+        if (patched('experiment-stage') && input.until !== 'approved') {
+          await experimentStage(input, state, moveTo, guard);
+        }
       }
       break;
     }
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => moveTo('cancelled'));
+      await CancellationScope.nonCancellable(async () => {
+        await moveTo('cancelled');
+        await notify({ kind: 'finished', status: 'cancelled' });
+      });
       throw err;
     }
     if (
@@ -135,20 +222,22 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
     log.warn('run failed', { runId: input.runId, error: state.error });
     await moveTo('failed', { error: state.error });
   }
+  await notify({ kind: 'finished', status: state.status });
+  await webhook('finished', 'run.finished');
   return state.snapshot();
 }
 
 /** Autonomous runs decide at once; supervised ones wait, optionally with a deadline. */
 async function awaitDecision(state: RunState): Promise<Decision> {
   const { mode, approvalTimeout } = state.input;
-  if (mode === 'autonomous') return { decision: 'approve', ideaId: state.topIdea().id };
+  if (mode === 'autonomous') return { decision: 'approve', ideaId: state.defaultIdea().id };
   if (!approvalTimeout) {
     await condition(() => state.pending !== undefined);
     return state.pending!;
   }
   const decided = await condition(() => state.pending !== undefined, approvalTimeout.seconds * 1000);
   if (decided) return state.pending!;
-  if (approvalTimeout.action === 'approve_top') return { decision: 'approve', ideaId: state.topIdea().id };
+  if (approvalTimeout.action === 'approve_top') return { decision: 'approve', ideaId: state.defaultIdea().id };
   throw ApplicationFailure.nonRetryable(
     `no decision within the approval timeout of ${approvalTimeout.seconds}s`,
     ErrorType.ApprovalTimedOut,

@@ -1,6 +1,7 @@
 // The run's state machine, free of Temporal calls so it can be tested directly.
 import type { Decision, IdeaRef, RunInput, RunSnapshot, RunStatus } from './definitions';
 import { ErrorType } from '../errors';
+import type { BudgetExhaustion } from '../domain/budget';
 
 export interface DecisionProblem {
   type: string;
@@ -20,6 +21,11 @@ export class RunState {
   attempt = 0;
   paused = false;
   feedback: string[] = [];
+  /** Top-ups received; a run in awaiting_budget waits for this to grow. */
+  budgetEpoch = 0;
+  budget?: BudgetExhaustion;
+  /** The campaign was told this run's ideas are ready. */
+  ideasAnnounced = false;
 
   constructor(readonly input: RunInput) {}
 
@@ -34,6 +40,7 @@ export class RunState {
       step: this.step,
       attempt: this.attempt,
       paused: this.paused,
+      ...(this.budget ? { budget: this.budget } : {}),
     };
   }
 
@@ -52,6 +59,16 @@ export class RunState {
       }
     }
     return undefined;
+  }
+
+  /** The idea an approval without ideaId takes: the campaign's rank for this run, else the best (or the last). */
+  defaultIdea(): IdeaRef {
+    const rank = this.input.campaign?.ideaRank;
+    const sorted = [...this.ideas].sort((a, b) => a.rank - b.rank);
+    if (rank === undefined) return this.topIdea();
+    const idea = sorted[Math.min(rank, sorted.length) - 1];
+    if (!idea) throw new Error('no ideas to choose from');
+    return idea;
   }
 
   topIdea(): IdeaRef {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { QueryResultRow } from 'pg';
 import { appendEvent } from '../../src/db/events';
-import { createEventHub } from '../../src/api/event-hub';
+import { createEventHub, runStreamSource } from '../../src/api/event-hub';
 import type { Queryable } from '../../src/db/types';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
@@ -123,7 +123,7 @@ describe('the shared poller', () => {
         return h.pool.query<R>(text, params);
       },
     };
-    const hub = createEventHub(counting, { pollMs: 20 });
+    const hub = createEventHub(runStreamSource(counting), { pollMs: 20 });
     const got: number[] = [];
     const unsubscribers = Array.from({ length: 50 }, (_, i) =>
       hub.subscribe(runId, {
@@ -153,7 +153,7 @@ describe('the shared poller', () => {
   });
 
   it('skips a listener whose socket is full and catches it up once it drains', async () => {
-    const hub = createEventHub(h.pool, { pollMs: 20 });
+    const hub = createEventHub(runStreamSource(h.pool), { pollMs: 20 });
     let ready = false;
     const got: number[] = [];
     hub.subscribe(runId, {
@@ -174,7 +174,7 @@ describe('the shared poller', () => {
   });
 
   it('ends the stream of a finished run once every event was sent', async () => {
-    const hub = createEventHub(h.pool, { pollMs: 20 });
+    const hub = createEventHub(runStreamSource(h.pool), { pollMs: 20 });
     await h.app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel`, headers: AUTH });
     let finished = false;
     const got: string[] = [];

@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { RunEvent } from '../../db/events';
+import { getCampaign } from '../../db/campaigns';
+import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { loadRunOr404 } from '../access';
+import type { EventHub, StreamEvent } from '../event-hub';
 import type { RouteDeps } from '../app';
 import { errorResponses, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
@@ -10,101 +12,114 @@ const KEEPALIVE_MS = 15_000;
 /** A client that has not drained its socket for this long is too slow to keep: it is closed. */
 const STALLED_MS = 60_000;
 
-const format = (e: RunEvent) =>
+const format = (e: StreamEvent) =>
   `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.created_at.toISOString() })}\n\n`;
 
 /**
- * Server-Sent Events from the append-only run_events table, through the one shared poller (event-hub.ts);
- * `Last-Event-ID` resumes a dropped stream without gaps. Streams are capped per user and in all.
+ * Server-Sent Events from the append-only run_events and campaign_events tables, through one shared poller
+ * per kind (event-hub.ts); `Last-Event-ID` resumes a dropped stream without gaps. Streams of both kinds are
+ * capped per user and in all.
  */
 export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
   const perUser = new Map<string, number>();
   let total = 0;
 
-  app.get(
-    '/v1/runs/:id/events',
-    {
-      schema: {
-        params: uuidParam,
-        headers: { type: 'object', properties: { 'last-event-id': { type: 'string', maxLength: 20 } } },
-        response: { 200: { type: 'string', description: 'text/event-stream' }, ...errorResponses },
-      },
-    },
-    async (req, reply) => {
-      // Attached before any await: a client gone during the checks below is noticed, not leaked.
-      // The response's close (not the request's, which may fire once its empty body is read) means the client left.
-      let gone = false;
-      reply.raw.once('close', () => {
-        gone = true;
-      });
-      const user = req.principal.name;
-      if (total >= deps.config.MLR_SSE_MAX_TOTAL) {
-        throw new HttpError(
-          429,
-          'TooManyStreams',
-          'the server has as many event streams open as it allows; retry shortly',
-          { 'retry-after': '10' },
-        );
-      }
-      if ((perUser.get(user) ?? 0) >= deps.config.MLR_SSE_MAX_PER_USER) {
-        throw new HttpError(
-          429,
-          'TooManyStreams',
-          `you have ${deps.config.MLR_SSE_MAX_PER_USER} event streams open (MLR_SSE_MAX_PER_USER)`,
-          { 'retry-after': '10' },
-        );
-      }
-      const run = await loadRunOr404(deps.db, req.params.id, req.principal);
-      if (gone) return reply.hijack();
-      total++;
-      perUser.set(user, (perUser.get(user) ?? 0) + 1);
-
-      reply.hijack();
-      const res: ServerResponse = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      let blockedSince: number | undefined;
-      let lastWrite = Date.now();
-      const write = (chunk: string) => {
-        lastWrite = Date.now();
-        if (!res.write(chunk)) blockedSince ??= Date.now();
-      };
-      res.on('drain', () => {
-        blockedSince = undefined;
-      });
-
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        unsubscribe();
-        clearInterval(keepalive);
-        total--;
-        const n = (perUser.get(user) ?? 1) - 1;
-        if (n > 0) perUser.set(user, n);
-        else perUser.delete(user);
-        res.end();
-      };
-      const unsubscribe = deps.hub.subscribe(run.id, {
-        after: Number(req.headers['last-event-id'] ?? 0) || 0,
-        ready: () => blockedSince === undefined,
-        send: (events) => write(events.map(format).join('')),
-        finished: end,
-      });
-      const keepalive = setInterval(
-        () => {
-          if (blockedSince !== undefined && Date.now() - blockedSince > STALLED_MS) end();
-          else if (Date.now() - lastWrite >= KEEPALIVE_MS) write(': keep-alive\n\n');
+  const stream = (
+    url: string,
+    hub: EventHub,
+    load: (id: string, principal: Parameters<typeof loadRunOr404>[2]) => Promise<string>,
+  ) =>
+    app.get(
+      url,
+      {
+        schema: {
+          params: uuidParam,
+          headers: { type: 'object', properties: { 'last-event-id': { type: 'string', maxLength: 20 } } },
+          response: { 200: { type: 'string', description: 'text/event-stream' }, ...errorResponses },
         },
-        Math.min(KEEPALIVE_MS, 5000),
-      );
-      keepalive.unref();
-      res.once('close', end);
-      if (gone) end();
-    },
-  );
+      },
+      async (req, reply) => {
+        // Attached before any await: a client gone during the checks below is noticed, not leaked.
+        // The response's close (not the request's, which may fire once its empty body is read) means the client left.
+        let gone = false;
+        reply.raw.once('close', () => {
+          gone = true;
+        });
+        const user = req.principal.name;
+        if (total >= deps.config.MLR_SSE_MAX_TOTAL) {
+          throw new HttpError(
+            429,
+            'TooManyStreams',
+            'the server has as many event streams open as it allows; retry shortly',
+            { 'retry-after': '10' },
+          );
+        }
+        if ((perUser.get(user) ?? 0) >= deps.config.MLR_SSE_MAX_PER_USER) {
+          throw new HttpError(
+            429,
+            'TooManyStreams',
+            `you have ${deps.config.MLR_SSE_MAX_PER_USER} event streams open (MLR_SSE_MAX_PER_USER)`,
+            { 'retry-after': '10' },
+          );
+        }
+        const id = await load(req.params.id, req.principal);
+        if (gone) return reply.hijack();
+        total++;
+        perUser.set(user, (perUser.get(user) ?? 0) + 1);
+
+        reply.hijack();
+        const res: ServerResponse = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        let blockedSince: number | undefined;
+        let lastWrite = Date.now();
+        const write = (chunk: string) => {
+          lastWrite = Date.now();
+          if (!res.write(chunk)) blockedSince ??= Date.now();
+        };
+        res.on('drain', () => {
+          blockedSince = undefined;
+        });
+
+        let ended = false;
+        const end = () => {
+          if (ended) return;
+          ended = true;
+          unsubscribe();
+          clearInterval(keepalive);
+          total--;
+          const n = (perUser.get(user) ?? 1) - 1;
+          if (n > 0) perUser.set(user, n);
+          else perUser.delete(user);
+          res.end();
+        };
+        const unsubscribe = hub.subscribe(id, {
+          after: Number(req.headers['last-event-id'] ?? 0) || 0,
+          ready: () => blockedSince === undefined,
+          send: (events) => write(events.map(format).join('')),
+          finished: end,
+        });
+        const keepalive = setInterval(
+          () => {
+            if (blockedSince !== undefined && Date.now() - blockedSince > STALLED_MS) end();
+            else if (Date.now() - lastWrite >= KEEPALIVE_MS) write(': keep-alive\n\n');
+          },
+          Math.min(KEEPALIVE_MS, 5000),
+        );
+        keepalive.unref();
+        res.once('close', end);
+        if (gone) end();
+      },
+    );
+
+  stream('/v1/runs/:id/events', deps.hub, async (id, principal) => (await loadRunOr404(deps.db, id, principal)).id);
+  stream('/v1/campaigns/:id/events', deps.campaignHub, async (id, principal) => {
+    const campaign = await getCampaign(deps.db, id, scopeOf(principal));
+    if (!campaign) throw new HttpError(404, 'NotFound', `campaign ${id} not found`);
+    return campaign.id;
+  });
 };

@@ -1,15 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { modelConfigProblem } from '../../config';
+import { defaultRunBudget, modelConfigProblem } from '../../config';
 import { experimentsForRun } from '../../db/experiments';
 import { ideasForRound } from '../../db/ideas';
+import { runSpend } from '../../db/ledger';
 import { usageForRun } from '../../db/llm-calls';
-import { countActiveRuns, getRun, insertRun, listRuns, type RunRow } from '../../db/runs';
+import { countActiveRuns, getRun, insertRun, listRuns, topUpRunBudget, type RunRow } from '../../db/runs';
 import type { Queryable } from '../../db/types';
 import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
-import { listTasks } from '../../tasks/library';
 import { RUN_STATUSES, TERMINAL_STATUSES, isFinished, workflowIdFor, type RunInput } from '../../workflows/definitions';
 import { loadPaperOr404, loadRunOr404 } from '../access';
+import { checkRunOptions, runOptionProperties, runTemplate } from '../run-options';
 import { applyDecision } from '../decisions';
 import type { RouteDeps } from '../app';
 import { errorResponses, runSchema, uuidParam } from '../schemas';
@@ -22,40 +23,19 @@ const createRunBody = {
   additionalProperties: false,
   properties: {
     paperId: { type: 'string', format: 'uuid' },
-    mode: { type: 'string', enum: ['supervised', 'autonomous'] },
-    ideaCount: { type: 'integer', minimum: 1, maximum: 10 },
-    taskId: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 200,
-      description: 'Pin the library task instead of letting the agent choose',
-    },
-    until: {
-      type: 'string',
-      enum: ['approved', 'measured', 'succeeded'],
-      description: 'Stop after approval, after the measured candidate, or after validation and the report (default)',
-    },
-    executor: {
-      type: 'string',
-      enum: ['local', 'kubernetes'],
-      description: "Where this run's experiments run (one of MLR_EXECUTORS; default MLR_EXECUTOR)",
-    },
-    validationSeeds: {
-      type: 'integer',
-      minimum: 3,
-      maximum: 50,
-      description:
-        'Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS, at most MLR_MAX_VALIDATION_SEEDS)',
-    },
-    approvalTimeout: {
-      type: 'object',
-      required: ['seconds', 'action'],
-      additionalProperties: false,
-      properties: {
-        seconds: { type: 'integer', minimum: 1, maximum: 60 * 60 * 24 * 365 },
-        action: { type: 'string', enum: ['approve_top', 'fail'] },
-      },
-    },
+    ...runOptionProperties,
+  },
+} as const;
+
+/** A top-up of a run's or a campaign's budget: at least one positive amount. */
+export const topUpBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    usd: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
+    tokens: { type: 'integer', minimum: 1, maximum: 1e13 },
+    gpuHours: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
   },
 } as const;
 
@@ -81,18 +61,20 @@ const listQuery = {
   properties: {
     status: { type: 'string', enum: RUN_STATUSES },
     paperId: { type: 'string', format: 'uuid' },
+    campaignId: { type: 'string', format: 'uuid' },
     cursor: { type: 'string', maxLength: 200 },
     limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
   },
 } as const;
 
 export async function loadRunView(db: Queryable, run: RunRow) {
-  const [ideas, usage, experiments] = await Promise.all([
+  const [ideas, usage, experiments, spend] = await Promise.all([
     ideasForRound(db, run.id, run.round),
     usageForRun(db, run.id),
     experimentsForRun(db, run.id),
+    runSpend(db, run.id),
   ]);
-  return runView(run, ideas, usage, experiments);
+  return runView(run, ideas, usage, experiments, spend);
 }
 
 export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
@@ -113,48 +95,13 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       const body = req.body;
       const owner = req.principal.name;
       await loadPaperOr404(db, body.paperId, req.principal);
-      if (body.taskId !== undefined && !listTasks(config.MLR_TASKS_DIR).some((t) => t.id === body.taskId)) {
-        throw new HttpError(422, 'UnknownTask', `task ${body.taskId} is not in the task library`);
-      }
-      if (body.validationSeeds !== undefined && body.validationSeeds > config.MLR_MAX_VALIDATION_SEEDS) {
-        throw new HttpError(
-          400,
-          'InvalidRequest',
-          `body/validationSeeds must be <= ${config.MLR_MAX_VALIDATION_SEEDS} (MLR_MAX_VALIDATION_SEEDS)`,
-        );
-      }
-      if (body.executor !== undefined && !config.executors.includes(body.executor)) {
-        throw new HttpError(
-          400,
-          'ExecutorUnavailable',
-          `body/executor ${body.executor} is not enabled here; enabled: ${config.executors.join(', ')} (MLR_EXECUTORS)`,
-        );
-      }
+      checkRunOptions(config, body);
       const key = req.headers['idempotency-key'];
       // Key order must not matter: the same request in another field order is the same request.
       const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
       const requestHash = createHash('sha256').update(canonical).digest('hex');
       const id = randomUUID();
-      const input: RunInput = {
-        runId: id,
-        paperId: body.paperId,
-        mode: body.mode ?? 'supervised',
-        ideaCount: body.ideaCount ?? config.MLR_DEFAULT_IDEA_COUNT,
-        approvalTimeout: body.approvalTimeout,
-        maxRevisions: config.MLR_MAX_REVISIONS,
-        timeouts: deps.runTimeouts,
-        until: body.until ?? 'succeeded',
-        experiment: {
-          maxSteps: config.MLR_AGENT_MAX_STEPS,
-          maxDebugIterations: config.MLR_MAX_DEBUG_ITERATIONS,
-          execTimeoutSeconds: Math.ceil(config.MLR_EXEC_TIMEOUT_MS / 1000),
-        },
-        validation: {
-          seeds: body.validationSeeds ?? config.MLR_VALIDATION_SEEDS,
-          parallelism: config.MLR_VALIDATION_PARALLELISM,
-        },
-        ...(body.executor ? { executor: body.executor } : {}),
-      };
+      const input: RunInput = { ...runTemplate(config, deps.runTimeouts, body), runId: id, paperId: body.paperId };
       const replay = key ? (await listRuns(db, { scope: owner, limit: 1, idempotencyKey: key }))[0] : undefined;
       if (!replay && (await countActiveRuns(db, owner, TERMINAL_STATUSES)) >= config.MLR_MAX_ACTIVE_RUNS_PER_USER) {
         throw new HttpError(
@@ -222,6 +169,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         scope: scopeOf(req.principal),
         status: req.query.status,
         paperId: req.query.paperId,
+        campaignId: req.query.campaignId,
         before: decodeCursor(req.query.cursor),
         limit,
       });
@@ -267,6 +215,25 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       if (isFinished(run.status, run.until)) throw new HttpError(409, 'RunFinished', `run is already ${run.status}`);
       await gateway.cancel(run.workflow_id);
       return reply.code(202).send(await loadRunView(db, run));
+    },
+  );
+
+  app.post(
+    '/v1/runs/:id/budget',
+    {
+      schema: {
+        summary: "Tops up the run's own budget; a run in awaiting_budget goes on once its next step fits",
+        params: uuidParam,
+        body: topUpBody,
+        response: { 200: runSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const run = await loadRunOr404(db, req.params.id, req.principal);
+      if (isFinished(run.status, run.until)) throw new HttpError(409, 'RunFinished', `run is already ${run.status}`);
+      await topUpRunBudget(db, run.id, defaultRunBudget(config), req.body);
+      await gateway.signal(run.workflow_id, 'budget');
+      return loadRunView(db, (await getRun(db, run.id))!);
     },
   );
 };

@@ -1,0 +1,123 @@
+// Metering: the one place model calls and executions reserve their estimated cost and settle what they
+// measured. A refused reservation becomes a non-retryable ApplicationFailure that the workflow turns into a
+// visible wait (awaiting_budget, or a durable timer for a busy execution slot); nothing was spent or written.
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { estimateTokens } from '../clients/llm';
+import { defaultRunBudget, type Config } from '../config';
+import { reserve, settle, type Reservation } from '../db/ledger';
+import type { Transactional } from '../db/types';
+import { describeExhaustion, ZERO_SPEND, type Spend } from '../domain/budget';
+import { ErrorType } from '../errors';
+import { costUsd } from './structured';
+
+export interface MeterDeps {
+  db: Transactional;
+  config: Config;
+}
+
+const HOUR_MS = 3_600_000;
+
+export function createMeter({ db, config }: MeterDeps) {
+  async function reserveOrThrow(r: Reservation): Promise<void> {
+    const out = await reserve(db, r, defaultRunBudget(config));
+    if (out.ok) return;
+    if ('exhausted' in out) {
+      throw ApplicationFailure.create({
+        type: ErrorType.BudgetExhausted,
+        message: describeExhaustion(out.exhausted),
+        nonRetryable: true,
+        details: [out.exhausted],
+      });
+    }
+    throw ApplicationFailure.create({
+      type: ErrorType.ExecutionSlotBusy,
+      message: `the campaign runs ${out.busy.running} of its ${out.busy.max} concurrent executions`,
+      nonRetryable: true,
+      details: [out.busy],
+    });
+  }
+
+  const computeSpend = (ms: number, gpus: number, cpus: number): Spend => {
+    const gpuHours = (gpus * ms) / HOUR_MS;
+    const cpuHours = (cpus * ms) / HOUR_MS;
+    return {
+      ...ZERO_SPEND,
+      gpuHours,
+      cpuHours,
+      usd: gpuHours * config.MLR_GPU_HOUR_USD + cpuHours * config.MLR_CPU_HOUR_USD,
+    };
+  };
+
+  return {
+    /**
+     * One model call: reserves the prompt's estimated tokens plus MLR_MODEL_RESERVE_TOKENS for the reply,
+     * then settles the tokens and USD the endpoint reported (nothing, when it failed).
+     */
+    async modelCall<T extends { promptTokens: number; completionTokens: number }>(
+      m: { runId: string; stage: string; model: string; prompt: unknown },
+      call: () => Promise<T>,
+    ): Promise<T> {
+      const key = `model:${m.runId}:${randomUUID()}`;
+      const prompt = estimateTokens(JSON.stringify(m.prompt));
+      const reply = config.MLR_MODEL_RESERVE_TOKENS;
+      await reserveOrThrow({
+        key,
+        runId: m.runId,
+        kind: 'model',
+        stage: m.stage,
+        model: m.model,
+        estimate: {
+          ...ZERO_SPEND,
+          tokens: prompt + reply,
+          usd: costUsd(config.MLR_MODEL_PRICES, m.model, prompt, reply),
+        },
+        ttlMs: config.MLR_LLM_TIMEOUT_MS * 2,
+      });
+      let res: T;
+      try {
+        res = await call();
+      } catch (err) {
+        await settle(db, key, ZERO_SPEND);
+        throw err;
+      }
+      const used = res.promptTokens + res.completionTokens;
+      await settle(db, key, {
+        ...ZERO_SPEND,
+        tokens: used,
+        usd: costUsd(config.MLR_MODEL_PRICES, m.model, res.promptTokens, res.completionTokens),
+      });
+      return res;
+    },
+
+    /** One execution: reserves its worst case (the timeout) and the campaign's job slot, settles wall time. */
+    async execution<T extends { durationMs: number }>(
+      e: { key: string; runId: string; stage: string; timeoutMs: number; gpus: number; cpus: number; maxJobs?: number },
+      run: () => Promise<T>,
+    ): Promise<T> {
+      const key = `exec:${e.key}`;
+      await reserveOrThrow({
+        key,
+        runId: e.runId,
+        kind: 'execution',
+        stage: e.stage,
+        estimate: computeSpend(e.timeoutMs, e.gpus, e.cpus),
+        ttlMs: e.timeoutMs + config.MLR_K8S_DEADLINE_MARGIN_S * 1000,
+        maxConcurrent: e.maxJobs,
+      });
+      let result: T;
+      try {
+        result = await run();
+      } catch (err) {
+        // Stopped before it measured anything (a refused sandbox, a cancelled activity): the reservation lapses
+        // at its expiry if the worker dies here, and is released now otherwise.
+        await settle(db, key, ZERO_SPEND);
+        throw err;
+      }
+      await settle(db, key, computeSpend(result.durationMs, e.gpus, e.cpus));
+      return result;
+    },
+  };
+}
+
+export type Meter = ReturnType<typeof createMeter>;

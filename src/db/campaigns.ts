@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { addBudget, type Budget } from '../domain/budget';
+import type { OwnerScope } from '../domain/user';
+import type { CampaignInput, CampaignStatus } from '../workflows/campaign-definitions';
+import type { RunInput, RunStatus } from '../workflows/definitions';
+import type { RunRow } from './runs';
+import { pgJson, transaction, type Queryable, type Transactional } from './types';
+
+/** What a campaign was asked to do, as stored (its input without carried state). */
+export type CampaignSpec = Omit<CampaignInput, 'carry'> & { name: string; runBudget?: Budget; taskId?: string };
+
+export interface CampaignRow {
+  id: string;
+  owner: string;
+  name: string;
+  workflow_id: string;
+  status: CampaignStatus;
+  spec: CampaignSpec;
+  budget: Budget;
+  idempotency_key: string | null;
+  request_hash: string;
+  error: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface CampaignEvent {
+  id: string;
+  campaign_id: string;
+  type: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** Inserts a campaign and its first event; with an idempotency key the owner already used, returns that one. */
+export async function insertCampaign(
+  db: Transactional,
+  c: Pick<CampaignRow, 'id' | 'owner' | 'name' | 'workflow_id' | 'spec' | 'budget' | 'request_hash'> & {
+    idempotencyKey?: string;
+  },
+): Promise<{ campaign: CampaignRow; created: boolean }> {
+  return transaction(db, async (tx) => {
+    const { rows } = await tx.query<CampaignRow>(
+      `INSERT INTO campaigns (id, owner, name, workflow_id, status, spec, budget, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8)
+       ON CONFLICT (owner, idempotency_key) DO NOTHING RETURNING *`,
+      [
+        c.id,
+        c.owner,
+        c.name,
+        c.workflow_id,
+        pgJson(c.spec),
+        pgJson(c.budget),
+        c.idempotencyKey ?? null,
+        c.request_hash,
+      ],
+    );
+    if (rows[0]) {
+      await tx.query('INSERT INTO campaign_events (campaign_id, type, data) VALUES ($1, $2, $3)', [
+        c.id,
+        'created',
+        pgJson({ papers: c.spec.paperIds.length, runsPerPaper: c.spec.runsPerPaper, budget: c.budget }),
+      ]);
+      return { campaign: rows[0], created: true };
+    }
+    const existing = await tx.query<CampaignRow>('SELECT * FROM campaigns WHERE owner = $1 AND idempotency_key = $2', [
+      c.owner,
+      c.idempotencyKey,
+    ]);
+    return { campaign: existing.rows[0]!, created: false };
+  });
+}
+
+export async function getCampaign(
+  db: Queryable,
+  id: string,
+  scope: OwnerScope = null,
+): Promise<CampaignRow | undefined> {
+  const { rows } = await db.query<CampaignRow>(
+    'SELECT * FROM campaigns WHERE id = $1 AND ($2::text IS NULL OR owner = $2)',
+    [id, scope],
+  );
+  return rows[0];
+}
+
+export async function listCampaigns(
+  db: Queryable,
+  f: { scope: OwnerScope; status?: CampaignStatus; before?: { createdAt: string; id: string }; limit: number },
+): Promise<CampaignRow[]> {
+  const { rows } = await db.query<CampaignRow>(
+    `SELECT * FROM campaigns WHERE ($1::text IS NULL OR owner = $1) AND ($2::text IS NULL OR status = $2)
+       AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+     ORDER BY created_at DESC, id DESC LIMIT $5`,
+    [f.scope, f.status ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit],
+  );
+  return rows;
+}
+
+export async function countActiveCampaigns(db: Queryable, owner: string, final: readonly string[]): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM campaigns WHERE owner = $1 AND NOT (status = ANY($2::text[]))',
+    [owner, final],
+  );
+  return Number(rows[0]!.n);
+}
+
+export async function appendCampaignEvent(
+  db: Queryable,
+  campaignId: string,
+  type: string,
+  data: object,
+): Promise<void> {
+  await db.query('INSERT INTO campaign_events (campaign_id, type, data) VALUES ($1, $2, $3)', [
+    campaignId,
+    type,
+    pgJson(data),
+  ]);
+}
+
+/**
+ * The status and its event in one statement, and only when the status changes: the workflow records from a
+ * local activity, which may run twice.
+ */
+export async function setCampaignStatus(
+  db: Queryable,
+  id: string,
+  status: CampaignStatus,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await db.query(
+    `WITH changed AS (
+       UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1 AND status IS DISTINCT FROM $2 RETURNING id
+     )
+     INSERT INTO campaign_events (campaign_id, type, data) SELECT id, 'status', $3 FROM changed`,
+    [id, status, pgJson({ status, ...data })],
+  );
+}
+
+/** Adds to the budget under the row's lock (reservations lock it too), and records the top-up. */
+export async function topUpCampaignBudget(db: Transactional, id: string, add: Budget): Promise<Budget> {
+  return transaction(db, async (tx) => {
+    const row = (await tx.query<{ budget: Budget }>('SELECT budget FROM campaigns WHERE id = $1 FOR UPDATE', [id]))
+      .rows[0];
+    if (!row) throw new Error(`campaign ${id} does not exist`);
+    const budget = addBudget(row.budget, add);
+    await tx.query('UPDATE campaigns SET budget = $2, updated_at = now() WHERE id = $1', [id, pgJson(budget)]);
+    await tx.query('INSERT INTO campaign_events (campaign_id, type, data) VALUES ($1, $2, $3)', [
+      id,
+      'budget',
+      pgJson({ added: add, budget }),
+    ]);
+    return budget;
+  });
+}
+
+/**
+ * The runs of a batch of slots, created once: a slot that already has a run (an earlier attempt of this
+ * activity, or a campaign generation that crashed before starting it) keeps it.
+ */
+export async function insertCampaignRuns(
+  db: Transactional,
+  campaign: CampaignRow,
+  slots: Array<{ slot: number; input: (runId: string) => RunInput }>,
+  runBudget: Budget | undefined,
+): Promise<Array<{ slot: number; runId: string }>> {
+  return transaction(db, async (tx) => {
+    for (const { slot, input } of slots) {
+      const id = randomUUID();
+      const run = input(id);
+      const { rowCount } = await tx.query(
+        `INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, approval_timeout, request_hash,
+           until, input, campaign_id, campaign_slot, budget, task_id)
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (campaign_id, campaign_slot) WHERE campaign_id IS NOT NULL DO NOTHING`,
+        [
+          id,
+          campaign.owner,
+          run.paperId,
+          `run-${id}`,
+          run.mode,
+          run.ideaCount,
+          run.approvalTimeout ? pgJson(run.approvalTimeout) : null,
+          campaign.request_hash,
+          run.until,
+          pgJson(run),
+          campaign.id,
+          slot,
+          runBudget ? pgJson(runBudget) : null,
+          campaign.spec.taskId ?? null,
+        ],
+      );
+      if (rowCount) {
+        await tx.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [
+          id,
+          'created',
+          pgJson({ campaignId: campaign.id, slot, ideaRank: run.campaign?.ideaRank }),
+        ]);
+      }
+    }
+    const { rows } = await tx.query<{ id: string; campaign_slot: number }>(
+      'SELECT id, campaign_slot FROM runs WHERE campaign_id = $1 AND campaign_slot = ANY($2::int[])',
+      [campaign.id, slots.map((s) => s.slot)],
+    );
+    await tx.query('INSERT INTO campaign_events (campaign_id, type, data) VALUES ($1, $2, $3)', [
+      campaign.id,
+      'runs_started',
+      pgJson({ runs: rows.map((r) => ({ slot: r.campaign_slot, runId: r.id })) }),
+    ]);
+    return rows.map((r) => ({ slot: r.campaign_slot, runId: r.id })).sort((a, b) => a.slot - b.slot);
+  });
+}
+
+/** Status, stopping point and round-0 idea count of some runs: the campaign's check on its messages. */
+export async function runProgress(
+  db: Queryable,
+  runIds: string[],
+): Promise<Array<{ id: string; status: RunStatus; until: RunRow['until']; ideas: number }>> {
+  if (runIds.length === 0) return [];
+  const { rows } = await db.query<{ id: string; status: RunStatus; until: RunRow['until']; ideas: string }>(
+    `SELECT r.id, r.status, r.until,
+       (SELECT count(*) FROM ideas i WHERE i.run_id = r.id AND i.round = 0 AND i.rank IS NOT NULL) AS ideas
+     FROM runs r WHERE r.id = ANY($1::uuid[])`,
+    [runIds],
+  );
+  return rows.map((r) => ({ ...r, ideas: Number(r.ideas) }));
+}
+
+export async function runCountsByStatus(
+  db: Queryable,
+  campaignId: string,
+): Promise<Partial<Record<RunStatus, number>>> {
+  const { rows } = await db.query<{ status: RunStatus; n: string }>(
+    'SELECT status, count(*) AS n FROM runs WHERE campaign_id = $1 GROUP BY status',
+    [campaignId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** Campaign events of many campaigns after their cursors (the shared SSE poller). */
+export async function campaignEventsAfterMany(
+  db: Queryable,
+  cursors: Array<{ id: string; after: number }>,
+  limit: number,
+): Promise<Array<CampaignEvent & { stream: string }>> {
+  if (cursors.length === 0) return [];
+  const { rows } = await db.query<CampaignEvent & { stream: string }>(
+    `SELECT e.*, e.campaign_id::text AS stream FROM unnest($1::uuid[], $2::bigint[]) AS c(id, after)
+     JOIN campaign_events e ON e.campaign_id = c.id AND e.id > c.after ORDER BY e.id LIMIT $3`,
+    [cursors.map((c) => c.id), cursors.map((c) => c.after), limit],
+  );
+  return rows;
+}
+
+export async function campaignStatuses(db: Queryable, ids: string[]): Promise<Array<{ id: string; status: string }>> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<{ id: string; status: string }>(
+    'SELECT id, status FROM campaigns WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  return rows;
+}
+
+/** A campaign run's status change, for the campaign's stream (nothing for a run outside a campaign). */
+export async function appendRunProgress(db: Queryable, runId: string, data: object): Promise<void> {
+  await db.query(
+    `INSERT INTO campaign_events (campaign_id, type, data)
+     SELECT campaign_id, 'run', $2 FROM runs WHERE id = $1 AND campaign_id IS NOT NULL`,
+    [runId, pgJson({ runId, ...data })],
+  );
+}
+
+/** The campaign's runs with their paper, chosen idea and validation, in slot order (the leaderboard's input). */
+export async function campaignRunRows(
+  db: Queryable,
+  campaignId: string,
+  limit: number,
+): Promise<
+  Array<{
+    id: string;
+    slot: number;
+    status: string;
+    paper_id: string;
+    paper_title: string;
+    idea_id: string | null;
+    idea_title: string | null;
+    task_id: string | null;
+    validation: RunRow['validation'];
+  }>
+> {
+  const { rows } = await db.query(
+    `SELECT r.id, r.campaign_slot AS slot, r.status, r.paper_id, p.title AS paper_title, r.selected_idea_id AS idea_id,
+       i.body->>'title' AS idea_title, r.task_id, r.validation
+     FROM runs r JOIN papers p ON p.id = r.paper_id LEFT JOIN ideas i ON i.id = r.selected_idea_id
+     WHERE r.campaign_id = $1 ORDER BY r.campaign_slot LIMIT $2`,
+    [campaignId, limit],
+  );
+  return rows as never;
+}
+
+/** Campaigns whose workflow never started (still queued) after the grace period: for the sweeper. */
+export async function unstartedCampaigns(db: Queryable, olderThanMs: number, limit = 50): Promise<CampaignRow[]> {
+  const { rows } = await db.query<CampaignRow>(
+    `SELECT c.* FROM campaigns c WHERE c.status = 'queued'
+       AND c.created_at < now() - $1::float8 * interval '1 millisecond'
+     ORDER BY c.created_at LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return rows;
+}
+
+export async function campaignByKey(db: Queryable, owner: string, key: string): Promise<CampaignRow | undefined> {
+  const { rows } = await db.query<CampaignRow>('SELECT * FROM campaigns WHERE owner = $1 AND idempotency_key = $2', [
+    owner,
+    key,
+  ]);
+  return rows[0];
+}
+
+/** The workflow input a stored campaign starts with (again, for the sweeper). */
+export function campaignInputOf(c: CampaignRow): CampaignInput {
+  const { name: _name, runBudget: _runBudget, taskId: _taskId, ...input } = c.spec;
+  return input;
+}

@@ -1,0 +1,99 @@
+// Messages and I/O of the campaign workflow; the API imports this file, never the workflow.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Budget } from '../domain/budget';
+import type { CampaignLink, RunInput, RunStatus } from './definitions';
+
+export const CAMPAIGN_STATUSES = [
+  'queued',
+  'running',
+  'paused',
+  'awaiting_budget',
+  'completed',
+  'cancelled',
+  'expired',
+  'failed',
+] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+export const CAMPAIGN_FINAL: readonly CampaignStatus[] = ['completed', 'cancelled', 'expired', 'failed'];
+
+/** What every run of the campaign shares; the campaign adds runId, paperId and the CampaignLink. */
+export type RunTemplate = Omit<RunInput, 'runId' | 'paperId' | 'campaign'>;
+
+export interface CampaignInput {
+  campaignId: string;
+  paperIds: string[];
+  /** Run i of a paper carries its i-th ranked idea. */
+  runsPerPaper: number;
+  template: RunTemplate;
+  /** Runs working at once (runs waiting on a person or a top-up do not count). */
+  maxConcurrentRuns: number;
+  maxConcurrentJobs?: number;
+  /** ISO time after which no run starts and the ones still working are cancelled. */
+  deadline?: string;
+  /** Events in history before continue-as-new. */
+  historyLimit: number;
+  /** Carried over continue-as-new. */
+  carry?: CampaignCarry;
+}
+
+/** A started, unfinished run. */
+export interface ActiveRun {
+  runId: string;
+  /** Waiting on a person or a top-up. */
+  parked?: RunStatus;
+  /** Parked on the campaign's budget (topped up by the campaign's top-up). */
+  campaignBudget?: boolean;
+  /** A paper's first run: its ideas are ready, its siblings eligible. */
+  ideas?: boolean;
+}
+
+/** The compact state a campaign continues as new with: thousands of runs stay a few kilobytes of counters. */
+export interface CampaignCarry {
+  /** Papers whose first run has been started (in order). */
+  nextPaper: number;
+  /** Slots whose paper has ideas, waiting their turn: [slot, runId of the paper's first run]. */
+  eligible: Array<[number, string]>;
+  active: Record<string, ActiveRun>;
+  finished: Partial<Record<RunStatus, number>>;
+  skipped: number;
+  started: number;
+  paused: boolean;
+  awaitingBudget: boolean;
+  generation: number;
+}
+
+export interface CampaignSnapshot {
+  campaignId: string;
+  status: CampaignStatus;
+  started: number;
+  active: number;
+  parked: number;
+  finished: Partial<Record<RunStatus, number>>;
+  skipped: number;
+  total: number;
+  generation: number;
+}
+
+export const campaignStateQuery = defineQuery<CampaignSnapshot>('campaignState');
+/** Adds to the campaign's budget and wakes its runs parked on it; answers once it is stored. */
+export const topUpUpdate = defineUpdate<CampaignSnapshot, [Budget]>('topUp');
+
+export const campaignWorkflowId = (campaignId: string): string => `campaign-${campaignId}`;
+
+/** The input of one of the campaign's runs: a pure function, shared by the workflow and the activity. */
+export function campaignRunInput(
+  c: Pick<CampaignInput, 'campaignId' | 'template' | 'maxConcurrentJobs' | 'runsPerPaper' | 'paperIds'>,
+  slot: number,
+  runId: string,
+  ideasFrom?: string,
+): RunInput {
+  const link: CampaignLink = {
+    campaignId: c.campaignId,
+    workflowId: campaignWorkflowId(c.campaignId),
+    slot,
+    ideaRank: (slot % c.runsPerPaper) + 1,
+    ...(ideasFrom ? { ideasFrom } : {}),
+    ...(c.maxConcurrentJobs ? { maxConcurrentJobs: c.maxConcurrentJobs } : {}),
+  };
+  return { ...c.template, runId, paperId: c.paperIds[Math.floor(slot / c.runsPerPaper)]!, campaign: link };
+}
