@@ -303,7 +303,8 @@ export function createExperimentActivities(deps: ActivityDeps) {
       const cached = await cachedBaseline(db, prepared.task.id, codeHash, seed);
       if (cached) return summary(cached, prepared.task.metric, cached.run_id !== runId);
       const row = await execute({
-        key: `baseline:${prepared.task.id}:${codeHash}:${seed}`,
+        // Per run: a finished baseline is shared through the cache above, one in progress is never shared.
+        key: `${runId}:baseline:${codeHash}:${seed}`,
         role: 'baseline',
         run,
         attempt: 0,

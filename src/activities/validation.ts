@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { appendEvent } from '../db/events';
-import { computeMsForRun, experimentByKey, experimentsByIds, getExperiment } from '../db/experiments';
+import { cachedBaseline, computeMsForRun, experimentByKey, experimentsByIds, getExperiment } from '../db/experiments';
 import { getIdea } from '../db/ideas';
 import { modelsForRun, usageForRun } from '../db/llm-calls';
 import { upsertReport } from '../db/reports';
@@ -65,10 +65,13 @@ export function createValidationActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`run ${runId} has no measured candidate to validate`, ErrorType.NotFound);
       const candidate = await getExperiment(db, result.candidateExperimentId);
       const codeHash = role === 'baseline' ? run.starter_hash! : candidate!.code_hash;
-      const key =
-        role === 'baseline'
-          ? `baseline:${prepared.task.id}:${codeHash}:${seed}`
-          : `${runId}:validate:candidate:${seed}`;
+      // Finished baselines are shared by task, code and seed across runs; one being measured is not: each run
+      // runs its own (the key is per run), so concurrent runs of a campaign never share an execution's folder.
+      if (role === 'baseline') {
+        const cached = await cachedBaseline(db, prepared.task.id, codeHash, seed);
+        if (cached) return { id: cached.id, status: cached.status };
+      }
+      const key = `${runId}:validate:${role}:${seed}`;
       const done = await experimentByKey(db, key);
       if (done && done.status !== 'running') return { id: done.id, status: done.status };
       // Each execution runs its own fresh copy of the snapshot that was measured (the executor makes it),

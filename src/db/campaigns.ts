@@ -132,7 +132,7 @@ export async function setCampaignStatus(
        UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1 AND status IS DISTINCT FROM $2 RETURNING id
      )
      INSERT INTO campaign_events (campaign_id, type, data) SELECT id, 'status', $3 FROM changed`,
-    [id, status, pgJson({ status, ...data })],
+    [id, status, pgJson({ ...data, status })],
   );
 }
 
