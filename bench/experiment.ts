@@ -9,8 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { createOpenAiChatModel } from '../src/clients/llm';
 import { TOOLS } from '../src/experiments/tools';
 import { Workspace } from '../src/experiments/workspace';
@@ -18,6 +16,7 @@ import { freePort } from '../src/stack/processes';
 import { loadTask, prepareTask } from '../src/tasks/library';
 import { startFakeModel, type FakeModel } from '../test/support/fake-model';
 import { SAMPLE_PAPER } from '../test/support/api';
+import { noopRoundTrip } from './floor';
 import { ROOT, arg, call, fmt, sleep, startStack, stopStack, untilStatus } from './stack';
 
 async function stepTimes(port: number, runId: string): Promise<number[]> {
@@ -45,30 +44,6 @@ async function inProcessLoop(model: FakeModel, steps: number, dataDir: string): 
     ws.snapshot();
   }
   return (performance.now() - t0) / steps;
-}
-
-/** Milliseconds per no-op activity round trip: a bench worker runs a workflow of n of them. */
-async function noopRoundTrip(address: string, n: number): Promise<number> {
-  const connection = await NativeConnection.connect({ address });
-  const taskQueue = `bench-noop-${Date.now()}`;
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowsPath: require.resolve('./noop-workflow'),
-    activities: { noop: async () => undefined },
-  });
-  const client = new Client({ connection: await Connection.connect({ address }) });
-  try {
-    return await worker.runUntil(async () => {
-      await client.workflow.execute('noopLoop', { taskQueue, workflowId: `${taskQueue}-warm`, args: [3] });
-      const t0 = performance.now();
-      await client.workflow.execute('noopLoop', { taskQueue, workflowId: taskQueue, args: [n] });
-      return (performance.now() - t0) / n;
-    });
-  } finally {
-    await client.connection.close();
-    await connection.close();
-  }
 }
 
 async function main(): Promise<void> {

@@ -92,6 +92,9 @@ export const configSchema = z
     MLR_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
     /** How many times invalid structured output is re-asked before the run fails. */
     MLR_LLM_REASK: z.coerce.number().int().min(0).max(10).default(2),
+    /** Model calls failing in a row (5xx, 429, network) before the model's circuit opens, and for how long. */
+    MLR_LLM_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+    MLR_LLM_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(1000).default(30_000),
     /** Temporal attempts for one model call (429, 5xx, network); 4xx never retries. */
     MLR_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
     /** JSON: {"model": {"prompt": usdPer1MTokens, "completion": usdPer1MTokens}}. Unknown models cost 0. */

@@ -17,7 +17,8 @@ import { getRun } from './db/runs';
 import { isFinished } from './workflows/definitions';
 import { detectCgroups, reapStaleCgroups } from './experiments/executor/cgroup';
 import { planSandbox, pythonPaths } from './experiments/executor/sandbox';
-import { createOpenAiChatModel } from './clients/llm';
+import { createCircuitBreaker } from './clients/breaker';
+import { createOpenAiChatModel, withBreaker } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
 import { loadConfig, type Config } from './config';
@@ -70,7 +71,14 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
     );
   }
   const executor = createRoutingExecutor(backends[0]!, backends.slice(1));
-  return { db, config, model: createOpenAiChatModel(openai), scholar, python, store, executor };
+  // One breaker per worker process: an outage seen by one run's calls spares the others the wait.
+  const breaker = createCircuitBreaker({
+    name: 'the model endpoint',
+    failures: config.MLR_LLM_BREAKER_FAILURES,
+    cooldownMs: config.MLR_LLM_BREAKER_COOLDOWN_MS,
+  });
+  const model = withBreaker(createOpenAiChatModel(openai), breaker);
+  return { db, config, model, scholar, python, store, executor };
 }
 
 export function jobSettingsFrom(config: Config): JobSettings {

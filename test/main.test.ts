@@ -131,3 +131,79 @@ it('comes back after kill -9 of the whole process tree with every run intact, an
     if (second.pid && isAlive(second.pid)) process.kill(-second.pid, 'SIGKILL');
   }
 }, 240_000);
+
+it('keeps a campaign whole through kill -9 during fan-out and during experiments: no run lost or started twice', async () => {
+  dataDir = path.join(TEST_DATA, `main-campaign-${Date.now()}`);
+  let stack = startStack();
+  const kill = async () => {
+    process.kill(-stack.pid!, 'SIGKILL');
+    await new Promise((r) => stack.once('exit', r));
+  };
+  try {
+    await ready();
+    const paperIds: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      paperIds.push(
+        (await api('POST', '/v1/papers', { content: `${SAMPLE_PAPER}\n(${i})`, format: 'markdown' })).json.id,
+      );
+    }
+    const created = await api('POST', '/v1/campaigns', {
+      name: 'Crash test',
+      paperIds,
+      mode: 'autonomous',
+      taskId: 'breast-cancer',
+      until: 'measured',
+      maxConcurrentRuns: 3,
+      budget: { usd: 100 },
+    });
+    expect(created.status).toBe(201);
+    const id = created.json.id;
+    type View = { status: string; runs: { total: number; created: number; byStatus: Record<string, number> } };
+    const view = async () => (await api('GET', `/v1/campaigns/${id}`)).json as unknown as View;
+
+    // During fan-out: some runs exist, most are still to be created.
+    await until(async () => ((await view()).runs.created > 0 ? true : undefined), 'the first runs');
+    await kill();
+    stack = startStack();
+    await ready();
+    // During experiments: a run is executing its candidate.
+    await until(
+      async () => {
+        const runs = (await api('GET', `/v1/runs?campaignId=${id}&status=executing`)).json as unknown as {
+          items: unknown[];
+        };
+        return runs.items.length > 0 ? true : undefined;
+      },
+      'a run executing',
+      180_000,
+    );
+    await kill();
+    stack = startStack();
+    await ready();
+
+    const done = await until(
+      async () => {
+        const v = await view();
+        return v.status === 'completed' ? v : undefined;
+      },
+      'the campaign to complete',
+      240_000,
+    );
+    expect(done.runs).toEqual({ total: 8, created: 8, byStatus: { succeeded: 8 } });
+    const listed = (await api('GET', `/v1/runs?campaignId=${id}&limit=100`)).json as unknown as {
+      items: Array<{
+        id: string;
+        paperId: string;
+        campaign: { slot: number };
+        experiments: Array<{ role: string; status: string }>;
+      }>;
+    };
+    expect(new Set(listed.items.map((r) => r.campaign.slot)).size).toBe(8);
+    expect(new Set(listed.items.map((r) => r.paperId))).toEqual(new Set(paperIds));
+    for (const run of listed.items) {
+      expect(run.experiments.filter((e) => e.role === 'candidate').map((e) => e.status)).toEqual(['succeeded']);
+    }
+  } finally {
+    if (stack.pid && isAlive(stack.pid)) process.kill(-stack.pid, 'SIGKILL');
+  }
+}, 600_000);

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { ErrorType } from '../errors';
+import type { CircuitBreaker } from './breaker';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -183,5 +184,37 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
         throw toFailure(err);
       }
     },
+  };
+}
+
+/**
+ * The model endpoint behind a circuit breaker: after repeated outages (LlmUnavailable: 5xx, 429, network) every
+ * call is refused at once, retryable after the cool-down, so a provider that is down costs each run one cheap
+ * refusal per Temporal retry instead of a request that waits for its timeout.
+ */
+export function withBreaker(model: ChatModel, breaker: CircuitBreaker, now: () => number = Date.now): ChatModel {
+  async function guarded<R>(call: () => Promise<R>, signal?: AbortSignal): Promise<R> {
+    const refused = breaker.refusal();
+    if (refused) {
+      throw ApplicationFailure.create({
+        type: ErrorType.LlmUnavailable,
+        message: `model endpoint unavailable: ${refused.reason}`,
+        nextRetryDelay: Math.max(1000, refused.retryAt - now()),
+      });
+    }
+    try {
+      const result = await call();
+      breaker.success();
+      return result;
+    } catch (err) {
+      if (signal?.aborted) breaker.abandon();
+      else if (err instanceof ApplicationFailure && err.type === ErrorType.LlmUnavailable) breaker.failure(err.message);
+      else breaker.success(); // it answered (a 4xx is the request's fault, not an outage)
+      throw err;
+    }
+  }
+  return {
+    complete: (request, signal) => guarded(() => model.complete(request, signal), signal),
+    act: (request, signal) => guarded(() => model.act(request, signal), signal),
   };
 }

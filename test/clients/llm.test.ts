@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
-import { createOpenAiChatModel, retryAfterMs } from '../../src/clients/llm';
+import { createCircuitBreaker } from '../../src/clients/breaker';
+import { createOpenAiChatModel, retryAfterMs, withBreaker, type ChatModel } from '../../src/clients/llm';
+import { ErrorType } from '../../src/errors';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 
 let fake: FakeModel;
@@ -67,5 +69,49 @@ describe('retryAfterMs', () => {
     );
     expect(retryAfterMs(new Headers({ 'retry-after': '99999' }))).toBe(600_000);
     expect(retryAfterMs(new Headers())).toBeUndefined();
+  });
+});
+
+describe('the model behind its circuit breaker', () => {
+  function flaky() {
+    const calls = { n: 0, fail: true };
+    const model: ChatModel = {
+      async complete() {
+        calls.n += 1;
+        if (calls.fail) throw ApplicationFailure.create({ type: ErrorType.LlmUnavailable, message: '503 down' });
+        return { content: '{}', model: 'm', promptTokens: 1, completionTokens: 1 };
+      },
+      async act() {
+        throw ApplicationFailure.create({ type: ErrorType.LlmRejected, message: '400 bad request' });
+      },
+    };
+    return { model, calls };
+  }
+  const request = { model: 'm', messages: [], jsonSchema: { name: 'x', schema: {} } };
+
+  it('refuses at once, retryable after the cool-down, once the endpoint failed repeatedly; a trial closes it', async () => {
+    let t = 1_000_000;
+    const { model, calls } = flaky();
+    const breaker = createCircuitBreaker({ name: 'the model endpoint', failures: 3, cooldownMs: 30_000, now: () => t });
+    const guarded = withBreaker(model, breaker, () => t);
+    for (let i = 0; i < 3; i++) await expect(guarded.complete(request)).rejects.toThrow('503 down');
+    const refused = await guarded.complete(request).catch((e: ApplicationFailure) => e);
+    expect(calls.n).toBe(3); // the fourth call never reached the endpoint
+    expect(refused).toMatchObject({ type: ErrorType.LlmUnavailable });
+    expect((refused as ApplicationFailure).message).toMatch(/model endpoint unavailable: .*3 times in a row/);
+    expect((refused as ApplicationFailure).nextRetryDelay).toBe(30_000);
+    t += 30_001;
+    calls.fail = false;
+    await expect(guarded.complete(request)).resolves.toMatchObject({ content: '{}' });
+    expect(breaker.isOpen()).toBe(false);
+  });
+
+  it('does not count a rejected request (4xx) as an outage', async () => {
+    const { model } = flaky();
+    const breaker = createCircuitBreaker({ name: 'm', failures: 1, cooldownMs: 30_000 });
+    const guarded = withBreaker(model, breaker);
+    await expect(guarded.act({ model: 'm', messages: [], tools: [] })).rejects.toThrow('400 bad request');
+    await expect(guarded.act({ model: 'm', messages: [], tools: [] })).rejects.toThrow('400 bad request');
+    expect(breaker.isOpen()).toBe(false);
   });
 });

@@ -296,8 +296,12 @@ describe('the experiment stage', () => {
 });
 
 describe('the token budget', () => {
-  it('fails the run once the run has used its tokens', async () => {
-    const tight = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_RUN_MAX_TOKENS: '700' });
+  it('parks the run in awaiting_budget before a call would overrun its tokens, and a top-up lets it finish', async () => {
+    const tight = await createHarness({
+      OPENAI_BASE_URL: model.baseUrl,
+      MLR_RUN_MAX_TOKENS: '2500',
+      MLR_MODEL_RESERVE_TOKENS: '100',
+    });
     try {
       await tight.startWorker();
       const pid = await submitPaper(tight.app);
@@ -309,8 +313,29 @@ describe('the token budget', () => {
         until: 'measured',
         taskId: 'breast-cancer',
       });
-      const done = await waitForStatus(tight.app, run.id, 'failed', 120_000);
-      expect(done.error).toMatch(/budget exhausted: 750 tokens of 700/);
+      const parked = await waitForStatus(tight.app, run.id, 'awaiting_budget', 120_000);
+      expect(parked.error).toMatch(/the run's tokens budget is spent: \d+ of 2500 committed/);
+      // Nothing was spent past the budget: the refused call was never made.
+      expect(parked.spend.tokens).toBeLessThanOrEqual(2500);
+      expect(parked.budget).toBeNull();
+      const bad = await tight.app.inject({
+        method: 'POST',
+        url: `/v1/runs/${run.id}/budget`,
+        headers: AUTH,
+        payload: { tokens: 0 },
+      });
+      expect(bad.statusCode).toBe(400);
+      const topped = await tight.app.inject({
+        method: 'POST',
+        url: `/v1/runs/${run.id}/budget`,
+        headers: AUTH,
+        payload: { tokens: 1_000_000 },
+      });
+      expect(topped.statusCode).toBe(200);
+      expect(topped.json().budget.tokens).toBe(1_002_500);
+      const done = await waitForStatus(tight.app, run.id, 'succeeded', 120_000);
+      expect(done.result).not.toBeNull();
+      expect(done.error).toBeNull();
     } finally {
       await tight.close();
     }

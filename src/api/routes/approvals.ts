@@ -59,6 +59,8 @@ export const approvalRoutes: RoutePlugin<RouteDeps> = async (app, { db, gateway 
             runId: run.id,
             owner: run.owner,
             paper: { id: run.paper_id, title: paper?.title ?? null },
+            // A campaign's run, and which of its paper's ranked ideas it carries (approve without ideaId takes it).
+            campaign: view.campaign,
             round: run.round,
             waitingSince: run.updated_at,
             waitingSeconds: Math.max(0, Math.round((now - new Date(run.updated_at).getTime()) / 1000)),

@@ -1,0 +1,6 @@
+# A task that costs nothing but a Python start: the campaign benchmark measures orchestration, not training.
+import os
+
+seed = int(os.environ.get("MLR_SEED", "0"))
+with open("submission.txt", "w") as f:
+    f.write(str(0.5 + (seed % 7) / 100))

@@ -1,0 +1,85 @@
+import { ZERO_SPEND } from '../../src/domain/budget';
+import {
+  differenceInterval,
+  forestSvg,
+  leaderboard,
+  renderCampaignMarkdown,
+  type CampaignRunFacts,
+} from '../../src/validation/campaign-report';
+import { summarise } from '../../src/validation/stats';
+import { compare } from '../../src/validation/verdict';
+
+function facts(slot: number, title: string, baseline: number[], candidate: number[] | null): CampaignRunFacts {
+  const v = candidate
+    ? {
+        ...compare(baseline, candidate, 'accuracy', 'max'),
+        metric: 'accuracy',
+        direction: 'max' as const,
+        seeds: [1, 2, 3],
+        alpha: 0.05,
+        failedSeeds: 0,
+        runs: [],
+      }
+    : null;
+  return {
+    runId: `run-${slot}`,
+    slot,
+    status: candidate ? 'succeeded' : 'failed',
+    paper: { id: `p${slot}`, title },
+    idea: { id: `i${slot}`, title: `Idea ${slot}` },
+    taskId: 'breast-cancer',
+    validation: v,
+    spend: { ...ZERO_SPEND, usd: 0.5 },
+  };
+}
+
+describe('the campaign leaderboard', () => {
+  it("gives Welch's 95% interval of the mean difference (checked against SciPy)", () => {
+    // scipy: ttest_ind([2,3,4],[1,2,3], equal_var=False).confidence_interval() → (-1.2664, 3.2664)
+    const [lo, hi] = differenceInterval(summarise([1, 2, 3]), summarise([2, 3, 4]), 'max');
+    expect(lo).toBeCloseTo(-1.2664, 3);
+    expect(hi).toBeCloseTo(3.2664, 3);
+    // For a lower-is-better metric the sign turns: a lower candidate is a positive effect.
+    const [lo2, hi2] = differenceInterval(summarise([2, 3, 4]), summarise([1, 2, 3]), 'min');
+    expect([lo2, hi2].map((x) => Number(x.toFixed(3)))).toEqual([-1.266, 3.266]);
+    expect(differenceInterval(summarise([1, 1]), summarise([2, 2]), 'max')).toEqual([1, 1]);
+  });
+
+  it('ranks validated runs by effect and keeps the others after them, every number from the records', () => {
+    const rows = leaderboard([
+      facts(0, 'A', [0.7, 0.71, 0.72], [0.8, 0.81, 0.82]),
+      facts(1, 'B', [0.7, 0.71, 0.72], null),
+      facts(2, 'C', [0.7, 0.71, 0.72], [0.9, 0.91, 0.92]),
+    ]);
+    expect(rows.map((r) => r.paper.title)).toEqual(['C', 'A', 'B']);
+    expect(rows[0]!.effect!.estimate).toBeCloseTo(0.2, 10);
+    expect(rows[2]).toMatchObject({ verdict: null, effect: null, pValue: null, status: 'failed' });
+  });
+
+  it('keeps hostile titles out of the markup and the table', () => {
+    const rows = leaderboard([facts(0, '<script>alert(1)</script> | evil\n# heading', [1, 2, 3], [2, 3, 4])]);
+    const svg = forestSvg(rows);
+    expect(svg).not.toContain('<script>');
+    expect(svg).toContain('&lt;script&gt;');
+    expect(svg.match(/<circle /g)).toHaveLength(1);
+    const md = renderCampaignMarkdown(
+      {
+        id: 'c',
+        name: 'n | x',
+        status: 'completed',
+        runs: { total: 1, byStatus: { succeeded: 1 } },
+        spend: ZERO_SPEND,
+        budget: { usd: 5 },
+      },
+      rows,
+    );
+    const tableRows = md.split('\n').filter((l) => l.startsWith('| <script>'));
+    expect(tableRows).toHaveLength(1);
+    expect(tableRows[0]!.split('|')).toHaveLength(10); // 8 cells: the title's pipe and newline did not split it
+    expect(md).not.toMatch(/^# heading/m);
+  });
+
+  it('draws an empty plot that says so when nothing is validated yet', () => {
+    expect(forestSvg([])).toContain('No validated effects yet');
+  });
+});
