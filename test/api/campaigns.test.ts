@@ -7,7 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { SAMPLE_PAPER, submitPaper, waitForStatus, type Json } from '../support/api';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { startFakeScholar, type FakeScholar } from '../support/fake-scholar';
-import { AUTH, createHarness, type Harness } from '../support/harness';
+import { buildApp } from '../../src/api/app';
+import { sweepQueuedRuns } from '../../src/api/sweeper';
+import { createRunGateway } from '../../src/clients/temporal';
+import { createFsArtifactStore } from '../../src/experiments/artifacts';
+import { AUTH, createHarness, testTimeouts, type Harness } from '../support/harness';
 
 const SECRET = 'webhook-secret-for-tests';
 const EXEC_TIMEOUT_MS = 120_000;
@@ -250,6 +254,38 @@ describe('a research campaign', () => {
 });
 
 describe('campaign requests', () => {
+  it('keeps a campaign whose workflow could not start (202, queued), and the sweeper starts it', async () => {
+    const down = await buildApp({
+      config: h.config,
+      db: h.pool,
+      runTimeouts: testTimeouts,
+      store: createFsArtifactStore(h.config.MLR_DATA_DIR),
+      gateway: {
+        ...createRunGateway(h.client, h.config.MLR_TASK_QUEUE),
+        startCampaign: async () => {
+          throw new Error('14 UNAVAILABLE: connection refused');
+        },
+      },
+    });
+    try {
+      const res = await down.inject({
+        method: 'POST',
+        url: '/v1/campaigns',
+        headers: AUTH,
+        payload: { name: 'Later', paperIds: [papers[0]], until: 'approved', mode: 'autonomous', budget: { usd: 1 } },
+      });
+      expect(res.statusCode).toBe(202);
+      expect(res.headers['retry-after']).toBe('30');
+      expect(res.json().status).toBe('queued');
+      const gateway = createRunGateway(h.client, h.config.MLR_TASK_QUEUE);
+      expect(await sweepQueuedRuns(h.pool, gateway, undefined, 0)).toBeGreaterThanOrEqual(1);
+      const done = await waitForCampaign(res.json().id, (c) => c.status === 'completed', 60_000);
+      expect(done.runs.byStatus).toEqual({ approved: 1 });
+    } finally {
+      await down.close();
+    }
+  });
+
   it('answers bad requests with a clear 4xx and creates nothing', async () => {
     const before = (await h.pool.query('SELECT count(*)::int AS n FROM campaigns')).rows[0].n;
     const cases: Array<[object, number, string]> = [

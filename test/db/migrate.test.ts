@@ -23,6 +23,7 @@ describe('migrations', () => {
       '004_owners.sql',
       '005_sandbox.sql',
       '006_executor.sql',
+      '007_campaigns.sql',
     ]);
   });
 
@@ -52,7 +53,12 @@ describe('migrations', () => {
         VALUES ('22222222-2222-4222-8222-222222222222', 'same', 't', 'text', 'c', '[]', 1)`);
       await fresh.query(`INSERT INTO runs (id, paper_id, workflow_id, status, mode, idea_count, request_hash, idempotency_key)
         VALUES ('33333333-3333-4333-8333-333333333333', '22222222-2222-4222-8222-222222222222', 'wf-old', 'queued', 'supervised', 1, 'x', 'k')`);
-      expect(await migrate(fresh)).toEqual(['004_owners.sql', '005_sandbox.sql', '006_executor.sql']);
+      expect(await migrate(fresh)).toEqual([
+        '004_owners.sql',
+        '005_sandbox.sql',
+        '006_executor.sql',
+        '007_campaigns.sql',
+      ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);
       // The same content and the same key are another user's own.

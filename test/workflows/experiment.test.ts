@@ -299,8 +299,10 @@ describe('the token budget', () => {
   it('parks the run in awaiting_budget before a call would overrun its tokens, and a top-up lets it finish', async () => {
     const tight = await createHarness({
       OPENAI_BASE_URL: model.baseUrl,
+      // Each call reserves its prompt's estimate plus 2000 tokens for the reply: the budget holds one call at
+      // most (the fake model then reports 150), so the run parks within its first two calls.
       MLR_RUN_MAX_TOKENS: '2500',
-      MLR_MODEL_RESERVE_TOKENS: '100',
+      MLR_MODEL_RESERVE_TOKENS: '2000',
     });
     try {
       await tight.startWorker();
