@@ -112,6 +112,11 @@ export class CampaignState {
     if (n.slot % this.perPaper === 0 && !a.ideas) this.carry.skipped += this.perPaper - 1;
   }
 
+  /** Signals to send or budget reports to check: done before continuing as new (they are not carried). */
+  hasPendingWork(): boolean {
+    return this.propagate !== undefined || this.toWake.length > 0 || this.budgetReports.length > 0;
+  }
+
   /** No run left to start or to wait for. */
   done(): boolean {
     const c = this.carry;

@@ -149,6 +149,16 @@ export async function researchCampaign(input: CampaignInput): Promise<CampaignSn
         return st.snapshot();
       }
 
+      const info = workflowInfo();
+      if (info.historyLength > input.historyLimit || info.continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        // Messages only change counters, which are carried; work they asked for (signals to send) is done first.
+        if (!st.hasPendingWork()) {
+          st.carry.generation += 1;
+          return await continueAsNew<typeof researchCampaign>({ ...input, carry: st.carry });
+        }
+        continue;
+      }
       const batch = st.nextBatch(BATCH);
       if (batch.length > 0) {
         const created = await acts.createCampaignRuns({ campaignId, slots: batch });
@@ -172,15 +182,6 @@ export async function researchCampaign(input: CampaignInput): Promise<CampaignSn
         continue;
       }
 
-      const info = workflowInfo();
-      if (info.historyLength > input.historyLimit || info.continueAsNewSuggested) {
-        await condition(allHandlersFinished);
-        if (!st.changed) {
-          st.carry.generation += 1;
-          return await continueAsNew<typeof researchCampaign>({ ...input, carry: st.carry });
-        }
-        continue;
-      }
       const wait = deadline !== undefined ? Math.max(1, Math.min(deadline - Date.now(), 600_000)) : RECONCILE_EVERY;
       if (!(await condition(() => st.changed, wait))) await reconcile();
     }
