@@ -25,7 +25,7 @@ export const experimentParams = {
   properties: { id: { type: 'string', format: 'uuid' }, eid: { type: 'string', format: 'uuid' } },
 } as const;
 
-const freeObject = { type: 'object', additionalProperties: true } as const;
+export const freeObject = { type: 'object', additionalProperties: true } as const;
 const nullableFreeObject = { type: ['object', 'null'], additionalProperties: true } as const;
 
 export const sectionSchema = {
@@ -109,6 +109,36 @@ export const experimentSchema = {
   },
 } as const;
 
+/** What the ledger counts: settled costs plus live reservations. */
+export const spendSchema = {
+  type: 'object',
+  properties: {
+    usd: { type: 'number' },
+    tokens: { type: 'number' },
+    gpuHours: { type: 'number' },
+    cpuHours: { type: 'number' },
+  },
+} as const;
+
+/** A budget, or a top-up of one: at least one positive amount. */
+export const budgetSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    usd: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
+    tokens: { type: 'integer', minimum: 1, maximum: 1e13 },
+    gpuHours: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
+  },
+} as const;
+
+/** One page of a list: its items and the cursor of the next page (null at the end). */
+export const pageSchema = <T extends object>(items: T) =>
+  ({
+    type: 'object',
+    properties: { items: { type: 'array', items }, nextCursor: { type: ['string', 'null'] } },
+  }) as const;
+
 export const runSchema = {
   type: 'object',
   properties: {
@@ -141,15 +171,7 @@ export const runSchema = {
         costUsd: { type: 'number' },
       },
     },
-    spend: {
-      type: 'object',
-      properties: {
-        usd: { type: 'number' },
-        tokens: { type: 'number' },
-        gpuHours: { type: 'number' },
-        cpuHours: { type: 'number' },
-      },
-    },
+    spend: spendSchema,
     budget: nullableFreeObject,
     campaign: {
       type: ['object', 'null'],

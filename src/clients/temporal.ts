@@ -6,7 +6,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 import { ErrorType, HttpError } from '../errors';
@@ -74,6 +74,13 @@ export function createRunGateway(client: Client, taskQueue: string): RunGateway 
     }
     throw err;
   };
+  /** An update with a deadline: a worker that does not answer in time is a 503 the caller may retry. */
+  const update = <R, A>(workflowId: string, def: UpdateDefinition<R, [A]>, arg: A, updateId: string): Promise<R> =>
+    client
+      .withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+        client.workflow.getHandle(workflowId).executeUpdate(def, { args: [arg], updateId }),
+      )
+      .catch(mapError);
   return {
     async start(input) {
       await client.workflow.start('researchRun', {
@@ -83,14 +90,7 @@ export function createRunGateway(client: Client, taskQueue: string): RunGateway 
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
     },
-    async decide(workflowId, decision, requestId) {
-      const handle = client.workflow.getHandle(workflowId);
-      return client
-        .withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-          handle.executeUpdate(approvalUpdate, { args: [decision], updateId: requestId }),
-        )
-        .catch(mapError);
-    },
+    decide: (workflowId, decision, requestId) => update(workflowId, approvalUpdate, decision, requestId),
     async cancel(workflowId) {
       await client.workflow.getHandle(workflowId).cancel().catch(mapError);
     },
@@ -111,14 +111,7 @@ export function createRunGateway(client: Client, taskQueue: string): RunGateway 
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
     },
-    async topUpCampaign(workflowId, add, requestId) {
-      const handle = client.workflow.getHandle(workflowId);
-      return client
-        .withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-          handle.executeUpdate(topUpUpdate, { args: [add], updateId: requestId }),
-        )
-        .catch(mapError);
-    },
+    topUpCampaign: (workflowId, add, requestId) => update(workflowId, topUpUpdate, add, requestId),
     async ping() {
       const res = await client.workflowService.describeTaskQueue({
         namespace: client.options.namespace,

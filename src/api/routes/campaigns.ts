@@ -27,21 +27,9 @@ import {
 } from '../../workflows/campaign-definitions';
 import type { RouteDeps } from '../app';
 import { checkRunOptions, runOptionProperties, runTemplate } from '../run-options';
-import { errorResponses, uuidParam } from '../schemas';
+import { budgetSchema, errorResponses, freeObject, pageSchema, spendSchema, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor } from '../views';
-import { topUpBody } from './runs';
-
-const budgetSchema = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    usd: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
-    tokens: { type: 'integer', minimum: 1, maximum: 1e13 },
-    gpuHours: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
-  },
-} as const;
 
 const createCampaignBody = {
   type: 'object',
@@ -85,17 +73,6 @@ const createCampaignBody = {
     ...runOptionProperties,
   },
 } as const;
-
-const spendSchema = {
-  type: 'object',
-  properties: {
-    usd: { type: 'number' },
-    tokens: { type: 'number' },
-    gpuHours: { type: 'number' },
-    cpuHours: { type: 'number' },
-  },
-} as const;
-const freeObject = { type: 'object', additionalProperties: true } as const;
 
 const campaignSchema = {
   type: 'object',
@@ -310,10 +287,7 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
           },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: { items: { type: 'array', items: campaignSchema }, nextCursor: { type: ['string', 'null'] } },
-          },
+          200: pageSchema(campaignSchema),
           ...errorResponses,
         },
       },
@@ -369,7 +343,7 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       schema: {
         summary: "Tops up the campaign's budget (a Temporal update); runs parked on it go on",
         params: uuidParam,
-        body: topUpBody,
+        body: budgetSchema,
         headers: {
           type: 'object',
           properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },

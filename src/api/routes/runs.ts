@@ -13,7 +13,7 @@ import { loadPaperOr404, loadRunOr404 } from '../access';
 import { checkRunOptions, runOptionProperties, runTemplate } from '../run-options';
 import { applyDecision } from '../decisions';
 import type { RouteDeps } from '../app';
-import { errorResponses, runSchema, uuidParam } from '../schemas';
+import { budgetSchema, errorResponses, pageSchema, runSchema, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor, runView } from '../views';
 
@@ -24,18 +24,6 @@ const createRunBody = {
   properties: {
     paperId: { type: 'string', format: 'uuid' },
     ...runOptionProperties,
-  },
-} as const;
-
-/** A top-up of a run's or a campaign's budget: at least one positive amount. */
-export const topUpBody = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    usd: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
-    tokens: { type: 'integer', minimum: 1, maximum: 1e13 },
-    gpuHours: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
   },
 } as const;
 
@@ -155,10 +143,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       schema: {
         querystring: listQuery,
         response: {
-          200: {
-            type: 'object',
-            properties: { items: { type: 'array', items: runSchema }, nextCursor: { type: ['string', 'null'] } },
-          },
+          200: pageSchema(runSchema),
           ...errorResponses,
         },
       },
@@ -224,7 +209,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       schema: {
         summary: "Tops up the run's own budget; a run in awaiting_budget goes on once its next step fits",
         params: uuidParam,
-        body: topUpBody,
+        body: budgetSchema,
         response: { 200: runSchema, ...errorResponses },
       },
     },
