@@ -11,7 +11,8 @@ export function chartSpec(v: ValidationRecord): Record<string, unknown> {
     const s = v[role];
     return { role, mean: s.mean, lo: s.ci[0], hi: s.ci[1] };
   });
-  const x = { field: 'role', type: 'nominal', title: null, sort: ['baseline', 'candidate'] };
+  // Category labels read horizontally (Vega-Lite tilts nominal labels by default).
+  const x = { field: 'role', type: 'nominal', title: null, sort: ['baseline', 'candidate'], axis: { labelAngle: 0 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `${v.metric} over ${v.seeds.length} seeds (${v.direction === 'max' ? 'higher' : 'lower'} is better)`,

@@ -123,6 +123,9 @@ describe('the validation stage and the report', () => {
     });
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toMatch(/^<!doctype html>[\s\S]*<h2>Verdict<\/h2>[\s\S]*<table>/);
+    // It stands on its own: the chart is inline SVG, not an image behind the bearer token.
+    expect(html.body).not.toContain('<img');
+    expect(html.body).toMatch(/<figure><svg[\s\S]*<\/svg><\/figure>/);
   });
 
   it('renders the chart as valid SVG with a point per seed and a mean and interval per arm', async () => {

@@ -38,7 +38,12 @@ export const reportRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       const report = await load(req.params.id, req.principal);
       if (req.query.format === 'json') return reply.type('application/json').send(JSON.stringify(report.data));
       if (!req.query.format && (req.headers.accept ?? '').includes('text/html')) {
-        return reply.type('text/html; charset=utf-8').send(renderHtml(report.markdown, report.data.idea.title));
+        // The page stands on its own: the chart is inlined (a browser sends no bearer token for an <img>).
+        const html = renderHtml(report.markdown, report.data.idea.title).replace(
+          /<img alt="[^"]*" src="\/v1\/runs\/[0-9a-f-]{36}\/report\/chart\.svg">/,
+          () => `<figure>${report.chart_svg}</figure>`,
+        );
+        return reply.type('text/html; charset=utf-8').send(html);
       }
       return reply.type('text/markdown; charset=utf-8').send(report.markdown);
     },
