@@ -268,6 +268,17 @@ describe('the campaign workflow', () => {
     await handle.cancel();
   });
 
+  it('stops at its deadline: starts nothing more, cancels what is going, and ends expired', async () => {
+    const input = campaign({ papers: 3, maxConcurrentRuns: 1, deadline: new Date(Date.now() + 1500).toISOString() });
+    const handle = await start(input);
+    const result = (await handle.result()) as CampaignSnapshot;
+    expect(result).toMatchObject({ status: 'expired', started: 1 });
+    const child = client.workflow.getHandle(workflowIdFor(runIdOf(input, 0)));
+    const err = await child.result().catch((e: WorkflowFailedError) => e);
+    expect(String((err as WorkflowFailedError).cause)).toMatch(/Cancel/);
+    expect(recorded(input.campaignId)).toEqual(['running', 'expired']);
+  });
+
   it('cancels its running runs when cancelled, and counts what never started', async () => {
     const input = campaign({ papers: 5, maxConcurrentRuns: 2 });
     const handle = await start(input);
