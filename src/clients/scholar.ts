@@ -108,6 +108,9 @@ export function createScholarClient(opts: ScholarOptions): Scholar {
       let shared = inflight.get(key);
       if (!shared) {
         shared = searchOnce(query, limit).finally(() => inflight.delete(key));
+        // Every caller may have given up (aborted) before it settles: its failure is then nobody's to handle,
+        // and must not surface as an unhandled rejection that takes the process down.
+        shared.catch(() => undefined);
         inflight.set(key, shared);
       }
       return signal ? untilAborted(shared, signal) : shared;

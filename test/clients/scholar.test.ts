@@ -150,3 +150,23 @@ describe('createRateLimiter', () => {
     expect(waits[1]).toBeGreaterThan(900);
   });
 });
+
+describe('a search every caller gave up on', () => {
+  it('fails quietly: its failure is no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const c = client({ retries: 0 });
+      fake.failNext(503);
+      const gone = new AbortController();
+      gone.abort();
+      await expect(c.search('nobody waits', 5, gone.signal)).rejects.toThrow();
+      // The shared request still runs to its failure; give it, and Node's rejection tracking, time to settle.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+});
