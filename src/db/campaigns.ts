@@ -104,19 +104,6 @@ export async function countActiveCampaigns(db: Queryable, owner: string, final: 
   return Number(rows[0]!.n);
 }
 
-export async function appendCampaignEvent(
-  db: Queryable,
-  campaignId: string,
-  type: string,
-  data: object,
-): Promise<void> {
-  await db.query('INSERT INTO campaign_events (campaign_id, type, data) VALUES ($1, $2, $3)', [
-    campaignId,
-    type,
-    pgJson(data),
-  ]);
-}
-
 /**
  * The status and its event in one statement, and only when the status changes: the workflow records from a
  * local activity, which may run twice.

@@ -67,11 +67,11 @@ export async function listPapers(
   return rows;
 }
 
-/** Titles of the papers among `ids` that the scope may see (a campaign's papers, checked in one query). */
-export async function getPaperTitles(db: Queryable, ids: string[], scope: OwnerScope): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ id: string; title: string }>(
-    'SELECT id, title FROM papers WHERE id = ANY($1::uuid[]) AND ($2::text IS NULL OR owner = $2)',
+/** The papers among `ids` that the scope may see (a campaign's papers, checked in one query). */
+export async function visiblePaperIds(db: Queryable, ids: string[], scope: OwnerScope): Promise<Set<string>> {
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT id FROM papers WHERE id = ANY($1::uuid[]) AND ($2::text IS NULL OR owner = $2)',
     [ids, scope],
   );
-  return new Map(rows.map((r) => [r.id, r.title]));
+  return new Set(rows.map((r) => r.id));
 }

@@ -12,7 +12,7 @@ import {
   type CampaignRow,
 } from '../../db/campaigns';
 import { campaignSpend, settledSpendByRun, spendBy, SPEND_GROUPS } from '../../db/ledger';
-import { getPaperTitles } from '../../db/papers';
+import { visiblePaperIds } from '../../db/papers';
 import type { Queryable } from '../../db/types';
 import { ZERO_SPEND } from '../../domain/budget';
 import { scopeOf, type Principal } from '../../domain/user';
@@ -211,8 +211,8 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       if (body.deadline !== undefined && Date.parse(body.deadline) <= Date.now()) {
         throw new HttpError(422, 'DeadlinePassed', 'the deadline is in the past');
       }
-      const titles = await getPaperTitles(db, body.paperIds, scopeOf(req.principal));
-      const missing = body.paperIds.filter((id) => !titles.has(id));
+      const visible = await visiblePaperIds(db, body.paperIds, scopeOf(req.principal));
+      const missing = body.paperIds.filter((id) => !visible.has(id));
       if (missing.length > 0) throw new HttpError(404, 'NotFound', `paper ${missing[0]} not found`);
 
       const key = req.headers['idempotency-key'];
