@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY console ./console
 COPY scripts/build.ts ./scripts/build.ts
 RUN npx tsc -p tsconfig.build.json && node -r ts-node/register/transpile-only scripts/build.ts
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs whatever a fresh clone lacks before `npm start` / `npm test`: npm packages, then the Python
-// venv (Temporal CLI + experiment packages). Plain CommonJS on purpose: it runs on whatever `node` is on
+// venv (Temporal CLI + experiment packages), bubblewrap, and (`--test`) the Chromium the browser test drives. Plain CommonJS on purpose: it runs on whatever `node` is on
 // PATH, possibly the system's old one, before node_modules (and the Node 24 binary in it) exist.
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -66,38 +66,58 @@ function onPath(name) {
     .some((d) => fs.existsSync(path.join(d, name)));
 }
 
-/**
- * Experiments run in bubblewrap. As root on Debian/Ubuntu it is installed here; otherwise this says what
- * to install (until then the worker refuses to run experiment code, unless MLR_SANDBOX=none).
- */
-function ensureSandbox() {
-  if (process.env.MLR_SANDBOX === 'none' || onPath('bwrap')) return;
-  const advice = 'install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap, …) or set MLR_SANDBOX=none';
+/** apt-get install, as root on Debian/Ubuntu; otherwise (or if it fails) a warning that says what to do. */
+function aptInstall(pkg, binary, consequence, advice) {
+  if (onPath(binary)) return;
   if (process.getuid?.() !== 0 || !onPath('apt-get')) {
-    console.warn(`[ensure] bubblewrap (bwrap) is missing: experiments will be refused until you ${advice}`);
+    console.warn(`[ensure] ${binary} is missing: ${consequence} until you ${advice}`);
     return;
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (args) => execFileSync('apt-get', args, { stdio: 'inherit', env });
   try {
-    console.log('[ensure] apt-get install bubblewrap');
+    console.log(`[ensure] apt-get install ${pkg}`);
     try {
-      apt(['install', '-y', '-qq', 'bubblewrap']);
+      apt(['install', '-y', '-qq', '--no-install-recommends', pkg]);
     } catch {
       apt(['update', '-qq']);
-      apt(['install', '-y', '-qq', 'bubblewrap']);
+      apt(['install', '-y', '-qq', '--no-install-recommends', pkg]);
     }
   } catch (err) {
-    console.warn(
-      `[ensure] could not install bubblewrap (${err.message}): experiments will be refused until you ${advice}`,
-    );
+    console.warn(`[ensure] could not install ${pkg} (${err.message}): ${consequence} until you ${advice}`);
   }
+}
+
+/**
+ * Experiments run in bubblewrap. As root on Debian/Ubuntu it is installed here; otherwise this says what
+ * to install (until then the worker refuses to run experiment code, unless MLR_SANDBOX=none).
+ */
+function ensureSandbox() {
+  if (process.env.MLR_SANDBOX === 'none') return;
+  aptInstall(
+    'bubblewrap',
+    'bwrap',
+    'experiments will be refused',
+    'install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap, …) or set MLR_SANDBOX=none',
+  );
+}
+
+/** The console's browser test drives the system's Chromium (puppeteer-core downloads no browser). */
+function ensureBrowser() {
+  if (process.env.MLR_CHROMIUM) return;
+  aptInstall(
+    'chromium',
+    'chromium',
+    'the console browser test fails',
+    'install Chromium (apt-get install chromium) or point MLR_CHROMIUM at a Chromium binary',
+  );
 }
 
 try {
   ensureNpm();
   if (!npmOnly) ensureVenv();
   if (!npmOnly) ensureSandbox();
+  if (process.argv.includes('--test')) ensureBrowser();
 } catch (err) {
   console.error(`[ensure] setup failed: ${err.message}`);
   process.exit(1);

@@ -13,7 +13,7 @@ import { defaultPdfLimits } from '../papers/ingest';
 import { createPaperIngestor, type PaperIngestor } from '../papers/ingestor';
 import type { RunTimeouts } from '../workflows/definitions';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
-import { campaignStreamSource, createEventHub, runStreamSource, type EventHub } from './event-hub';
+import { campaignStreamSource, createEventHub, ownerStreamSource, runStreamSource, type EventHub } from './event-hub';
 import authPlugin from './plugins/auth';
 import errorsPlugin from './plugins/errors';
 import { eventRoutes } from './routes/events';
@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { approvalRoutes } from './routes/approvals';
 import { campaignRoutes } from './routes/campaigns';
+import { consoleRoutes } from './routes/console';
 import { paperRoutes } from './routes/papers';
 import { reportRoutes } from './routes/report';
 import { runRoutes } from './routes/runs';
@@ -48,6 +49,7 @@ export interface RouteDeps extends AppDeps {
   ingestor: PaperIngestor;
   hub: EventHub;
   campaignHub: EventHub;
+  ownerHub: EventHub;
 }
 
 export function defaultRunTimeouts(config: Config): RunTimeouts {
@@ -112,12 +114,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const hubOptions = { pollMs: deps.ssePollMs ?? 500, logger: deps.logger };
   const hub = createEventHub(runStreamSource(deps.db), hubOptions);
   const campaignHub = createEventHub(campaignStreamSource(deps.db), hubOptions);
+  const ownerHub = createEventHub(ownerStreamSource(deps.db), hubOptions);
   app.addHook('onClose', async () => {
     hub.close();
     campaignHub.close();
+    ownerHub.close();
     await ingestor.close();
   });
-  const routeDeps: RouteDeps = { ...deps, ingestor, hub, campaignHub };
+  const routeDeps: RouteDeps = { ...deps, ingestor, hub, campaignHub, ownerHub };
   await app.register(healthRoutes, routeDeps);
   await app.register(metricsRoutes, routeDeps);
   await app.register(approvalRoutes, routeDeps);
@@ -128,5 +132,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(experimentRoutes, routeDeps);
   await app.register(stepRoutes, routeDeps);
   await app.register(reportRoutes, routeDeps);
+  await app.register(consoleRoutes, routeDeps);
   return app;
 }

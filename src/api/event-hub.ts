@@ -2,7 +2,7 @@
 // have listeners in two queries, whatever the number of clients, and hands each listener what it has
 // not seen. A listener whose socket is full is skipped (backpressure) and catches up once it drains.
 import { campaignEventsAfterMany, campaignStatuses } from '../db/campaigns';
-import { eventsAfterMany, runStates } from '../db/events';
+import { eventsAfterMany, ownerStatusEventsAfter, runStates } from '../db/events';
 import type { Queryable } from '../db/types';
 import type { Logger } from '../logger';
 import { CAMPAIGN_FINAL, type CampaignStatus } from '../workflows/campaign-definitions';
@@ -49,6 +49,19 @@ export const campaignStreamSource = (db: Queryable): StreamSource => ({
     return new Set(ids.filter((id) => !states.has(id) || CAMPAIGN_FINAL.includes(states.get(id) as CampaignStatus)));
   },
   eventsAfter: (cursors, limit) => campaignEventsAfterMany(db, cursors, limit),
+});
+
+/** Every status change of one owner's runs (`*`: every owner's); such a stream never finishes. */
+export const ownerStreamSource = (db: Queryable): StreamSource => ({
+  finished: async () => new Set(),
+  async eventsAfter(cursors, limit) {
+    const rows = await ownerStatusEventsAfter(
+      db,
+      cursors.map((c) => ({ owner: c.id, after: c.after })),
+      limit,
+    );
+    return rows.map((e) => ({ ...e, data: { ...e.data, runId: e.run_id, owner: e.owner } }));
+  },
 });
 
 export interface StreamListener {

@@ -71,3 +71,29 @@ export async function runStates(
   );
   return rows;
 }
+
+/** The newest event's id: where a stream that asks for no history starts. */
+export async function lastEventId(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ id: string | null }>('SELECT max(id) AS id FROM run_events');
+  return Number(rows[0]?.id ?? 0);
+}
+
+/**
+ * Status changes of every run of each owner after that owner's cursor (owner `*`: every owner's, an admin's
+ * view), in one query: the stream behind the console's runs list and inbox badge.
+ */
+export async function ownerStatusEventsAfter(
+  db: Queryable,
+  cursors: Array<{ owner: string; after: number }>,
+  limit = 2000,
+): Promise<Array<RunEvent & { owner: string; stream: string }>> {
+  if (cursors.length === 0) return [];
+  const { rows } = await db.query<RunEvent & { owner: string; stream: string }>(
+    `SELECT e.*, r.owner, c.owner AS stream FROM unnest($1::text[], $2::bigint[]) AS c(owner, after)
+     JOIN run_events e ON e.type = 'status' AND e.id > c.after
+     JOIN runs r ON r.id = e.run_id AND (c.owner = '*' OR r.owner = c.owner)
+     ORDER BY e.id LIMIT $3`,
+    [cursors.map((c) => c.owner), cursors.map((c) => c.after), limit],
+  );
+  return rows;
+}

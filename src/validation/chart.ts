@@ -24,7 +24,8 @@ export function chartSpec(v: ValidationRecord): Record<string, unknown> {
         mark: { type: 'rule', strokeWidth: 2 },
         encoding: {
           x,
-          y: { field: 'lo', type: 'quantitative', title: v.metric, scale: { zero: false } },
+          // No rotated axis title: the chart's title names the metric, and every label reads horizontally.
+          y: { field: 'lo', type: 'quantitative', title: null, scale: { zero: false } },
           y2: { field: 'hi' },
         },
       },

@@ -112,6 +112,71 @@ describe('event streams', () => {
   });
 });
 
+describe("the stream of every run's status", () => {
+  it("sends the caller's status changes from now on, never another user's, and resumes after Last-Event-ID", async () => {
+    const evePaper = await h.app.inject({
+      method: 'POST',
+      url: '/v1/papers',
+      headers: { authorization: 'Bearer tok-eve' },
+      payload: { content: '# Eve\n\n## Abstract\n\nEve writes a paper about nothing at all.', format: 'markdown' },
+    });
+    const eveRun = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: { authorization: 'Bearer tok-eve' },
+      payload: { paperId: evePaper.json().id, ideaCount: 1 },
+    });
+    const ctrl = new AbortController();
+    const res = await fetch(`${base}/v1/events`, { headers: AUTH, signal: ctrl.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    let text = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      const reader = res.body!.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read())
+        text += decoder.decode(r.value, { stream: true });
+    })().catch(() => undefined);
+    // Older history is not replayed: only what happens after the stream opened.
+    const before = (await h.pool.query("SELECT count(*)::int AS n FROM run_events WHERE type = 'status'")).rows[0].n;
+    await appendEvent(h.pool, eveRun.json().id, 'status', { status: 'analyzing' });
+    await appendEvent(h.pool, runId, 'status', { status: 'analyzing' });
+    await appendEvent(h.pool, runId, 'feedback_received', { chars: 1 });
+    await settle(() => text.includes(runId), 'my status change');
+    ctrl.abort();
+    await reading;
+    expect(before).toBeGreaterThan(0);
+    const events = text
+      .split('\n\n')
+      .filter((b) => b.includes('data: '))
+      .map((b) => ({
+        id: /id: (\d+)/.exec(b)![1]!,
+        type: /event: (\S+)/.exec(b)![1],
+        data: JSON.parse(/data: (.*)/.exec(b)![1]!),
+      }));
+    // The harness's worker may add real status changes of this user's runs; never eve's, never other types.
+    expect(events.map((e) => [e.type, e.data.runId, e.data.status])).toContainEqual(['status', runId, 'analyzing']);
+    expect(events.every((e) => e.type === 'status' && e.data.runId !== eveRun.json().id)).toBe(true);
+    expect(text).not.toContain(eveRun.json().id);
+
+    // Reconnecting with the last id seen gets what happened in between, and only that.
+    await appendEvent(h.pool, runId, 'status', { status: 'cancelled' });
+    const again = await fetch(`${base}/v1/events`, {
+      headers: { ...AUTH, 'last-event-id': events[0]!.id },
+      signal: AbortSignal.timeout(5000),
+    });
+    const reader = again.body!.getReader();
+    let more = '';
+    while (!more.includes('cancelled')) more += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const ids = [...more.matchAll(/id: (\d+)/g)].map((m) => Number(m[1]));
+    expect(ids.length).toBeGreaterThan(0);
+    expect(Math.min(...ids)).toBeGreaterThan(Number(events[events.length - 1]!.id) - 1);
+    expect(Math.min(...ids)).toBeGreaterThan(Number(events[0]!.id));
+    expect((await fetch(`${base}/v1/events`)).status).toBe(401);
+  });
+});
+
 describe('the shared poller', () => {
   it('asks Postgres twice per tick however many listen, and forgets a listener that leaves', async () => {
     // Counted by kind: one states query and one events query make a tick.

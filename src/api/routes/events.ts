@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { getCampaign } from '../../db/campaigns';
+import { lastEventId } from '../../db/events';
 import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { loadRunOr404 } from '../access';
@@ -28,12 +29,14 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     url: string,
     hub: EventHub,
     load: (id: string, principal: Parameters<typeof loadRunOr404>[2]) => Promise<string>,
+    /** Where a stream opened without Last-Event-ID starts (default: its first event). */
+    start: () => Promise<number> = async () => 0,
   ) =>
     app.get(
       url,
       {
         schema: {
-          params: uuidParam,
+          params: url.includes(':id') ? uuidParam : { type: 'object', properties: {} },
           headers: { type: 'object', properties: { 'last-event-id': { type: 'string', maxLength: 20 } } },
           response: { 200: { type: 'string', description: 'text/event-stream' }, ...errorResponses },
         },
@@ -62,7 +65,9 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
             { 'retry-after': '10' },
           );
         }
-        const id = await load(req.params.id, req.principal);
+        const id = await load((req.params as { id?: string }).id ?? '', req.principal);
+        const lastEventId = req.headers['last-event-id'];
+        const after = lastEventId === undefined ? await start() : Number(lastEventId) || 0;
         if (gone) return reply.hijack();
         total++;
         perUser.set(user, (perUser.get(user) ?? 0) + 1);
@@ -75,6 +80,8 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
+        // Sent now, not with the first event: a client knows at once that it is connected.
+        res.flushHeaders();
         let blockedSince: number | undefined;
         let lastWrite = Date.now();
         const write = (chunk: string) => {
@@ -98,7 +105,7 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
           res.end();
         };
         const unsubscribe = hub.subscribe(id, {
-          after: Number(req.headers['last-event-id'] ?? 0) || 0,
+          after,
           ready: () => blockedSince === undefined,
           send: (events) => write(events.map(format).join('')),
           finished: end,
@@ -122,4 +129,12 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     if (!campaign) throw new HttpError(404, 'NotFound', `campaign ${id} not found`);
     return campaign.id;
   });
+  // Every status change of the caller's runs (an admin's: everyone's), from now on unless Last-Event-ID says
+  // otherwise: what the console's runs list and approval badge follow, over one connection.
+  stream(
+    '/v1/events',
+    deps.ownerHub,
+    async (_id, principal) => scopeOf(principal) ?? '*',
+    () => lastEventId(deps.db),
+  );
 };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { appendEvent, countEvents } from '../../db/events';
 import { experimentOfRun } from '../../db/experiments';
 import { patchRun, type RunRow } from '../../db/runs';
-import { latestSnapshot } from '../../db/snapshots';
+import { getSnapshot, latestSnapshot } from '../../db/snapshots';
 import type { Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { EXPERIMENT_STATUSES, isFinished } from '../../workflows/definitions';
@@ -118,6 +118,26 @@ export const experimentRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         throw new HttpError(409, 'NotFinished', 'the execution has not finished; its log is stored when it ends');
       }
       return reply.type('text/plain; charset=utf-8').send(await deps.store.get(experiment.log_uri));
+    },
+  );
+
+  app.get(
+    '/v1/runs/:id/experiments/:eid/diff',
+    {
+      schema: {
+        summary: "The execution's code as a unified diff against the run's starter",
+        params: experimentParams,
+        response: { 200: { type: 'string' }, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const run = await loadRunOr404(db, req.params.id, req.principal);
+      const experiment = await experimentOfRun(db, run.id, req.params.eid);
+      if (!experiment)
+        throw new HttpError(404, 'NotFound', `experiment ${req.params.eid} not found in run ${req.params.id}`);
+      const snap = await getSnapshot(db, run.id, experiment.code_hash);
+      if (!snap) throw new HttpError(409, 'NoSnapshot', "no snapshot of this execution's code was kept");
+      return reply.type('text/plain; charset=utf-8').send(snap.diff);
     },
   );
 

@@ -1,0 +1,184 @@
+// Campaigns: their progress, spend against budget, the leaderboard of validated effects and its chart.
+import { useEffect, useState } from 'preact/hooks';
+import { type ApiError, follow, getJson, getText, postJson } from '../api';
+import type { Campaign, Page, Spend } from '../types';
+import { ago, Badge, ErrorBox, Loading, money, Section, useAsync } from '../ui';
+
+function SpendLine({ spend, budget }: { spend: Spend; budget: Record<string, number> | null }) {
+  const of = (k: string) => (budget?.[k] !== undefined ? ` of ${k === 'usd' ? money(budget[k]!) : budget[k]}` : '');
+  return (
+    <span>
+      {money(spend.usd)}
+      {of('usd')} · {spend.tokens} tokens{of('tokens')} · {spend.gpuHours.toFixed(2)} GPU-h{of('gpuHours')}
+    </span>
+  );
+}
+
+export function CampaignsPage() {
+  const list = useAsync(() => getJson<Page<Campaign>>('/v1/campaigns?limit=100'), []);
+  return (
+    <>
+      <h1>Campaigns</h1>
+      <ErrorBox error={list.error} />
+      <Loading when={list.loading && !list.data} />
+      {list.data && list.data.items.length === 0 ? (
+        <p class="muted">No campaigns. Start one with POST /v1/campaigns (see the README).</p>
+      ) : null}
+      <table class="list">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Runs</th>
+            <th>Spend</th>
+            <th>Started</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.data?.items.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <a href={`#/campaigns/${c.id}`}>{c.name}</a>
+              </td>
+              <td>
+                <Badge value={c.status} />
+              </td>
+              <td>
+                {c.runs.created} / {c.runs.total}
+              </td>
+              <td>
+                <SpendLine spend={c.spend} budget={c.budget} />
+              </td>
+              <td>{ago(c.createdAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function Chart({ id, version }: { id: string; version: number }) {
+  const svg = useAsync(() => getText(`/v1/campaigns/${id}/report?format=svg`, 'image/svg+xml'), [id, version]);
+  const [url, setUrl] = useState<string>();
+  useEffect(() => {
+    if (!svg.data) return;
+    // An <img> of a blob runs no script in the SVG, and needs no token.
+    const u = URL.createObjectURL(new Blob([svg.data], { type: 'image/svg+xml' }));
+    setUrl(u);
+    return () => URL.revokeObjectURL(u);
+  }, [svg.data]);
+  return url ? <img class="chart" src={url} alt="Forest plot of each run's validated effect" /> : null;
+}
+
+export function CampaignPage({ id }: { id: string }) {
+  const [version, setVersion] = useState(0);
+  const campaign = useAsync(() => getJson<Campaign>(`/v1/campaigns/${id}`), [id, version]);
+  const [error, setError] = useState<ApiError>();
+  useEffect(() => {
+    const ctrl = new AbortController();
+    let timer: number | undefined;
+    void follow(
+      `/v1/campaigns/${id}/events`,
+      () => {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(() => setVersion((v) => v + 1), 1000);
+      },
+      ctrl.signal,
+    ).catch(() => undefined);
+    return () => {
+      ctrl.abort();
+      window.clearTimeout(timer);
+    };
+  }, [id]);
+  const act = async (action: string) => {
+    setError(undefined);
+    try {
+      await postJson(`/v1/campaigns/${id}/${action}`, {});
+      setVersion((v) => v + 1);
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  };
+  const c = campaign.data;
+  return (
+    <>
+      <p>
+        <a href="#/campaigns">← Campaigns</a>
+      </p>
+      <ErrorBox error={campaign.error ?? error} />
+      <Loading when={campaign.loading && !c} />
+      {c ? (
+        <>
+          <h1>
+            {c.name} <Badge value={c.status} />
+          </h1>
+          <p class="muted">
+            {c.spec.paperIds.length} papers × {c.spec.runsPerPaper} runs · at most {c.spec.maxConcurrentRuns} at once ·{' '}
+            {c.spec.mode} · <SpendLine spend={c.spend} budget={c.budget} />
+          </p>
+          <div class="row">
+            <button onClick={() => void act('pause')}>Pause</button>
+            <button onClick={() => void act('resume')}>Resume</button>
+            <button
+              class="danger"
+              onClick={() => confirm('Cancel the campaign and all its runs?') && void act('cancel')}
+            >
+              Cancel
+            </button>
+            <a class="button" href={`#/runs?campaignId=${c.id}`}>
+              Its runs
+            </a>
+          </div>
+          <Section title="Runs by status">
+            <p>
+              {Object.entries(c.runs.byStatus).map(([s, n]) => (
+                <span key={s} class="tally">
+                  <Badge value={s} /> {n}
+                </span>
+              ))}{' '}
+              <span class="muted">
+                ({c.runs.created} of {c.runs.total} created)
+              </span>
+            </p>
+          </Section>
+          <Section title="Leaderboard">
+            <table class="list" data-testid="leaderboard">
+              <thead>
+                <tr>
+                  <th>Paper</th>
+                  <th>Idea</th>
+                  <th>Verdict</th>
+                  <th>Effect (95% CI)</th>
+                  <th>p</th>
+                  <th>Seeds</th>
+                  <th>Cost</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(c.results ?? []).map((r) => (
+                  <tr key={r.runId}>
+                    <td>
+                      <a href={`#/runs/${r.runId}`}>{r.paper.title}</a>
+                    </td>
+                    <td>{r.idea?.title ?? '–'}</td>
+                    <td>{r.verdict ? <Badge value={r.verdict} /> : <Badge value={r.status} />}</td>
+                    <td>
+                      {r.effect
+                        ? `${r.effect.estimate.toFixed(4)} [${r.effect.ci95[0].toFixed(4)}, ${r.effect.ci95[1].toFixed(4)}]`
+                        : '–'}
+                    </td>
+                    <td>{r.pValue !== null ? r.pValue.toFixed(3) : '–'}</td>
+                    <td>{r.seeds ?? '–'}</td>
+                    <td>{money(r.cost.usd)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Chart id={c.id} version={version} />
+          </Section>
+        </>
+      ) : null}
+    </>
+  );
+}
