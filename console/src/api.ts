@@ -2,6 +2,8 @@
 // API states them ({error: {code, message}}), and event streams read with fetch (EventSource cannot send a
 // token) that resume from the last event id after a dropped connection.
 
+import { takeSseMessages } from '../../src/domain/sse';
+
 const KEY = 'mlr.token';
 
 export class ApiError extends Error {
@@ -117,22 +119,11 @@ export async function follow(
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          buf += value;
-          let cut: number;
-          while ((cut = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, cut);
-            buf = buf.slice(cut + 2);
-            const e: StreamEvent = { id: '', type: 'message', data: {} };
-            let data = '';
-            for (const line of block.split('\n')) {
-              if (line.startsWith('id: ')) e.id = line.slice(4);
-              else if (line.startsWith('event: ')) e.type = line.slice(7);
-              else if (line.startsWith('data: ')) data += line.slice(6);
-            }
-            if (!data) continue;
-            e.data = JSON.parse(data) as Record<string, unknown>;
-            if (e.id) last = e.id;
-            onEvent(e);
+          const { messages, rest } = takeSseMessages(buf + value);
+          buf = rest;
+          for (const m of messages) {
+            if (m.id) last = m.id;
+            onEvent({ id: m.id ?? '', type: m.event, data: JSON.parse(m.data) as Record<string, unknown> });
           }
         }
         if (!forever) {

@@ -97,3 +97,12 @@ export async function ownerStatusEventsAfter(
   );
   return rows;
 }
+
+/** One page of a run's events in order, after an event id: the run's history as the API lists it. */
+export async function eventsPage(db: Queryable, runId: string, after: number, limit: number): Promise<RunEvent[]> {
+  const { rows } = await db.query<RunEvent>(
+    'SELECT * FROM run_events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+    [runId, after, limit],
+  );
+  return rows;
+}
