@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// The `mlr` command: the compiled CLI when `npm run build` has made one, else the TypeScript sources.
+// The `mlr` command: from the TypeScript sources in a checkout (so it is never older than they are), or from
+// the compiled `dist/` where there are no sources (the image).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const built = path.join(root, 'dist', 'cli', 'mlr.js');
-if (!fs.existsSync(built)) {
+const source = path.join(root, 'src', 'cli', 'mlr.ts');
+let entry = path.join(root, 'dist', 'cli', 'mlr.js');
+if (fs.existsSync(source)) {
   require('ts-node').register({ transpileOnly: true, project: path.join(root, 'tsconfig.json') });
+  entry = source;
 }
-const { main } = require(fs.existsSync(built) ? built : path.join(root, 'src', 'cli', 'mlr.ts'));
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+require(entry)
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });
