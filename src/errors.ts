@@ -15,6 +15,8 @@ export const ErrorType = {
   ScholarBusy: 'ScholarBusy',
   /** A run or paper the activity needs does not exist. */
   NotFound: 'NotFound',
+  /** The task cannot be scored or prepared as it stands (no metric, prepare.py failed or asked for input). */
+  TaskRefused: 'TaskRefused',
   /** Approval arrived while the run was not waiting for one. */
   NotAwaitingApproval: 'NotAwaitingApproval',
   /** Approval named an idea that is not among the current ideas. */

@@ -3,13 +3,15 @@
 // composition root and handed to whichever executor backend runs experiments.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
+import { ErrorType } from '../errors';
 import { getSnapshot } from '../db/snapshots';
 import type { Queryable } from '../db/types';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { TamperedTaskError, type ExecutionInputs, type TrustedTask } from '../experiments/executor/types';
 import { Workspace } from '../experiments/workspace';
-import { hashTree, loadTask, prepareTask, type PreparedTask } from '../tasks/library';
+import { hashTree, loadTask, prepareTask, TaskRefused, type PreparedTask } from '../tasks/library';
 
 export interface ExecutionInputsDeps {
   db: Queryable;
@@ -24,9 +26,15 @@ export async function prepareLibraryTask(
   taskId: string,
 ): Promise<PreparedTask | undefined> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(taskId)) return undefined;
-  const task = loadTask(path.join(deps.config.MLR_TASKS_DIR, taskId));
-  if (!task) return undefined;
-  return prepareTask(task, path.join(deps.config.MLR_DATA_DIR, 'tasks'), deps.python);
+  try {
+    const task = loadTask(path.join(deps.config.MLR_TASKS_DIR, taskId));
+    if (!task) return undefined;
+    return await prepareTask(task, path.join(deps.config.MLR_DATA_DIR, 'tasks'), deps.python);
+  } catch (err) {
+    // The same folder fails the same way on every attempt: the run says why instead of retrying.
+    if (err instanceof TaskRefused) throw ApplicationFailure.nonRetryable(err.message, ErrorType.TaskRefused);
+    throw err;
+  }
 }
 
 export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInputs {
@@ -38,7 +46,12 @@ export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInput
   return {
     async task(taskId): Promise<TrustedTask> {
       const p = await prepared(taskId);
-      return { envDir: p.envDir, scriptsDir: p.scriptsDir, readOnlyPatterns: p.readOnlyPatterns };
+      return {
+        envDir: p.envDir,
+        scriptsDir: p.scriptsDir,
+        readOnlyPatterns: p.readOnlyPatterns,
+        ...(p.task.invalidAtOrBelow !== undefined ? { invalidAtOrBelow: p.task.invalidAtOrBelow } : {}),
+      };
     },
 
     liveWorkspace(ref) {

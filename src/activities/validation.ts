@@ -136,6 +136,12 @@ export function createValidationActivities(deps: ActivityDeps) {
         candidate: comparison.candidate,
         stochastic: !prepared.task.tags.includes('deterministic'),
         failedSeeds,
+        perSeed: seeds.flatMap((seed) => {
+          const value = (role: string) =>
+            runs.find((r) => r.role === role && r.seed === seed && r.status === 'succeeded')?.metrics?.[metric];
+          const [bv, cv] = [value('baseline'), value('candidate')];
+          return typeof bv === 'number' && typeof cv === 'number' ? [{ seed, baseline: bv, candidate: cv }] : [];
+        }),
       });
       const validation: StoredValidation = {
         ...comparison,

@@ -1,7 +1,7 @@
 // The options a run and a campaign share, checked one way and turned into a run's workflow input one way.
 import type { Config } from '../config';
 import { HttpError } from '../errors';
-import { listTasks } from '../tasks/library';
+import { inspectTasks } from '../tasks/library';
 import type { RunTemplate } from '../workflows/campaign-definitions';
 import type { ApprovalTimeout, RunMode, RunTimeouts, RunUntil } from '../workflows/definitions';
 
@@ -55,8 +55,13 @@ export const runOptionProperties = {
 } as const;
 
 export function checkRunOptions(config: Config, o: RunOptions): void {
-  if (o.taskId !== undefined && !listTasks(config.MLR_TASKS_DIR).some((t) => t.id === o.taskId)) {
-    throw new HttpError(422, 'UnknownTask', `task ${o.taskId} is not in the task library`);
+  if (o.taskId !== undefined) {
+    const { tasks, refused } = inspectTasks(config.MLR_TASKS_DIR);
+    const why = refused.find((r) => r.taskId === o.taskId);
+    if (why) throw new HttpError(422, 'TaskRefused', why.message);
+    if (!tasks.some((t) => t.id === o.taskId)) {
+      throw new HttpError(422, 'UnknownTask', `task ${o.taskId} is not in the task library`);
+    }
   }
   if (o.validationSeeds !== undefined && o.validationSeeds > config.MLR_MAX_VALIDATION_SEEDS) {
     throw new HttpError(

@@ -17,6 +17,14 @@ export const INTERNAL_DIR = '.mlr';
 /** Files a run writes for the harness to score; removed before every measured execution. */
 export const MEASURED_OUTPUTS = ['submission.csv', 'metrics.json'];
 const OUTPUTS = new Set(MEASURED_OUTPUTS);
+
+/**
+ * Removes the measured outputs from a folder an execution is about to run in: what is scored afterwards was
+ * written by that execution, never left over from an earlier one (or shipped with the task's env/).
+ */
+export async function clearOutputs(dir: string): Promise<void> {
+  for (const name of MEASURED_OUTPUTS) await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
+}
 const CODE_EXT = /\.(py|txt|json|ya?ml|cfg|toml|sh|md|ipynb)$/;
 const MAX_INSPECT_LINES = 100;
 /** Largest code-like file a snapshot holds; a bigger one (a dumped dataset named .json, say) is skipped. */

@@ -1,20 +1,51 @@
 // The prototype-code library in MLAgentBench's layout: <task>/env (starter code and data),
 // <task>/scripts/{research_problem.txt, prepare.py?, eval.py, read_only_files.txt}, plus an optional
-// task.json. A folder copied from MLAgentBench (no task.json) works with defaults.
-import { execFile } from 'node:child_process';
+// task.json. A folder copied from MLAgentBench works unchanged: its metric and direction come from the table of
+// upstream tasks (upstream.ts). A task with neither that nor a task.json naming them is refused, never given a
+// default: scoring a lower-is-better task as higher-is-better would invert every result.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { z } from 'zod';
+import { UPSTREAM_INVALID_AT_OR_BELOW, UPSTREAM_TASKS } from './upstream';
 
-const run = promisify(execFile);
+/**
+ * Runs prepare.py as MLAgentBench does (cwd scripts/), but with stdin closed: a script that asks a question
+ * (input(), a download prompt) fails at once with a message saying so, instead of hanging until the limit.
+ */
+function runPrepare(python: string, cwd: string, timeoutMs = 10 * 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ['prepare.py'], {
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: timeoutMs,
+      env: { PATH: `${path.dirname(python)}:/usr/bin:/bin`, MLR_SEED: '0', LANG: 'C.UTF-8' },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      if (/EOFError: EOF when reading a line/.test(stderr)) {
+        return reject(new Error(`prepare.py asked for input on stdin, which no one can answer here (${tail})`));
+      }
+      if (signal) return reject(new Error(`prepare.py did not finish in ${timeoutMs / 60_000} minutes (${signal})`));
+      reject(new Error(`prepare.py failed with exit code ${code}: ${tail}`));
+    });
+  });
+}
 
 export const taskManifestSchema = z.object({
   name: z.string().min(1),
   domain: z.string().default('unknown'),
-  metric: z.string().default('score'),
-  direction: z.enum(['max', 'min']).default('max'),
+  metric: z.string().min(1).max(100).optional(),
+  direction: z.enum(['max', 'min']).optional(),
+  /** Scores at or below this are an eval script's "invalid submission" sentinel: the execution fails. */
+  invalidAtOrBelow: z.number().optional(),
   tags: z.array(z.string()).default([]),
   /** What one execution of the task needs; unset fields take the service's defaults (MLR_EXEC_*). */
   resources: z
@@ -31,32 +62,101 @@ export const taskManifestSchema = z.object({
     .default({}),
 });
 
-export interface Task extends z.infer<typeof taskManifestSchema> {
+export interface Task extends Omit<z.infer<typeof taskManifestSchema>, 'metric' | 'direction'> {
   id: string;
   dir: string;
   researchProblem: string;
+  metric: string;
+  direction: 'max' | 'min';
+  /** Where metric and direction came from: the folder's task.json or the table of upstream tasks. */
+  source: 'task.json' | 'upstream';
 }
 
+/** A folder in the task layout that cannot be scored as it stands; the message says what to add. */
+export class TaskRefused extends Error {
+  constructor(
+    readonly taskId: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readManifest(dir: string, id: string): z.infer<typeof taskManifestSchema> {
+  const file = path.join(dir, 'task.json');
+  if (!fs.existsSync(file)) return taskManifestSchema.parse({ name: id });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    throw new TaskRefused(id, `task ${id}: task.json is not valid JSON`);
+  }
+  const parsed = taskManifestSchema.safeParse({ name: id, ...(raw as object) });
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'task.json'}: ${i.message}`).join('; ');
+    throw new TaskRefused(id, `task ${id}: task.json is invalid (${why})`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The task in `dir`, or undefined when the folder is not in the task layout (no env/ or scripts/eval.py).
+ * Throws TaskRefused when it is, but says neither in task.json nor by its upstream name how it is scored.
+ */
 export function loadTask(dir: string): Task | undefined {
   const scripts = path.join(dir, 'scripts');
   if (!fs.existsSync(path.join(dir, 'env')) || !fs.existsSync(path.join(scripts, 'eval.py'))) return undefined;
   const id = path.basename(dir);
-  const manifestFile = path.join(dir, 'task.json');
-  const raw = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : { name: id };
-  const manifest = taskManifestSchema.parse(raw);
+  const manifest = readManifest(dir, id);
+  const upstream = Object.hasOwn(UPSTREAM_TASKS, id) ? UPSTREAM_TASKS[id] : undefined;
+  const metric = manifest.metric ?? upstream?.metric;
+  const direction = manifest.direction ?? upstream?.direction;
+  if (!metric || !direction) {
+    throw new TaskRefused(
+      id,
+      `task ${id} does not say how it is scored: add ${path.join(id, 'task.json')} with ` +
+        `{"metric": "<what scripts/eval.py returns>", "direction": "max" or "min"} ` +
+        `(folders named after an MLAgentBench task, such as house-price or cifar10, need none)`,
+    );
+  }
   const problemFile = path.join(scripts, 'research_problem.txt');
   const researchProblem = fs.existsSync(problemFile) ? fs.readFileSync(problemFile, 'utf8').trim() : manifest.name;
-  return { ...manifest, id, dir, researchProblem };
+  return {
+    ...manifest,
+    metric,
+    direction,
+    // Upstream eval scripts mark a missing or malformed submission with a score <= 0.
+    invalidAtOrBelow: manifest.invalidAtOrBelow ?? (upstream ? UPSTREAM_INVALID_AT_OR_BELOW : undefined),
+    source: manifest.metric && manifest.direction ? 'task.json' : 'upstream',
+    id,
+    dir,
+    researchProblem,
+  };
 }
 
+/** Every task folder under `tasksDir`: those that can run, and those refused with the reason. */
+export function inspectTasks(tasksDir: string): { tasks: Task[]; refused: TaskRefused[] } {
+  const tasks: Task[] = [];
+  const refused: TaskRefused[] = [];
+  if (!fs.existsSync(tasksDir)) return { tasks, refused };
+  for (const d of fs.readdirSync(tasksDir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    try {
+      const task = loadTask(path.join(tasksDir, d.name));
+      if (task) tasks.push(task);
+    } catch (err) {
+      if (!(err instanceof TaskRefused)) throw err;
+      refused.push(err);
+    }
+  }
+  tasks.sort((a, b) => a.id.localeCompare(b.id));
+  refused.sort((a, b) => a.taskId.localeCompare(b.taskId));
+  return { tasks, refused };
+}
+
+/** The tasks that can run (refused folders are left out; inspectTasks says why). */
 export function listTasks(tasksDir: string): Task[] {
-  if (!fs.existsSync(tasksDir)) return [];
-  return fs
-    .readdirSync(tasksDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => loadTask(path.join(tasksDir, d.name)))
-    .filter((t): t is Task => t !== undefined)
-    .sort((a, b) => a.id.localeCompare(b.id));
+  return inspectTasks(tasksDir).tasks;
 }
 
 /** sha256 over every file of the task folder (paths and contents), so an edited task is prepared again. */
@@ -98,7 +198,12 @@ export async function prepareTask(task: Task, preparedRoot: string, python: stri
     fs.cpSync(task.dir, tmp, { recursive: true });
     const prepare = path.join(tmp, 'scripts', 'prepare.py');
     if (fs.existsSync(prepare)) {
-      await run(python, ['prepare.py'], { cwd: path.join(tmp, 'scripts'), timeout: 10 * 60_000, env: { PATH: `${path.dirname(python)}:/usr/bin:/bin`, MLR_SEED: '0' } });
+      try {
+        await runPrepare(python, path.join(tmp, 'scripts'));
+      } catch (err) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        throw new TaskRefused(task.id, `task ${task.id}: ${(err as Error).message}`);
+      }
     }
     // The marker holds the env hash, so later calls (every agent step) need not re-read the data.
     fs.writeFileSync(path.join(tmp, 'prepared'), hashTree(path.join(tmp, 'env')));

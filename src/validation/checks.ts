@@ -1,7 +1,8 @@
 // Sanity and leakage checks over a validated run. Each flag names what it saw, for the report.
 import type { Summary } from './stats';
 
-export type FlagKind = 'forbidden_reads' | 'implausible_metric' | 'zero_variance' | 'identical_code' | 'failed_seeds';
+export type FlagKind =
+  'forbidden_reads' | 'implausible_metric' | 'zero_variance' | 'identical_code' | 'no_op_change' | 'failed_seeds';
 
 export interface Flag {
   kind: FlagKind;
@@ -45,6 +46,17 @@ export interface CheckInput {
   /** Seeds change the result of this task (every shipped task); a zero spread is then suspicious. */
   stochastic: boolean;
   failedSeeds: number;
+  /** Each seed's measured value for both arms (seeds where either failed are left out). */
+  perSeed?: Array<{ seed: number; baseline: number; candidate: number }>;
+}
+
+/** A change whose every seed measures exactly what the starter measured did nothing the metric can see. */
+function noOp(perSeed: CheckInput['perSeed']): boolean {
+  return (
+    perSeed !== undefined &&
+    perSeed.length >= 2 &&
+    perSeed.every((p) => Math.abs(p.candidate - p.baseline) <= 1e-12 * Math.max(1, Math.abs(p.baseline)))
+  );
 }
 
 export function runChecks(c: CheckInput): Flag[] {
@@ -73,6 +85,11 @@ export function runChecks(c: CheckInput): Flag[] {
   }
   if (c.starterHash === c.candidateHash)
     flags.push({ kind: 'identical_code', message: 'the candidate code is identical to the baseline (same code hash)' });
+  else if (noOp(c.perSeed))
+    flags.push({
+      kind: 'no_op_change',
+      message: `the candidate's ${c.metric} equals the baseline's on every one of ${c.perSeed!.length} seeds: the change has no measured effect (a comment-only or dead-code edit?)`,
+    });
   if (c.failedSeeds > 0)
     flags.push({
       kind: 'failed_seeds',

@@ -148,6 +148,22 @@ export function executorContract(backend: ContractBackend): void {
       expect(fs.readFileSync(path.join(ws.root, 'submission.csv'), 'utf8')).toBe('id,target\n'); // untouched
     });
 
+    it('clears the outputs an earlier execution left: a script that writes none is not scored with them', async () => {
+      const ws = freshWorkspace(prepared, 'stale');
+      // A valid submission from an earlier execution, still in the live workspace.
+      const starter = await backend.make(true);
+      const first = await starter.executor.execute(execSpec(prepared, ws, 'train.py', { seed: 0, timeoutMs: 120_000 }));
+      expect(first.status).toBe('succeeded');
+      expect(fs.existsSync(path.join(ws.root, 'submission.csv'))).toBe(true);
+      ws.writeFile('noop.py', 'print("wrote nothing")\n');
+      const { executor } = await backend.make(true);
+      const result = await executor.execute(execSpec(prepared, ws, 'noop.py'));
+      expect(result.exitCode).toBe(0);
+      expect(result.status).toBe('failed');
+      expect(result.error).toMatch(/^missing metric: .*submission\.csv/);
+      expect(fs.existsSync(path.join(ws.root, 'submission.csv'))).toBe(false);
+    });
+
     it('scores a copy of the outputs: a submission that links to another file is not followed', async () => {
       const { result } = await run(
         'link.py',

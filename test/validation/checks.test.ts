@@ -56,6 +56,19 @@ describe('sanity and leakage checks', () => {
   it('flags a candidate whose code is identical to the baseline', () => {
     expect(runChecks({ ...base, candidateHash: 'a' }).map((f) => f.kind)).toEqual(['identical_code']);
   });
+
+  it('flags a changed candidate that measures exactly the baseline on every seed as a no-op change', () => {
+    const same = [1, 2, 3].map((seed) => ({ seed, baseline: 0.7 + seed / 100, candidate: 0.7 + seed / 100 }));
+    const flags = runChecks({ ...base, perSeed: same });
+    expect(flags.map((f) => f.kind)).toEqual(['no_op_change']);
+    expect(flags[0]!.message).toContain('equals the baseline');
+    // One seed that differs is an effect (perhaps a tiny one), not a no-op; one seed alone proves nothing.
+    const oneDiffers = same.map((p, i) => (i === 2 ? { ...p, candidate: p.candidate + 0.01 } : p));
+    expect(runChecks({ ...base, perSeed: oneDiffers })).toEqual([]);
+    expect(runChecks({ ...base, perSeed: same.slice(0, 1) })).toEqual([]);
+    // The same code is already flagged as identical; not twice.
+    expect(runChecks({ ...base, candidateHash: 'a', perSeed: same }).map((f) => f.kind)).toEqual(['identical_code']);
+  });
 });
 
 describe('number provenance', () => {

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
-import { INTERNAL_DIR } from '../workspace';
+import { clearOutputs, INTERNAL_DIR } from '../workspace';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
 import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
 import { scoreExecution } from './measure';
@@ -217,6 +217,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
     } else {
       dir = opts.inputs.liveWorkspace(spec.workspace);
     }
+    await clearOutputs(dir);
     try {
       await opts.transfer.put(`${prefix}/input.tgz`, await pack(dir));
     } finally {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import type { ArtifactStore } from '../artifacts';
 import { createCgroup, type CgroupHost, type ExecutionCgroup } from './cgroup';
 import { scoreExecution } from './measure';
+import { clearOutputs } from '../workspace';
 import { bwrapArgs, sandboxUid, type SandboxPlan } from './sandbox';
 import {
   SandboxUnavailableError,
@@ -274,6 +275,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       const pgidFile = path.join(opts.stateDir, `${keyHash(path.resolve(workspaceDir))}.pgid`);
       stopStaleGroup(pgidFile, opts.sandboxScript, workspaceDir);
       if (spec.workspace.kind === 'snapshot') await opts.inputs.materialize(spec.workspace, workspaceDir);
+      await clearOutputs(workspaceDir);
       fs.mkdirSync(path.join(workspaceDir, '.mlr'), { recursive: true });
       const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : []);
       const base = {

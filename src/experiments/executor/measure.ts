@@ -87,11 +87,15 @@ async function readUntrustedBytes(file: string, maxBytes: number): Promise<{ byt
  * The task's own eval.py scores a read-only copy of the outputs (copyOutputs), run by the harness from the
  * prepared task's scripts folder, which no experiment can see; metrics.json is kept as reported.
  */
+/** What eval scripts return on an error instead of raising (MLAgentBench's convention); never a score. */
+export const ERROR_SENTINEL = 1e10;
+
 export async function measure(
   python: string,
   scriptsDir: string,
   outputsDir: string,
   metricName: string,
+  invalidAtOrBelow?: number,
 ): Promise<NonNullable<ExecutionResult['metrics']>> {
   let stdout: string;
   try {
@@ -109,8 +113,14 @@ export async function measure(
       .join(' | ');
     throw new Error(stderr || (err as Error).message);
   }
-  const score = Number(JSON.parse(stdout.trim()));
+  // Number(), not JSON.parse: Python prints NaN and Infinity, which JSON has no words for.
+  const score = Number(stdout.trim());
   if (!Number.isFinite(score)) throw new Error(`eval.py returned ${stdout.trim()}`);
+  if (Math.abs(score) >= ERROR_SENTINEL)
+    throw new Error(`eval.py returned ${score} (>= 1e10, its error sentinel), not a score`);
+  if (invalidAtOrBelow !== undefined && score <= invalidAtOrBelow) {
+    throw new Error(`eval.py returned ${score}, its sign of an invalid submission (<= ${invalidAtOrBelow})`);
+  }
   const metrics: NonNullable<ExecutionResult['metrics']> = { [metricName]: score };
   const reported = await readUntrusted(path.join(outputsDir, 'metrics.json'), MAX_REPORTED_BYTES);
   if (reported.text !== undefined) {
@@ -159,7 +169,7 @@ export async function scoreExecution(
   }
   try {
     const refused = await copyOutputs(s.workspaceDir, MEASURED_OUTPUTS, s.scoringDir);
-    const metrics = await measure(s.python, s.task.scriptsDir, s.scoringDir, s.metricName);
+    const metrics = await measure(s.python, s.task.scriptsDir, s.scoringDir, s.metricName, s.task.invalidAtOrBelow);
     if (refused['metrics.json']) metrics.reported = { error: `metrics.json was not read: ${refused['metrics.json']}` };
     return { status: 'succeeded', metrics, readOnlyViolations };
   } catch (err) {

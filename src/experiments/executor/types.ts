@@ -95,6 +95,8 @@ export interface TrustedTask {
   /** Where eval.py lives; the experiment never sees it. */
   scriptsDir: string;
   readOnlyPatterns: string[];
+  /** Scores at or below this are the eval script's "invalid submission" sentinel (upstream tasks: 0). */
+  invalidAtOrBelow?: number;
 }
 
 /** What a backend needs from the service to turn references into files; implemented over Postgres and the store. */

@@ -1,0 +1,33 @@
+// The thirteen MLAgentBench tasks (snap-stanford/MLAgentBench, MLAgentBench/benchmarks/<folder>), so that an
+// upstream folder copied here unchanged is scored the right way round. Sources, in that repository:
+// - direction: `lower_the_better_tasks` in MLAgentBench/plot.py ("parkinsons-disease", "feedback", "BabyLM",
+//   "llama-inference", "house-price", "vectorization"); every other task is higher-is-better;
+// - metric: what each task's scripts/eval.py (or, for llama-inference and vectorization, its timing script)
+//   computes;
+// - invalid scores: plot.py keeps a final score only when it is > 0 (`x if x > 0 else None`), which is how
+//   upstream eval scripts signal a missing or malformed submission.
+// A task.json beside the folder overrides any of these.
+
+export interface UpstreamTask {
+  metric: string;
+  direction: 'max' | 'min';
+}
+
+export const UPSTREAM_TASKS: Readonly<Record<string, UpstreamTask>> = {
+  cifar10: { metric: 'accuracy', direction: 'max' },
+  imdb: { metric: 'accuracy', direction: 'max' },
+  'ogbn-arxiv': { metric: 'accuracy', direction: 'max' },
+  'spaceship-titanic': { metric: 'accuracy', direction: 'max' },
+  fathomnet: { metric: 'osd_score', direction: 'max' },
+  'identify-contrails': { metric: 'dice', direction: 'max' },
+  CLRS: { metric: 'score', direction: 'max' },
+  'house-price': { metric: 'mae', direction: 'min' },
+  'amp-parkinsons-disease-progression-prediction': { metric: 'smape', direction: 'min' },
+  feedback: { metric: 'mcrmse', direction: 'min' },
+  babylm: { metric: 'perplexity', direction: 'min' },
+  'llama-inference': { metric: 'seconds_per_token', direction: 'min' },
+  vectorization: { metric: 'seconds', direction: 'min' },
+};
+
+/** Upstream scores at or below this are "no valid submission", not a result (plot.py). */
+export const UPSTREAM_INVALID_AT_OR_BELOW = 0;

@@ -1,0 +1,42 @@
+// Scoring by the task's eval.py: MLAgentBench's sentinels (1e10 on an error, <= 0 for an invalid submission in
+// upstream tasks) fail the execution instead of being recorded as scores.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ERROR_SENTINEL, measure } from '../../src/experiments/executor/measure';
+import { PYTHON } from '../support/experiments';
+import { TEST_DATA } from '../support/paths';
+
+const root = path.join(TEST_DATA, 'measure');
+
+function evalReturning(value: string): { scripts: string; outputs: string } {
+  const scripts = path.join(root, `scripts-${value.replace(/\W/g, '_')}`);
+  const outputs = path.join(root, 'outputs');
+  fs.mkdirSync(scripts, { recursive: true });
+  fs.mkdirSync(outputs, { recursive: true });
+  fs.writeFileSync(path.join(scripts, 'eval.py'), `def get_score(submission_folder="../env"):\n    return ${value}\n`);
+  return { scripts, outputs };
+}
+
+describe("scoring with the task's eval.py", () => {
+  it('records a score as the metric', async () => {
+    const { scripts, outputs } = evalReturning('0.25');
+    await expect(measure(PYTHON, scripts, outputs, 'mae', 0)).resolves.toEqual({ mae: 0.25 });
+  });
+
+  it('fails on the error sentinel 1e10 instead of recording it', async () => {
+    expect(ERROR_SENTINEL).toBe(1e10);
+    const { scripts, outputs } = evalReturning('1e10');
+    await expect(measure(PYTHON, scripts, outputs, 'mae')).rejects.toThrow(/>= 1e10, its error sentinel/);
+  });
+
+  it("fails on a score at or below the task's invalid mark, and records it where the task has none", async () => {
+    const { scripts, outputs } = evalReturning('0');
+    await expect(measure(PYTHON, scripts, outputs, 'accuracy', 0)).rejects.toThrow(/sign of an invalid submission/);
+    await expect(measure(PYTHON, scripts, outputs, 'log_likelihood')).resolves.toEqual({ log_likelihood: 0 });
+  });
+
+  it('fails on a score that is not a number', async () => {
+    const { scripts, outputs } = evalReturning('float("nan")');
+    await expect(measure(PYTHON, scripts, outputs, 'mae')).rejects.toThrow(/eval.py returned/);
+  });
+});
