@@ -18,12 +18,16 @@ export function agentSystemPrompt(task: Task): string {
   ].join('\n');
 }
 
-export function agentTaskMessage(task: Task, idea: Idea, files: string): string {
+export function agentTaskMessage(task: Task, idea: Idea | undefined, files: string): string {
   return [
     `Research problem:\n${task.researchProblem}`,
-    `Approved idea: ${idea.title}\nHypothesis: ${idea.hypothesis}`,
-    `Experiment plan:\n${idea.experimentPlan.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}`,
-    `Baseline: ${idea.experimentPlan.baseline}. Expected outcome: ${idea.experimentPlan.expectedOutcome}`,
+    ...(idea
+      ? [
+          `Approved idea: ${idea.title}\nHypothesis: ${idea.hypothesis}`,
+          `Experiment plan:\n${idea.experimentPlan.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}`,
+          `Baseline: ${idea.experimentPlan.baseline}. Expected outcome: ${idea.experimentPlan.expectedOutcome}`,
+        ]
+      : []),
     `Files in the workspace:\n${files}`,
   ].join('\n\n');
 }

@@ -41,7 +41,8 @@ export function createAgentActivities(deps: ActivityDeps) {
     if (!model)
       throw ApplicationFailure.nonRetryable('no model configured for role agent', ErrorType.ModelNotConfigured);
     const { run, prepared, ws } = await context(runId);
-    const idea = await selectedIdea(db, run);
+    // A benchmark's run has no idea: the agent gets the research problem alone, as upstream's agents do.
+    const idea = run.paper_id ? await selectedIdea(db, run) : undefined;
     const messages = agentMessages(
       agentSystemPrompt(prepared.task),
       agentTaskMessage(prepared.task, idea, ws.listFiles('.')),

@@ -27,7 +27,7 @@ import {
   type WorkspaceRef,
 } from '../experiments/executor/types';
 import { MAX_SNAPSHOT_FILE_BYTES, Workspace } from '../experiments/workspace';
-import { listTasks, type PreparedTask } from '../tasks/library';
+import { listTasks, type PreparedTask, type Task } from '../tasks/library';
 import { prepareLibraryTask } from './execution-inputs';
 import type { ActivityDeps } from './deps';
 import { createMeter } from './ledger';
@@ -186,6 +186,11 @@ export function createRunContext(deps: ActivityDeps) {
         throw err;
       });
     });
+    if (result.status === 'cancelled' && abortModeOfActivity() === 'detach') {
+      // The worker is going away (a deploy, a scale-down), not the run: the row stays `running`, so the next
+      // attempt, on another worker, runs the execution again instead of recording it as cancelled.
+      throw new Error('the worker shut down during the execution; the next attempt runs it again');
+    }
     return voidIfTampered(await finishExperiment(deps.db, rowId, result));
   }
 
@@ -207,7 +212,33 @@ export function createRunContext(deps: ActivityDeps) {
   return { context, execute };
 }
 
-export async function selectedIdea(db: Queryable, run: RunRow): Promise<Idea> {
+/**
+ * What a benchmark's run (no paper, no idea) is measured against in its report: the task's own research
+ * problem, stated as an idea. The agent never sees it: it gets the research problem alone.
+ */
+export function taskIdea(task: Task): Idea {
+  const problem = task.researchProblem.slice(0, 4000) || task.name;
+  return {
+    title: `Benchmark: ${task.name}`,
+    problem,
+    motivation: 'A benchmark run: the agent works from the research problem alone.',
+    hypothesis: `The agent's changes improve ${task.metric} over the unmodified starter code.`,
+    experimentPlan: {
+      steps: ['Work on the research problem from the starter code', 'Measure the final code against the starter'],
+      dataset: task.domain,
+      model: 'as the agent chooses',
+      metric: task.metric,
+      baseline: 'the unmodified starter code',
+      expectedOutcome: `a relative improvement of ${task.metric} over 10% (upstream's success rule)`,
+    },
+    noveltyScore: 1,
+    feasibilityScore: 10,
+    rationale: 'benchmark',
+  };
+}
+
+export async function selectedIdea(db: Queryable, run: RunRow, task?: Task): Promise<Idea> {
+  if (!run.paper_id && task) return taskIdea(task);
   const idea = run.selected_idea_id ? await getIdea(db, run.selected_idea_id) : undefined;
   if (!idea) throw ApplicationFailure.nonRetryable(`run ${run.id} has no selected idea`, ErrorType.NotFound);
   return idea.body;

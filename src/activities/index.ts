@@ -26,7 +26,7 @@ export function createActivities(deps: ActivityDeps) {
   async function loadRun(runId: string) {
     const run = await getRun(db, runId);
     if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
-    const paper = await getPaper(db, run.paper_id);
+    const paper = run.paper_id ? await getPaper(db, run.paper_id) : undefined;
     if (!paper) throw ApplicationFailure.nonRetryable(`paper ${run.paper_id} not found`, ErrorType.NotFound);
     return { run, paper };
   }

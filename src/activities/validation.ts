@@ -168,7 +168,7 @@ export function createValidationActivities(deps: ActivityDeps) {
       const validation = run.validation;
       if (!validation) throw ApplicationFailure.nonRetryable(`run ${runId} has not been validated`, ErrorType.NotFound);
       const known = await records(runId);
-      const idea = await selectedIdea(db, run);
+      const idea = await selectedIdea(db, run, prepared.task);
       let discussion: Discussion;
       try {
         const measured = {
@@ -220,14 +220,14 @@ export function createValidationActivities(deps: ActivityDeps) {
           withheld: "The ValidateAgent's discussion was withheld: it kept citing numbers that were not measured.",
         };
       }
-      const paper = await getPaper(db, run.paper_id);
+      const paper = run.paper_id ? await getPaper(db, run.paper_id) : undefined;
       const snap = await getSnapshot(db, runId, validation.runs.find((r) => r.role === 'candidate')!.codeHash);
       const usage = await usageForRun(db, runId);
       const models = await modelsForRun(db, runId);
       const data: ReportData = {
         runId,
         generatedAt: new Date().toISOString(),
-        paper: { id: run.paper_id, title: paper?.title ?? '' },
+        paper: run.paper_id ? { id: run.paper_id, title: paper?.title ?? '' } : null,
         task: {
           id: prepared.task.id,
           domain: prepared.task.domain,

@@ -21,6 +21,7 @@ import { experimentRoutes } from './routes/experiments';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { approvalRoutes } from './routes/approvals';
+import { benchmarkRoutes } from './routes/benchmarks';
 import { campaignRoutes } from './routes/campaigns';
 import { consoleRoutes } from './routes/console';
 import { paperRoutes } from './routes/papers';
@@ -126,6 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, routeDeps);
   await app.register(approvalRoutes, routeDeps);
   await app.register(campaignRoutes, routeDeps);
+  await app.register(benchmarkRoutes, routeDeps);
   await app.register(paperRoutes, routeDeps);
   await app.register(runRoutes, routeDeps);
   await app.register(eventRoutes, routeDeps);

@@ -145,7 +145,7 @@ export const runSchema = {
     id: { type: 'string' },
     owner: { type: 'string' },
     status: { type: 'string', enum: RUN_STATUSES },
-    paperId: { type: 'string' },
+    paperId: { type: ['string', 'null'] },
     mode: { type: 'string' },
     ideaCount: { type: 'integer' },
     approvalTimeout: nullableFreeObject,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { addBudget, type Budget } from '../domain/budget';
 import type { OwnerScope } from '../domain/user';
-import type { CampaignInput, CampaignStatus } from '../workflows/campaign-definitions';
+import { BENCHMARK_SIBLINGS, type CampaignInput, type CampaignStatus } from '../workflows/campaign-definitions';
 import type { RunInput, RunStatus } from '../workflows/definitions';
 import type { RunRow } from './runs';
 import { pgJson, transaction, type Queryable, type Transactional } from './types';
@@ -13,6 +13,8 @@ export interface CampaignRow {
   id: string;
   owner: string;
   name: string;
+  /** A benchmark runs library tasks instead of papers. */
+  kind: 'campaign' | 'benchmark';
   workflow_id: string;
   status: CampaignStatus;
   spec: CampaignSpec;
@@ -41,8 +43,8 @@ export async function insertCampaign(
 ): Promise<{ campaign: CampaignRow; created: boolean }> {
   return transaction(db, async (tx) => {
     const { rows } = await tx.query<CampaignRow>(
-      `INSERT INTO campaigns (id, owner, name, workflow_id, status, spec, budget, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8)
+      `INSERT INTO campaigns (id, owner, name, workflow_id, status, spec, budget, idempotency_key, request_hash, kind)
+       VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9)
        ON CONFLICT (owner, idempotency_key) DO NOTHING RETURNING *`,
       [
         c.id,
@@ -53,13 +55,18 @@ export async function insertCampaign(
         pgJson(c.budget),
         c.idempotencyKey ?? null,
         c.request_hash,
+        c.spec.taskIds ? 'benchmark' : 'campaign',
       ],
     );
     if (rows[0]) {
       await tx.query('INSERT INTO campaign_events (campaign_id, type, data) VALUES ($1, $2, $3)', [
         c.id,
         'created',
-        pgJson({ papers: c.spec.paperIds.length, runsPerPaper: c.spec.runsPerPaper, budget: c.budget }),
+        pgJson({
+          ...(c.spec.taskIds ? { tasks: c.spec.taskIds.length } : { papers: c.spec.paperIds.length }),
+          runsPerPaper: c.spec.runsPerPaper,
+          budget: c.budget,
+        }),
       ]);
       return { campaign: rows[0], created: true };
     }
@@ -85,13 +92,20 @@ export async function getCampaign(
 
 export async function listCampaigns(
   db: Queryable,
-  f: { scope: OwnerScope; status?: CampaignStatus; before?: { createdAt: string; id: string }; limit: number },
+  f: {
+    scope: OwnerScope;
+    status?: CampaignStatus;
+    kind?: CampaignRow['kind'];
+    before?: { createdAt: string; id: string };
+    limit: number;
+  },
 ): Promise<CampaignRow[]> {
   const { rows } = await db.query<CampaignRow>(
     `SELECT * FROM campaigns WHERE ($1::text IS NULL OR owner = $1) AND ($2::text IS NULL OR status = $2)
        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+       AND ($6::text IS NULL OR kind = $6)
      ORDER BY created_at DESC, id DESC LIMIT $5`,
-    [f.scope, f.status ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit],
+    [f.scope, f.status ?? null, f.before?.createdAt ?? null, f.before?.id ?? null, f.limit, f.kind ?? null],
   );
   return rows;
 }
@@ -173,7 +187,7 @@ export async function insertCampaignRuns(
           campaign.id,
           slot,
           runBudget ? pgJson(runBudget) : null,
-          campaign.spec.taskId ?? null,
+          run.benchmark?.taskId ?? campaign.spec.taskId ?? null,
         ],
       );
       if (rowCount) {
@@ -204,8 +218,10 @@ export async function runProgress(
 ): Promise<Array<{ id: string; status: RunStatus; until: RunRow['until']; ideas: number }>> {
   if (runIds.length === 0) return [];
   const { rows } = await db.query<{ id: string; status: RunStatus; until: RunRow['until']; ideas: string }>(
+    // A benchmark's run (no paper) needs no ideas: its siblings may start as soon as it has.
     `SELECT r.id, r.status, r.until,
-       (SELECT count(*) FROM ideas i WHERE i.run_id = r.id AND i.round = 0 AND i.rank IS NOT NULL) AS ideas
+       CASE WHEN r.paper_id IS NULL THEN ${BENCHMARK_SIBLINGS} ELSE
+         (SELECT count(*) FROM ideas i WHERE i.run_id = r.id AND i.round = 0 AND i.rank IS NOT NULL) END AS ideas
      FROM runs r WHERE r.id = ANY($1::uuid[])`,
     [runIds],
   );
@@ -266,8 +282,8 @@ export async function campaignRunRows(
     id: string;
     slot: number;
     status: string;
-    paper_id: string;
-    paper_title: string;
+    paper_id: string | null;
+    paper_title: string | null;
     idea_id: string | null;
     idea_title: string | null;
     task_id: string | null;
@@ -277,7 +293,7 @@ export async function campaignRunRows(
   const { rows } = await db.query(
     `SELECT r.id, r.campaign_slot AS slot, r.status, r.paper_id, p.title AS paper_title, r.selected_idea_id AS idea_id,
        i.body->>'title' AS idea_title, r.task_id, r.validation
-     FROM runs r JOIN papers p ON p.id = r.paper_id LEFT JOIN ideas i ON i.id = r.selected_idea_id
+     FROM runs r LEFT JOIN papers p ON p.id = r.paper_id LEFT JOIN ideas i ON i.id = r.selected_idea_id
      WHERE r.campaign_id = $1 ORDER BY r.campaign_slot LIMIT $2`,
     [campaignId, limit],
   );
@@ -307,4 +323,27 @@ export async function campaignByKey(db: Queryable, owner: string, key: string): 
 export function campaignInputOf(c: CampaignRow): CampaignInput {
   const { name: _name, runBudget: _runBudget, taskId: _taskId, ...input } = c.spec;
   return input;
+}
+
+/** A benchmark's runs with what its scoring needs: task, outcome, measured result, verdict and duration. */
+export async function benchmarkRunRows(
+  db: Queryable,
+  campaignId: string,
+): Promise<
+  Array<{
+    id: string;
+    status: RunStatus;
+    task_id: string;
+    result: RunRow['result'];
+    verdict: string | null;
+    wall_seconds: number;
+  }>
+> {
+  const { rows } = await db.query(
+    `SELECT id, status, task_id, result, validation->>'verdict' AS verdict,
+       extract(epoch FROM updated_at - created_at)::float8 AS wall_seconds
+     FROM runs WHERE campaign_id = $1 ORDER BY campaign_slot`,
+    [campaignId],
+  );
+  return rows as never;
 }

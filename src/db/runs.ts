@@ -12,7 +12,7 @@ export type StoredValidation = ValidationRecord & { flags: Flag[] };
 export interface RunRow {
   id: string;
   owner: string;
-  paper_id: string;
+  paper_id: string | null;
   workflow_id: string;
   status: RunStatus;
   mode: RunMode;

@@ -47,7 +47,8 @@ export interface Discussion {
 export interface ReportData {
   runId: string;
   generatedAt: string;
-  paper: { id: string; title: string };
+  /** Null for a benchmark's run, which reads no paper. */
+  paper: { id: string; title: string } | null;
   task: { id: string; domain: string; metric: string; direction: 'max' | 'min' };
   gaps: Array<{ gap: string; evidence: string }>;
   idea: Idea;
@@ -79,11 +80,13 @@ export function renderMarkdown(d: ReportData): string {
   const out: string[] = [];
   out.push(`# Research report: ${d.idea.title}`, '');
   out.push(
-    `Run \`${d.runId}\` · paper “${d.paper.title}” · task \`${d.task.id}\` (${d.task.domain}) · generated \`${d.generatedAt}\``,
+    `Run \`${d.runId}\` · ${d.paper ? `paper “${d.paper.title}”` : 'benchmark run'} · task \`${d.task.id}\` (${d.task.domain}) · generated \`${d.generatedAt}\``,
     '',
   );
   out.push('## Verdict', '', `**${VERDICT_TEXT[v.verdict]}**. ${v.rule}`, '');
-  out.push('## Paper and research gaps', '', ...d.gaps.map((g) => `- ${g.gap} (evidence: ${g.evidence})`), '');
+  if (d.paper) {
+    out.push('## Paper and research gaps', '', ...d.gaps.map((g) => `- ${g.gap} (evidence: ${g.evidence})`), '');
+  }
   out.push(
     '## Idea and hypothesis',
     '',

@@ -1,7 +1,7 @@
 // Messages and I/O of the campaign workflow; the API imports this file, never the workflow.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Budget } from '../domain/budget';
-import type { CampaignLink, RunInput, RunStatus } from './definitions';
+import type { AgentProfile, CampaignLink, RunInput, RunStatus } from './definitions';
 
 export const CAMPAIGN_STATUSES = [
   'queued',
@@ -21,7 +21,12 @@ export type RunTemplate = Omit<RunInput, 'runId' | 'paperId' | 'campaign'>;
 
 export interface CampaignInput {
   campaignId: string;
+  /** The papers of a campaign (empty for a benchmark). */
   paperIds: string[];
+  /** A benchmark's library tasks: its runs start from each task's research problem, with no paper or idea. */
+  taskIds?: string[];
+  /** A benchmark's agent profile. */
+  profile?: AgentProfile;
   /** Run i of a paper carries its i-th ranked idea. */
   runsPerPaper: number;
   template: RunTemplate;
@@ -80,9 +85,19 @@ export const topUpUpdate = defineUpdate<CampaignSnapshot, [Budget]>('topUp');
 
 export const campaignWorkflowId = (campaignId: string): string => `campaign-${campaignId}`;
 
+/** What a benchmark's run announces as its ideas: more than any runsPerPaper, so that every sibling may start. */
+export const BENCHMARK_SIBLINGS = 1_000_000;
+
+/** How many papers (or, for a benchmark, tasks) the campaign runs: each gets runsPerPaper runs. */
+export const subjectCount = (c: Pick<CampaignInput, 'paperIds' | 'taskIds'>): number =>
+  c.taskIds?.length ?? c.paperIds.length;
+
 /** The input of one of the campaign's runs: a pure function, shared by the workflow and the activity. */
 export function campaignRunInput(
-  c: Pick<CampaignInput, 'campaignId' | 'template' | 'maxConcurrentJobs' | 'runsPerPaper' | 'paperIds'>,
+  c: Pick<
+    CampaignInput,
+    'campaignId' | 'template' | 'maxConcurrentJobs' | 'runsPerPaper' | 'paperIds' | 'taskIds' | 'profile'
+  >,
   slot: number,
   runId: string,
   ideasFrom?: string,
@@ -95,5 +110,16 @@ export function campaignRunInput(
     ...(ideasFrom ? { ideasFrom } : {}),
     ...(c.maxConcurrentJobs ? { maxConcurrentJobs: c.maxConcurrentJobs } : {}),
   };
-  return { ...c.template, runId, paperId: c.paperIds[Math.floor(slot / c.runsPerPaper)]!, campaign: link };
+  const subject = Math.floor(slot / c.runsPerPaper);
+  if (c.taskIds) {
+    const taskId = c.taskIds[subject]!;
+    return {
+      ...c.template,
+      runId,
+      paperId: null,
+      campaign: link,
+      benchmark: { taskId, profile: c.profile ?? 'copilot' },
+    };
+  }
+  return { ...c.template, runId, paperId: c.paperIds[subject]!, campaign: link };
 }

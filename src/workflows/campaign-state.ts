@@ -4,6 +4,7 @@
 import type { ChildNote, RunStatus } from './definitions';
 import { PARKED_STATUSES } from './definitions';
 import type { CampaignCarry, CampaignInput, CampaignSnapshot, CampaignStatus } from './campaign-definitions';
+import { subjectCount } from './campaign-definitions';
 
 export interface SlotToStart {
   slot: number;
@@ -37,7 +38,7 @@ export class CampaignState {
   }
 
   get total(): number {
-    return this.input.paperIds.length * this.input.runsPerPaper;
+    return subjectCount(this.input) * this.input.runsPerPaper;
   }
 
   private get perPaper(): number {
@@ -66,7 +67,7 @@ export class CampaignState {
       const [slot, from] = c.eligible.shift()!;
       out.push({ slot, ideasFrom: from });
     }
-    while (out.length < n && c.nextPaper < this.input.paperIds.length) {
+    while (out.length < n && c.nextPaper < subjectCount(this.input)) {
       out.push({ slot: c.nextPaper * this.perPaper });
       c.nextPaper += 1;
     }
@@ -120,7 +121,7 @@ export class CampaignState {
   /** No run left to start or to wait for. */
   done(): boolean {
     const c = this.carry;
-    return c.nextPaper >= this.input.paperIds.length && c.eligible.length === 0 && Object.keys(c.active).length === 0;
+    return c.nextPaper >= subjectCount(this.input) && c.eligible.length === 0 && Object.keys(c.active).length === 0;
   }
 
   /** Slots never started when the campaign stops early: those of unstarted papers and unreached ranks. */
@@ -135,7 +136,7 @@ export class CampaignState {
   accounted(): boolean {
     const c = this.carry;
     const waitingOnFirst = this.activeRuns().filter(([slot, a]) => slot % this.perPaper === 0 && !a.ideas).length;
-    const unstartedPapers = this.input.paperIds.length - c.nextPaper;
+    const unstartedPapers = subjectCount(this.input) - c.nextPaper;
     const finished = this.finishedCount();
     const active = Object.keys(c.active).length;
     return (

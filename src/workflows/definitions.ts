@@ -49,9 +49,13 @@ export interface RunTimeouts {
   llmMaxAttempts: number;
 }
 
+/** How the ExperimentAgent works: this service's own way, or MLAgentBench's research agent as upstream runs it. */
+export type AgentProfile = 'copilot' | 'mlab';
+
 export interface RunInput {
   runId: string;
-  paperId: string;
+  /** The paper the run reads; null for a benchmark's run, which starts from its task's research problem. */
+  paperId: string | null;
   mode: RunMode;
   ideaCount: number;
   approvalTimeout?: ApprovalTimeout;
@@ -68,6 +72,8 @@ export interface RunInput {
   campaign?: CampaignLink;
   /** Attempts per webhook delivery when MLR_WEBHOOK_URL was set at creation; unset: no webhooks. */
   webhookAttempts?: number;
+  /** Set for a benchmark's run: no paper and no idea; the agent gets the task's research problem alone. */
+  benchmark?: { taskId: string; profile: AgentProfile };
 }
 
 /** A run's place in its campaign. */

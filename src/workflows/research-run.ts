@@ -34,6 +34,7 @@ import {
 } from './definitions';
 import { RunState } from './run-state';
 import { emitWebhook } from './webhook';
+import { BENCHMARK_SIBLINGS } from './campaign-definitions';
 
 /**
  * One research run: analyse the paper, retrieve related work, propose and rank ideas, then wait (for days
@@ -155,7 +156,8 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
     },
   );
 
-  try {
+  /** A run of a paper: analysis, related work, ideas and the decision on them, then the experiment. */
+  async function paperRun(): Promise<void> {
     const adopt = input.campaign?.ideasFrom;
     if (!adopt) {
       await moveTo('analyzing');
@@ -201,6 +203,21 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       }
       break;
     }
+  }
+
+  /**
+   * A benchmark's run: no paper and no idea. Its siblings need nothing from it, so the campaign hears at once
+   * that they may start; then straight to the experiment, which the agent works from the research problem alone.
+   */
+  async function benchmarkRun(): Promise<void> {
+    await notify({ kind: 'ideas', ideas: BENCHMARK_SIBLINGS });
+    await moveTo('approved');
+    if (input.until !== 'approved') await experimentStage(input, state, moveTo, guard);
+  }
+
+  try {
+    if (input.benchmark) await benchmarkRun();
+    else await paperRun();
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {

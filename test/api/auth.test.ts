@@ -73,13 +73,20 @@ describe('authentication', () => {
     ['a double slash', '//v1/runs'],
     ['a dot segment', '/docs/../v1/runs'],
     ['an unknown path', '/v1/secrets'],
-    ['the root', '/'],
   ])('gives no data for %s without a token', async (_what, url) => {
     const res = await h.app.inject({ method: 'GET', url });
     expect([401, 403, 404]).toContain(res.statusCode);
     expect(res.json().items).toBeUndefined();
     // Unknown or unmatched paths need a token before they even say "not found".
     if (res.statusCode !== 401) expect(url).toMatch(/^\/docs\//);
+  });
+
+  it('serves the console page at the root without a token, and it holds no data', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.body).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/); // no ids of anything
+    expect(res.body).toContain('/console/app.js');
   });
 
   it('answers 404, not data, for an unmatched path with a valid token', async () => {

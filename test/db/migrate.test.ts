@@ -24,6 +24,7 @@ describe('migrations', () => {
       '005_sandbox.sql',
       '006_executor.sql',
       '007_campaigns.sql',
+      '008_benchmarks.sql',
     ]);
   });
 
@@ -58,6 +59,7 @@ describe('migrations', () => {
         '005_sandbox.sql',
         '006_executor.sql',
         '007_campaigns.sql',
+        '008_benchmarks.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

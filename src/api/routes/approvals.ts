@@ -54,7 +54,7 @@ export const approvalRoutes: RoutePlugin<RouteDeps> = async (app, { db, gateway 
       items: await Promise.all(
         runs.map(async (run) => {
           const view = await loadRunView(db, run);
-          const paper = await getPaper(db, run.paper_id);
+          const paper = run.paper_id ? await getPaper(db, run.paper_id) : undefined;
           return {
             runId: run.id,
             owner: run.owner,

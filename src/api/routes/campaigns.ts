@@ -1,16 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { modelConfigProblem } from '../../config';
-import {
-  campaignByKey,
-  campaignInputOf,
-  campaignRunRows,
-  countActiveCampaigns,
-  getCampaign,
-  insertCampaign,
-  listCampaigns,
-  runCountsByStatus,
-  type CampaignRow,
-} from '../../db/campaigns';
+import { campaignRunRows, getCampaign, listCampaigns, runCountsByStatus, type CampaignRow } from '../../db/campaigns';
 import { campaignSpend, settledSpendByRun, spendBy, SPEND_GROUPS } from '../../db/ledger';
 import { visiblePaperIds } from '../../db/papers';
 import type { Queryable } from '../../db/types';
@@ -19,13 +9,9 @@ import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { forestSvg, leaderboard, renderCampaignMarkdown } from '../../validation/campaign-report';
 import { renderHtml } from '../../validation/report';
-import {
-  CAMPAIGN_FINAL,
-  CAMPAIGN_STATUSES,
-  campaignWorkflowId,
-  type CampaignInput,
-} from '../../workflows/campaign-definitions';
+import { CAMPAIGN_FINAL, CAMPAIGN_STATUSES, subjectCount } from '../../workflows/campaign-definitions';
 import type { RouteDeps } from '../app';
+import { launchCampaign } from '../campaign-launch';
 import { checkRunOptions, runOptionProperties, runTemplate } from '../run-options';
 import { budgetSchema, errorResponses, freeObject, pageSchema, spendSchema, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
@@ -80,6 +66,7 @@ const campaignSchema = {
     id: { type: 'string' },
     owner: { type: 'string' },
     name: { type: 'string' },
+    kind: { type: 'string', enum: ['campaign', 'benchmark'] },
     status: { type: 'string', enum: CAMPAIGN_STATUSES },
     spec: freeObject,
     runs: {
@@ -109,9 +96,11 @@ async function campaignView(db: Queryable, c: CampaignRow, withResults = true) {
     id: c.id,
     owner: c.owner,
     name: c.name,
+    kind: c.kind,
     status: c.status,
     spec: {
       paperIds: c.spec.paperIds,
+      ...(c.spec.taskIds ? { taskIds: c.spec.taskIds, profile: c.spec.profile ?? 'copilot' } : {}),
       runsPerPaper: c.spec.runsPerPaper,
       maxConcurrentRuns: c.spec.maxConcurrentRuns,
       maxConcurrentJobs: c.spec.maxConcurrentJobs ?? null,
@@ -123,7 +112,7 @@ async function campaignView(db: Queryable, c: CampaignRow, withResults = true) {
       taskId: c.spec.taskId ?? null,
       runBudget: c.spec.runBudget ?? null,
     },
-    runs: { total: c.spec.paperIds.length * c.spec.runsPerPaper, created, byStatus },
+    runs: { total: subjectCount(c.spec) * c.spec.runsPerPaper, created, byStatus },
     spend,
     budget: c.budget,
     ...(results ? { results: results.rows, resultsTruncated: results.truncated } : {}),
@@ -147,7 +136,8 @@ async function results_(db: Queryable, c: CampaignRow) {
         runId: r.id,
         slot: r.slot,
         status: r.status,
-        paper: { id: r.paper_id, title: r.paper_title },
+        // A benchmark's runs read no paper: the leaderboard names their task where a paper would be.
+        paper: r.paper_id ? { id: r.paper_id, title: r.paper_title ?? '' } : { id: '', title: `task ${r.task_id}` },
         idea: r.idea_id ? { id: r.idea_id, title: r.idea_title ?? '' } : null,
         taskId: r.task_id,
         validation: r.validation,
@@ -215,55 +205,32 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       const missing = body.paperIds.filter((id) => !visible.has(id));
       if (missing.length > 0) throw new HttpError(404, 'NotFound', `paper ${missing[0]} not found`);
 
-      const key = req.headers['idempotency-key'];
-      const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
-      const requestHash = createHash('sha256').update(canonical).digest('hex');
-      const replay = key ? await campaignByKey(db, owner, key) : undefined;
-      if (
-        !replay &&
-        (await countActiveCampaigns(db, owner, CAMPAIGN_FINAL)) >= config.MLR_MAX_ACTIVE_CAMPAIGNS_PER_USER
-      ) {
-        throw new HttpError(
-          429,
-          'TooManyActiveCampaigns',
-          `you have ${config.MLR_MAX_ACTIVE_CAMPAIGNS_PER_USER} campaigns in progress (MLR_MAX_ACTIVE_CAMPAIGNS_PER_USER)`,
-          { 'retry-after': '60' },
-        );
-      }
-      const id = randomUUID();
-      const input: CampaignInput = {
-        campaignId: id,
-        paperIds: body.paperIds,
-        runsPerPaper,
-        template: runTemplate(config, deps.runTimeouts, { ...body, ideaCount }),
-        maxConcurrentRuns: body.maxConcurrentRuns ?? 10,
-        ...(body.maxConcurrentJobs ? { maxConcurrentJobs: body.maxConcurrentJobs } : {}),
-        ...(body.deadline ? { deadline: new Date(body.deadline).toISOString() } : {}),
-        historyLimit: config.MLR_CAMPAIGN_HISTORY_EVENTS,
-      };
-      const { campaign, created } = await insertCampaign(db, {
-        id,
-        owner,
-        name: body.name,
-        workflow_id: campaignWorkflowId(id),
-        spec: {
-          ...input,
+      const { campaign, created, started } = await launchCampaign(
+        { db, config, gateway, log: req.log },
+        {
+          owner,
           name: body.name,
-          ...(body.runBudget ? { runBudget: body.runBudget } : {}),
-          ...(body.taskId ? { taskId: body.taskId } : {}),
+          body,
+          idempotencyKey: req.headers['idempotency-key'],
+          input: (id) => ({
+            campaignId: id,
+            paperIds: body.paperIds,
+            runsPerPaper,
+            template: runTemplate(config, deps.runTimeouts, { ...body, ideaCount }),
+            maxConcurrentRuns: body.maxConcurrentRuns ?? 10,
+            ...(body.maxConcurrentJobs ? { maxConcurrentJobs: body.maxConcurrentJobs } : {}),
+            ...(body.deadline ? { deadline: new Date(body.deadline).toISOString() } : {}),
+            historyLimit: config.MLR_CAMPAIGN_HISTORY_EVENTS,
+          }),
+          extras: {
+            ...(body.runBudget ? { runBudget: body.runBudget } : {}),
+            ...(body.taskId ? { taskId: body.taskId } : {}),
+          },
+          budget: body.budget,
         },
-        budget: body.budget,
-        request_hash: requestHash,
-        idempotencyKey: key,
-      });
-      if (!created && campaign.request_hash !== requestHash) {
-        throw new HttpError(409, 'IdempotencyKeyReused', 'this Idempotency-Key was used with a different request body');
-      }
+      );
       if (!created) reply.header('idempotent-replayed', 'true');
-      try {
-        await gateway.startCampaign(campaignInputOf(campaign));
-      } catch (err) {
-        req.log.warn({ err, campaignId: campaign.id }, 'could not start the campaign workflow; the sweeper will retry');
+      if (!started) {
         return reply
           .code(202)
           .header('retry-after', '30')

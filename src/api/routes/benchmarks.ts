@@ -1,0 +1,293 @@
+// Benchmarks: a campaign over library tasks instead of papers. Each run starts from the task's research
+// problem with no paper and no idea; the result table scores the runs as MLAgentBench scores agents (success
+// rate under its rule, with a Wilson interval), with mean improvement, validated verdicts, cost and time.
+// Pausing, resuming, cancelling, topping up and the event stream are the campaign routes' (same id).
+import { modelConfigProblem } from '../../config';
+import { benchmarkRunRows, getCampaign, listCampaigns, runCountsByStatus, type CampaignRow } from '../../db/campaigns';
+import { campaignSpend, settledSpendByRun } from '../../db/ledger';
+import type { Queryable } from '../../db/types';
+import { benchmarkResults } from '../../domain/benchmark';
+import { scopeOf, type Principal } from '../../domain/user';
+import { HttpError } from '../../errors';
+import { inspectTasks } from '../../tasks/library';
+import { benchmarkSvg, renderBenchmarkMarkdown, type BenchmarkSummary } from '../../validation/benchmark-report';
+import { renderHtml } from '../../validation/report';
+import { subjectCount } from '../../workflows/campaign-definitions';
+import type { RouteDeps } from '../app';
+import { launchCampaign } from '../campaign-launch';
+import { checkRunOptions, runTemplate } from '../run-options';
+import { budgetSchema, errorResponses, freeObject, pageSchema, spendSchema, uuidParam } from '../schemas';
+import type { RoutePlugin } from '../types';
+import { decodeCursor, encodeCursor } from '../views';
+
+const createBody = {
+  type: 'object',
+  required: ['tasks', 'budget'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    tasks: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 100,
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+    },
+    profile: { type: 'string', enum: ['copilot', 'mlab'], description: 'The agent profile (default copilot)' },
+    runsPerTask: { type: 'integer', minimum: 1, maximum: 100 },
+    validationSeeds: { type: 'integer', minimum: 2, maximum: 50, description: 'Seeds per arm (at least 2)' },
+    maxConcurrentRuns: { type: 'integer', minimum: 1, maximum: 1000 },
+    executor: { type: 'string', enum: ['local', 'kubernetes'] },
+    budget: budgetSchema,
+    runBudget: budgetSchema,
+  },
+} as const;
+
+const taskResultSchema = {
+  type: 'object',
+  properties: {
+    task: { type: 'string' },
+    runs: { type: 'integer' },
+    successes: { type: 'integer' },
+    successRate: { type: ['number', 'null'] },
+    successInterval: { type: ['array', 'null'], items: { type: 'number' } },
+    meanImprovement: { type: ['number', 'null'] },
+    verdicts: freeObject,
+    costUsd: { type: 'number' },
+    meanWallSeconds: { type: ['number', 'null'] },
+  },
+} as const;
+
+const benchmarkSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    owner: { type: 'string' },
+    name: { type: 'string' },
+    status: { type: 'string' },
+    profile: { type: 'string' },
+    tasks: { type: 'array', items: { type: 'string' } },
+    runsPerTask: { type: 'integer' },
+    runs: {
+      type: 'object',
+      properties: { total: { type: 'integer' }, created: { type: 'integer' }, byStatus: freeObject },
+    },
+    spend: spendSchema,
+    budget: freeObject,
+    results: {
+      type: 'object',
+      properties: {
+        tasks: { type: 'array', items: taskResultSchema },
+        overall: { ...taskResultSchema, properties: { ...taskResultSchema.properties, meanTaskSuccessRate: {} } },
+      },
+    },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+} as const;
+
+async function benchmarkView(db: Queryable, c: CampaignRow, tasksDir: string) {
+  const taskIds = c.spec.taskIds ?? [];
+  const [byStatus, spend, rows] = await Promise.all([
+    runCountsByStatus(db, c.id),
+    campaignSpend(db, c.id),
+    benchmarkRunRows(db, c.id),
+  ]);
+  const costs = await settledSpendByRun(
+    db,
+    rows.map((r) => r.id),
+  );
+  const directions = new Map(inspectTasks(tasksDir).tasks.map((t) => [t.id, t.direction]));
+  const results = benchmarkResults(
+    taskIds,
+    rows.map((r) => ({
+      runId: r.id,
+      taskId: r.task_id,
+      status: r.status,
+      // The direction the run was measured with; the library's only for a run that measured nothing.
+      direction: r.result?.direction ?? directions.get(r.task_id) ?? 'max',
+      baseline: r.result?.baseline ?? null,
+      value: r.result?.value ?? null,
+      verdict: r.verdict,
+      costUsd: costs.get(r.id)?.usd ?? 0,
+      wallSeconds: r.wall_seconds,
+    })),
+  );
+  return {
+    id: c.id,
+    owner: c.owner,
+    name: c.name,
+    status: c.status,
+    profile: c.spec.profile ?? 'copilot',
+    tasks: taskIds,
+    runsPerTask: c.spec.runsPerPaper,
+    runs: {
+      total: subjectCount(c.spec) * c.spec.runsPerPaper,
+      created: Object.values(byStatus).reduce((n, k) => n + (k ?? 0), 0),
+      byStatus,
+    },
+    spend,
+    budget: c.budget,
+    results,
+    createdAt: c.created_at.toISOString(),
+    updatedAt: c.updated_at.toISOString(),
+  };
+}
+
+export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
+  const { db, config, gateway } = deps;
+
+  async function loadOr404(id: string, principal: Principal): Promise<CampaignRow> {
+    const c = await getCampaign(db, id, scopeOf(principal));
+    if (!c || c.kind !== 'benchmark') throw new HttpError(404, 'NotFound', `benchmark ${id} not found`);
+    return c;
+  }
+
+  app.post(
+    '/v1/benchmarks',
+    {
+      schema: {
+        summary: 'Run library tasks as a benchmark: each run starts from the research problem, no paper, no idea',
+        body: createBody,
+        headers: {
+          type: 'object',
+          properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: { 200: benchmarkSchema, 201: benchmarkSchema, 202: benchmarkSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const problem = modelConfigProblem(config);
+      if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
+      const body = req.body;
+      const profile = body.profile ?? 'copilot';
+      if (profile === 'mlab') {
+        throw new HttpError(
+          422,
+          'ProfileUnavailable',
+          'the mlab profile (upstream research agent) is not available yet; use "copilot"',
+        );
+      }
+      const { tasks, refused } = inspectTasks(config.MLR_TASKS_DIR);
+      for (const id of body.tasks) {
+        const why = refused.find((r) => r.taskId === id);
+        if (why) throw new HttpError(422, 'TaskRefused', why.message);
+        if (!tasks.some((t) => t.id === id)) {
+          throw new HttpError(422, 'UnknownTask', `task ${id} is not in the task library`);
+        }
+      }
+      checkRunOptions(config, body);
+      const runsPerTask = body.runsPerTask ?? 1;
+      if (body.tasks.length * runsPerTask > config.MLR_CAMPAIGN_MAX_RUNS) {
+        throw new HttpError(
+          400,
+          'InvalidRequest',
+          `at most ${config.MLR_CAMPAIGN_MAX_RUNS} runs (MLR_CAMPAIGN_MAX_RUNS)`,
+        );
+      }
+      const name = body.name ?? `${body.tasks.join(', ').slice(0, 150)} × ${runsPerTask}`;
+      const { campaign, created, started } = await launchCampaign(
+        { db, config, gateway, log: req.log },
+        {
+          owner: req.principal.name,
+          name,
+          body,
+          idempotencyKey: req.headers['idempotency-key'],
+          input: (id) => ({
+            campaignId: id,
+            paperIds: [],
+            taskIds: body.tasks,
+            profile,
+            runsPerPaper: runsPerTask,
+            // No person in the loop and nothing to approve: every run goes from the task to its report.
+            template: runTemplate(config, deps.runTimeouts, {
+              mode: 'autonomous',
+              ideaCount: 1,
+              until: 'succeeded',
+              validationSeeds: body.validationSeeds,
+              executor: body.executor,
+            }),
+            maxConcurrentRuns: body.maxConcurrentRuns ?? 10,
+            historyLimit: config.MLR_CAMPAIGN_HISTORY_EVENTS,
+          }),
+          extras: body.runBudget ? { runBudget: body.runBudget } : {},
+          budget: body.budget,
+        },
+      );
+      if (!created) reply.header('idempotent-replayed', 'true');
+      const view = await benchmarkView(db, campaign, config.MLR_TASKS_DIR);
+      if (!started) return reply.code(202).header('retry-after', '30').send(view);
+      return reply.code(created ? 201 : 200).send(view);
+    },
+  );
+
+  app.get(
+    '/v1/benchmarks',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cursor: { type: 'string', maxLength: 200 },
+            limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          },
+        },
+        response: { 200: pageSchema(benchmarkSchema), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const limit = req.query.limit ?? 20;
+      const rows = await listCampaigns(db, {
+        scope: scopeOf(req.principal),
+        kind: 'benchmark',
+        before: decodeCursor(req.query.cursor),
+        limit,
+      });
+      return {
+        items: await Promise.all(rows.map((c) => benchmarkView(db, c, config.MLR_TASKS_DIR))),
+        nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/benchmarks/:id',
+    { schema: { params: uuidParam, response: { 200: benchmarkSchema, ...errorResponses } } },
+    async (req) => benchmarkView(db, await loadOr404(req.params.id, req.principal), config.MLR_TASKS_DIR),
+  );
+
+  app.get(
+    '/v1/benchmarks/:id/report',
+    {
+      schema: {
+        summary: 'The result table: Markdown (default), JSON, HTML, or the success-rate chart as SVG',
+        params: uuidParam,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { format: { type: 'string', enum: ['markdown', 'json', 'html', 'svg'] } },
+        },
+        produces: ['text/markdown', 'application/json', 'text/html', 'image/svg+xml'],
+        response: { 200: {}, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const view = await benchmarkView(db, await loadOr404(req.params.id, req.principal), config.MLR_TASKS_DIR);
+      const summary: BenchmarkSummary = view;
+      const format = req.query.format ?? ((req.headers.accept ?? '').includes('text/html') ? 'html' : 'markdown');
+      if (format === 'json') return reply.type('application/json').send(JSON.stringify(view));
+      const svg = benchmarkSvg(view.results.tasks);
+      if (format === 'svg') return reply.type('image/svg+xml').send(svg);
+      const markdown = renderBenchmarkMarkdown(summary);
+      if (format === 'html') {
+        const html = renderHtml(markdown, `Benchmark: ${view.name}`).replace(
+          '</body>',
+          `<figure>${svg}</figure></body>`,
+        );
+        return reply.type('text/html; charset=utf-8').send(html);
+      }
+      return reply.type('text/markdown; charset=utf-8').send(markdown);
+    },
+  );
+};

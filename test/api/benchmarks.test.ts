@@ -1,0 +1,143 @@
+// Benchmarks end to end on the real stack with the stand-in model: the shipped tasks × 2 runs × 2 seeds, each
+// run from the research problem alone (no paper, no idea), scored as MLAgentBench scores agents, surviving
+// the loss of its worker; and every refusal as a clear 4xx.
+import fs from 'node:fs';
+import path from 'node:path';
+import { relativeImprovement } from '../../src/domain/benchmark';
+import { listTasks } from '../../src/tasks/library';
+import type { Json } from '../support/api';
+import { startFakeModel, type FakeModel } from '../support/fake-model';
+import { AUTH, createHarness, type Harness } from '../support/harness';
+import { ROOT, TEST_DATA } from '../support/paths';
+
+let model: FakeModel;
+let h: Harness;
+const TASKS_DIR = path.join(TEST_DATA, 'benchmark-tasks');
+const shipped = listTasks(path.join(ROOT, 'tasks')).map((t) => t.id);
+
+beforeAll(async () => {
+  // The shipped tasks, plus one folder in the upstream layout that says nowhere how it is scored.
+  fs.rmSync(TASKS_DIR, { recursive: true, force: true });
+  for (const id of shipped) fs.cpSync(path.join(ROOT, 'tasks', id), path.join(TASKS_DIR, id), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'tasks', 'diabetes-regression'), path.join(TASKS_DIR, 'my-regression'), {
+    recursive: true,
+  });
+  fs.rmSync(path.join(TASKS_DIR, 'my-regression', 'task.json'));
+  model = await startFakeModel();
+  h = await createHarness({
+    OPENAI_BASE_URL: model.baseUrl,
+    MLR_TASKS_DIR: TASKS_DIR,
+    MLR_VALIDATION_PARALLELISM: '2',
+  });
+}, 60_000);
+afterAll(async () => {
+  await h.close();
+  await model.close();
+});
+
+const post = (payload: Json, headers: Record<string, string> = AUTH) =>
+  h.app.inject({ method: 'POST', url: '/v1/benchmarks', headers, payload });
+const get = async (url: string) => (await h.app.inject({ method: 'GET', url, headers: AUTH })).json();
+
+describe('benchmarks', () => {
+  it('refuses what it cannot run with a clear 4xx', async () => {
+    const unscored = await post({ tasks: ['my-regression'], budget: { usd: 1 } });
+    expect(unscored.statusCode).toBe(422);
+    expect(unscored.json().error.code).toBe('TaskRefused');
+    expect(unscored.json().error.message).toContain('task.json');
+    const unknown = await post({ tasks: ['no-such-task'], budget: { usd: 1 } });
+    expect(unknown.json().error).toMatchObject({ code: 'UnknownTask' });
+    const mlab = await post({ tasks: [shipped[0]], profile: 'mlab', budget: { usd: 1 } });
+    expect(mlab.statusCode).toBe(422);
+    expect(mlab.json().error.code).toBe('ProfileUnavailable');
+    expect((await post({ tasks: [shipped[0]] })).statusCode).toBe(400); // no budget
+    expect((await post({ tasks: ['../etc'], budget: { usd: 1 } })).statusCode).toBe(400);
+    expect((await post({ tasks: [shipped[0]], budget: { usd: 1 } }, {})).statusCode).toBe(401);
+    expect(
+      (await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${crypto.randomUUID()}`, headers: AUTH })).statusCode,
+    ).toBe(404);
+    const tasks = await get('/v1/runs?limit=5');
+    expect(tasks.items).toEqual([]); // nothing was created by any of them
+  });
+
+  it('runs the shipped tasks × 2 runs × 2 seeds from their research problems and scores them as upstream', async () => {
+    const worker = await h.startWorker();
+    const res = await post({ tasks: shipped, runsPerTask: 2, validationSeeds: 2, budget: { usd: 100 } });
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id;
+    expect(res.json()).toMatchObject({ profile: 'copilot', tasks: shipped, runsPerTask: 2 });
+    expect(res.json().runs.total).toBe(shipped.length * 2);
+
+    // The worker goes away once the first runs are executing; another one finishes the benchmark.
+    for (let i = 0; i < 600; i++) {
+      const runs = await get(`/v1/runs?campaignId=${id}&limit=50`);
+      if (runs.items.some((r: Json) => ['executing', 'validating'].includes(r.status))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await worker.stop();
+    await h.startWorker();
+
+    let view: Json;
+    for (let i = 0; i < 1200; i++) {
+      view = await get(`/v1/benchmarks/${id}`);
+      if (['completed', 'failed', 'cancelled'].includes(view.status)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(view.status).toBe('completed');
+
+    const runs: Json[] = (await get(`/v1/runs?campaignId=${id}&limit=50`)).items;
+    expect(runs).toHaveLength(shipped.length * 2);
+    for (const r of runs) {
+      if (r.status !== 'succeeded') throw new Error(`run ${r.id} ${r.status}: ${r.error}`);
+      expect(r).toMatchObject({ paperId: null, selectedIdeaId: null, status: 'succeeded' });
+      expect(shipped).toContain(r.taskId);
+      expect(r.validation.seeds).toHaveLength(2);
+    }
+    // The agent got the research problem alone: no idea, no plan.
+    const prompts = model.requestsFor('agent').map((q) => q.messages.map((m) => m.content ?? '').join('\n'));
+    expect(prompts.length).toBeGreaterThanOrEqual(runs.length);
+    for (const p of prompts) {
+      expect(p).toContain('Research problem:');
+      expect(p).not.toContain('Approved idea');
+    }
+    expect(model.requestsFor('paper_analysis')).toEqual([]);
+
+    // Per task: the runs, the successes under upstream's rule (checked here from the stored results), the
+    // Wilson interval, the mean improvement, the verdicts, cost and time.
+    expect(view.results.tasks.map((t: Json) => t.task)).toEqual(shipped);
+    for (const t of view.results.tasks) {
+      const mine = runs.filter((r) => r.taskId === t.task);
+      const rels = mine.map((r) => relativeImprovement(r.result.baseline, r.result.value, r.result.direction)!);
+      expect(t.runs).toBe(2);
+      expect(t.successes).toBe(rels.filter((x) => x > 0.1).length);
+      expect(t.successRate).toBe(t.successes / 2);
+      expect(t.successInterval[0]).toBeLessThanOrEqual(t.successRate);
+      expect(t.successInterval[1]).toBeGreaterThanOrEqual(t.successRate);
+      expect(t.meanImprovement).toBeCloseTo(rels.reduce((a: number, b: number) => a + b, 0) / 2, 9);
+      expect(Object.values(t.verdicts).reduce((a: number, b) => a + (b as number), 0)).toBe(2);
+      expect(t.costUsd).toBeGreaterThanOrEqual(0);
+      expect(t.meanWallSeconds).toBeGreaterThan(0);
+    }
+    expect(view.results.overall).toMatchObject({ task: 'overall', runs: runs.length });
+    // The stand-in agent changes nothing: every candidate is the starter, flagged as such, never a success.
+    expect(view.results.overall.successes).toBe(0);
+    expect(runs.every((r) => r.validation.flags.some((f: Json) => f.kind === 'identical_code'))).toBe(true);
+
+    // The result table in every format, and the benchmark in the lists.
+    const md = await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${id}/report`, headers: AUTH });
+    expect(md.headers['content-type']).toContain('text/markdown');
+    for (const t of shipped) expect(md.body).toContain(`| ${t} | 2 | 0 | 0% [0%, 66%] |`);
+    const svg = await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${id}/report?format=svg`, headers: AUTH });
+    expect(svg.body.startsWith('<svg')).toBe(true);
+    const html = await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${id}/report?format=html`, headers: AUTH });
+    expect(html.body).toContain('<figure><svg');
+    const json = await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${id}/report?format=json`, headers: AUTH });
+    expect(json.json().results).toEqual(view.results);
+    expect((await get('/v1/benchmarks')).items.map((b: Json) => b.id)).toEqual([id]);
+    expect((await get(`/v1/campaigns/${id}`)).kind).toBe('benchmark');
+    // A run's own report says it is a benchmark's run and reads no paper.
+    const report = await h.app.inject({ method: 'GET', url: `/v1/runs/${runs[0].id}/report`, headers: AUTH });
+    expect(report.body).toContain('benchmark run');
+    expect(report.body).not.toContain('## Paper and research gaps');
+  }, 600_000);
+});
