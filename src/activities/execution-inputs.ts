@@ -29,7 +29,8 @@ export async function prepareLibraryTask(
   try {
     const task = loadTask(path.join(deps.config.MLR_TASKS_DIR, taskId));
     if (!task) return undefined;
-    return await prepareTask(task, path.join(deps.config.MLR_DATA_DIR, 'tasks'), deps.python);
+    const dataDir = deps.config.MLR_DATA_DIR;
+    return await prepareTask(task, path.join(dataDir, 'tasks'), deps.python, path.join(dataDir, 'envs'));
   } catch (err) {
     // The same folder fails the same way on every attempt: the run says why instead of retrying.
     if (err instanceof TaskRefused) throw ApplicationFailure.nonRetryable(err.message, ErrorType.TaskRefused);
@@ -51,6 +52,7 @@ export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInput
         scriptsDir: p.scriptsDir,
         readOnlyPatterns: p.readOnlyPatterns,
         ...(p.task.invalidAtOrBelow !== undefined ? { invalidAtOrBelow: p.task.invalidAtOrBelow } : {}),
+        ...(p.python ? { python: p.python } : {}),
       };
     },
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { addBenchCommand } from './bench';
 import { ApiClient } from './client';
 import { CliError, EXIT } from './errors';
 import { resolveSettings, type Settings } from './settings';
@@ -275,6 +276,8 @@ export function buildProgram(io: Io): Command {
         io.stdout.write(`${await client.text(`/v1/runs/${run}/report?format=json`, 'application/json')}\n`);
       else io.stdout.write(await client.text(`/v1/runs/${run}/report`, 'text/markdown'));
     });
+
+  addBenchCommand(program, ctx, io);
 
   const finish = async (settings: Settings, client: ApiClient, id: string) => {
     const run = await watchRun(client, encodeURIComponent(id), {

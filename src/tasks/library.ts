@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ensureTaskEnv, findUv, readRequirements } from './environment';
 import { UPSTREAM_INVALID_AT_OR_BELOW, UPSTREAM_TASKS } from './upstream';
 
 /**
@@ -46,6 +47,8 @@ export const taskManifestSchema = z.object({
   direction: z.enum(['max', 'min']).optional(),
   /** Scores at or below this are an eval script's "invalid submission" sentinel: the execution fails. */
   invalidAtOrBelow: z.number().optional(),
+  /** Python requirements of the task's own environment (also read from requirements.txt beside env/). */
+  requirements: z.array(z.string().min(1).max(300)).max(200).optional(),
   tags: z.array(z.string()).default([]),
   /** What one execution of the task needs; unset fields take the service's defaults (MLR_EXEC_*). */
   resources: z
@@ -70,6 +73,8 @@ export interface Task extends Omit<z.infer<typeof taskManifestSchema>, 'metric' 
   direction: 'max' | 'min';
   /** Where metric and direction came from: the folder's task.json or the table of upstream tasks. */
   source: 'task.json' | 'upstream';
+  /** The task's own requirements (normalised text), when it declares any: it then runs in its own venv. */
+  envRequirements?: string;
 }
 
 /** A folder in the task layout that cannot be scored as it stands; the message says what to add. */
@@ -121,7 +126,14 @@ export function loadTask(dir: string): Task | undefined {
   }
   const problemFile = path.join(scripts, 'research_problem.txt');
   const researchProblem = fs.existsSync(problemFile) ? fs.readFileSync(problemFile, 'utf8').trim() : manifest.name;
+  let envRequirements: string | undefined;
+  try {
+    envRequirements = readRequirements(dir, manifest.requirements);
+  } catch (err) {
+    throw new TaskRefused(id, `task ${id}: ${(err as Error).message}`);
+  }
   return {
+    ...(envRequirements ? { envRequirements } : {}),
     ...manifest,
     metric,
     direction,
@@ -182,6 +194,8 @@ export interface PreparedTask {
   readOnlyPatterns: string[];
   /** sha256 of the prepared env/ (starter code and data), computed once when the task is prepared. */
   envHash: string;
+  /** The task's own interpreter when it declares requirements; else undefined (the service's venv). */
+  python?: string;
 }
 
 /**
@@ -189,7 +203,16 @@ export interface PreparedTask {
  * does). The copy is keyed by the task's content hash and built in a temporary folder that is renamed
  * into place, so concurrent runs and crashes never see a half-prepared task.
  */
-export async function prepareTask(task: Task, preparedRoot: string, python: string): Promise<PreparedTask> {
+export async function prepareTask(
+  task: Task,
+  preparedRoot: string,
+  basePython: string,
+  envsRoot = path.join(path.dirname(preparedRoot), 'envs'),
+): Promise<PreparedTask> {
+  const own = task.envRequirements
+    ? (await ensureTaskEnv(task.envRequirements, envsRoot, basePython, findUv(basePython))).python
+    : undefined;
+  const python = own ?? basePython;
   const key = `${task.id}-${hashTree(task.dir).slice(0, 16)}`;
   const root = path.join(preparedRoot, key);
   if (!fs.existsSync(path.join(root, 'prepared'))) {
@@ -224,5 +247,13 @@ export async function prepareTask(task: Task, preparedRoot: string, python: stri
     envHash = hashTree(envDir);
     fs.writeFileSync(path.join(root, 'prepared'), envHash);
   }
-  return { task, root, envDir, scriptsDir: path.join(root, 'scripts'), readOnlyPatterns, envHash };
+  return {
+    task,
+    root,
+    envDir,
+    scriptsDir: path.join(root, 'scripts'),
+    readOnlyPatterns,
+    envHash,
+    ...(own ? { python: own } : {}),
+  };
 }

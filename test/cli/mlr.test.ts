@@ -217,6 +217,22 @@ describe('mlr', () => {
     expect(badUrl.code).toBe(2);
   });
 
+  it('runs a benchmark to its result table, and says why it refuses one', async () => {
+    const refused = await mlr(['bench', 'start', 'no-such-task', '--usd', '1']);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('UnknownTask');
+    const bench = await mlr(['bench', 'start', 'breast-cancer', '--runs', '1', '--seeds', '2', '--usd', '5', '--wait']);
+    expect(bench.stderr).toMatch(/✔ benchmark completed: 1 runs/);
+    expect(bench.code).toBe(0);
+    expect(bench.stdout).toContain('# Benchmark: breast-cancer × 1');
+    expect(bench.stdout).toMatch(/\| breast-cancer \| 1 \| [01] \| /);
+    const id = /^benchmark ([0-9a-f-]{36})$/m.exec(bench.stderr)![1]!;
+    const listed = await mlr(['bench', 'list']);
+    expect(listed.stdout).toContain(`${id}  completed`);
+    const shown = JSON.parse((await mlr(['bench', 'show', id, '--json'])).stdout);
+    expect(shown.results.tasks[0]).toMatchObject({ task: 'breast-cancer', runs: 1 });
+  }, 180_000);
+
   it('runs through npx from the repository', async () => {
     const res = await new Promise<{ code: number; out: string }>((resolve) => {
       const child = spawn('npx', ['--no-install', 'mlr', '--version'], {

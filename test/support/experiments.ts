@@ -26,7 +26,12 @@ const snapshots = new Map<string, Record<string, Buffer>>();
 export const TEST_INPUTS: ExecutionInputs = {
   async task(taskId) {
     const p = await preparedTask(taskId);
-    return { envDir: p.envDir, scriptsDir: p.scriptsDir, readOnlyPatterns: p.readOnlyPatterns };
+    return {
+      envDir: p.envDir,
+      scriptsDir: p.scriptsDir,
+      readOnlyPatterns: p.readOnlyPatterns,
+      ...(p.python ? { python: p.python } : {}),
+    };
   },
   liveWorkspace: (ref) => path.join(WORKSPACES, ref.runId),
   async materialize(ref, dir) {

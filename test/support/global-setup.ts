@@ -11,6 +11,9 @@ export default async function globalSetup(): Promise<void> {
   fs.rmSync(TEST_DATA, { recursive: true, force: true });
   fs.mkdirSync(TEST_DATA, { recursive: true });
   const root = path.resolve(__dirname, '../..');
+  // Tasks' own venvs are rebuilt for every suite (under TEST_DATA); the packages they download are kept
+  // between suites in the git-ignored cache, as uv keeps them for the service.
+  process.env.UV_CACHE_DIR ??= path.join(root, '.cache', 'uv');
   const [pg, temporal, bundle] = await Promise.all([
     startEmbeddedPostgres({ dir: path.join(TEST_DATA, 'pg'), database: 'postgres' }),
     process.env.TEMPORAL_ADDRESS

@@ -238,6 +238,13 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
     async execute(spec): Promise<ExecutionResult> {
       const started = Date.now();
       const task = await opts.inputs.task(spec.workspace.taskId);
+      if (task.python) {
+        // The runner image holds the pinned packages only; a task's own environment is built on the worker.
+        throw new SandboxUnavailableError(
+          `task ${spec.workspace.taskId} declares its own requirements, which run on the local executor only ` +
+            'for now (choose executor "local" for it)',
+        );
+      }
       const name = jobName(spec.key);
       const job = buildJob(
         {

@@ -277,7 +277,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       if (spec.workspace.kind === 'snapshot') await opts.inputs.materialize(spec.workspace, workspaceDir);
       await clearOutputs(workspaceDir);
       fs.mkdirSync(path.join(workspaceDir, '.mlr'), { recursive: true });
-      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : []);
+      const python = task.python ?? opts.python;
+      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : [], python);
       const base = {
         exitCode: run.exitCode,
         durationMs: Date.now() - started,
@@ -299,7 +300,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
         }
         const killedForMemory = run.oomKilled || /MemoryError|Cannot allocate memory/.test(run.logTail);
         const scored = await scoreExecution({
-          python: opts.python,
+          // eval.py may need the task's own packages as much as its starter does.
+          python,
           task,
           workspaceDir,
           scoringDir: path.join(opts.scratchDir, 'scoring', keyHash(spec.key)),
@@ -333,10 +335,12 @@ async function runScript(
   pgidFile: string,
   maxLogBytes: number,
   devices: string[],
+  /** The interpreter of the experiment: the task's own venv, or the service's. */
+  python: string,
 ): Promise<ScriptRun> {
   const plan = opts.sandbox;
   const memoryMb = spec.resources.memoryMb;
-  const env = scrubbedEnv(opts.python, workspaceDir, spec.seed);
+  const env = scrubbedEnv(python, workspaceDir, spec.seed);
   // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
   // A cgroup, where the host allows one, limits what is resident and the process count of the whole
   // execution; without one, rlimits do what they can (address space, processes of the sandbox's uid).
@@ -367,15 +371,20 @@ async function runScript(
     const uid = sandboxUid(workspaceDir);
     if (plan.dropPrivileges) handOver(workspaceDir, uid);
     const sandboxEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
-    const readOnly = [...opts.readOnly, path.dirname(path.resolve(opts.sandboxScript))];
-    const inner = limited([opts.python, '-u', spec.script]);
+    const readOnly = [
+      ...opts.readOnly,
+      path.dirname(path.resolve(opts.sandboxScript)),
+      // A task's own venv (its interpreter links to a base installation the default binds already cover).
+      ...(python !== opts.python ? [path.dirname(path.dirname(python))] : []),
+    ];
+    const inner = limited([python, '-u', spec.script]);
     const dir = path.resolve(workspaceDir);
     command = [
       plan.bwrap!,
       ...bwrapArgs({ workspaceDir: dir, readOnly, env: sandboxEnv, uid, command: inner, devices }, plan),
     ];
   } else {
-    command = limited([...opts.isolationPrefix, opts.python, '-u', spec.script]);
+    command = limited([...opts.isolationPrefix, python, '-u', spec.script]);
   }
   // The first process joins the cgroup before it execs the rest, so every descendant is in it.
   if (cgroup) command = ['/bin/sh', '-c', JOIN_CGROUP, 'sh', ...cgroup.procsFiles, '--', ...command];

@@ -97,6 +97,8 @@ export interface TrustedTask {
   readOnlyPatterns: string[];
   /** Scores at or below this are the eval script's "invalid submission" sentinel (upstream tasks: 0). */
   invalidAtOrBelow?: number;
+  /** The task's own interpreter (a venv of its declared requirements); unset: the executor's own. */
+  python?: string;
 }
 
 /** What a backend needs from the service to turn references into files; implemented over Postgres and the store. */
