@@ -28,8 +28,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY python/experiment-requirements.txt ./python/experiment-requirements.txt
+# uv builds the venvs of tasks that declare their own requirements (the pin of python/requirements.txt).
 RUN python3 -m venv /app/.venv \
-    && /app/.venv/bin/pip install --no-cache-dir -r python/experiment-requirements.txt
+    && /app/.venv/bin/pip install --no-cache-dir -r python/experiment-requirements.txt uv==0.13.9
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -52,12 +52,13 @@ export function agentMessages(
   taskMessage: string,
   steps: AgentStepRow[],
   notes: AgentNoteRow[],
+  fullSteps = FULL_STEPS,
 ): AgentMessage[] {
   const messages: AgentMessage[] = [
     { role: 'system', content: system },
     { role: 'user', content: taskMessage },
   ];
-  const cut = Math.max(0, steps.length - FULL_STEPS);
+  const cut = Math.max(0, steps.length - fullSteps);
   if (cut > 0)
     messages.push({
       role: 'user',

@@ -7,14 +7,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { modelFor } from '../config';
-import { addNote, getStep, insertStep, notesForRun, setObservation, stepsForRun } from '../db/agent';
+import { addNote, getStep, insertStep, notesForRun, setObservation, stepsForRun, type AgentStepRow } from '../db/agent';
 import { appendEvent } from '../db/events';
 import { findAnsweredCall, insertLlmCall } from '../db/llm-calls';
 import { ErrorType } from '../errors';
 import { ActionError, type Workspace } from '../experiments/workspace';
 import { TOOLS, toolArgs, type ToolName } from '../experiments/tools';
+import { profileOf, type ProfileSpec } from './agent-profiles';
 import type { ToolCall } from '../clients/llm';
-import { agentMessages, agentSystemPrompt, agentTaskMessage, bound } from './agent-prompts';
+import { agentMessages, agentTaskMessage, bound } from './agent-prompts';
 import { createRunContext, selectedIdea, storeSnapshot } from './experiment';
 import { withHeartbeat } from './heartbeat';
 import { createMeter } from './ledger';
@@ -35,20 +36,61 @@ export function createAgentActivities(deps: ActivityDeps) {
   const { context, execute } = createRunContext(deps);
   const meter = createMeter(deps);
 
+  /**
+   * The profile's long observations, among the steps it shows in full, replaced by a model's summary (one call
+   * per step, recorded and reused like every model call); the full text stays in the step's record.
+   */
+  async function summariseLong(
+    runId: string,
+    steps: AgentStepRow[],
+    profile: ProfileSpec,
+    signal?: AbortSignal,
+  ): Promise<AgentStepRow[]> {
+    const limit = profile.summariseAbove!;
+    const shown = new Set(steps.slice(-profile.fullSteps).map((s) => s.step));
+    return Promise.all(
+      steps.map(async (s) => {
+        if (!shown.has(s.step) || (s.observation ?? '').length <= limit) return s;
+        const { summary } = await structuredCall(deps, {
+          runId,
+          role: 'agent',
+          callKey: `observation-summary:${s.step}`,
+          name: 'observation_summary',
+          schema: z.object({ summary: z.string().min(1).max(4000) }),
+          signal,
+          messages: [
+            {
+              role: 'system',
+              content:
+                'Summarise an observation of a research agent for its next step: keep errors, numbers the script ' +
+                'printed and file names exactly; drop repetition. Answer with JSON.',
+            },
+            { role: 'user', content: `Action: ${s.tool} ${JSON.stringify(s.args)}\nObservation:\n${s.observation}` },
+          ],
+        });
+        return { ...s, observation: `[Summary of a ${s.observation!.length}-character observation]\n${summary}` };
+      }),
+    );
+  }
+
   /** One model call that must choose a tool; recorded like every model call, reused if already paid for. */
   async function chooseTool(runId: string, step: number, signal?: AbortSignal): Promise<ToolCall | undefined> {
     const model = modelFor(config, 'agent');
     if (!model)
       throw ApplicationFailure.nonRetryable('no model configured for role agent', ErrorType.ModelNotConfigured);
     const { run, prepared, ws } = await context(runId);
+    const profile = profileOf(run.input);
     // A benchmark's run has no idea: the agent gets the research problem alone, as upstream's agents do.
     const idea = run.paper_id ? await selectedIdea(db, run) : undefined;
+    const steps = await stepsForRun(db, runId);
     const messages = agentMessages(
-      agentSystemPrompt(prepared.task),
+      profile.system(prepared.task),
       agentTaskMessage(prepared.task, idea, ws.listFiles('.')),
-      await stepsForRun(db, runId),
+      profile.summariseAbove === null ? steps : await summariseLong(runId, steps, profile, signal),
       await notesForRun(db, runId),
+      profile.fullSteps,
     );
+    const tools = TOOLS.filter((t) => profile.tools.includes(t.name));
     const callKey = `agent:${step}`;
     const requestHash = createHash('sha256').update(JSON.stringify({ model, messages })).digest('hex');
     const cached = await findAnsweredCall(db, runId, callKey);
@@ -57,7 +99,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     const base = { runId, role: 'agent', model, callKey, requestHash };
     try {
       const res = await meter.modelCall({ runId, stage: 'agent', model, prompt: messages }, () =>
-        deps.model.act({ model, messages, tools: TOOLS }, signal),
+        deps.model.act({ model, messages, tools }, signal),
       );
       const usage = {
         promptTokens: res.promptTokens,
@@ -210,7 +252,10 @@ export function createAgentActivities(deps: ActivityDeps) {
         });
         return { tool: 'invalid' };
       }
-      const schema = toolArgs[call.name as ToolName];
+      const { run } = await context(runId);
+      // A tool the profile does not offer is as unknown as one that does not exist.
+      const offered = profileOf(run.input).tools.includes(call.name as ToolName);
+      const schema = offered ? toolArgs[call.name as ToolName] : undefined;
       let args: unknown;
       try {
         args = JSON.parse(call.arguments || '{}');

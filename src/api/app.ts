@@ -28,6 +28,7 @@ import { paperRoutes } from './routes/papers';
 import { reportRoutes } from './routes/report';
 import { runRoutes } from './routes/runs';
 import { stepRoutes } from './routes/steps';
+import { taskRoutes } from './routes/tasks';
 
 export interface AppDeps {
   config: Config;
@@ -133,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes, routeDeps);
   await app.register(experimentRoutes, routeDeps);
   await app.register(stepRoutes, routeDeps);
+  await app.register(taskRoutes, routeDeps);
   await app.register(reportRoutes, routeDeps);
   await app.register(consoleRoutes, routeDeps);
   return app;

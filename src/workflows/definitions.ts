@@ -52,6 +52,9 @@ export interface RunTimeouts {
 /** How the ExperimentAgent works: this service's own way, or MLAgentBench's research agent as upstream runs it. */
 export type AgentProfile = 'copilot' | 'mlab';
 
+/** Upstream's limits for its agents (MLAgentBench/runner.py: --max-steps 50, --max-time 5 hours). */
+export const MLAB_LIMITS = { maxSteps: 50, maxSeconds: 5 * 60 * 60 } as const;
+
 export interface RunInput {
   runId: string;
   /** The paper the run reads; null for a benchmark's run, which starts from its task's research problem. */

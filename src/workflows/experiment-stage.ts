@@ -1,7 +1,7 @@
 import { ApplicationFailure, condition, patched, proxyActivities, sleep, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType, nonRetryableErrorTypes } from '../errors';
-import type { RunInput, RunStatus } from './definitions';
+import { MLAB_LIMITS, type RunInput, type RunStatus } from './definitions';
 import type { RunState } from './run-state';
 import { validationStage } from './validation-stage';
 
@@ -43,10 +43,15 @@ export async function experimentStage(
     }),
   );
   const { runId } = input;
-  const { maxSteps, maxDebugIterations } = input.experiment;
+  // The mlab profile keeps upstream's limits: 50 steps, 5 hours of agent time, and a Final Answer that is final
+  // (a candidate that fails its measurement ends the run instead of going back to the agent).
+  const mlab = input.benchmark?.profile === 'mlab';
+  const maxSteps = mlab ? MLAB_LIMITS.maxSteps : input.experiment.maxSteps;
+  const maxDebugIterations = mlab ? 0 : input.experiment.maxDebugIterations;
+  const agentDeadline = mlab ? Date.now() + MLAB_LIMITS.maxSeconds * 1000 : Infinity;
 
   const agentTurn = async (): Promise<void> => {
-    while (state.step < maxSteps) {
+    while (state.step < maxSteps && Date.now() < agentDeadline) {
       await condition(() => !state.paused);
       for (const text of state.feedback.splice(0)) {
         await steps.addAgentNote({ runId, afterStep: state.step - 1, kind: 'feedback', text });

@@ -12,6 +12,7 @@ import { ROOT, TEST_DATA } from '../support/paths';
 
 let model: FakeModel;
 let h: Harness;
+let worker: Awaited<ReturnType<Harness['startWorker']>>;
 const TASKS_DIR = path.join(TEST_DATA, 'benchmark-tasks');
 const shipped = listTasks(path.join(ROOT, 'tasks')).map((t) => t.id);
 
@@ -29,6 +30,7 @@ beforeAll(async () => {
     MLR_TASKS_DIR: TASKS_DIR,
     MLR_VALIDATION_PARALLELISM: '2',
   });
+  worker = await h.startWorker();
 }, 60_000);
 afterAll(async () => {
   await h.close();
@@ -47,21 +49,27 @@ describe('benchmarks', () => {
     expect(unscored.json().error.message).toContain('task.json');
     const unknown = await post({ tasks: ['no-such-task'], budget: { usd: 1 } });
     expect(unknown.json().error).toMatchObject({ code: 'UnknownTask' });
-    const mlab = await post({ tasks: [shipped[0]], profile: 'mlab', budget: { usd: 1 } });
-    expect(mlab.statusCode).toBe(422);
-    expect(mlab.json().error.code).toBe('ProfileUnavailable');
+    expect((await post({ tasks: [shipped[0]], profile: 'upstream', budget: { usd: 1 } })).statusCode).toBe(400);
     expect((await post({ tasks: [shipped[0]] })).statusCode).toBe(400); // no budget
     expect((await post({ tasks: ['../etc'], budget: { usd: 1 } })).statusCode).toBe(400);
     expect((await post({ tasks: [shipped[0]], budget: { usd: 1 } }, {})).statusCode).toBe(401);
     expect(
       (await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${crypto.randomUUID()}`, headers: AUTH })).statusCode,
     ).toBe(404);
-    const tasks = await get('/v1/runs?limit=5');
-    expect(tasks.items).toEqual([]); // nothing was created by any of them
+    expect((await get('/v1/runs?limit=5')).items).toEqual([]); // nothing was created by any of them
+    // The library says the same: what runs, and what is refused and why.
+    const library = await get('/v1/tasks');
+    expect(library.items.map((t: Json) => t.id)).toEqual(shipped);
+    expect(library.items.find((t: Json) => t.id === 'digits-logloss')).toMatchObject({
+      metric: 'log_loss',
+      direction: 'min',
+      source: 'task.json',
+      ownEnvironment: false,
+    });
+    expect(library.refused).toEqual([{ id: 'my-regression', reason: expect.stringContaining('task.json') }]);
   });
 
   it('runs the shipped tasks × 2 runs × 2 seeds from their research problems and scores them as upstream', async () => {
-    const worker = await h.startWorker();
     const res = await post({ tasks: shipped, runsPerTask: 2, validationSeeds: 2, budget: { usd: 100 } });
     expect(res.statusCode).toBe(201);
     const id = res.json().id;
@@ -75,7 +83,7 @@ describe('benchmarks', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     await worker.stop();
-    await h.startWorker();
+    worker = await h.startWorker();
 
     let view: Json;
     for (let i = 0; i < 1200; i++) {
@@ -140,4 +148,58 @@ describe('benchmarks', () => {
     expect(report.body).toContain('benchmark run');
     expect(report.body).not.toContain('## Paper and research gaps');
   }, 600_000);
+
+  it('runs the mlab profile as upstream does: its eight actions, 3 steps in context, a Final Answer that is final', async () => {
+    // A long observation (summarised from then on), then a candidate that fails its measurement: with mlab
+    // that ends the run, where copilot would hand the error back to the agent.
+    const noisy = `${fs.readFileSync(path.join(ROOT, 'tasks', 'breast-cancer', 'env', 'train.py'), 'utf8')}\nprint("x" * 9000)\n`;
+    model.enqueue('agent', {
+      tool: 'edit_script',
+      args: { script_name: 'train.py', edit_instruction: 'print more', save_name: 'train.py' },
+    });
+    model.enqueue('edited_script', { content: JSON.stringify({ content: noisy }) });
+    model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
+    model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: 'raise SystemExit(1)\n' } });
+    model.enqueue('agent', {
+      tool: 'edit_script',
+      args: { script_name: 'train.py', edit_instruction: 'break it', save_name: 'train.py' },
+    });
+    model.enqueue('edited_script', { content: JSON.stringify({ content: 'raise SystemExit(1)\n' }) });
+    model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'done' } });
+    const before = model.requestsFor('agent').length;
+    const res = await post({ tasks: ['breast-cancer'], profile: 'mlab', validationSeeds: 2, budget: { usd: 10 } });
+    expect(res.statusCode).toBe(201);
+    let view: Json;
+    for (let i = 0; i < 600; i++) {
+      view = await get(`/v1/benchmarks/${res.json().id}`);
+      if (view.status === 'completed') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(view).toMatchObject({ status: 'completed', profile: 'mlab' });
+    const [run] = (await get(`/v1/runs?campaignId=${view.id}`)).items;
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/the candidate failed 1 times/);
+    expect(view.results.tasks[0]).toMatchObject({ runs: 1, successes: 0, verdicts: { none: 1 } });
+
+    const requests = model.requestsFor('agent').slice(before);
+    const offered = (requests[0]!.body.tools as Array<{ function: { name: string } }>).map((t) => t.function.name);
+    expect(offered.sort()).toEqual([
+      'copy_file',
+      'edit_script',
+      'execute_script',
+      'final_answer',
+      'inspect_script_lines',
+      'list_files',
+      'understand_file',
+      'undo_edit_script',
+    ]);
+    // write_file is not among them: calling it anyway is an unknown tool, recorded as such.
+    const steps = (await get(`/v1/runs/${run.id}/steps`)).items;
+    expect(steps.find((s: Json) => s.tool === 'write_file').observation).toMatch(/unknown tool write_file/);
+    // The long output was summarised for the next steps; at most 3 steps were ever shown in full.
+    expect(model.requestsFor('observation_summary').length).toBeGreaterThan(0);
+    const last = requests[requests.length - 1]!.messages;
+    expect(last.filter((m) => m.role === 'tool').length).toBeLessThanOrEqual(3);
+    expect(last.map((m) => m.content ?? '').join('\n')).toContain('[Summary of a');
+  }, 300_000);
 });

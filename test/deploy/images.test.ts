@@ -31,3 +31,12 @@ it('the service image runs as a non-root user behind an init, with a health chec
   expect(final).toMatch(/^HEALTHCHECK /m);
   expect(final).toMatch(/npm ci --omit=dev|COPY --from=deps/);
 });
+
+it('the service image bundles the console and carries the uv that the local venv pins', () => {
+  const text = execFileSync('cat', [path.join(ROOT, 'Dockerfile')], { encoding: 'utf8' });
+  expect(text).toMatch(/^COPY console \.\/console$/m);
+  const pinned = /^uv==(\S+)$/m.exec(
+    execFileSync('cat', [path.join(ROOT, 'python', 'requirements.txt')], { encoding: 'utf8' }),
+  )![1];
+  expect(text).toContain(`uv==${pinned}`);
+});

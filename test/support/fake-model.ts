@@ -109,6 +109,9 @@ function defaultReply(req: RecordedRequest): string {
       limitations: ['A single data set.'],
     });
   }
+  if (req.schemaName === 'observation_summary') {
+    return JSON.stringify({ summary: 'The script printed a long table; its last line reports the validation score.' });
+  }
   if (req.schemaName === 'idea_review') {
     const listed = /\n\n(\[[\s\S]*\])$/.exec(req.messages[req.messages.length - 1]!.content)?.[1];
     return reviewReply(listed ? (JSON.parse(listed) as unknown[]).length : 3);

@@ -5,11 +5,21 @@ import { PYTHON } from '../support/experiments';
 import { ROOT, TEST_DATA } from '../support/paths';
 
 describe('the task library', () => {
-  it('ships three CPU tasks with manifests', () => {
+  it('ships its tasks with manifests: two lower-is-better, two with their own environment', () => {
     const tasks = listTasks(path.join(ROOT, 'tasks'));
-    expect(tasks.map((t) => [t.id, t.metric, t.direction])).toEqual([
-      ['breast-cancer', 'accuracy', 'max'], ['diabetes-regression', 'rmse', 'min'], ['synthetic-sentiment', 'accuracy', 'max']]);
-    for (const t of tasks) expect(t.researchProblem.length).toBeGreaterThan(50);
+    expect(tasks.map((t) => [t.id, t.metric, t.direction, Boolean(t.envRequirements)])).toEqual([
+      ['breast-cancer', 'accuracy', 'max', false],
+      ['diabetes-regression', 'rmse', 'min', false],
+      ['digits-logloss', 'log_loss', 'min', false],
+      ['digits-torch-mlp', 'accuracy', 'max', true],
+      ['synthetic-sentiment', 'accuracy', 'max', false],
+      ['wine-legacy-numpy', 'accuracy', 'max', true],
+    ]);
+    for (const t of tasks) {
+      expect(t.researchProblem.length).toBeGreaterThan(50);
+      expect(t.source).toBe('task.json');
+    }
+    expect(tasks.find((t) => t.id === 'digits-torch-mlp')!.envRequirements).toContain('torch==');
   });
 
   it('imports a task folder in MLAgentBench layout as it is, without task.json', async () => {

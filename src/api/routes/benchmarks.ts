@@ -161,13 +161,6 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
       const body = req.body;
       const profile = body.profile ?? 'copilot';
-      if (profile === 'mlab') {
-        throw new HttpError(
-          422,
-          'ProfileUnavailable',
-          'the mlab profile (upstream research agent) is not available yet; use "copilot"',
-        );
-      }
       const { tasks, refused } = inspectTasks(config.MLR_TASKS_DIR);
       for (const id of body.tasks) {
         const why = refused.find((r) => r.taskId === id);
