@@ -14,22 +14,13 @@ import { ensureTaskEnv, findUv, readRequirements } from '../src/tasks/environmen
 import { listTasks } from '../src/tasks/library';
 import { startFakeModel } from '../test/support/fake-model';
 import { noopRoundTrip } from './floor';
-import { ROOT, TOKEN, arg, fmt, sleep, startStack, stopStack } from './stack';
+import { ROOT, arg, fmt, request, sleep, startStack, stopStack } from './stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 
-async function api(port: number, method: string, url: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = request;
 
 function pythonStartMs(n = 10): number {
   const t = performance.now();

@@ -13,21 +13,12 @@ import { freePort } from '../src/stack/processes';
 import { startFakeModel } from '../test/support/fake-model';
 import { SAMPLE_PAPER } from '../test/support/api';
 import { noopRoundTrip } from './floor';
-import { ROOT, TOKEN, arg, fmt, rssMb, sleep, startStack, stopStack } from './stack';
+import { ROOT, arg, fmt, request, rssMb, sleep, startStack, stopStack } from './stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-async function api(port: number, method: string, url: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = request;
 
 async function main(): Promise<void> {
   const papers = arg('papers', 500);

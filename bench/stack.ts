@@ -89,3 +89,16 @@ export const stats = (xs: number[]) => {
   };
 };
 export const fmt = (n: number) => n.toFixed(0);
+
+/** A JSON request to the stack's API as the bench user; a 4xx or 5xx answer throws with its body. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function request(port: number, method: string, url: string, body?: unknown): Promise<any> {
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json: unknown = await res.json();
+  if (res.status >= 400) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}

@@ -2,6 +2,7 @@
 // API states them ({error: {code, message}}), and event streams read with fetch (EventSource cannot send a
 // token) that resume from the last event id after a dropped connection.
 
+import { readApiError } from '../../src/domain/api-error';
 import { takeSseMessages } from '../../src/domain/sse';
 
 const KEY = 'mlr.token';
@@ -34,17 +35,9 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function failure(res: Response): Promise<ApiError> {
-  let code = `HTTP${res.status}`;
-  let message = res.statusText || 'request failed';
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
-    code = body.error?.code ?? code;
-    message = body.error?.message ?? message;
-  } catch {
-    // Not JSON (a proxy's page, say): the status line is all there is.
-  }
+  const e = await readApiError(res);
   if (res.status === 401) auth.signOut();
-  return new ApiError(res.status, code, message);
+  return new ApiError(e.status, e.code, e.message);
 }
 
 async function call(path: string, init: RequestInit & { accept?: string } = {}): Promise<Response> {

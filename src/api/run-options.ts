@@ -1,5 +1,5 @@
 // The options a run and a campaign share, checked one way and turned into a run's workflow input one way.
-import type { Config } from '../config';
+import { modelConfigProblem, type Config } from '../config';
 import { HttpError } from '../errors';
 import { inspectTasks } from '../tasks/library';
 import type { RunTemplate } from '../workflows/campaign-definitions';
@@ -101,4 +101,10 @@ export function runTemplate(config: Config, timeouts: RunTimeouts, o: RunOptions
     ...(o.resources ? { resources: o.resources } : {}),
     ...(config.MLR_WEBHOOK_URL ? { webhookAttempts: config.MLR_WEBHOOK_MAX_ATTEMPTS } : {}),
   };
+}
+
+/** Work that calls a model cannot start without one: 503 saying what to configure. */
+export function requireModel(config: Config): void {
+  const problem = modelConfigProblem(config);
+  if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
 }

@@ -204,3 +204,9 @@ export const pageQuery = {
     limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
   },
 } as const;
+
+/** The optional Idempotency-Key header of the routes that create or change something. */
+export const idempotencyHeader = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;

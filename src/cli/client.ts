@@ -2,6 +2,7 @@
 // exit codes, and event streams followed with fetch, resumed with Last-Event-ID after a dropped connection.
 import fs from 'node:fs';
 import path from 'node:path';
+import { readApiError } from '../domain/api-error';
 import { takeSseMessages } from '../domain/sse';
 import { CliError, EXIT, exitCodeFor } from './errors';
 import type { Settings } from './settings';
@@ -108,14 +109,6 @@ export class ApiClient {
 }
 
 async function errorOf(res: Response): Promise<CliError> {
-  let code = `HTTP${res.status}`;
-  let message = res.statusText || 'request failed';
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
-    code = body.error?.code ?? code;
-    message = body.error?.message ?? message;
-  } catch {
-    // not JSON: the status line is all there is
-  }
-  return new CliError(exitCodeFor(res.status), code, message, res.status);
+  const e = await readApiError(res);
+  return new CliError(exitCodeFor(e.status), e.code, e.message, e.status);
 }

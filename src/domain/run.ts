@@ -1,5 +1,24 @@
 // Shapes stored in a run's JSON columns and shared by every layer; the lowest module, importing nothing.
 
+/** A run's statuses in the order a run goes through them (the workflow and the console both read this list). */
+export const RUN_STATUSES = [
+  'queued',
+  'analyzing',
+  'retrieving',
+  'ideating',
+  'awaiting_approval',
+  'awaiting_budget',
+  'approved',
+  'implementing',
+  'executing',
+  'debugging',
+  'validating',
+  'succeeded',
+  'rejected',
+  'cancelled',
+  'failed',
+] as const;
+
 /** The measured outcome of a run's experiment stage (runs.result). */
 export interface RunResult {
   metric: string;

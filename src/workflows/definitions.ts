@@ -1,24 +1,9 @@
 // Messages and I/O of the research-run workflow. The API imports this file, never the workflow itself.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BudgetExhaustion } from '../domain/budget';
+import { RUN_STATUSES } from '../domain/run';
 
-export const RUN_STATUSES = [
-  'queued',
-  'analyzing',
-  'retrieving',
-  'ideating',
-  'awaiting_approval',
-  'awaiting_budget',
-  'approved',
-  'implementing',
-  'executing',
-  'debugging',
-  'validating',
-  'succeeded',
-  'rejected',
-  'cancelled',
-  'failed',
-] as const;
+export { RUN_STATUSES };
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'rejected', 'cancelled', 'failed'];
 /** Statuses in which the ExperimentAgent works and takes feedback. */

@@ -1,28 +1,11 @@
 // Every run, newest first, with filters; statuses change in place as the stream reports them.
 import { useEffect, useState } from 'preact/hooks';
+import { RUN_STATUSES } from '../../../src/domain/run';
 import { getJson } from '../api';
 import { onRunStatus } from '../app';
 import { go } from '../router';
 import type { Page, Run } from '../types';
 import { ago, Badge, ErrorBox, Loading, money, useAsync } from '../ui';
-
-export const STATUSES = [
-  'queued',
-  'analyzing',
-  'retrieving',
-  'ideating',
-  'awaiting_approval',
-  'awaiting_budget',
-  'approved',
-  'implementing',
-  'executing',
-  'debugging',
-  'validating',
-  'succeeded',
-  'rejected',
-  'cancelled',
-  'failed',
-];
 
 export function RunsPage({ query }: { query: URLSearchParams }) {
   const status = query.get('status') ?? '';
@@ -60,7 +43,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
             aria-label="Filter by status"
           >
             <option value="">any</option>
-            {STATUSES.map((s) => (
+            {RUN_STATUSES.map((s) => (
               <option key={s} value={s}>
                 {s.replace(/_/g, ' ')}
               </option>

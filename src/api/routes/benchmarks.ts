@@ -2,7 +2,6 @@
 // problem with no paper and no idea; the result table scores the runs as MLAgentBench scores agents (success
 // rate under its rule, with a Wilson interval), with mean improvement, validated verdicts, cost and time.
 // Pausing, resuming, cancelling, topping up and the event stream are the campaign routes' (same id).
-import { modelConfigProblem } from '../../config';
 import { benchmarkRunRows, getCampaign, listCampaigns, runCountsByStatus, type CampaignRow } from '../../db/campaigns';
 import { campaignSpend, settledSpendByRun } from '../../db/ledger';
 import type { Queryable } from '../../db/types';
@@ -11,12 +10,20 @@ import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { inspectTasks } from '../../tasks/library';
 import { benchmarkSvg, renderBenchmarkMarkdown, type BenchmarkSummary } from '../../validation/benchmark-report';
-import { renderHtml } from '../../validation/report';
 import { subjectCount } from '../../workflows/campaign-definitions';
 import type { RouteDeps } from '../app';
 import { launchCampaign } from '../campaign-launch';
-import { checkRunOptions, runTemplate } from '../run-options';
-import { budgetSchema, errorResponses, freeObject, pageSchema, spendSchema, uuidParam } from '../schemas';
+import { reportSchema, sendReport } from '../report-formats';
+import { checkRunOptions, requireModel, runTemplate } from '../run-options';
+import {
+  budgetSchema,
+  errorResponses,
+  freeObject,
+  idempotencyHeader,
+  pageSchema,
+  spendSchema,
+  uuidParam,
+} from '../schemas';
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor } from '../views';
 
@@ -149,16 +156,12 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       schema: {
         summary: 'Run library tasks as a benchmark: each run starts from the research problem, no paper, no idea',
         body: createBody,
-        headers: {
-          type: 'object',
-          properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
-        },
+        headers: idempotencyHeader,
         response: { 200: benchmarkSchema, 201: benchmarkSchema, 202: benchmarkSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
-      const problem = modelConfigProblem(config);
-      if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
+      requireModel(config);
       const body = req.body;
       const profile = body.profile ?? 'copilot';
       const { tasks, refused } = inspectTasks(config.MLR_TASKS_DIR);
@@ -252,35 +255,16 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
 
   app.get(
     '/v1/benchmarks/:id/report',
-    {
-      schema: {
-        summary: 'The result table: Markdown (default), JSON, HTML, or the success-rate chart as SVG',
-        params: uuidParam,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { format: { type: 'string', enum: ['markdown', 'json', 'html', 'svg'] } },
-        },
-        produces: ['text/markdown', 'application/json', 'text/html', 'image/svg+xml'],
-        response: { 200: {}, ...errorResponses },
-      },
-    },
+    { schema: reportSchema('The result table: Markdown (default), JSON, HTML, or the success-rate chart as SVG') },
     async (req, reply) => {
       const view = await benchmarkView(db, await loadOr404(req.params.id, req.principal), config.MLR_TASKS_DIR);
       const summary: BenchmarkSummary = view;
-      const format = req.query.format ?? ((req.headers.accept ?? '').includes('text/html') ? 'html' : 'markdown');
-      if (format === 'json') return reply.type('application/json').send(JSON.stringify(view));
-      const svg = benchmarkSvg(view.results.tasks);
-      if (format === 'svg') return reply.type('image/svg+xml').send(svg);
-      const markdown = renderBenchmarkMarkdown(summary);
-      if (format === 'html') {
-        const html = renderHtml(markdown, `Benchmark: ${view.name}`).replace(
-          '</body>',
-          `<figure>${svg}</figure></body>`,
-        );
-        return reply.type('text/html; charset=utf-8').send(html);
-      }
-      return reply.type('text/markdown; charset=utf-8').send(markdown);
+      return sendReport({ format: req.query.format, accept: req.headers.accept }, reply, {
+        title: `Benchmark: ${view.name}`,
+        json: () => view,
+        markdown: () => renderBenchmarkMarkdown(summary),
+        svg: () => benchmarkSvg(view.results.tasks),
+      });
     },
   );
 };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { modelConfigProblem } from '../../config';
 import { campaignRunRows, getCampaign, listCampaigns, runCountsByStatus, type CampaignRow } from '../../db/campaigns';
 import { campaignSpend, settledSpendByRun, spendBy, SPEND_GROUPS } from '../../db/ledger';
 import { visiblePaperIds } from '../../db/papers';
@@ -8,12 +7,20 @@ import { ZERO_SPEND } from '../../domain/budget';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { forestSvg, leaderboard, renderCampaignMarkdown } from '../../validation/campaign-report';
-import { renderHtml } from '../../validation/report';
 import { CAMPAIGN_FINAL, CAMPAIGN_STATUSES, subjectCount } from '../../workflows/campaign-definitions';
 import type { RouteDeps } from '../app';
 import { launchCampaign } from '../campaign-launch';
-import { checkRunOptions, runOptionProperties, runTemplate } from '../run-options';
-import { budgetSchema, errorResponses, freeObject, pageSchema, spendSchema, uuidParam } from '../schemas';
+import { reportSchema, sendReport } from '../report-formats';
+import { checkRunOptions, requireModel, runOptionProperties, runTemplate } from '../run-options';
+import {
+  budgetSchema,
+  errorResponses,
+  freeObject,
+  idempotencyHeader,
+  pageSchema,
+  spendSchema,
+  uuidParam,
+} from '../schemas';
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor } from '../views';
 
@@ -166,16 +173,12 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       schema: {
         summary: 'Starts a campaign: papers × runsPerPaper research runs under one budget',
         body: createCampaignBody,
-        headers: {
-          type: 'object',
-          properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
-        },
+        headers: idempotencyHeader,
         response: { 200: campaignSchema, 201: campaignSchema, 202: campaignSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
-      const problem = modelConfigProblem(config);
-      if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
+      requireModel(config);
       const body = req.body;
       const owner = req.principal.name;
       checkRunOptions(config, body);
@@ -311,10 +314,7 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         summary: "Tops up the campaign's budget (a Temporal update); runs parked on it go on",
         params: uuidParam,
         body: budgetSchema,
-        headers: {
-          type: 'object',
-          properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
-        },
+        headers: idempotencyHeader,
         response: { 200: campaignSchema, ...errorResponses },
       },
     },
@@ -328,19 +328,7 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
 
   app.get(
     '/v1/campaigns/:id/report',
-    {
-      schema: {
-        summary: 'The campaign report: Markdown (default), JSON, HTML, or the forest plot as SVG',
-        params: uuidParam,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { format: { type: 'string', enum: ['markdown', 'json', 'html', 'svg'] } },
-        },
-        produces: ['text/markdown', 'application/json', 'text/html', 'image/svg+xml'],
-        response: { 200: {}, ...errorResponses },
-      },
-    },
+    { schema: reportSchema('The campaign report: Markdown (default), JSON, HTML, or the forest plot as SVG') },
     async (req, reply) => {
       const c = await loadOr404(req.params.id, req.principal);
       const view = await campaignView(db, c);
@@ -353,15 +341,12 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         spend: view.spend,
         budget: c.budget,
       };
-      const format = req.query.format ?? ((req.headers.accept ?? '').includes('text/html') ? 'html' : 'markdown');
-      if (format === 'json') return reply.type('application/json').send(JSON.stringify({ ...summary, results: rows }));
-      if (format === 'svg') return reply.type('image/svg+xml').send(forestSvg(rows));
-      const markdown = renderCampaignMarkdown(summary, rows);
-      if (format === 'html') {
-        const html = renderHtml(markdown, `Campaign: ${c.name}`).replace('</body>', `${forestSvg(rows)}</body>`);
-        return reply.type('text/html; charset=utf-8').send(html);
-      }
-      return reply.type('text/markdown; charset=utf-8').send(markdown);
+      return sendReport({ format: req.query.format, accept: req.headers.accept }, reply, {
+        title: `Campaign: ${c.name}`,
+        json: () => ({ ...summary, results: rows }),
+        markdown: () => renderCampaignMarkdown(summary, rows),
+        svg: () => forestSvg(rows),
+      });
     },
   );
 

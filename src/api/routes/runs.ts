@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { defaultRunBudget, modelConfigProblem } from '../../config';
+import { defaultRunBudget } from '../../config';
 import { experimentsForRun } from '../../db/experiments';
 import { ideasForRound } from '../../db/ideas';
 import { runSpend } from '../../db/ledger';
@@ -10,10 +10,10 @@ import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { RUN_STATUSES, TERMINAL_STATUSES, isFinished, workflowIdFor, type RunInput } from '../../workflows/definitions';
 import { loadPaperOr404, loadRunOr404 } from '../access';
-import { checkRunOptions, runOptionProperties, runTemplate } from '../run-options';
+import { checkRunOptions, requireModel, runOptionProperties, runTemplate } from '../run-options';
 import { applyDecision } from '../decisions';
 import type { RouteDeps } from '../app';
-import { budgetSchema, errorResponses, pageSchema, runSchema, uuidParam } from '../schemas';
+import { budgetSchema, errorResponses, idempotencyHeader, pageSchema, runSchema, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor, runView } from '../views';
 
@@ -36,11 +36,6 @@ export const decisionBody = {
     ideaId: { type: 'string', format: 'uuid' },
     feedback: { type: 'string', minLength: 1, maxLength: 20_000 },
   },
-} as const;
-
-const idempotencyHeader = {
-  type: 'object',
-  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
 } as const;
 
 const listQuery = {
@@ -78,8 +73,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       },
     },
     async (req, reply) => {
-      const problem = modelConfigProblem(config);
-      if (problem) throw new HttpError(503, 'ModelNotConfigured', problem);
+      requireModel(config);
       const body = req.body;
       const owner = req.principal.name;
       await loadPaperOr404(db, body.paperId, req.principal);
