@@ -135,6 +135,33 @@ export function createRunContext(deps: ActivityDeps) {
     if (done && done.status !== 'running') return voidIfTampered(done);
     const seed = e.seed ?? deps.config.MLR_EXPERIMENT_SEED;
     const taskId = e.prepared.task.id;
+    const fixed = e.prepared.task.baseline;
+    if (e.role === 'baseline' && fixed !== undefined) {
+      // The task declares its baseline (its starter is not meant to run): recorded as such, never executed.
+      const row = await startExperiment(deps.db, {
+        runId: e.run.id,
+        key: e.key,
+        role: e.role,
+        attempt: e.attempt,
+        taskId,
+        codeHash: e.codeHash,
+        seed,
+      });
+      const note = `fixed baseline: ${e.prepared.task.metric} = ${fixed}, declared in task.json; the starter is not run\n`;
+      return finishExperiment(deps.db, row.id, {
+        status: 'succeeded',
+        exitCode: null,
+        durationMs: 0,
+        peakMemoryMb: null,
+        metrics: { [e.prepared.task.metric]: fixed, fixedBaseline: { declaredIn: 'task.json' } },
+        logTail: note,
+        log: await deps.store.put(`logs/${row.id}.log`, Buffer.from(note)),
+        networkIsolated: true,
+        sandbox: 'none',
+        backend: 'fixed',
+        readOnlyViolations: [],
+      });
+    }
     const resources = resourcesFor(e.prepared.task, deps.config, e.run.input?.resources);
     const workspace: WorkspaceRef =
       e.role === 'agent'

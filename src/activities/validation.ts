@@ -135,6 +135,7 @@ export function createValidationActivities(deps: ActivityDeps) {
         baseline: comparison.baseline,
         candidate: comparison.candidate,
         stochastic: !prepared.task.tags.includes('deterministic'),
+        fixedBaseline: prepared.task.baseline !== undefined,
         failedSeeds,
         perSeed: seeds.flatMap((seed) => {
           const value = (role: string) =>
@@ -233,6 +234,7 @@ export function createValidationActivities(deps: ActivityDeps) {
           domain: prepared.task.domain,
           metric: prepared.task.metric,
           direction: prepared.task.direction,
+          ...(prepared.task.baseline !== undefined ? { fixedBaseline: prepared.task.baseline } : {}),
         },
         gaps: (run.gaps ?? []) as ReportData['gaps'],
         idea,

@@ -47,6 +47,13 @@ export const taskManifestSchema = z.object({
   direction: z.enum(['max', 'min']).optional(),
   /** Scores at or below this are an eval script's "invalid submission" sentinel: the execution fails. */
   invalidAtOrBelow: z.number().optional(),
+  /**
+   * A fixed baseline score, for a task whose starter is not meant to run as it is (upstream's plot.py uses such
+   * numbers for imdb, house-price, …): the starter is then never executed, and the report says so.
+   */
+  baseline: z.number().finite().optional(),
+  /** `duration`: the metric is the execution's measured wall time in seconds (timing tasks); eval.py still checks. */
+  scoreBy: z.enum(['eval', 'duration']).default('eval'),
   /** Python requirements of the task's own environment (also read from requirements.txt beside env/). */
   requirements: z.array(z.string().min(1).max(300)).max(200).optional(),
   tags: z.array(z.string()).default([]),

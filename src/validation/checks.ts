@@ -46,6 +46,8 @@ export interface CheckInput {
   /** Seeds change the result of this task (every shipped task); a zero spread is then suspicious. */
   stochastic: boolean;
   failedSeeds: number;
+  /** The baseline is a value the task declares, the same on every seed by design. */
+  fixedBaseline?: boolean;
   /** Each seed's measured value for both arms (seeds where either failed are left out). */
   perSeed?: Array<{ seed: number; baseline: number; candidate: number }>;
 }
@@ -71,10 +73,11 @@ export function runChecks(c: CheckInput): Flag[] {
       message: `every candidate ${c.metric} is ${c.direction === 'max' ? 'perfect (≥ 0.999)' : 'zero'}: check for leakage`,
     });
   if (c.stochastic) {
-    for (const [role, s] of [
+    const arms = [
       ['baseline', c.baseline],
       ['candidate', c.candidate],
-    ] as const) {
+    ] as const;
+    for (const [role, s] of arms.filter(([role]) => !(role === 'baseline' && c.fixedBaseline))) {
       // A tolerance, not === 0: the mean of equal floats need not be exactly one of them.
       if (s.n > 1 && s.std <= 1e-12 * Math.max(1, Math.abs(s.mean)))
         flags.push({

@@ -49,7 +49,14 @@ export interface ReportData {
   generatedAt: string;
   /** Null for a benchmark's run, which reads no paper. */
   paper: { id: string; title: string } | null;
-  task: { id: string; domain: string; metric: string; direction: 'max' | 'min' };
+  task: {
+    id: string;
+    domain: string;
+    metric: string;
+    direction: 'max' | 'min';
+    /** A baseline the task declares instead of running its starter (every baseline value below is this). */
+    fixedBaseline?: number;
+  };
   gaps: Array<{ gap: string; evidence: string }>;
   idea: Idea;
   diff: { files: string[]; additions: number; deletions: number };
@@ -113,6 +120,13 @@ export function renderMarkdown(d: ReportData): string {
     '',
   );
   out.push(`## Results: ${v.metric} (${v.direction === 'max' ? 'higher' : 'lower'} is better)`, '');
+  if (d.task.fixedBaseline !== undefined) {
+    out.push(
+      `The baseline is the fixed value ${d.task.fixedBaseline} that the task declares (task.json): its starter ` +
+        'is not meant to run, so the baseline was not measured. Only the candidate was.',
+      '',
+    );
+  }
   out.push(
     '| | baseline | candidate |',
     '|---|---|---|',

@@ -15,6 +15,7 @@ let h: Harness;
 let worker: Awaited<ReturnType<Harness['startWorker']>>;
 const TASKS_DIR = path.join(TEST_DATA, 'benchmark-tasks');
 const shipped = listTasks(path.join(ROOT, 'tasks')).map((t) => t.id);
+const INCOMPLETE = 'iris-incomplete';
 
 beforeAll(async () => {
   // The shipped tasks, plus one folder in the upstream layout that says nowhere how it is scored.
@@ -29,6 +30,8 @@ beforeAll(async () => {
     OPENAI_BASE_URL: model.baseUrl,
     MLR_TASKS_DIR: TASKS_DIR,
     MLR_VALIDATION_PARALLELISM: '2',
+    // The stand-in agent changes nothing: an unfinished starter fails at once instead of after five retries.
+    MLR_MAX_DEBUG_ITERATIONS: '1',
   });
   worker = await h.startWorker();
 }, 60_000);
@@ -96,10 +99,27 @@ describe('benchmarks', () => {
     const runs: Json[] = (await get(`/v1/runs?campaignId=${id}&limit=50`)).items;
     expect(runs).toHaveLength(shipped.length * 2);
     for (const r of runs) {
-      if (r.status !== 'succeeded') throw new Error(`run ${r.id} ${r.status}: ${r.error}`);
-      expect(r).toMatchObject({ paperId: null, selectedIdeaId: null, status: 'succeeded' });
+      expect(r).toMatchObject({ paperId: null, selectedIdeaId: null });
       expect(shipped).toContain(r.taskId);
+      if (r.taskId === INCOMPLETE) {
+        // Its starter is unfinished and the stand-in agent leaves it so: the candidate fails; the baseline is
+        // the fixed value the task declares, recorded without running anything.
+        expect(r.status).toBe('failed');
+        expect(r.error).toMatch(/the candidate failed/);
+        continue;
+      }
+      if (r.status !== 'succeeded') throw new Error(`run ${r.id} ${r.status}: ${r.error}`);
       expect(r.validation.seeds).toHaveLength(2);
+    }
+    // The unfinished task's baselines (shared between its runs) were recorded from task.json, never run.
+    const fixed = await h.pool.query(
+      "SELECT status, executor, duration_ms, metrics FROM experiments WHERE task_id = $1 AND role = 'baseline'",
+      [INCOMPLETE],
+    );
+    expect(fixed.rows.length).toBeGreaterThan(0);
+    for (const b of fixed.rows) {
+      expect(b).toMatchObject({ status: 'succeeded', executor: 'fixed', duration_ms: 0 });
+      expect(b.metrics.accuracy).toBeCloseTo(1 / 3, 12);
     }
     // The agent got the research problem alone: no idea, no plan.
     const prompts = model.requestsFor('agent').map((q) => q.messages.map((m) => m.content ?? '').join('\n'));
@@ -115,6 +135,16 @@ describe('benchmarks', () => {
     expect(view.results.tasks.map((t: Json) => t.task)).toEqual(shipped);
     for (const t of view.results.tasks) {
       const mine = runs.filter((r) => r.taskId === t.task);
+      if (t.task === INCOMPLETE) {
+        expect(t).toMatchObject({
+          runs: 2,
+          successes: 0,
+          successRate: 0,
+          meanImprovement: null,
+          verdicts: { none: 2 },
+        });
+        continue;
+      }
       const rels = mine.map((r) => relativeImprovement(r.result.baseline, r.result.value, r.result.direction)!);
       expect(t.runs).toBe(2);
       expect(t.successes).toBe(rels.filter((x) => x > 0.1).length);
@@ -129,7 +159,8 @@ describe('benchmarks', () => {
     expect(view.results.overall).toMatchObject({ task: 'overall', runs: runs.length });
     // The stand-in agent changes nothing: every candidate is the starter, flagged as such, never a success.
     expect(view.results.overall.successes).toBe(0);
-    expect(runs.every((r) => r.validation.flags.some((f: Json) => f.kind === 'identical_code'))).toBe(true);
+    const validated = runs.filter((r) => r.taskId !== INCOMPLETE);
+    expect(validated.every((r) => r.validation.flags.some((f: Json) => f.kind === 'identical_code'))).toBe(true);
 
     // The result table in every format, and the benchmark in the lists.
     const md = await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${id}/report`, headers: AUTH });
@@ -144,10 +175,43 @@ describe('benchmarks', () => {
     expect((await get('/v1/benchmarks')).items.map((b: Json) => b.id)).toEqual([id]);
     expect((await get(`/v1/campaigns/${id}`)).kind).toBe('benchmark');
     // A run's own report says it is a benchmark's run and reads no paper.
-    const report = await h.app.inject({ method: 'GET', url: `/v1/runs/${runs[0].id}/report`, headers: AUTH });
+    const report = await h.app.inject({ method: 'GET', url: `/v1/runs/${validated[0].id}/report`, headers: AUTH });
     expect(report.body).toContain('benchmark run');
     expect(report.body).not.toContain('## Paper and research gaps');
   }, 600_000);
+
+  it('measures a completed candidate of an unfinished starter against the fixed baseline the task declares', async () => {
+    const complete = fs
+      .readFileSync(path.join(ROOT, 'tasks', INCOMPLETE, 'env', 'train.py'), 'utf8')
+      .replace(
+        '    raise NotImplementedError("the model is not written yet")',
+        '    from sklearn.linear_model import LogisticRegression\n\n' +
+          '    return LogisticRegression(max_iter=500, random_state=SEED).fit(features, labels).predict(unseen)',
+      );
+    model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: complete } });
+    model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Wrote the model.' } });
+    const res = await post({ tasks: [INCOMPLETE], validationSeeds: 2, budget: { usd: 10 } });
+    let view: Json;
+    for (let i = 0; i < 600; i++) {
+      view = await get(`/v1/benchmarks/${res.json().id}`);
+      if (view.status === 'completed') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const [run] = (await get(`/v1/runs?campaignId=${view.id}`)).items;
+    expect(run.status).toBe('succeeded');
+    expect(run.result.baseline).toBeCloseTo(1 / 3, 12);
+    expect(run.result.value).toBeGreaterThan(0.8);
+    expect(view.results.tasks[0]).toMatchObject({ runs: 1, successes: 1, successRate: 1 });
+    // The baseline never ran: every baseline seed is the declared value, and its spread is no finding.
+    expect(run.validation.runs.filter((r: Json) => r.role === 'baseline').map((r: Json) => r.metrics.accuracy)).toEqual(
+      [1 / 3, 1 / 3],
+    );
+    // (This candidate ignores the seed and is perfect on iris: those are its findings, flagged as such.)
+    const spread = run.validation.flags.filter((f: Json) => f.kind === 'zero_variance').map((f: Json) => f.message);
+    expect(spread.some((m: string) => m.includes('baseline'))).toBe(false);
+    const report = await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/report`, headers: AUTH });
+    expect(report.body).toContain('the baseline was not measured');
+  }, 300_000);
 
   it('runs the mlab profile as upstream does: its eight actions, 3 steps in context, a Final Answer that is final', async () => {
     // A long observation (summarised from then on), then a candidate that fails its measurement: with mlab

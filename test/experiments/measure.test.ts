@@ -2,7 +2,7 @@
 // upstream tasks) fail the execution instead of being recorded as scores.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ERROR_SENTINEL, measure } from '../../src/experiments/executor/measure';
+import { ERROR_SENTINEL, measure, scoreExecution } from '../../src/experiments/executor/measure';
 import { PYTHON } from '../support/experiments';
 import { TEST_DATA } from '../support/paths';
 
@@ -38,5 +38,25 @@ describe("scoring with the task's eval.py", () => {
   it('fails on a score that is not a number', async () => {
     const { scripts, outputs } = evalReturning('float("nan")');
     await expect(measure(PYTHON, scripts, outputs, 'mae')).rejects.toThrow(/eval.py returned/);
+  });
+
+  it('scores a timing task by the measured duration, once eval.py has accepted the outputs', async () => {
+    const { scripts } = evalReturning('1.0');
+    const workspace = path.join(root, 'timed-workspace');
+    const env = path.join(root, 'timed-env');
+    fs.mkdirSync(workspace, { recursive: true });
+    fs.mkdirSync(env, { recursive: true });
+    fs.writeFileSync(path.join(workspace, 'submission.csv'), 'ok\n');
+    const scored = await scoreExecution({
+      python: PYTHON,
+      task: { envDir: env, scriptsDir: scripts, readOnlyPatterns: [], scoreBy: 'duration' },
+      workspaceDir: workspace,
+      scoringDir: path.join(root, 'timed-scoring'),
+      metricName: 'seconds',
+      exitCode: 0,
+      memoryNote: '',
+      durationMs: 1500,
+    });
+    expect(scored).toMatchObject({ status: 'succeeded', metrics: { seconds: 1.5, eval_score: 1 } });
   });
 });

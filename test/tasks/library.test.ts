@@ -5,13 +5,14 @@ import { PYTHON } from '../support/experiments';
 import { ROOT, TEST_DATA } from '../support/paths';
 
 describe('the task library', () => {
-  it('ships its tasks with manifests: two lower-is-better, two with their own environment', () => {
+  it('ships its tasks with manifests: two lower-is-better, two with their own environment, one fixed baseline', () => {
     const tasks = listTasks(path.join(ROOT, 'tasks'));
     expect(tasks.map((t) => [t.id, t.metric, t.direction, Boolean(t.envRequirements)])).toEqual([
       ['breast-cancer', 'accuracy', 'max', false],
       ['diabetes-regression', 'rmse', 'min', false],
       ['digits-logloss', 'log_loss', 'min', false],
       ['digits-torch-mlp', 'accuracy', 'max', true],
+      ['iris-incomplete', 'accuracy', 'max', false],
       ['synthetic-sentiment', 'accuracy', 'max', false],
       ['wine-legacy-numpy', 'accuracy', 'max', true],
     ]);
@@ -20,6 +21,9 @@ describe('the task library', () => {
       expect(t.source).toBe('task.json');
     }
     expect(tasks.find((t) => t.id === 'digits-torch-mlp')!.envRequirements).toContain('torch==');
+    // An unfinished starter with the fixed baseline it is compared with (chance: one in three).
+    expect(tasks.find((t) => t.id === 'iris-incomplete')!.baseline).toBeCloseTo(1 / 3, 12);
+    expect(tasks.every((t) => t.scoreBy === 'eval')).toBe(true);
   });
 
   it('imports a task folder in MLAgentBench layout as it is, without task.json', async () => {

@@ -387,6 +387,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
         metricName: spec.metricName,
         exitCode: summary.exitCode ?? null,
         memoryNote: o?.oomKilled ? ` (memory limit ${spec.resources.memoryMb} MB)` : '',
+        durationMs: base.durationMs,
       });
       return { ...base, ...scored };
     } finally {

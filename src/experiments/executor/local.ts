@@ -308,6 +308,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
           metricName: spec.metricName,
           exitCode: run.exitCode,
           memoryNote: killedForMemory ? ` (memory limit ${spec.resources.memoryMb} MB)` : '',
+          durationMs: base.durationMs,
         });
         return { ...base, ...scored };
       } finally {

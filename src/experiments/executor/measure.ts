@@ -148,6 +148,8 @@ export interface ScoreInput {
   exitCode: number | null;
   /** Appended to a non-zero exit's error when the execution was killed for memory. */
   memoryNote: string;
+  /** The execution's measured wall time: the metric of a task scored by duration. */
+  durationMs: number;
 }
 
 /**
@@ -170,6 +172,11 @@ export async function scoreExecution(
   try {
     const refused = await copyOutputs(s.workspaceDir, MEASURED_OUTPUTS, s.scoringDir);
     const metrics = await measure(s.python, s.task.scriptsDir, s.scoringDir, s.metricName, s.task.invalidAtOrBelow);
+    if (s.task.scoreBy === 'duration') {
+      // A timing task: eval.py accepted the outputs; the score is how long the execution took, as measured here.
+      metrics.eval_score = metrics[s.metricName]!;
+      metrics[s.metricName] = s.durationMs / 1000;
+    }
     if (refused['metrics.json']) metrics.reported = { error: `metrics.json was not read: ${refused['metrics.json']}` };
     return { status: 'succeeded', metrics, readOnlyViolations };
   } catch (err) {
