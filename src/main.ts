@@ -104,7 +104,10 @@ async function main(): Promise<void> {
     const api = await startApi(config, process.env, logger, { databaseUrl, temporalAddress });
     stops.push(() => api.close());
 
-    logger.info({ url: api.url, docs: `${api.url}/docs`, startupMs: Date.now() - started }, 'mlr-copilot is ready');
+    logger.info(
+      { url: api.url, console: `${api.url}/`, docs: `${api.url}/docs`, startupMs: Date.now() - started },
+      'mlr-copilot is ready',
+    );
     if (generated) console.log(`\nAPI token (stored in ${file}):\n  ${generated}\n`);
     const problem = modelConfigProblem(config);
     if (problem) logger.warn(`runs are disabled until a model is configured: ${problem}`);
