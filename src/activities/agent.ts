@@ -74,7 +74,11 @@ export function createAgentActivities(deps: ActivityDeps) {
   }
 
   /** One model call that must choose a tool; recorded like every model call, reused if already paid for. */
-  async function chooseTool(runId: string, step: number, signal?: AbortSignal): Promise<ToolCall | undefined> {
+  async function chooseTool(
+    runId: string,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<{ call: ToolCall | undefined; profile: ProfileSpec }> {
     const model = modelFor(config, 'agent');
     if (!model)
       throw ApplicationFailure.nonRetryable('no model configured for role agent', ErrorType.ModelNotConfigured);
@@ -94,7 +98,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     const callKey = `agent:${step}`;
     const requestHash = createHash('sha256').update(JSON.stringify({ model, messages })).digest('hex');
     const cached = await findAnsweredCall(db, runId, callKey);
-    if (cached) return JSON.parse(cached) as ToolCall | undefined;
+    if (cached) return { call: JSON.parse(cached) as ToolCall | undefined, profile };
     const started = Date.now();
     const base = { runId, role: 'agent', model, callKey, requestHash };
     try {
@@ -122,7 +126,7 @@ export function createAgentActivities(deps: ActivityDeps) {
         tool: res.toolCall?.name,
         ...usage,
       });
-      return res.toolCall;
+      return { call: res.toolCall, profile };
     } catch (err) {
       await recordFailedCall(db, base, started, err);
       throw err;
@@ -239,7 +243,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     async agentStep({ runId, step }: { runId: string; step: number }): Promise<{ tool: string }> {
       const existing = await getStep(db, runId, step);
       if (existing) return { tool: existing.tool };
-      const call = await withHeartbeat((signal) => chooseTool(runId, step, signal));
+      const { call, profile } = await withHeartbeat((signal) => chooseTool(runId, step, signal));
       if (!call) {
         await insertStep(db, {
           runId,
@@ -252,9 +256,8 @@ export function createAgentActivities(deps: ActivityDeps) {
         });
         return { tool: 'invalid' };
       }
-      const { run } = await context(runId);
       // A tool the profile does not offer is as unknown as one that does not exist.
-      const offered = profileOf(run.input).tools.includes(call.name as ToolName);
+      const offered = profile.tools.includes(call.name as ToolName);
       const schema = offered ? toolArgs[call.name as ToolName] : undefined;
       let args: unknown;
       try {

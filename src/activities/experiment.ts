@@ -135,10 +135,8 @@ export function createRunContext(deps: ActivityDeps) {
     if (done && done.status !== 'running') return voidIfTampered(done);
     const seed = e.seed ?? deps.config.MLR_EXPERIMENT_SEED;
     const taskId = e.prepared.task.id;
-    const fixed = e.prepared.task.baseline;
-    if (e.role === 'baseline' && fixed !== undefined) {
-      // The task declares its baseline (its starter is not meant to run): recorded as such, never executed.
-      const row = await startExperiment(deps.db, {
+    const start = () =>
+      startExperiment(deps.db, {
         runId: e.run.id,
         key: e.key,
         role: e.role,
@@ -147,6 +145,10 @@ export function createRunContext(deps: ActivityDeps) {
         codeHash: e.codeHash,
         seed,
       });
+    const fixed = e.prepared.task.baseline;
+    if (e.role === 'baseline' && fixed !== undefined) {
+      // The task declares its baseline (its starter is not meant to run): recorded as such, never executed.
+      const row = await start();
       const note = `fixed baseline: ${e.prepared.task.metric} = ${fixed}, declared in task.json; the starter is not run\n`;
       return finishExperiment(deps.db, row.id, {
         status: 'succeeded',
@@ -174,15 +176,7 @@ export function createRunContext(deps: ActivityDeps) {
     const maxJobs = e.run.input?.campaign?.maxConcurrentJobs;
     let rowId = '';
     const result = await meter.execution({ ...metered, cpus: resources.cpu ?? 1, maxJobs }, async () => {
-      const row = await startExperiment(deps.db, {
-        runId: e.run.id,
-        key: e.key,
-        role: e.role,
-        attempt: e.attempt,
-        taskId,
-        codeHash: e.codeHash,
-        seed,
-      });
+      const row = await start();
       rowId = row.id;
       return withHeartbeat((signal) =>
         deps.executor.execute({

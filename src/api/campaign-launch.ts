@@ -1,5 +1,5 @@
-// Creating a campaign (or a benchmark, a campaign over tasks) as both routes do: one record per idempotency
-// key, the per-user cap on active campaigns, then the workflow; when Temporal is down the record stays
+// Creating a campaign (or a benchmark, a campaign over tasks) as both routes do: the cap on runs, one record per
+// idempotency key, the per-user cap on active campaigns, then the workflow; when Temporal is down the record stays
 // queued and the sweeper starts it.
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -15,7 +15,12 @@ import {
 import type { Queryable, Transactional } from '../db/types';
 import type { Budget } from '../domain/budget';
 import { HttpError } from '../errors';
-import { CAMPAIGN_FINAL, campaignWorkflowId, type CampaignInput } from '../workflows/campaign-definitions';
+import {
+  CAMPAIGN_FINAL,
+  campaignWorkflowId,
+  subjectCount,
+  type CampaignInput,
+} from '../workflows/campaign-definitions';
 
 export interface Launch {
   owner: string;
@@ -34,6 +39,10 @@ export async function launchCampaign(
   l: Launch,
 ): Promise<{ campaign: CampaignRow; created: boolean; started: boolean }> {
   const { db, config } = deps;
+  const planned = l.input(''); // the input is a pure function of the request: its counts need no id
+  if (subjectCount(planned) * planned.runsPerPaper > config.MLR_CAMPAIGN_MAX_RUNS) {
+    throw new HttpError(400, 'InvalidRequest', `at most ${config.MLR_CAMPAIGN_MAX_RUNS} runs (MLR_CAMPAIGN_MAX_RUNS)`);
+  }
   const canonical = JSON.stringify(Object.fromEntries(Object.entries(l.body).sort(([a], [b]) => a.localeCompare(b))));
   const requestHash = createHash('sha256').update(canonical).digest('hex');
   const replay = l.idempotencyKey ? await campaignByKey(db, l.owner, l.idempotencyKey) : undefined;

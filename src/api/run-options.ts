@@ -54,15 +54,19 @@ export const runOptionProperties = {
   },
 } as const;
 
-export function checkRunOptions(config: Config, o: RunOptions): void {
-  if (o.taskId !== undefined) {
-    const { tasks, refused } = inspectTasks(config.MLR_TASKS_DIR);
-    const why = refused.find((r) => r.taskId === o.taskId);
+/** Each task must be in the library and scorable as it stands: 422 naming the first that is not, and why. */
+export function requireTasks(config: Config, ids: string[]): void {
+  const { tasks, refused } = inspectTasks(config.MLR_TASKS_DIR);
+  for (const id of ids) {
+    const why = refused.find((r) => r.taskId === id);
     if (why) throw new HttpError(422, 'TaskRefused', why.message);
-    if (!tasks.some((t) => t.id === o.taskId)) {
-      throw new HttpError(422, 'UnknownTask', `task ${o.taskId} is not in the task library`);
-    }
+    if (!tasks.some((t) => t.id === id))
+      throw new HttpError(422, 'UnknownTask', `task ${id} is not in the task library`);
   }
+}
+
+export function checkRunOptions(config: Config, o: RunOptions): void {
+  if (o.taskId !== undefined) requireTasks(config, [o.taskId]);
   if (o.validationSeeds !== undefined && o.validationSeeds > config.MLR_MAX_VALIDATION_SEEDS) {
     throw new HttpError(
       400,

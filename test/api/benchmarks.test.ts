@@ -32,6 +32,7 @@ beforeAll(async () => {
     MLR_VALIDATION_PARALLELISM: '2',
     // The stand-in agent changes nothing: an unfinished starter fails at once instead of after five retries.
     MLR_MAX_DEBUG_ITERATIONS: '1',
+    MLR_CAMPAIGN_MAX_RUNS: '20',
   });
   worker = await h.startWorker();
 }, 60_000);
@@ -54,6 +55,9 @@ describe('benchmarks', () => {
     expect(unknown.json().error).toMatchObject({ code: 'UnknownTask' });
     expect((await post({ tasks: [shipped[0]], profile: 'upstream', budget: { usd: 1 } })).statusCode).toBe(400);
     expect((await post({ tasks: [shipped[0]] })).statusCode).toBe(400); // no budget
+    const tooMany = await post({ tasks: shipped, runsPerTask: 3, budget: { usd: 1 } }); // 21 runs, 20 allowed
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.message).toBe('at most 20 runs (MLR_CAMPAIGN_MAX_RUNS)');
     expect((await post({ tasks: ['../etc'], budget: { usd: 1 } })).statusCode).toBe(400);
     expect((await post({ tasks: [shipped[0]], budget: { usd: 1 } }, {})).statusCode).toBe(401);
     expect(

@@ -10,6 +10,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { startFakeScholar, type FakeScholar } from '../support/fake-scholar';
 import { AUTH, TOKEN, createHarness, type Harness } from '../support/harness';
+import { buildConsole } from '../../src/api/console-assets';
 import { SAMPLE_PAPER, getRun } from '../support/api';
 import { ROOT } from '../support/paths';
 import { SCALED_TRAIN } from '../support/train-scripts';
@@ -81,6 +82,32 @@ describe('the web console', () => {
     expect(again.status).toBe(304);
     // The data is not: the page's API calls need the token.
     expect((await fetch(`${base}/v1/runs`)).status).toBe(401);
+  });
+
+  it('says why when the console cannot be built, and answers 404 for the diff of an execution that is not there', async () => {
+    await expect(buildConsole(path.join(ROOT, 'console', 'src', 'no-such-entry.tsx'))).rejects.toThrow(
+      /Could not resolve/,
+    );
+    const paper = await h.app.inject({
+      method: 'POST',
+      url: '/v1/papers',
+      headers: AUTH,
+      payload: { content: SAMPLE_PAPER, format: 'markdown' },
+    });
+    const run = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: AUTH,
+      payload: { paperId: paper.json().id, until: 'approved' },
+    });
+    const missing = await h.app.inject({
+      method: 'GET',
+      url: `/v1/runs/${run.json().id}/experiments/00000000-0000-4000-8000-000000000000/diff`,
+      headers: AUTH,
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('NotFound');
+    await h.app.inject({ method: 'POST', url: `/v1/runs/${run.json().id}/cancel`, headers: AUTH });
   });
 
   it('takes a paper from upload to a validated report in a real browser', async () => {

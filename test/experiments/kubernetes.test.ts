@@ -7,7 +7,7 @@ import { reapJobs } from '../../src/experiments/executor/kubernetes';
 import { buildJob, jobName } from '../../src/experiments/executor/kubernetes/job-spec';
 import type { Observation } from '../../src/experiments/executor/kubernetes/status';
 import type { PreparedTask } from '../../src/tasks/library';
-import { execSpec, freshWorkspace, preparedTask } from '../support/experiments';
+import { execSpec, freshWorkspace, preparedTask, TEST_INPUTS } from '../support/experiments';
 import { NAMESPACE, startK8sWorld, TEST_JOB_SETTINGS, type K8sWorld } from '../support/k8s';
 import { executorContract } from './executor-contract';
 
@@ -57,6 +57,18 @@ describe('the Kubernetes executor on a cluster', () => {
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/^the Job could not start: Unschedulable: .*Insufficient nvidia\.com\/gpu/);
     await until(async () => !(await jobExists(jobName(spec.key))));
+  });
+
+  it('refuses a task with its own environment before creating anything, saying to run it locally', async () => {
+    const spec = script('own-env', 'print("never")\n');
+    const executor = world.executor({
+      inputs: {
+        ...TEST_INPUTS,
+        task: async (id) => ({ ...(await TEST_INPUTS.task(id)), python: '/envs/x/bin/python' }),
+      },
+    });
+    await expect(executor.execute(spec)).rejects.toThrow(/declares its own requirements, .*executor "local"/);
+    expect(await jobExists(jobName(spec.key))).toBe(false);
   });
 
   it('schedules a GPU Job on the GPU node and records where it ran', async () => {

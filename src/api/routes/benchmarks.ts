@@ -8,13 +8,12 @@ import type { Queryable } from '../../db/types';
 import { benchmarkResults } from '../../domain/benchmark';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
-import { inspectTasks } from '../../tasks/library';
 import { benchmarkSvg, renderBenchmarkMarkdown, type BenchmarkSummary } from '../../validation/benchmark-report';
 import { subjectCount } from '../../workflows/campaign-definitions';
 import type { RouteDeps } from '../app';
 import { launchCampaign } from '../campaign-launch';
 import { reportSchema, sendReport } from '../report-formats';
-import { checkRunOptions, requireModel, runTemplate } from '../run-options';
+import { checkRunOptions, requireModel, requireTasks, runTemplate } from '../run-options';
 import {
   budgetSchema,
   errorResponses,
@@ -93,7 +92,7 @@ const benchmarkSchema = {
   },
 } as const;
 
-async function benchmarkView(db: Queryable, c: CampaignRow, tasksDir: string) {
+async function benchmarkView(db: Queryable, c: CampaignRow) {
   const taskIds = c.spec.taskIds ?? [];
   const [byStatus, spend, rows] = await Promise.all([
     runCountsByStatus(db, c.id),
@@ -104,15 +103,15 @@ async function benchmarkView(db: Queryable, c: CampaignRow, tasksDir: string) {
     db,
     rows.map((r) => r.id),
   );
-  const directions = new Map(inspectTasks(tasksDir).tasks.map((t) => [t.id, t.direction]));
   const results = benchmarkResults(
     taskIds,
     rows.map((r) => ({
       runId: r.id,
       taskId: r.task_id,
       status: r.status,
-      // The direction the run was measured with; the library's only for a run that measured nothing.
-      direction: r.result?.direction ?? directions.get(r.task_id) ?? 'max',
+      // The direction the run was measured with. A run that measured nothing is neither a success nor in the
+      // mean improvement, whatever its direction.
+      direction: r.result?.direction ?? 'max',
       baseline: r.result?.baseline ?? null,
       value: r.result?.value ?? null,
       verdict: r.verdict,
@@ -164,23 +163,9 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       requireModel(config);
       const body = req.body;
       const profile = body.profile ?? 'copilot';
-      const { tasks, refused } = inspectTasks(config.MLR_TASKS_DIR);
-      for (const id of body.tasks) {
-        const why = refused.find((r) => r.taskId === id);
-        if (why) throw new HttpError(422, 'TaskRefused', why.message);
-        if (!tasks.some((t) => t.id === id)) {
-          throw new HttpError(422, 'UnknownTask', `task ${id} is not in the task library`);
-        }
-      }
+      requireTasks(config, body.tasks);
       checkRunOptions(config, body);
       const runsPerTask = body.runsPerTask ?? 1;
-      if (body.tasks.length * runsPerTask > config.MLR_CAMPAIGN_MAX_RUNS) {
-        throw new HttpError(
-          400,
-          'InvalidRequest',
-          `at most ${config.MLR_CAMPAIGN_MAX_RUNS} runs (MLR_CAMPAIGN_MAX_RUNS)`,
-        );
-      }
       const name = body.name ?? `${body.tasks.join(', ').slice(0, 150)} × ${runsPerTask}`;
       const { campaign, created, started } = await launchCampaign(
         { db, config, gateway, log: req.log },
@@ -211,7 +196,7 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         },
       );
       if (!created) reply.header('idempotent-replayed', 'true');
-      const view = await benchmarkView(db, campaign, config.MLR_TASKS_DIR);
+      const view = await benchmarkView(db, campaign);
       if (!started) return reply.code(202).header('retry-after', '30').send(view);
       return reply.code(created ? 201 : 200).send(view);
     },
@@ -241,7 +226,7 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         limit,
       });
       return {
-        items: await Promise.all(rows.map((c) => benchmarkView(db, c, config.MLR_TASKS_DIR))),
+        items: await Promise.all(rows.map((c) => benchmarkView(db, c))),
         nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null,
       };
     },
@@ -250,14 +235,14 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
   app.get(
     '/v1/benchmarks/:id',
     { schema: { params: uuidParam, response: { 200: benchmarkSchema, ...errorResponses } } },
-    async (req) => benchmarkView(db, await loadOr404(req.params.id, req.principal), config.MLR_TASKS_DIR),
+    async (req) => benchmarkView(db, await loadOr404(req.params.id, req.principal)),
   );
 
   app.get(
     '/v1/benchmarks/:id/report',
     { schema: reportSchema('The result table: Markdown (default), JSON, HTML, or the success-rate chart as SVG') },
     async (req, reply) => {
-      const view = await benchmarkView(db, await loadOr404(req.params.id, req.principal), config.MLR_TASKS_DIR);
+      const view = await benchmarkView(db, await loadOr404(req.params.id, req.principal));
       const summary: BenchmarkSummary = view;
       return sendReport({ format: req.query.format, accept: req.headers.accept }, reply, {
         title: `Benchmark: ${view.name}`,

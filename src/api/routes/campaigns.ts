@@ -190,13 +190,6 @@ export const campaignRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
           `at most ${config.MLR_CAMPAIGN_MAX_PAPERS} papers (MLR_CAMPAIGN_MAX_PAPERS)`,
         );
       }
-      if (body.paperIds.length * runsPerPaper > config.MLR_CAMPAIGN_MAX_RUNS) {
-        throw new HttpError(
-          400,
-          'InvalidRequest',
-          `at most ${config.MLR_CAMPAIGN_MAX_RUNS} runs (MLR_CAMPAIGN_MAX_RUNS)`,
-        );
-      }
       const ideaCount = body.ideaCount ?? Math.max(runsPerPaper, config.MLR_DEFAULT_IDEA_COUNT);
       if (ideaCount < runsPerPaper) {
         throw new HttpError(422, 'TooFewIdeas', `runsPerPaper ${runsPerPaper} needs ideaCount >= ${runsPerPaper}`);
