@@ -206,9 +206,11 @@ describe('the web console', () => {
     expect(candidate).toBeGreaterThanOrEqual(0);
     const row = (await page.$$('[data-testid=executions] tbody tr'))[candidate]!;
     const [log, diff] = await row.$$('details summary');
-    await log!.click();
-    await diff!.click();
+    // Opened one after the other, each by its own element: the first one's text arriving moves the page, and a
+    // click by coordinates could then land beside the second.
+    await diff!.evaluate((el) => (el as HTMLElement).click());
     await row.waitForSelector('pre.diff');
+    await log!.evaluate((el) => (el as HTMLElement).click());
     await row.waitForSelector('pre.log');
     expect(await row.$eval('pre.diff', (el) => el.textContent)).toContain('StandardScaler');
     expect(await row.$eval('pre.log', (el) => el.textContent)).toContain('val_accuracy');

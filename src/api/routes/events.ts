@@ -66,8 +66,8 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
           );
         }
         const id = await load((req.params as { id?: string }).id ?? '', req.principal);
-        const lastEventId = req.headers['last-event-id'];
-        const after = lastEventId === undefined ? await start() : Number(lastEventId) || 0;
+        const resumeFrom = req.headers['last-event-id'];
+        const after = resumeFrom === undefined ? await start() : Number(resumeFrom) || 0;
         if (gone) return reply.hijack();
         total++;
         perUser.set(user, (perUser.get(user) ?? 0) + 1);
