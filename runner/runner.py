@@ -4,7 +4,8 @@
 Fetches the workspace tarball from a presigned GET URL, runs the script with a wall-clock limit, streams
 its output to the pod log while keeping a bounded copy, uploads that log and the workspace (outputs
 included) through presigned PUT URLs, and leaves a JSON summary of at most 4 KiB in the termination
-message: exit code, duration, peak memory, and the GPU as nvidia-smi and torch see it. The hidden
+message: exit code, duration, peak memory, and the GPU as nvidia-smi sees it. The script runs with this
+image's interpreter, or with the task's own environment (MLR_PYTHON, built by build_env.py). The hidden
 evaluation never runs here: the worker scores the returned outputs.
 """
 import io
@@ -142,11 +143,18 @@ def main():
         summary.update(phase="download", error=str(e)[:1000], durationMs=int((time.time() - started) * 1000))
         write_summary(summary)
         return INFRA_EXIT
+    # A task with its own environment runs in it (a venv on the read-only environments volume), built before.
+    python = os.environ.get("MLR_PYTHON") or sys.executable
+    ready = os.path.join(os.path.dirname(os.path.dirname(python)), ".mlr-ready")
+    if python != sys.executable and not os.path.exists(ready):
+        summary.update(phase="environment", error="the task's environment %s is not built" % python[:300])
+        write_summary(summary)
+        return INFRA_EXIT
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLR_") or k == "MLR_SEED"}
     log = BoundedLog(MAX_LOG)
     run_started = time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-u", script], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [python, "-u", script], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
 

@@ -268,6 +268,22 @@ export const configSchema = z
     MLR_K8S_PENDING_TIMEOUT_MS: z.coerce.number().int().min(1000).default(600_000),
     /** The experiments namespace denies pods all egress but the object store (k8s/ applies that policy). */
     MLR_K8S_NETWORK_POLICY: BoolEnv.default(false),
+    /**
+     * A ReadWriteMany PersistentVolumeClaim in the experiments namespace for tasks' own environments: a build
+     * Job installs each into it once, experiment pods mount it read-only. Unset: such tasks run on `local` only.
+     */
+    MLR_K8S_ENVS_CLAIM: optionalString.refine(
+      (v) => v === undefined || /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(v),
+      {
+        message: 'a PersistentVolumeClaim name (DNS-1123)',
+      },
+    ),
+    /** The deadline of one environment build Job (a CUDA PyTorch environment downloads gigabytes). */
+    MLR_K8S_ENV_BUILD_TIMEOUT_S: z.coerce.number().int().min(60).default(3600),
+    /** The package index environment builds install from (a mirror); unset: PyPI. */
+    MLR_K8S_ENV_INDEX_URL: optionalString.refine((v) => v === undefined || /^https?:\/\/\S+$/.test(v), {
+      message: 'an http(s) URL',
+    }),
     /** How often the worker deletes Jobs whose run is closed. */
     MLR_K8S_REAP_INTERVAL_MS: z.coerce.number().int().min(1000).default(300_000),
     /** Wall-clock limit and memory limit of one experiment execution (a task's `resources` may set its own). */

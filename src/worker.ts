@@ -96,6 +96,15 @@ export function jobSettingsFrom(config: Config): JobSettings {
     deadlineMarginSeconds: config.MLR_K8S_DEADLINE_MARGIN_S,
     runAsUser: config.MLR_K8S_RUN_AS_USER,
     ephemeralStorageMb: config.MLR_K8S_EPHEMERAL_STORAGE_MB,
+    ...(config.MLR_K8S_ENVS_CLAIM
+      ? {
+          environments: {
+            claim: config.MLR_K8S_ENVS_CLAIM,
+            timeoutSeconds: config.MLR_K8S_ENV_BUILD_TIMEOUT_S,
+            ...(config.MLR_K8S_ENV_INDEX_URL ? { indexUrl: config.MLR_K8S_ENV_INDEX_URL } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,7 +1,10 @@
 // The tests' kubelet for the fake GPU node: kwok schedules and marks pods running but runs no containers,
-// so for each pod of ours it runs the pod's command (the runner) here, with the pod's environment and
-// its Secret's values, then records the container's exit code and termination message on the pod status
-// — as a kubelet would. A pod deleted while it runs has its process killed.
+// so for each pod of ours it runs the pod's command (the runner, or the environment builder) here, with the
+// pod's environment and its Secret's values, then records the container's exit code and termination message
+// on the pod status — as a kubelet would. A pod deleted while it runs has its process killed.
+// Volumes of a PersistentVolumeClaim are folders under workDir/volumes/<claim>, shared by every pod that
+// mounts the claim; with no mount namespaces here, the environment values under the mount path are rewritten
+// to that folder (read-only mounts are not enforced: a real kubelet does that).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +13,8 @@ import * as k8s from '@kubernetes/client-node';
 export interface Kubelet {
   /** Pods it has run, by name. */
   ran: string[];
+  /** Where the claims' folders are: <volumes>/<claim>. */
+  volumes: string;
   stop(): Promise<void>;
 }
 
@@ -66,8 +71,20 @@ export function startKubelet(o: KubeletOptions): Kubelet {
       TMPDIR: dir,
     };
     for (const k of ['HF_HOME', 'TORCH_HOME', 'TRITON_CACHE_DIR', 'MPLCONFIGDIR', 'XDG_CACHE_HOME']) delete env[k];
+    const container = pod.spec!.containers[0]!;
+    for (const m of container.volumeMounts ?? []) {
+      const claim = pod.spec!.volumes?.find((v) => v.name === m.name)?.persistentVolumeClaim?.claimName;
+      if (!claim) continue;
+      const host = path.join(o.workDir, 'volumes', claim);
+      fs.mkdirSync(host, { recursive: true });
+      for (const [k, v] of Object.entries(env))
+        if (v === m.mountPath || v.startsWith(`${m.mountPath}/`)) env[k] = host + v.slice(m.mountPath.length);
+    }
+    // The image's files are this checkout's: /opt/mlr/<file> is runner/<file>.
+    const program = (container.command ?? []).find((a) => a.startsWith('/opt/mlr/'));
+    const script = program ? path.join(path.dirname(o.runner), path.basename(program)) : o.runner;
     const startedAt = new Date();
-    const child = spawn(o.python, [o.runner], { env, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+    const child = spawn(o.python, [script], { env, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
     running.set(name, child);
     const code = await new Promise<number>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 137 : 1))));
     running.delete(name);
@@ -80,8 +97,8 @@ export function startKubelet(o: KubeletOptions): Kubelet {
         phase: code === 0 ? 'Succeeded' : 'Failed',
         containerStatuses: [
           {
-            name: 'runner',
-            image: pod.spec!.containers[0]!.image,
+            name: container.name,
+            image: container.image,
             imageID: '',
             ready: false,
             restartCount: 0,
@@ -136,6 +153,7 @@ export function startKubelet(o: KubeletOptions): Kubelet {
 
   return {
     ran,
+    volumes: path.join(o.workDir, 'volumes'),
     async stop() {
       stopped = true;
       for (const c of running.values()) c.kill('SIGKILL');

@@ -53,6 +53,7 @@ export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInput
         readOnlyPatterns: p.readOnlyPatterns,
         ...(p.task.invalidAtOrBelow !== undefined ? { invalidAtOrBelow: p.task.invalidAtOrBelow } : {}),
         ...(p.python ? { python: p.python } : {}),
+        ...(p.task.envRequirements ? { requirements: p.task.envRequirements } : {}),
         ...(p.task.scoreBy === 'duration' ? { scoreBy: 'duration' as const } : {}),
       };
     },

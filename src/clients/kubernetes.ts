@@ -89,7 +89,11 @@ export function createJobCluster(kc: k8s.KubeConfig, namespace: string): JobClus
       return core.readNamespacedPodLog({ name: podName, namespace, container: 'runner', limitBytes, tailLines: 1000 });
     },
     async listManagedJobs() {
-      const jobs = await batch.listNamespacedJob({ namespace, labelSelector: `${LABEL_MANAGED}=${MANAGED_BY}` });
+      // Jobs of runs only: environment builds belong to no run and go by their TTL.
+      const jobs = await batch.listNamespacedJob({
+        namespace,
+        labelSelector: `${LABEL_MANAGED}=${MANAGED_BY},${LABEL_RUN}`,
+      });
       return jobs.items.map((j) => ({ name: j.metadata!.name!, runId: j.metadata?.labels?.[LABEL_RUN] ?? '' }));
     },
   };

@@ -35,8 +35,17 @@ it('the service image runs as a non-root user behind an init, with a health chec
 it('the service image bundles the console and carries the uv that the local venv pins', () => {
   const text = execFileSync('cat', [path.join(ROOT, 'Dockerfile')], { encoding: 'utf8' });
   expect(text).toMatch(/^COPY console \.\/console$/m);
-  const pinned = /^uv==(\S+)$/m.exec(
-    execFileSync('cat', [path.join(ROOT, 'python', 'requirements.txt')], { encoding: 'utf8' }),
-  )![1];
-  expect(text).toContain(`uv==${pinned}`);
+  expect(text).toContain(`uv==${uvPin()}`);
 });
+
+it("the runner image carries the environment builder and the same uv, where the build Job's command finds them", () => {
+  const text = execFileSync('cat', [path.join(ROOT, 'runner', 'Dockerfile')], { encoding: 'utf8' });
+  expect(text).toMatch(/^COPY runner\/runner\.py runner\/build_env\.py \/opt\/mlr\/$/m);
+  expect(text).toContain(`uv==${uvPin()}`);
+});
+
+function uvPin(): string {
+  return /^uv==(\S+)$/m.exec(
+    execFileSync('cat', [path.join(ROOT, 'python', 'requirements.txt')], { encoding: 'utf8' }),
+  )![1]!;
+}

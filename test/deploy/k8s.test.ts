@@ -66,6 +66,21 @@ it('gives the worker Jobs, Pods, their logs and Secrets in the experiments names
   expect(policy.spec!.policyTypes).toEqual(['Ingress', 'Egress']);
 });
 
+it("keeps tasks' environments in a ReadWriteMany claim the worker is told of, and lets only build pods out", () => {
+  const objects = render('base');
+  const claim = find(objects, 'PersistentVolumeClaim', 'mlr-envs');
+  expect(claim.metadata!.namespace).toBe('mlr-experiments');
+  expect(claim.spec!.accessModes).toEqual(['ReadWriteMany']);
+  expect(find(objects, 'ConfigMap', 'mlr-copilot').data!.MLR_K8S_ENVS_CLAIM).toBe('mlr-envs');
+  const builds = find(objects, 'NetworkPolicy', 'environment-builds-egress-package-index') as Obj & {
+    spec: { podSelector: unknown; egress: Array<{ to: Array<{ ipBlock: { except: string[] } }>; ports: unknown }> };
+  };
+  // Experiment pods (component experiment) are not selected: their own policy alone applies to them.
+  expect(builds.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/component': 'environment' } });
+  expect(builds.spec.egress[0]!.to[0]!.ipBlock.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12']));
+  expect(builds.spec.egress[0]!.ports).toEqual([{ protocol: 'TCP', port: 443 }]);
+});
+
 it('runs two API replicas behind a disruption budget, probed on /healthz and /readyz, and keeps secrets out', () => {
   const objects = render('base');
   const api = find(objects, 'Deployment', 'mlr-api') as Obj & {
@@ -139,6 +154,23 @@ describe('helm/mlr-copilot', () => {
     expect(JSON.parse(config.MLR_K8S_NODE_SELECTOR!)).toEqual({ 'nvidia.com/gpu.present': 'true' });
     expect(config.MLR_K8S_RUNTIME_CLASS).toBe('nvidia');
     expect(find(template(), 'ConfigMap', 'mlr-config').data!.MLR_K8S_QUEUE).toBeUndefined();
+  });
+
+  it("configures tasks' environments by default, with a mirror when given, and leaves them out when disabled", () => {
+    const on = template('--set', 'experiments.environments.indexUrl=https://pypi.mirror.example/simple');
+    expect(find(on, 'ConfigMap', 'mlr-config').data).toMatchObject({
+      MLR_K8S_ENVS_CLAIM: 'mlr-envs',
+      MLR_K8S_ENV_BUILD_TIMEOUT_S: '3600',
+      MLR_K8S_ENV_INDEX_URL: 'https://pypi.mirror.example/simple',
+    });
+    expect(find(on, 'PersistentVolumeClaim', 'mlr-envs').metadata!.annotations).toEqual({
+      'helm.sh/resource-policy': 'keep',
+    });
+    expect(find(on, 'NetworkPolicy', 'environment-builds-egress-package-index')).toBeDefined();
+    const off = template('--set', 'experiments.environments.enabled=false');
+    expect(find(off, 'ConfigMap', 'mlr-config').data!.MLR_K8S_ENVS_CLAIM).toBeUndefined();
+    expect(off.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
+    expect(off.some((o) => o.metadata?.name === 'environment-builds-egress-package-index')).toBe(false);
   });
 
   it('refuses values its schema does not allow, naming them', () => {

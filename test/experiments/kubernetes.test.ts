@@ -1,14 +1,17 @@
 // The Kubernetes backend against the executor contract, on a real control plane (kube-apiserver, etcd,
 // the Job controller, the scheduler, a kwok GPU node) with the stand-in kubelet running the real runner,
 // and a real S3-compatible store for the transfers; then what only a cluster does.
+import fs from 'node:fs';
+import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { createJobCluster } from '../../src/clients/kubernetes';
 import { reapJobs } from '../../src/experiments/executor/kubernetes';
+import { buildEnvJob, envJobName, envName } from '../../src/experiments/executor/kubernetes/env-spec';
 import { buildJob, jobName } from '../../src/experiments/executor/kubernetes/job-spec';
 import type { Observation } from '../../src/experiments/executor/kubernetes/status';
 import type { PreparedTask } from '../../src/tasks/library';
 import { execSpec, freshWorkspace, preparedTask, TEST_INPUTS } from '../support/experiments';
-import { NAMESPACE, startK8sWorld, TEST_JOB_SETTINGS, type K8sWorld } from '../support/k8s';
+import { ENVS_CLAIM, NAMESPACE, startK8sWorld, TEST_JOB_SETTINGS, type K8sWorld } from '../support/k8s';
 import { executorContract } from './executor-contract';
 
 let world: K8sWorld;
@@ -44,6 +47,12 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000
   }
 }
 
+/** The test task as if it declared its own requirements (the worker's copy is not needed to run it). */
+const withRequirements = (requirements: string) => ({
+  ...TEST_INPUTS,
+  task: async (id: string) => ({ ...(await TEST_INPUTS.task(id)), requirements }),
+});
+
 function script(name: string, code: string, over: Parameters<typeof execSpec>[3] = {}) {
   const ws = freshWorkspace(prepared, name);
   ws.writeFile(`${name}.py`, code);
@@ -59,16 +68,76 @@ describe('the Kubernetes executor on a cluster', () => {
     await until(async () => !(await jobExists(jobName(spec.key))));
   });
 
-  it('refuses a task with its own environment before creating anything, saying to run it locally', async () => {
+  it('refuses a task with its own requirements on a cluster without an environments volume, saying what to set', async () => {
     const spec = script('own-env', 'print("never")\n');
-    const executor = world.executor({
-      inputs: {
-        ...TEST_INPUTS,
-        task: async (id) => ({ ...(await TEST_INPUTS.task(id)), python: '/envs/x/bin/python' }),
-      },
-    });
-    await expect(executor.execute(spec)).rejects.toThrow(/declares its own requirements, .*executor "local"/);
+    const { environments: _none, ...settings } = TEST_JOB_SETTINGS;
+    const executor = world.executor({ settings, inputs: withRequirements('numpy==1.26.4\n') });
+    await expect(executor.execute(spec)).rejects.toThrow(
+      /declares its own requirements, .*MLR_K8S_ENVS_CLAIM.*"local"/,
+    );
     expect(await jobExists(jobName(spec.key))).toBe(false);
+  });
+
+  it("builds a task's own environment once in a Job and runs its experiments in it, mounted read-only", async () => {
+    const inputs = withRequirements('numpy==1.26.4\n');
+    const phases: string[] = [];
+    const executor = world.executor({ inputs, onPhase: (_s, o) => phases.push(`${o.job.slice(0, 8)}:${o.phase}`) });
+    const code = 'import numpy, sys\nprint("numpy", numpy.__version__, "in", sys.prefix)\n';
+    const firstSpec = script('env-a', code);
+    const first = await executor.execute(firstSpec);
+    const env = envName('numpy==1.26.4\n', TEST_JOB_SETTINGS.image);
+    expect(first.logTail).toContain(`numpy 1.26.4 in ${path.join(world.kubelet.volumes, ENVS_CLAIM, env)}`);
+    expect(phases).toContain('mlr-env-:succeeded');
+    const second = await executor.execute(script('env-b', code));
+    expect(second.logTail).toContain('numpy 1.26.4');
+    // One build for both, and it stays as proof until its TTL; the experiments mounted the volume read-only.
+    expect(world.kubelet.ran.filter((p) => p.startsWith(envJobName(env)))).toHaveLength(1);
+    const build = await batch().readNamespacedJob({ name: envJobName(env), namespace: NAMESPACE });
+    expect(build.metadata?.labels?.['app.kubernetes.io/component']).toBe('environment');
+    expect(fs.existsSync(path.join(world.kubelet.volumes, ENVS_CLAIM, env, '.mlr-ready'))).toBe(true);
+    const [pod] = await podsOf(jobName(firstSpec.key));
+    expect(pod!.spec!.containers[0]!.volumeMounts).toContainEqual({ name: 'envs', mountPath: '/envs', readOnly: true });
+    expect(pod!.spec!.volumes).toContainEqual(
+      expect.objectContaining({ name: 'envs', persistentVolumeClaim: { claimName: ENVS_CLAIM, readOnly: true } }),
+    );
+  });
+
+  it("fails an execution whose environment cannot be built with the build's own error, and lets a later one retry", async () => {
+    const inputs = withRequirements('mlr-copilot-no-such-package==9.9.9\n');
+    const spec = script('env-broken', 'print("never")\n');
+    await expect(world.executor({ inputs }).execute(spec)).rejects.toThrow(
+      /environment of task .* could not be built: uv pip failed .*mlr-copilot-no-such-package was not found/,
+    );
+    const env = envName('mlr-copilot-no-such-package==9.9.9\n', TEST_JOB_SETTINGS.image);
+    await until(async () => !(await jobExists(envJobName(env))));
+    expect(await jobExists(jobName(spec.key))).toBe(false);
+    expect(fs.existsSync(path.join(world.kubelet.volumes, ENVS_CLAIM, env))).toBe(false);
+  });
+
+  it('ends an execution as cancelled while its environment builds, and leaves the build for the others', async () => {
+    const req = 'numpy==1.26.3\n';
+    const build = envJobName(envName(req, TEST_JOB_SETTINGS.image));
+    world.held.add(build);
+    const controller = new AbortController();
+    const spec = script('env-cancel', 'print("never")\n');
+    const result = await world
+      .executor({ inputs: withRequirements(req), onPhase: (_s, o) => o.phase === 'running' && controller.abort() })
+      .execute({ ...spec, signal: controller.signal });
+    expect(result.status).toBe('cancelled');
+    expect(await jobExists(build)).toBe(true);
+    expect(await jobExists(jobName(spec.key))).toBe(false);
+    world.held.delete(build);
+    await batch().deleteNamespacedJob({ name: build, namespace: NAMESPACE, propagationPolicy: 'Background' });
+  });
+
+  it('fails an execution whose environment build cannot be scheduled, after the pending grace', async () => {
+    const settings = { ...TEST_JOB_SETTINGS, nodeSelector: { pool: 'nowhere' } };
+    const spec = script('env-unschedulable', 'print("never")\n');
+    await expect(
+      world.executor({ settings, pendingTimeoutMs: 1500, inputs: withRequirements('numpy==1.26.2\n') }).execute(spec),
+    ).rejects.toThrow(/environment of task .* could not be built: its Job could not start: Unschedulable/);
+    const build = envJobName(envName('numpy==1.26.2\n', TEST_JOB_SETTINGS.image));
+    await until(async () => !(await jobExists(build)));
   });
 
   it('schedules a GPU Job on the GPU node and records where it ran', async () => {
@@ -212,7 +281,13 @@ describe('the Kubernetes executor on a cluster', () => {
       },
       { ...TEST_JOB_SETTINGS, queue: 'team-gpu', tolerations: [{ key: 'dedicated', operator: 'Exists' }] },
     );
-    await batch().createNamespacedJob({ namespace: NAMESPACE, body: job as unknown as k8s.V1Job, dryRun: 'All' });
+    const build = buildEnvJob(
+      { name: 'f'.repeat(16), requirements: 'torch==2.9.1\n', taskId: 'dry' },
+      TEST_JOB_SETTINGS,
+    );
+    for (const j of [job, build])
+      await batch().createNamespacedJob({ namespace: NAMESPACE, body: j as unknown as k8s.V1Job, dryRun: 'All' });
     expect(await jobExists(job.metadata.name)).toBe(false);
+    expect(await jobExists(build.metadata.name)).toBe(false);
   });
 });

@@ -13,6 +13,8 @@ import { PYTHON, TEST_INPUTS } from './experiments';
 import { ROOT, TEST_DATA } from './paths';
 
 export const NAMESPACE = 'mlr-experiments';
+/** The environments volume's claim; the kubelet stand-in keeps its files under kubelet/volumes/mlr-envs. */
+export const ENVS_CLAIM = 'mlr-envs';
 
 export const TEST_JOB_SETTINGS: JobSettings = {
   namespace: NAMESPACE,
@@ -25,7 +27,54 @@ export const TEST_JOB_SETTINGS: JobSettings = {
   deadlineMarginSeconds: 600,
   runAsUser: 1000,
   ephemeralStorageMb: 10_240,
+  environments: { claim: ENVS_CLAIM, timeoutSeconds: 900 },
 };
+
+/**
+ * A PersistentVolume bound to the environments claim, as an operator's ReadWriteMany storage would be: the
+ * real PV controller binds them, and the real scheduler places pods that mount the claim only once it has.
+ */
+async function createEnvsVolume(core: k8s.CoreV1Api): Promise<void> {
+  const exists = (e: { code?: number }) => {
+    if (e.code !== 409) throw e;
+  };
+  const storageClassName = 'mlr-test-rwx';
+  await core
+    .createPersistentVolume({
+      body: {
+        metadata: { name: `${ENVS_CLAIM}-test` },
+        spec: {
+          capacity: { storage: '50Gi' },
+          accessModes: ['ReadWriteMany'],
+          storageClassName,
+          persistentVolumeReclaimPolicy: 'Retain',
+          hostPath: { path: '/srv/mlr-envs' },
+        },
+      },
+    })
+    .catch(exists);
+  await core
+    .createNamespacedPersistentVolumeClaim({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: ENVS_CLAIM },
+        spec: {
+          accessModes: ['ReadWriteMany'],
+          storageClassName,
+          volumeName: `${ENVS_CLAIM}-test`,
+          resources: { requests: { storage: '50Gi' } },
+        },
+      },
+    })
+    .catch(exists);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const pvc = await core.readNamespacedPersistentVolumeClaim({ name: ENVS_CLAIM, namespace: NAMESPACE });
+    if (pvc.status?.phase === 'Bound') return;
+    if (Date.now() > deadline) throw new Error(`claim ${ENVS_CLAIM} not bound: ${pvc.status?.phase}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 export interface K8sWorld {
   plane: Plane;
@@ -47,6 +96,7 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } }).catch((e: { code?: number }) => {
     if (e.code !== 409) throw e;
   });
+  await createEnvsVolume(core);
   const s3 = createS3Store({
     endpoint: plane.s3.endpoint,
     region: plane.s3.region,
@@ -104,6 +154,7 @@ export function k8sEnv(world: K8sWorld): Record<string, string> {
     MLR_K8S_KUBECONFIG: world.plane.kubeconfig,
     MLR_K8S_NAMESPACE: NAMESPACE,
     MLR_K8S_POLL_MS: '200',
+    MLR_K8S_ENVS_CLAIM: ENVS_CLAIM,
     MLR_S3_ENDPOINT: s3.endpoint,
     MLR_S3_BUCKET: s3.bucket,
     MLR_S3_ACCESS_KEY_ID: s3.accessKey,

@@ -6,7 +6,7 @@ import { jobName } from '../../src/experiments/executor/kubernetes/job-spec';
 import { spawnWorkerProcess } from '../support/worker-process';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
-import { createTaskRun, submitPaper, waitForStatus } from '../support/api';
+import { createTaskRun, getRun, submitPaper, waitForStatus } from '../support/api';
 import { SCALED_TRAIN } from '../support/train-scripts';
 import { k8sEnv, NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
 
@@ -128,3 +128,38 @@ it("runs a run's experiments where the run asked: locally, with Kubernetes the d
   expect(executors.length).toBeGreaterThan(0);
   expect(new Set(executors)).toEqual(new Set(['local']));
 }, 300_000);
+
+it('benchmarks a task with its own environment as Jobs: built once on the cluster, its NumPy 1.x starter runs', async () => {
+  // The starter calls np.product and np.float_, gone in the image's NumPy 2: it runs only in the task's venv.
+  model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
+  model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'The starter as it is.' } });
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/v1/benchmarks',
+    headers: AUTH,
+    payload: { tasks: ['wine-legacy-numpy'], runsPerTask: 1, validationSeeds: 2, budget: { usd: 10 } },
+  });
+  expect(res.statusCode).toBe(201);
+  let view = res.json();
+  for (let i = 0; i < 600 && view.status !== 'completed'; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    view = (await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${view.id}`, headers: AUTH })).json();
+  }
+  expect(view.status).toBe('completed');
+  const runs = await h.app.inject({ method: 'GET', url: `/v1/runs?campaignId=${view.id}`, headers: AUTH });
+  const run = await getRun(h.app, runs.json().items[0].id);
+  expect(run.status).toBe('succeeded');
+  const experiments = run.experiments as Array<{ role: string; status: string; executor: string }>;
+  expect(experiments.filter((e) => e.role === 'agent').map((e) => [e.executor, e.status])).toEqual([
+    ['kubernetes', 'succeeded'],
+  ]);
+  expect(experiments.every((e) => e.executor === 'kubernetes')).toBe(true);
+  expect(run.validation.runs.length).toBeGreaterThanOrEqual(2);
+  // One build Job for the task's requirements, whatever number of experiments used it.
+  const builds = await world.kc
+    .makeApiClient(k8s.BatchV1Api)
+    .listNamespacedJob({ namespace: NAMESPACE, labelSelector: 'app.kubernetes.io/component=environment' });
+  const names = builds.items.map((j) => j.metadata!.name!);
+  expect(names).toHaveLength(1);
+  expect(world.kubelet.ran.filter((p) => p.startsWith(names[0]!))).toHaveLength(1);
+}, 400_000);

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
 import { clearOutputs, INTERNAL_DIR } from '../workspace';
+import { ensureClusterEnv } from './kubernetes/environment';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
 import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
 import { scoreExecution } from './measure';
@@ -25,7 +26,13 @@ import {
 const execFileP = promisify(execFile);
 
 export interface ClusterJob extends JobLike {
-  metadata?: { name?: string; uid?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  metadata?: {
+    name?: string;
+    uid?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string | Date;
+  };
 }
 
 /** What the backend needs from the Kubernetes API, in the experiments namespace; clients/kubernetes.ts. */
@@ -238,14 +245,34 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
     async execute(spec): Promise<ExecutionResult> {
       const started = Date.now();
       const task = await opts.inputs.task(spec.workspace.taskId);
-      if (task.python) {
-        // The runner image holds the pinned packages only; a task's own environment is built on the worker.
-        throw new SandboxUnavailableError(
-          `task ${spec.workspace.taskId} declares its own requirements, which run on the local executor only ` +
-            'for now (choose executor "local" for it)',
-        );
-      }
       const name = jobName(spec.key);
+      // A task with its own requirements runs in a venv built on the cluster (once per requirements and image)
+      // into the environments volume; the worker's own copy of it (task.python) still prepares and scores.
+      let environment: string | undefined;
+      if (task.requirements) {
+        if (!opts.settings.environments)
+          throw new SandboxUnavailableError(
+            `task ${spec.workspace.taskId} declares its own requirements, and this cluster has no environments ` +
+              'volume: set MLR_K8S_ENVS_CLAIM to a ReadWriteMany PersistentVolumeClaim, or run it with executor "local"',
+          );
+        try {
+          environment = await ensureClusterEnv({
+            cluster: opts.cluster,
+            settings: opts.settings,
+            requirements: task.requirements,
+            taskId: spec.workspace.taskId,
+            pollMs: opts.pollMs,
+            pendingTimeoutMs: opts.pendingTimeoutMs,
+            signal: spec.signal,
+            onPhase: (o) => opts.onPhase?.(spec, o),
+          });
+        } catch (err) {
+          // Cancelled while the build ran: the build goes on for others; this execution ends as cancelled.
+          if (spec.signal?.aborted && (spec.abortMode?.() ?? 'cancel') === 'cancel')
+            return collect(spec, task, name, undefined, 'cancelled', { started, queuedMs: 0 });
+          throw err;
+        }
+      }
       const job = buildJob(
         {
           key: spec.key,
@@ -256,6 +283,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
           timeoutMs: spec.timeoutMs,
           resources: spec.resources,
           secretName: name,
+          ...(environment ? { environment } : {}),
         },
         opts.settings,
       );
@@ -380,7 +408,8 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
       if (spec.workspace.kind === 'live') await syncBack(dir, opts.inputs.liveWorkspace(spec.workspace));
       if (summary.timedOut) return fail('timeout', `timed out after ${spec.timeoutMs} ms`);
       const scored = await scoreExecution({
-        python: opts.python,
+        // eval.py may need the task's own packages: the worker's build of the same requirements.
+        python: task.python ?? opts.python,
         task,
         workspaceDir: dir,
         scoringDir: `${dir}-scoring`,

@@ -99,6 +99,8 @@ export interface TrustedTask {
   invalidAtOrBelow?: number;
   /** The task's own interpreter (a venv of its declared requirements); unset: the executor's own. */
   python?: string;
+  /** The requirements that venv was built from (normalised): a remote backend builds its own from them. */
+  requirements?: string;
   /** `duration`: the metric is the measured wall time in seconds (eval.py still has to accept the outputs). */
   scoreBy?: 'eval' | 'duration';
 }

@@ -34,7 +34,21 @@ export interface JobSettings {
   runAsUser: number;
   /** Size of the workspace and scratch emptyDirs. */
   ephemeralStorageMb: number;
+  /** Tasks' own environments: built by a Job into this volume, mounted read-only by experiments (env-spec.ts). */
+  environments?: EnvironmentSettings;
 }
+
+export interface EnvironmentSettings {
+  /** A ReadWriteMany PersistentVolumeClaim in the experiments namespace holding one venv per requirements hash. */
+  claim: string;
+  /** The build Job's deadline. */
+  timeoutSeconds: number;
+  /** The package index the build uses (UV_DEFAULT_INDEX); unset: PyPI. */
+  indexUrl?: string;
+}
+
+/** Where experiment and build pods mount the environments volume. */
+export const ENVS_MOUNT = '/envs';
 
 export interface JobInput {
   key: string;
@@ -46,6 +60,8 @@ export interface JobInput {
   resources: { cpu?: number; memoryMb: number; gpus: number; gpuType?: string };
   /** Name of the per-execution Secret holding the presigned URLs (created beside the Job). */
   secretName: string;
+  /** The task's own environment (its name on the environments volume), built before the Job is created. */
+  environment?: string;
 }
 
 /** DNS-1123, ≤ 63 characters, the same for every retry of one logical execution. */
@@ -87,7 +103,32 @@ export interface BuiltJob {
   spec: Record<string, unknown>;
 }
 
+/** The pod-level security every pod of ours runs with: non-root, its own group, RuntimeDefault seccomp. */
+export const podSecurity = (s: JobSettings) => ({
+  runAsNonRoot: true,
+  runAsUser: s.runAsUser,
+  runAsGroup: s.runAsUser,
+  fsGroup: s.runAsUser,
+  seccompProfile: { type: 'RuntimeDefault' },
+});
+
+export const containerSecurity = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+/** Ignore node disruptions (Kubernetes makes a new pod); fail at once on any other exit of `container`. */
+export const failurePolicy = (container: string) => ({
+  rules: [
+    { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+    { action: 'FailJob', onExitCodes: { containerName: container, operator: 'NotIn', values: INFRA_EXIT_CODES } },
+  ],
+});
+
 export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
+  if (input.environment && !s.environments)
+    throw new Error('a task environment needs the environments volume (MLR_K8S_ENVS_CLAIM)');
   const name = jobName(input.key);
   const cpu = input.resources.cpu ?? 1;
   const memory = `${input.resources.memoryMb}Mi`;
@@ -123,6 +164,7 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
       MLR_SCRIPT: input.script,
       MLR_WORKSPACE: '/workspace',
       MLR_TIMEOUT_S: String(Math.ceil(input.timeoutMs / 1000)),
+      ...(input.environment ? { MLR_PYTHON: `${ENVS_MOUNT}/${input.environment}/bin/python` } : {}),
     }).map(([n, value]) => ({ name: n, value })),
     // The presigned URLs: in a Secret owned by the Job, never in the Job's own spec.
     ...['MLR_INPUT_URL', 'MLR_OUTPUT_URL', 'MLR_LOG_URL'].map((n) => ({
@@ -137,15 +179,7 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
     activeDeadlineSeconds: Math.ceil(input.timeoutMs / 1000) + s.deadlineMarginSeconds,
     ttlSecondsAfterFinished: s.ttlSecondsAfterFinished,
     ...(s.queue ? { suspend: true } : {}),
-    podFailurePolicy: {
-      rules: [
-        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
-        {
-          action: 'FailJob',
-          onExitCodes: { containerName: 'runner', operator: 'NotIn', values: INFRA_EXIT_CODES },
-        },
-      ],
-    },
+    podFailurePolicy: failurePolicy('runner'),
     template: {
       metadata: { labels },
       spec: {
@@ -157,13 +191,7 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
         ...(tolerations.length ? { tolerations } : {}),
         ...(s.runtimeClassName ? { runtimeClassName: s.runtimeClassName } : {}),
         ...(s.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: s.runAsUser,
-          runAsGroup: s.runAsUser,
-          fsGroup: s.runAsUser,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
+        securityContext: podSecurity(s),
         containers: [
           {
             name: 'runner',
@@ -173,16 +201,14 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
             env,
             resources: { requests, limits },
             terminationMessagePolicy: 'FallbackToLogsOnError',
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ['ALL'] },
-            },
+            securityContext: containerSecurity,
             volumeMounts: [
               { name: 'workspace', mountPath: '/workspace' },
               { name: 'scratch', mountPath: '/scratch' },
               { name: 'tmp', mountPath: '/tmp' },
               { name: 'shm', mountPath: '/dev/shm' },
+              // The experiment reads its environment and cannot change it (nor anyone else's).
+              ...(input.environment ? [{ name: 'envs', mountPath: ENVS_MOUNT, readOnly: true }] : []),
             ],
           },
         ],
@@ -195,6 +221,9 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
             name: 'shm',
             emptyDir: { medium: 'Memory', sizeLimit: `${Math.max(64, Math.floor(input.resources.memoryMb / 2))}Mi` },
           },
+          ...(input.environment && s.environments
+            ? [{ name: 'envs', persistentVolumeClaim: { claimName: s.environments.claim, readOnly: true } }]
+            : []),
         ],
       },
     },
