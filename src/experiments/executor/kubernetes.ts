@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
 import { clearOutputs, INTERNAL_DIR } from '../workspace';
 import { ensureClusterEnv } from './kubernetes/environment';
+import { pause } from './kubernetes/pause';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
 import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
 import { scoreExecution } from './measure';
@@ -112,15 +113,6 @@ export function parseSummary(message: string | undefined): RunnerSummary | undef
     return undefined;
   }
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /** An object bigger than the caller would read. */
 export class TooLargeError extends Error {
@@ -328,7 +320,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
           ended = 'stuck';
           break;
         }
-        await sleep(opts.pollMs, spec.signal);
+        await pause(opts.pollMs, spec.signal);
       }
       return collect(spec, task, name, last, ended, { started, queuedMs });
     },

@@ -11,6 +11,7 @@ import {
   failurePolicy,
   LABEL_MANAGED,
   MANAGED_BY,
+  podBasics,
   podSecurity,
   specHash,
   ANNOTATION_SPEC_HASH,
@@ -64,10 +65,7 @@ export function buildEnvJob(input: { name: string; requirements: string; taskId:
     template: {
       metadata: { labels },
       spec: {
-        restartPolicy: 'Never',
-        automountServiceAccountToken: false,
-        enableServiceLinks: false,
-        terminationGracePeriodSeconds: 30,
+        ...podBasics,
         // The venv must be made by the image experiments run: the same nodes (architecture, runtime class).
         ...(Object.keys(s.nodeSelector).length ? { nodeSelector: s.nodeSelector } : {}),
         ...(s.tolerations.length ? { tolerations: s.tolerations } : {}),

@@ -6,6 +6,7 @@
 import { SandboxUnavailableError } from '../types';
 import { buildEnvJob, envJobName, envName } from './env-spec';
 import type { BuiltJob, JobSettings } from './job-spec';
+import { pause } from './pause';
 import { isStuck, observe, type JobLike, type Observation, type PodLike } from './status';
 
 /** The part of the cluster (kubernetes.ts's JobCluster) a build needs. */
@@ -28,15 +29,6 @@ export interface EnsureEnvOptions {
   /** Phases of the build as they change, for the run's events. */
   onPhase?: (o: Observation & { job: string }) => void;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /** Why a build failed: the builder's own error from its summary, else the end of its log, else the Job's reason. */
 async function failureOf(o: Observation, cluster: EnsureEnvOptions['cluster']): Promise<string> {
@@ -85,6 +77,6 @@ export async function ensureClusterEnv(o: EnsureEnvOptions): Promise<string> {
         );
       }
     }
-    await sleep(o.pollMs, o.signal);
+    await pause(o.pollMs, o.signal);
   }
 }
