@@ -133,7 +133,17 @@ export interface Campaign {
   id: string;
   name: string;
   status: string;
-  spec: { paperIds: string[]; runsPerPaper: number; maxConcurrentRuns: number; mode: string; until: string };
+  /** A benchmark is a campaign over library tasks (no papers, no ideas). */
+  kind: 'campaign' | 'benchmark';
+  spec: {
+    paperIds: string[];
+    taskIds?: string[];
+    profile?: string;
+    runsPerPaper: number;
+    maxConcurrentRuns: number;
+    mode: string;
+    until: string;
+  };
   runs: { total: number; created: number; byStatus: Record<string, number> };
   spend: Spend;
   budget: Record<string, number> | null;
@@ -151,4 +161,25 @@ export interface Campaign {
     cost: Spend;
   }>;
   createdAt: string;
+}
+
+/** One task's line of a benchmark (GET /v1/benchmarks/:id), scored by upstream's rule. */
+export interface TaskResult {
+  task: string;
+  runs: number;
+  successes: number;
+  successRate: number | null;
+  successInterval: [number, number] | null;
+  meanImprovement: number | null;
+  verdicts: Record<string, number>;
+  costUsd: number;
+  meanWallSeconds: number | null;
+}
+
+export interface Benchmark {
+  id: string;
+  profile: string;
+  tasks: string[];
+  runsPerTask: number;
+  results: { tasks: TaskResult[]; overall: TaskResult & { meanTaskSuccessRate?: number | null } };
 }

@@ -2,7 +2,7 @@
 // badges, and relative times.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError, getText } from './api';
 
 export interface Async<T> {
   data: T | undefined;
@@ -91,4 +91,17 @@ export function Loading({ when }: { when: boolean }) {
       Loading…
     </p>
   ) : null;
+}
+
+/** An SVG chart from the API shown as an <img> of a blob: it runs no script in the SVG and needs no token. */
+export function SvgChart({ path, alt, version }: { path: string; alt: string; version: number }) {
+  const svg = useAsync(() => getText(path, 'image/svg+xml'), [path, version]);
+  const [url, setUrl] = useState<string>();
+  useEffect(() => {
+    if (!svg.data) return;
+    const u = URL.createObjectURL(new Blob([svg.data], { type: 'image/svg+xml' }));
+    setUrl(u);
+    return () => URL.revokeObjectURL(u);
+  }, [svg.data]);
+  return url ? <img class="chart" src={url} alt={alt} /> : null;
 }

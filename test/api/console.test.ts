@@ -255,4 +255,46 @@ describe('the web console', () => {
     const res = await h.app.inject({ method: 'GET', url: `/v1/runs/${runId}/report`, headers: AUTH });
     expect(res.statusCode).toBe(200);
   }, 420_000);
+
+  it("shows a benchmark's success rate per task with its interval, the overall line and the chart", async () => {
+    // The unfinished iris starter, completed by the agent: one run, a success against the fixed baseline.
+    const complete = fs
+      .readFileSync(path.join(ROOT, 'tasks', 'iris-incomplete', 'env', 'train.py'), 'utf8')
+      .replace(
+        '    raise NotImplementedError("the model is not written yet")',
+        '    from sklearn.linear_model import LogisticRegression\n\n' +
+          '    return LogisticRegression(max_iter=500, random_state=SEED).fit(features, labels).predict(unseen)',
+      );
+    model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: complete } });
+    model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Wrote the model.' } });
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/v1/benchmarks',
+      headers: AUTH,
+      payload: { name: 'Iris check', tasks: ['iris-incomplete'], validationSeeds: 2, budget: { usd: 10 } },
+    });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id as string;
+    for (let i = 0; i < 600; i++) {
+      const view = await h.app.inject({ method: 'GET', url: `/v1/benchmarks/${id}`, headers: AUTH });
+      if (view.json().status === 'completed') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // Signed in as the console keeps it (this tab's session), then loaded afresh on the campaigns page.
+    await page.goto(`${base}/#/campaigns`);
+    await page.evaluate((t: string) => sessionStorage.setItem('mlr.token', t), TOKEN);
+    await page.reload();
+    await page.waitForSelector(`a[href="#/campaigns/${id}"]`);
+    expect(await text('table.list tbody')).toContain('Iris check · benchmark');
+    await page.click(`a[href="#/campaigns/${id}"]`);
+    await page.waitForSelector('[data-testid=benchmark] tr[data-task="iris-incomplete"]');
+    const row = await text('[data-testid=benchmark] tr[data-task="iris-incomplete"]');
+    // 1 of 1 under upstream's rule; Wilson's 95% interval for 1/1 is [20.7%, 100%].
+    expect(row).toMatch(/1 \/ 1\s+100% \[21%, 100%\]/);
+    expect(await text('[data-testid=benchmark] tr[data-task="overall"]')).toContain('1 / 1');
+    expect(await text('h1 + p')).toContain('benchmark · 1 task × 1 run · profile copilot');
+    await page.waitForSelector('img.chart[alt^="Success rate"]');
+    await shot('9-benchmark');
+    expect(pageErrors).toEqual([]);
+  }, 300_000);
 });

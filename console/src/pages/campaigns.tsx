@@ -1,8 +1,11 @@
 // Campaigns: their progress, spend against budget, the leaderboard of validated effects and its chart.
 import { useEffect, useState } from 'preact/hooks';
-import { type ApiError, follow, getJson, getText, postJson } from '../api';
+import { type ApiError, follow, getJson, postJson } from '../api';
 import type { Campaign, Page, Spend } from '../types';
-import { ago, Badge, ErrorBox, Loading, money, Section, useAsync } from '../ui';
+import { ago, Badge, ErrorBox, Loading, money, Section, SvgChart, useAsync } from '../ui';
+import { BenchmarkResults } from './benchmark';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function SpendLine({ spend, budget }: { spend: Spend; budget: Record<string, number> | null }) {
   const of = (k: string) => (budget?.[k] !== undefined ? ` of ${k === 'usd' ? money(budget[k]!) : budget[k]}` : '');
@@ -39,6 +42,7 @@ export function CampaignsPage() {
             <tr key={c.id}>
               <td>
                 <a href={`#/campaigns/${c.id}`}>{c.name}</a>
+                {c.kind === 'benchmark' ? <span class="muted"> · benchmark</span> : null}
               </td>
               <td>
                 <Badge value={c.status} />
@@ -56,19 +60,6 @@ export function CampaignsPage() {
       </table>
     </>
   );
-}
-
-function Chart({ id, version }: { id: string; version: number }) {
-  const svg = useAsync(() => getText(`/v1/campaigns/${id}/report?format=svg`, 'image/svg+xml'), [id, version]);
-  const [url, setUrl] = useState<string>();
-  useEffect(() => {
-    if (!svg.data) return;
-    // An <img> of a blob runs no script in the SVG, and needs no token.
-    const u = URL.createObjectURL(new Blob([svg.data], { type: 'image/svg+xml' }));
-    setUrl(u);
-    return () => URL.revokeObjectURL(u);
-  }, [svg.data]);
-  return url ? <img class="chart" src={url} alt="Forest plot of each run's validated effect" /> : null;
 }
 
 export function CampaignPage({ id }: { id: string }) {
@@ -114,8 +105,11 @@ export function CampaignPage({ id }: { id: string }) {
             {c.name} <Badge value={c.status} />
           </h1>
           <p class="muted">
-            {c.spec.paperIds.length} papers × {c.spec.runsPerPaper} runs · at most {c.spec.maxConcurrentRuns} at once ·{' '}
-            {c.spec.mode} · <SpendLine spend={c.spend} budget={c.budget} />
+            {c.kind === 'benchmark'
+              ? `benchmark · ${plural(c.spec.taskIds?.length ?? 0, 'task')} × ${plural(c.spec.runsPerPaper, 'run')}` +
+                ` · profile ${c.spec.profile}`
+              : `${plural(c.spec.paperIds.length, 'paper')} × ${plural(c.spec.runsPerPaper, 'run')} · ${c.spec.mode}`}{' '}
+            · at most {c.spec.maxConcurrentRuns} at once · <SpendLine spend={c.spend} budget={c.budget} />
           </p>
           <div class="row">
             <button onClick={() => void act('pause')}>Pause</button>
@@ -142,11 +136,12 @@ export function CampaignPage({ id }: { id: string }) {
               </span>
             </p>
           </Section>
-          <Section title="Leaderboard">
+          {c.kind === 'benchmark' ? <BenchmarkResults id={c.id} version={version} /> : null}
+          <Section title={c.kind === 'benchmark' ? 'Runs' : 'Leaderboard'}>
             <table class="list" data-testid="leaderboard">
               <thead>
                 <tr>
-                  <th>Paper</th>
+                  <th>{c.kind === 'benchmark' ? 'Task' : 'Paper'}</th>
                   <th>Idea</th>
                   <th>Verdict</th>
                   <th>Effect (95% CI)</th>
@@ -175,7 +170,11 @@ export function CampaignPage({ id }: { id: string }) {
                 ))}
               </tbody>
             </table>
-            <Chart id={c.id} version={version} />
+            <SvgChart
+              path={`/v1/campaigns/${c.id}/report?format=svg`}
+              alt="Forest plot of each run's validated effect"
+              version={version}
+            />
           </Section>
         </>
       ) : null}
