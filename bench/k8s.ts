@@ -4,10 +4,17 @@
 //  (a) the floor: the runner itself running a script that does nothing (its own durationMs);
 //  (b) Job create → Running and → Complete, from the executor's phase callbacks;
 //  (c) the executor's whole execute() (tarball, upload, Job, wait, download, scoring), minus (a);
-//  (d) Jobs in flight: n executions waiting at once, heap per waiting execution.
+//  (d) Jobs in flight: n executions waiting at once, heap per waiting execution;
+//  (e) a task's own environment on the cluster (numpy 1.26.4): the build Job with an empty download cache, with a
+//      warm one, found through its finished Job, and re-created after its Job is gone (the pod finds it built).
 // Usage: npm run bench:k8s [-- --n 10 --inflight 20]
+import fs from 'node:fs';
+import path from 'node:path';
+import { createJobCluster } from '../src/clients/kubernetes';
+import { envJobName } from '../src/experiments/executor/kubernetes/env-spec';
+import { ensureClusterEnv } from '../src/experiments/executor/kubernetes/environment';
 import { execSpec, freshWorkspace, preparedTask } from '../test/support/experiments';
-import { startK8sWorld } from '../test/support/k8s';
+import { ENVS_CLAIM, NAMESPACE, startK8sWorld, TEST_JOB_SETTINGS, type K8sWorld } from '../test/support/k8s';
 import { jobName } from '../src/experiments/executor/kubernetes/job-spec';
 import { arg, stats } from './stack';
 
@@ -78,9 +85,44 @@ async function main(): Promise<void> {
     );
     world.held.clear();
     await Promise.all(waits);
+    await environments(world, floor);
   } finally {
     await world.close();
   }
+}
+
+async function environments(world: K8sWorld, floor: number): Promise<void> {
+  const cluster = createJobCluster(world.kc, NAMESPACE);
+  const volume = path.join(world.kubelet.volumes, ENVS_CLAIM);
+  // A fresh name per measurement: the comment line changes the hash, not what uv installs.
+  const requirements = (tag: string) => `numpy==1.26.4\n# bench ${tag} ${Date.now()}\n`;
+  const time = async (req: string) => {
+    const t = performance.now();
+    const name = await ensureClusterEnv({
+      cluster,
+      settings: TEST_JOB_SETTINGS,
+      requirements: req,
+      taskId: 'bench',
+      pollMs: 100,
+      pendingTimeoutMs: 60_000,
+    });
+    return { ms: performance.now() - t, name };
+  };
+  fs.rmSync(path.join(volume, '.uv-cache'), { recursive: true, force: true });
+  const cold = await time(requirements('cold'));
+  const warmReq = requirements('warm');
+  const warm = await time(warmReq);
+  const found = await time(warmReq);
+  await cluster.deleteJob(envJobName(warm.name));
+  while (await cluster.readJob(envJobName(warm.name))) await new Promise((r) => setTimeout(r, 100));
+  const again = await time(warmReq);
+  const x = (ms: number) => `${(ms / floor).toFixed(1)}× floor`;
+  console.log(`(e) environment build Job, empty download cache: ${cold.ms.toFixed(0)} ms (${x(cold.ms)})`);
+  console.log(`    build Job, warm download cache: ${warm.ms.toFixed(0)} ms (${x(warm.ms)})`);
+  console.log(`    found through its finished Job: ${found.ms.toFixed(1)} ms`);
+  console.log(
+    `    Job gone, environment on the volume (pod exits at once): ${again.ms.toFixed(0)} ms (${x(again.ms)})`,
+  );
 }
 
 main().catch((err: unknown) => {
