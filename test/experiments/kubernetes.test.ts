@@ -102,6 +102,20 @@ describe('the Kubernetes executor on a cluster', () => {
     );
   });
 
+  it('builds an environment again when it went missing from the volume behind its finished Job', async () => {
+    const req = 'numpy==1.26.4\n';
+    const env = envName(req, TEST_JOB_SETTINGS.image);
+    const executor = world.executor({ inputs: withRequirements(req) });
+    const code = 'import numpy\nprint("numpy", numpy.__version__)\n';
+    expect((await executor.execute(script('env-kept', code))).logTail).toContain('numpy 1.26.4');
+    fs.rmSync(path.join(world.kubelet.volumes, ENVS_CLAIM, env), { recursive: true, force: true });
+    const lost = await executor.execute(script('env-lost', code));
+    expect(lost.status).toBe('failed');
+    expect(lost.error).toMatch(/the task's environment .* is not built/);
+    await until(async () => !(await jobExists(envJobName(env))));
+    expect((await executor.execute(script('env-rebuilt', code))).logTail).toContain('numpy 1.26.4');
+  });
+
   it("fails an execution whose environment cannot be built with the build's own error, and lets a later one retry", async () => {
     const inputs = withRequirements('mlr-copilot-no-such-package==9.9.9\n');
     const spec = script('env-broken', 'print("never")\n');

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
 import { clearOutputs, INTERNAL_DIR } from '../workspace';
+import { envJobName } from './kubernetes/env-spec';
 import { ensureClusterEnv } from './kubernetes/environment';
 import { pause } from './kubernetes/pause';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
@@ -322,7 +323,12 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
         }
         await pause(opts.pollMs, spec.signal);
       }
-      return collect(spec, task, name, last, ended, { started, queuedMs });
+      const result = await collect(spec, task, name, last, ended, { started, queuedMs });
+      // The environment went missing from the volume behind its finished build Job: delete the Job, so the next
+      // execution builds it again instead of trusting the Job until its TTL.
+      if (environment && parseSummary(last?.terminationMessage)?.phase === 'environment')
+        await opts.cluster.deleteJob(envJobName(environment)).catch(() => undefined);
+      return result;
     },
   };
 
