@@ -76,6 +76,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MLR_K8S_NAMESPACE: 'Not_A_Namespace' })).toThrow(/MLR_K8S_NAMESPACE/);
   });
 
+  it("takes a claim name and an index URL for tasks' environments on a cluster, and names a bad one", () => {
+    const c = loadConfig({
+      MLR_K8S_ENVS_CLAIM: 'mlr-envs',
+      MLR_K8S_ENV_INDEX_URL: 'https://pypi.mirror.example/simple',
+    });
+    expect(c).toMatchObject({
+      MLR_K8S_ENVS_CLAIM: 'mlr-envs',
+      MLR_K8S_ENV_INDEX_URL: 'https://pypi.mirror.example/simple',
+      MLR_K8S_ENV_BUILD_TIMEOUT_S: 3600,
+    });
+    expect(loadConfig({}).MLR_K8S_ENVS_CLAIM).toBeUndefined();
+    expect(() => loadConfig({ MLR_K8S_ENVS_CLAIM: 'Envs_Volume' })).toThrow(/MLR_K8S_ENVS_CLAIM/);
+    expect(() => loadConfig({ MLR_K8S_ENV_INDEX_URL: 'pypi.mirror.example' })).toThrow(/MLR_K8S_ENV_INDEX_URL/);
+    expect(() => loadConfig({ MLR_K8S_ENV_BUILD_TIMEOUT_S: '5' })).toThrow(/MLR_K8S_ENV_BUILD_TIMEOUT_S/);
+  });
+
   it('is documented variable for variable in the README table', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
     const documented = new Set([...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));

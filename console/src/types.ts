@@ -1,4 +1,5 @@
 // The API's shapes as the console reads them (the OpenAPI document at /docs has the full ones).
+import type { benchmarkResults, TaskResult } from '../../src/domain/benchmark';
 
 export interface Page<T> {
   items: T[];
@@ -163,23 +164,13 @@ export interface Campaign {
   createdAt: string;
 }
 
-/** One task's line of a benchmark (GET /v1/benchmarks/:id), scored by upstream's rule. */
-export interface TaskResult {
-  task: string;
-  runs: number;
-  successes: number;
-  successRate: number | null;
-  successInterval: [number, number] | null;
-  meanImprovement: number | null;
-  verdicts: Record<string, number>;
-  costUsd: number;
-  meanWallSeconds: number | null;
-}
+/** A benchmark (GET /v1/benchmarks/:id): its results are the service's own scoring module's output, as JSON. */
+export type { TaskResult };
 
 export interface Benchmark {
   id: string;
   profile: string;
   tasks: string[];
   runsPerTask: number;
-  results: { tasks: TaskResult[]; overall: TaskResult & { meanTaskSuccessRate?: number | null } };
+  results: ReturnType<typeof benchmarkResults>;
 }

@@ -9,6 +9,7 @@ import type { Json } from '../support/api';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
 import { ROOT, TEST_DATA } from '../support/paths';
+import { completedIrisStarter } from '../support/train-scripts';
 
 let model: FakeModel;
 let h: Harness;
@@ -185,13 +186,7 @@ describe('benchmarks', () => {
   }, 600_000);
 
   it('measures a completed candidate of an unfinished starter against the fixed baseline the task declares', async () => {
-    const complete = fs
-      .readFileSync(path.join(ROOT, 'tasks', INCOMPLETE, 'env', 'train.py'), 'utf8')
-      .replace(
-        '    raise NotImplementedError("the model is not written yet")',
-        '    from sklearn.linear_model import LogisticRegression\n\n' +
-          '    return LogisticRegression(max_iter=500, random_state=SEED).fit(features, labels).predict(unseen)',
-      );
+    const complete = completedIrisStarter();
     model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: complete } });
     model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Wrote the model.' } });
     const res = await post({ tasks: [INCOMPLETE], validationSeeds: 2, budget: { usd: 10 } });

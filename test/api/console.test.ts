@@ -13,7 +13,7 @@ import { AUTH, TOKEN, createHarness, type Harness } from '../support/harness';
 import { buildConsole } from '../../src/api/console-assets';
 import { SAMPLE_PAPER, getRun } from '../support/api';
 import { ROOT } from '../support/paths';
-import { SCALED_TRAIN } from '../support/train-scripts';
+import { completedIrisStarter, SCALED_TRAIN } from '../support/train-scripts';
 
 const SHOTS = process.env.MLR_SCREENSHOTS ?? path.join(ROOT, 'test-results', 'screenshots');
 const CHROMIUM = process.env.MLR_CHROMIUM ?? '/usr/bin/chromium';
@@ -258,13 +258,7 @@ describe('the web console', () => {
 
   it("shows a benchmark's success rate per task with its interval, the overall line and the chart", async () => {
     // The unfinished iris starter, completed by the agent: one run, a success against the fixed baseline.
-    const complete = fs
-      .readFileSync(path.join(ROOT, 'tasks', 'iris-incomplete', 'env', 'train.py'), 'utf8')
-      .replace(
-        '    raise NotImplementedError("the model is not written yet")',
-        '    from sklearn.linear_model import LogisticRegression\n\n' +
-          '    return LogisticRegression(max_iter=500, random_state=SEED).fit(features, labels).predict(unseen)',
-      );
+    const complete = completedIrisStarter();
     model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: complete } });
     model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Wrote the model.' } });
     const created = await h.app.inject({

@@ -102,6 +102,20 @@ describe('the Kubernetes executor on a cluster', () => {
     );
   });
 
+  it('re-attaches a retry to its Job without building the environment again', async () => {
+    const req = 'numpy==1.26.4\n';
+    const build = envJobName(envName(req, TEST_JOB_SETTINGS.image));
+    const executor = world.executor({ inputs: withRequirements(req) });
+    const spec = script('env-retry', 'print("once")\n');
+    expect((await executor.execute(spec)).logTail).toContain('once');
+    await batch().deleteNamespacedJob({ name: build, namespace: NAMESPACE, propagationPolicy: 'Background' });
+    await until(async () => !(await jobExists(build)));
+    const phases: string[] = [];
+    await executor.execute({ ...spec, onProgress: (d) => phases.push(String(d?.phase)) });
+    expect(phases).toContain('succeeded'); // it read its own finished Job
+    expect(await jobExists(build)).toBe(false);
+  });
+
   it('builds an environment again when it went missing from the volume behind its finished Job', async () => {
     const req = 'numpy==1.26.4\n';
     const env = envName(req, TEST_JOB_SETTINGS.image);

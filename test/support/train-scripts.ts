@@ -23,3 +23,17 @@ export const BUGGY_TRAIN = SCALED_TRAIN.replace(
   'model = make_pipeline(StandardScaler()',
   'model = make_pipeline(StandardScalr()',
 );
+
+const UNFINISHED = '    raise NotImplementedError("the model is not written yet")';
+
+/** tasks/iris-incomplete's starter with its missing model written (a logistic regression): what an agent completes. */
+export function completedIrisStarter(): string {
+  const starter = fs.readFileSync(path.join(ROOT, 'tasks', 'iris-incomplete', 'env', 'train.py'), 'utf8');
+  if (!starter.includes(UNFINISHED))
+    throw new Error('the iris-incomplete starter changed: update test/support/train-scripts.ts');
+  return starter.replace(
+    UNFINISHED,
+    '    from sklearn.linear_model import LogisticRegression\n\n' +
+      '    return LogisticRegression(max_iter=500, random_state=SEED).fit(features, labels).predict(unseen)',
+  );
+}

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
 import { clearOutputs, INTERNAL_DIR } from '../workspace';
-import { envJobName } from './kubernetes/env-spec';
+import { envJobName, envName } from './kubernetes/env-spec';
 import { ensureClusterEnv } from './kubernetes/environment';
 import { pause } from './kubernetes/pause';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
@@ -241,31 +241,12 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
       const name = jobName(spec.key);
       // A task with its own requirements runs in a venv built on the cluster (once per requirements and image)
       // into the environments volume; the worker's own copy of it (task.python) still prepares and scores.
-      let environment: string | undefined;
-      if (task.requirements) {
-        if (!opts.settings.environments)
-          throw new SandboxUnavailableError(
-            `task ${spec.workspace.taskId} declares its own requirements, and this cluster has no environments ` +
-              'volume: set MLR_K8S_ENVS_CLAIM to a ReadWriteMany PersistentVolumeClaim, or run it with executor "local"',
-          );
-        try {
-          environment = await ensureClusterEnv({
-            cluster: opts.cluster,
-            settings: opts.settings,
-            requirements: task.requirements,
-            taskId: spec.workspace.taskId,
-            pollMs: opts.pollMs,
-            pendingTimeoutMs: opts.pendingTimeoutMs,
-            signal: spec.signal,
-            onPhase: (o) => opts.onPhase?.(spec, o),
-          });
-        } catch (err) {
-          // Cancelled while the build ran: the build goes on for others; this execution ends as cancelled.
-          if (spec.signal?.aborted && (spec.abortMode?.() ?? 'cancel') === 'cancel')
-            return collect(spec, task, name, undefined, 'cancelled', { started, queuedMs: 0 });
-          throw err;
-        }
-      }
+      if (task.requirements && !opts.settings.environments)
+        throw new SandboxUnavailableError(
+          `task ${spec.workspace.taskId} declares its own requirements, and this cluster has no environments ` +
+            'volume: set MLR_K8S_ENVS_CLAIM to a ReadWriteMany PersistentVolumeClaim, or run it with executor "local"',
+        );
+      const environment = task.requirements ? envName(task.requirements, opts.settings.image) : undefined;
       const job = buildJob(
         {
           key: spec.key,
@@ -285,7 +266,29 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
       const existing = await opts.cluster.readJob(name);
       if (existing && existing.metadata?.annotations?.[ANNOTATION_SPEC_HASH] !== hash)
         throw new SandboxUnavailableError(`Job ${name} exists with a different spec (name collision)`);
-      if (!existing) await launch(spec, name, job);
+      if (!existing) {
+        // A retry that finds its Job needs no build: the environment was there when the Job was created.
+        if (task.requirements) {
+          try {
+            await ensureClusterEnv({
+              cluster: opts.cluster,
+              settings: opts.settings,
+              requirements: task.requirements,
+              taskId: spec.workspace.taskId,
+              pollMs: opts.pollMs,
+              pendingTimeoutMs: opts.pendingTimeoutMs,
+              signal: spec.signal,
+              onPhase: (o) => opts.onPhase?.(spec, o),
+            });
+          } catch (err) {
+            // Cancelled while the build ran: the build goes on for others; this execution ends as cancelled.
+            if (spec.signal?.aborted && (spec.abortMode?.() ?? 'cancel') === 'cancel')
+              return collect(spec, task, name, undefined, 'cancelled', { started, queuedMs: 0 });
+            throw err;
+          }
+        }
+        await launch(spec, name, job);
+      }
       let last: Observation | undefined;
       let stuckSince: number | undefined;
       let queuedMs = 0;
