@@ -34,7 +34,12 @@ async function stepTimes(port: number, runId: string): Promise<number[]> {
 async function inProcessLoop(model: FakeModel, steps: number, dataDir: string): Promise<number> {
   const task = loadTask(path.join(ROOT, 'tasks', 'breast-cancer'))!;
   const prepared = await prepareTask(task, path.join(dataDir, 'tasks'), path.join(ROOT, '.venv', 'bin', 'python'));
-  const ws = Workspace.create(path.join(dataDir, 'plain-ws'), prepared.envDir, prepared.readOnlyPatterns);
+  const ws = Workspace.create(
+    path.join(dataDir, 'plain-ws'),
+    prepared.envDir,
+    prepared.readOnlyPatterns,
+    path.join(dataDir, 'plain-ws-harness'),
+  );
   const chat = createOpenAiChatModel(new OpenAI({ apiKey: 'x', baseURL: model.baseUrl, maxRetries: 0 }));
   for (let i = 0; i < steps; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
   const t0 = performance.now();

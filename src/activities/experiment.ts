@@ -112,7 +112,12 @@ export function createRunContext(deps: ActivityDeps) {
         `task ${run.task_id} is not in ${deps.config.MLR_TASKS_DIR}`,
         ErrorType.NotFound,
       );
-    const ws = Workspace.create(path.join(dataDir, 'workspaces', runId), prepared.envDir, prepared.readOnlyPatterns);
+    const ws = Workspace.create(
+      path.join(dataDir, 'workspaces', runId),
+      prepared.envDir,
+      prepared.readOnlyPatterns,
+      path.join(dataDir, 'harness', runId),
+    );
     return { run, prepared, ws };
   }
 

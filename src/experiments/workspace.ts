@@ -1,5 +1,8 @@
 // A run's workspace and the file actions of the MLAgentBench action set. Every path is resolved inside
-// the workspace (symlinks included), and read-only files are refused for every write.
+// the workspace (symlinks included), and read-only files are refused for every write. The harness keeps
+// nothing inside the workspace: experiment code owns every byte of it (and, sandboxed, the folder itself),
+// so whatever the harness needs (backups, the mark that the workspace was made) lives in a harness folder
+// beside it that no experiment can see or reach.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,8 +15,10 @@ export class ActionError extends Error {
   }
 }
 
-/** Files the harness keeps for itself inside the workspace; invisible to the agent. */
-export const INTERNAL_DIR = '.mlr';
+/** Where earlier versions kept harness files inside the workspace; removed when such a workspace is adopted. */
+const LEGACY_INTERNAL_DIR = '.mlr';
+/** Largest file the agent's actions read whole (inspect_script_lines reads parts of one). */
+export const MAX_READ_BYTES = 4 * 1024 * 1024;
 /** Files a run writes for the harness to score; removed before every measured execution. */
 export const MEASURED_OUTPUTS = ['submission.csv', 'metrics.json'];
 const OUTPUTS = new Set(MEASURED_OUTPUTS);
@@ -43,6 +48,49 @@ function hashOf(abs: string, st: fs.BigIntStats): string {
   return sha;
 }
 
+/** sha256 of a regular file read through a no-follow, non-blocking descriptor, at most `size` bytes. */
+async function hashRegular(file: string, size: number): Promise<string | undefined> {
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+  const handle = await fs.promises.open(file, flags).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.size !== size) return undefined;
+    const hash = createHash('sha256');
+    const buf = Buffer.alloc(1024 * 1024);
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, size - at), at);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The starter's hashes, by identity and version: a read-only dataset is read once per worker, not per check. */
+const starterHashes = new Map<string, string>();
+
+/** Whether `mine` (untrusted) is a regular file with the same bytes as `theirs` (the prepared starter's). */
+async function sameRegularFile(mine: string, theirs: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    fs.promises.lstat(mine).catch(() => undefined),
+    fs.promises.stat(theirs, { bigint: true }),
+  ]);
+  if (!a?.isFile() || BigInt(a.size) !== b.size) return false;
+  const key = `${theirs}\0${b.ino}\0${b.size}\0${b.mtimeNs}\0${b.ctimeNs}`;
+  let expected = starterHashes.get(key);
+  if (!expected) {
+    expected = await hashRegular(theirs, Number(b.size));
+    if (!expected) return false;
+    if (starterHashes.size > 20_000) starterHashes.clear();
+    starterHashes.set(key, expected);
+  }
+  return (await hashRegular(mine, a.size)) === expected;
+}
+
 function globToRegExp(pattern: string): RegExp {
   const norm = path.posix.normalize(pattern.replace(/^\.\//, ''));
   const re = norm
@@ -60,18 +108,37 @@ export class Workspace {
   constructor(
     readonly root: string,
     readOnlyPatterns: string[],
+    /** The harness folder of a live workspace (backups); absent for copies that are only measured. */
+    private readonly harnessDir?: string,
   ) {
     this.readOnly = readOnlyPatterns.map(globToRegExp);
   }
 
-  /** Creates the workspace from the prepared starter env (once; an existing one is kept). */
-  static create(root: string, starterDir: string, readOnlyPatterns: string[]): Workspace {
-    if (!fs.existsSync(path.join(root, INTERNAL_DIR))) {
-      fs.rmSync(root, { recursive: true, force: true });
-      fs.cpSync(starterDir, root, { recursive: true });
-      fs.mkdirSync(path.join(root, INTERNAL_DIR, 'backup'), { recursive: true });
+  /**
+   * Creates the workspace from the prepared starter env, once: the mark that it was made is in the harness
+   * folder (root-only, outside the workspace), so nothing the experiment plants in its workspace can make
+   * the harness reset it, or send a backup anywhere. A workspace made by an earlier version (with its
+   * harness files in `.mlr`) is kept, and that folder removed without following anything in it.
+   */
+  static create(root: string, starterDir: string, readOnlyPatterns: string[], harnessDir: string): Workspace {
+    const made = path.join(harnessDir, 'made');
+    if (!fs.existsSync(made) || !fs.existsSync(root)) {
+      const legacy = fs.lstatSync(path.join(root, LEGACY_INTERNAL_DIR), { throwIfNoEntry: false })?.isDirectory();
+      if (legacy && !fs.existsSync(made)) fs.rmSync(path.join(root, LEGACY_INTERNAL_DIR), { recursive: true });
+      else {
+        fs.rmSync(root, { recursive: true, force: true });
+        fs.cpSync(starterDir, root, { recursive: true });
+      }
+      fs.rmSync(harnessDir, { recursive: true, force: true });
+      fs.mkdirSync(path.join(harnessDir, 'backup'), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(made, new Date().toISOString());
     }
-    return new Workspace(root, readOnlyPatterns);
+    return new Workspace(root, readOnlyPatterns, harnessDir);
+  }
+
+  private backupDir(): string {
+    if (!this.harnessDir) throw new Error(`the workspace ${this.root} has no harness folder for backups`);
+    return path.join(this.harnessDir, 'backup');
   }
 
   /**
@@ -90,7 +157,6 @@ export class Workspace {
     const rel = path.relative(this.root, abs);
     const outside = (r: string) => r.startsWith('..') || path.isAbsolute(r);
     if (outside(rel)) throw new ActionError(`${p} is outside the workspace`);
-    if (rel.split(path.sep)[0] === INTERNAL_DIR) throw new ActionError(`${p} is not accessible`);
     const rootReal = fs.realpathSync(this.root);
     let real = '';
     const parts = rel ? rel.split(path.sep) : [];
@@ -115,14 +181,16 @@ export class Workspace {
       }
       const r = path.relative(rootReal, target);
       if (outside(r)) throw new ActionError(`${p} is outside the workspace`);
-      if (r.split(path.sep)[0] === INTERNAL_DIR) throw new ActionError(`${p} is not accessible`);
       real = r;
     }
     const posix = (x: string) => x.split(path.sep).join('/');
     return { rel: posix(rel), real: posix(real) };
   }
 
-  /** An existing file with more than one hard link could be a window onto a file outside: refused. */
+  /**
+   * An existing file must be a regular file with one link: a FIFO or device would block or never end a
+   * read or a backup, and a file with more than one hard link could be a window onto a file outside.
+   */
   private singleLink(abs: string, p: string): void {
     let st: fs.Stats | undefined;
     try {
@@ -130,7 +198,9 @@ export class Workspace {
     } catch {
       return; // absent (or under a file): nothing to check, the write itself will say what is wrong
     }
-    if (st && st.isFile() && st.nlink > 1) throw new ActionError(`${p} has more than one hard link`);
+    if (st.isDirectory()) return; // a write onto a folder fails with its own error code
+    if (!st.isFile()) throw new ActionError(`${p} is not a regular file`);
+    if (st.nlink > 1) throw new ActionError(`${p} has more than one hard link`);
   }
 
   abs(p: string): string {
@@ -156,7 +226,6 @@ export class Workspace {
     if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new ActionError(`${dir} is not a directory`);
     return fs
       .readdirSync(abs, { withFileTypes: true })
-      .filter((e) => !(path.relative(this.root, path.join(abs, e.name)) === INTERNAL_DIR))
       .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
       .sort()
       .join('\n');
@@ -164,17 +233,21 @@ export class Workspace {
 
   readFile(file: string): string {
     const abs = path.join(this.root, this.resolve(file).real);
-    if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) throw new ActionError(`${file} does not exist`);
+    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (!st || st.isDirectory()) throw new ActionError(`${file} does not exist`);
     this.singleLink(abs, file);
+    if (st.size > MAX_READ_BYTES)
+      throw new ActionError(`${file} is ${st.size} bytes; files of at most ${MAX_READ_BYTES} bytes are read whole`);
     return fs.readFileSync(abs, 'utf8');
   }
 
   /** Backup names encode the path (`a/b.py` → `a%2Fb.py`), so no two files share a name. */
   private backup(abs: string): void {
-    if (!fs.existsSync(abs)) return;
+    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (!st?.isFile()) return; // writable() refused anything else that exists
     const rel = path.relative(this.root, abs).split(path.sep).join('/');
     const name = `${encodeURIComponent(rel)}_${Date.now()}_${process.hrtime.bigint()}`;
-    fs.copyFileSync(abs, path.join(this.root, INTERNAL_DIR, 'backup', name));
+    fs.copyFileSync(abs, path.join(this.backupDir(), name), fs.constants.COPYFILE_EXCL);
   }
 
   writeFile(file: string, content: string): string {
@@ -194,7 +267,8 @@ export class Workspace {
 
   copyFile(source: string, destination: string): string {
     const src = path.join(this.root, this.resolve(source).real);
-    if (!fs.existsSync(src) || !fs.statSync(src).isFile()) throw new ActionError(`${source} does not exist`);
+    const st = fs.lstatSync(src, { throwIfNoEntry: false });
+    if (!st || st.isDirectory()) throw new ActionError(`${source} does not exist`);
     this.singleLink(src, source);
     const dest = this.writable(destination);
     this.backup(dest);
@@ -207,7 +281,7 @@ export class Workspace {
   undoEditScript(script: string): string {
     const abs = this.writable(script);
     const rel = path.relative(this.root, abs).split(path.sep).join('/');
-    const dir = path.join(this.root, INTERNAL_DIR, 'backup');
+    const dir = this.backupDir();
     const prefix = `${encodeURIComponent(rel)}_`;
     const backups = fs
       .readdirSync(dir)
@@ -235,22 +309,26 @@ export class Workspace {
       .join('\n');
   }
 
-  /** Read-only files whose content now differs from the starter's (a script can write what the actions refuse). */
-  readOnlyChanges(starterDir: string): string[] {
+  /**
+   * Read-only files whose content now differs from the starter's (a script can write what the actions
+   * refuse). Nothing the experiment left is trusted: each path is lstat-ed, a link, FIFO, device or folder
+   * where the starter has a file is a change, a size that differs is a change without reading, and the rest
+   * is hashed from a non-blocking, no-follow descriptor in the thread pool, so no file it planted can block
+   * the worker's event loop or make it read more than the starter's own bytes.
+   */
+  async readOnlyChanges(starterDir: string): Promise<string[]> {
     const changed: string[] = [];
-    const walk = (rel: string) => {
-      for (const e of fs.readdirSync(path.join(starterDir, rel), { withFileTypes: true })) {
+    const walk = async (rel: string): Promise<void> => {
+      for (const e of await fs.promises.readdir(path.join(starterDir, rel), { withFileTypes: true })) {
         const child = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) walk(child);
+        if (e.isDirectory()) await walk(child);
         else if (e.isFile() && this.isReadOnly(child)) {
-          const mine = path.join(this.root, child);
-          const same =
-            fs.existsSync(mine) && fs.readFileSync(mine).equals(fs.readFileSync(path.join(starterDir, child)));
-          if (!same) changed.push(child);
+          const theirs = path.join(starterDir, child);
+          if (!(await sameRegularFile(path.join(this.root, child), theirs))) changed.push(child);
         }
       }
     };
-    walk('');
+    await walk('');
     return changed;
   }
 
@@ -265,7 +343,7 @@ export class Workspace {
     const walk = (rel: string) => {
       for (const e of fs.readdirSync(path.join(this.root, rel), { withFileTypes: true })) {
         const child = rel ? `${rel}/${e.name}` : e.name;
-        if (child === INTERNAL_DIR || e.name === '__pycache__') continue;
+        if (e.name === '__pycache__') continue;
         if (e.isDirectory()) walk(child);
         else if (e.isFile() && CODE_EXT.test(e.name) && !OUTPUTS.has(child) && !this.isReadOnly(child)) {
           const abs = path.join(this.root, child);

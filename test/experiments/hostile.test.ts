@@ -63,6 +63,54 @@ describe('hostile experiment code', () => {
     }
   });
 
+  it('cannot make the worker write, chown or chmod through links it plants where harness files once were', async () => {
+    // The victim stands for /etc/cron.d (a backup there is root on the host) or a prepared task's env.
+    const victim = path.join(TEST_DATA, `victim-${Date.now()}`);
+    fs.mkdirSync(victim, { mode: 0o755 });
+    fs.chmodSync(victim, 0o755);
+    const before = fs.statSync(victim);
+    const ws = freshWorkspace(prepared, 'links');
+    ws.writeFile(
+      'plant.py',
+      [
+        'import os, time',
+        'for name in (".mlr", "fake"):',
+        '    if os.path.lexists(name):',
+        '        os.rename(name, f"moved-{time.time_ns()}")  # a folder the uid may not empty, it may still move',
+        `os.symlink(${JSON.stringify(victim)}, ".mlr")`,
+        'os.mkdir("fake")',
+        `os.symlink(${JSON.stringify(victim)}, "fake/backup")`,
+        `os.symlink(${JSON.stringify(victim)}, "fake/home")`,
+        'print("planted")',
+      ].join('\n'),
+    );
+    const first = await execute(ws, 'plant.py');
+    expect(first.result.logTail).toContain('planted');
+    ws.writeFile('train.py', 'print("edited")\n'); // a backup of the starter's train.py is made here
+    await execute(ws, 'plant.py'); // the workspace is handed over again, with the links in it
+    expect(ws.undoEditScript('train.py')).toBe(STARTER());
+    const after = fs.statSync(victim);
+    expect(fs.readdirSync(victim)).toEqual([]);
+    expect([after.uid, after.gid, after.mode]).toEqual([before.uid, before.gid, before.mode]);
+  });
+
+  it('is not able to block the worker with a FIFO or a device in place of read-only data', async () => {
+    const ws = freshWorkspace(prepared, 'ro-fifo');
+    ws.writeFile(
+      'swap.py',
+      [
+        'import os',
+        'os.remove("data/train.csv")',
+        'os.mkfifo("data/train.csv")',
+        'os.remove("data/test.csv")',
+        'os.symlink("/dev/zero", "data/test.csv")',
+      ].join('\n'),
+    );
+    const { result } = await execute(ws, 'swap.py');
+    expect(result.status).toBe('failed');
+    expect(result.readOnlyViolations.sort()).toEqual(['data/test.csv', 'data/train.csv']);
+  });
+
   it('kills a stale group recorded for its workspace only when that group is its sandbox there', async () => {
     const victim = decoy();
     try {

@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ActionError, MAX_SNAPSHOT_FILE_BYTES, type Workspace } from '../../src/experiments/workspace';
+import { ActionError, MAX_READ_BYTES, MAX_SNAPSHOT_FILE_BYTES, Workspace } from '../../src/experiments/workspace';
 import type { PreparedTask } from '../../src/tasks/library';
-import { freshWorkspace, preparedTask } from '../support/experiments';
+import { freshWorkspace, HARNESS, preparedTask } from '../support/experiments';
 import { TEST_DATA } from '../support/paths';
+
+const harnessOf = (w: Workspace) => path.join(HARNESS, path.basename(w.root));
 
 let prepared: PreparedTask;
 let ws: Workspace;
@@ -15,7 +18,7 @@ beforeEach(() => {
 });
 
 describe('workspace actions', () => {
-  it('lists files without the harness folder', () => {
+  it("lists the workspace's files, and nothing of the harness", () => {
     expect(ws.listFiles('.').split('\n')).toEqual(['data/', 'data_description.txt', 'train.py']);
     expect(ws.listFiles('data')).toBe('test.csv\ntrain.csv');
   });
@@ -29,7 +32,7 @@ describe('workspace actions', () => {
     expect(ws.readFile('data/train.csv')).toBe(before);
   });
 
-  it.each(['../outside.txt', '/etc/passwd', 'data/../../x.py', '.mlr/backup/x'])('refuses the path %s', (p) => {
+  it.each(['../outside.txt', '/etc/passwd', 'data/../../x.py'])('refuses the path %s', (p) => {
     expect(() => ws.readFile(p)).toThrow(ActionError);
     expect(() => ws.writeFile(p, 'x')).toThrow(ActionError);
   });
@@ -87,10 +90,7 @@ describe('confinement against planted links', () => {
     expect(() => ws.writeFile('sub/x.py', 'print(1)')).toThrow(/points nowhere/);
   });
 
-  it('refuses a symlink to the harness folder and applies read-only rules where a link leads', () => {
-    fs.symlinkSync('.mlr', path.join(ws.root, 'inner'));
-    expect(() => ws.listFiles('inner')).toThrow(/not accessible/);
-    expect(() => ws.writeFile('inner/backup/x', 'x')).toThrow(/not accessible/);
+  it('applies read-only rules where a link leads', () => {
     fs.symlinkSync('data', path.join(ws.root, 'd'));
     const before = fs.readFileSync(path.join(ws.root, 'data/train.csv'), 'utf8');
     expect(() => ws.writeFile('d/train.csv', 'x')).toThrow(/read-only/);
@@ -128,6 +128,88 @@ describe('confinement against planted links', () => {
       err = e as NodeJS.ErrnoException;
     }
     expect(err?.code).toMatch(/^E(NOTDIR|EXIST)$/);
+  });
+});
+
+describe('the harness folder, which the workspace never holds', () => {
+  const outside = () => {
+    const dir = path.join(TEST_DATA, `victim-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    return dir;
+  };
+
+  it('keeps backups where no link planted in the workspace leads, and ignores a planted .mlr', () => {
+    const victim = outside();
+    // What earlier versions trusted: the harness folder inside the workspace, here a link, and a folder of links.
+    fs.symlinkSync(victim, path.join(ws.root, '.mlr'));
+    fs.mkdirSync(path.join(ws.root, 'fake'));
+    fs.symlinkSync(victim, path.join(ws.root, 'fake', 'backup'));
+    ws.writeFile('train.py', 'v1\n');
+    ws.writeFile('train.py', 'v2\n');
+    expect(ws.undoEditScript('train.py')).toBe('v1\n');
+    expect(fs.readdirSync(victim)).toEqual([]);
+    expect(fs.statSync(victim).mode & 0o777).toBe(0o755);
+    // The workspace is not reset by what it holds: made once, it stays as the agent left it.
+    const again = Workspace.create(ws.root, prepared.envDir, prepared.readOnlyPatterns, harnessOf(ws));
+    expect(again.readFile('train.py')).toBe('v1\n');
+    expect(fs.lstatSync(path.join(ws.root, '.mlr')).isSymbolicLink()).toBe(true);
+  });
+
+  it('is made beside the workspace, readable by the worker alone', () => {
+    expect(fs.statSync(harnessOf(ws)).mode & 0o077).toBe(0);
+    expect(fs.readdirSync(harnessOf(ws)).sort()).toEqual(['backup', 'made']);
+    expect(path.relative(ws.root, harnessOf(ws)).startsWith('..')).toBe(true);
+  });
+
+  it('adopts a workspace an earlier version made: its edits kept, its .mlr folder removed without following links', () => {
+    const victim = outside();
+    fs.writeFileSync(path.join(victim, 'keep.txt'), 'outside');
+    const legacy = path.join(TEST_DATA, 'workspaces', `legacy-${Date.now()}`);
+    fs.cpSync(prepared.envDir, legacy, { recursive: true });
+    fs.writeFileSync(path.join(legacy, 'train.py'), 'edited by the agent\n');
+    fs.mkdirSync(path.join(legacy, '.mlr', 'backup'), { recursive: true });
+    fs.symlinkSync(victim, path.join(legacy, '.mlr', 'backup', 'link'));
+    const adopted = Workspace.create(legacy, prepared.envDir, prepared.readOnlyPatterns, `${legacy}-harness`);
+    expect(adopted.readFile('train.py')).toBe('edited by the agent\n');
+    expect(fs.existsSync(path.join(legacy, '.mlr'))).toBe(false);
+    expect(fs.readFileSync(path.join(victim, 'keep.txt'), 'utf8')).toBe('outside');
+  });
+});
+
+describe('files that are not regular', () => {
+  it('refuses to read, write, copy or back up a FIFO, and reads no more than the cap', () => {
+    execFileSync('mkfifo', [path.join(ws.root, 'pipe.py')]);
+    expect(() => ws.readFile('pipe.py')).toThrow(/not a regular file/);
+    expect(() => ws.writeFile('pipe.py', 'x')).toThrow(/not a regular file/);
+    expect(() => ws.copyFile('pipe.py', 'copy.py')).toThrow(/not a regular file/);
+    expect(() => ws.inspectScriptLines('pipe.py', 1, 2)).toThrow(/not a regular file/);
+    fs.symlinkSync('pipe.py', path.join(ws.root, 'alias.py'));
+    expect(() => ws.readFile('alias.py')).toThrow(/not a regular file/);
+    const huge = path.join(ws.root, 'huge.py');
+    fs.closeSync(fs.openSync(huge, 'w'));
+    fs.truncateSync(huge, MAX_READ_BYTES + 1); // sparse: costs no disk, would cost the worker its memory
+    expect(() => ws.readFile('huge.py')).toThrow(/at most 4194304 bytes are read whole/);
+  });
+
+  it('counts a FIFO, a link to a device and a sparse file in place of read-only data as changes', async () => {
+    const data = path.join(ws.root, 'data');
+    fs.rmSync(path.join(data, 'train.csv'));
+    execFileSync('mkfifo', [path.join(data, 'train.csv')]);
+    fs.rmSync(path.join(data, 'test.csv'));
+    fs.symlinkSync('/dev/zero', path.join(data, 'test.csv'));
+    expect((await ws.readOnlyChanges(prepared.envDir)).sort()).toEqual(['data/test.csv', 'data/train.csv']);
+    fs.rmSync(path.join(data, 'test.csv'));
+    fs.closeSync(fs.openSync(path.join(data, 'test.csv'), 'w'));
+    fs.truncateSync(path.join(data, 'test.csv'), 1024 ** 4); // 1 TiB, sparse
+    expect((await ws.readOnlyChanges(prepared.envDir)).sort()).toEqual(['data/test.csv', 'data/train.csv']);
+    // Same size, one byte changed: still a change, found by hashing.
+    fs.rmSync(path.join(data, 'train.csv'));
+    const starter = fs.readFileSync(path.join(prepared.envDir, 'data', 'train.csv'));
+    const changed = Buffer.from(starter);
+    changed[0] = changed[0]! ^ 1;
+    fs.writeFileSync(path.join(data, 'train.csv'), changed);
+    fs.copyFileSync(path.join(prepared.envDir, 'data', 'test.csv'), path.join(data, 'test.csv'));
+    expect(await ws.readOnlyChanges(prepared.envDir)).toEqual(['data/train.csv']);
   });
 });
 

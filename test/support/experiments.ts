@@ -63,10 +63,18 @@ export async function preparedTask(id = 'breast-cancer'): Promise<PreparedTask> 
   return prepareTask(loadTask(path.join(ROOT, 'tasks', id))!, path.join(TEST_DATA, 'prepared-tasks'), PYTHON);
 }
 
+/** Harness folders of the tests' workspaces, by the workspace's name (as the service keeps them by run). */
+export const HARNESS = path.join(TEST_DATA, 'harness');
+
 export function freshWorkspace(prepared: PreparedTask, name: string): Workspace {
-  const dir = path.join(WORKSPACES, `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  return Workspace.create(dir, prepared.envDir, prepared.readOnlyPatterns);
+  const id = `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  fs.mkdirSync(WORKSPACES, { recursive: true });
+  return Workspace.create(
+    path.join(WORKSPACES, id),
+    prepared.envDir,
+    prepared.readOnlyPatterns,
+    path.join(HARNESS, id),
+  );
 }
 
 /** The executor as the worker builds it; MLR_SANDBOX in the environment picks the sandbox as in production. */

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
-import { clearOutputs, INTERNAL_DIR } from '../workspace';
+import { clearOutputs } from '../workspace';
 import { envJobName, envName } from './kubernetes/env-spec';
 import { ensureClusterEnv } from './kubernetes/environment';
 import { pause } from './kubernetes/pause';
@@ -177,7 +177,7 @@ export async function extract(tarball: Buffer, dest: string, maxBytes: number): 
 }
 
 async function pack(dir: string): Promise<Buffer> {
-  const { stdout } = await execFileP('tar', ['-czf', '-', '-C', dir, `--exclude=./${INTERNAL_DIR}`, '.'], {
+  const { stdout } = await execFileP('tar', ['-czf', '-', '-C', dir, '.'], {
     encoding: 'buffer',
     maxBuffer: 2 * 1024 * 1024 * 1024,
   });
@@ -187,7 +187,6 @@ async function pack(dir: string): Promise<Buffer> {
 /** Copies regular files from `from` over `to` (the agent's live workspace after its script ran remotely). */
 async function syncBack(from: string, to: string): Promise<void> {
   for (const e of await fs.promises.readdir(from, { withFileTypes: true })) {
-    if (e.name === INTERNAL_DIR) continue;
     const src = path.join(from, e.name);
     const dst = path.join(to, e.name);
     const st = await fs.promises.lstat(dst).catch(() => undefined);

@@ -123,10 +123,8 @@ export async function diskUsage(dir: string, limit = Number.MAX_SAFE_INTEGER): P
 /** Writes the shell's pid into each cgroup.procs file given before `--`, then execs the command after it. */
 const JOIN_CGROUP = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"';
 
-function scrubbedEnv(python: string, workspaceDir: string, seed: number): NodeJS.ProcessEnv {
+function scrubbedEnv(python: string, home: string, seed: number): NodeJS.ProcessEnv {
   // Built from nothing, not filtered from process.env: secrets (OPENAI_API_KEY, DATABASE_URL, …) cannot leak.
-  const home = path.join(workspaceDir, '.mlr', 'home');
-  fs.mkdirSync(home, { recursive: true });
   return {
     PATH: `${path.dirname(python)}:/usr/local/bin:/usr/bin:/bin`,
     HOME: home,
@@ -190,28 +188,20 @@ export class BoundedOutput {
 }
 
 /**
- * The workspace handed to an unprivileged uid: everything in it is that uid's, except the harness folder
- * (root's, readable) and the backups in it (root's alone), so the experiment cannot tamper with an undo.
+ * The workspace handed to an unprivileged uid: everything in it becomes that uid's. Nothing of the harness
+ * is in it, and no process of that uid outlives its sandbox (its PID namespace dies with it), so this walk,
+ * which changes owners without following links (lchown, descending only into real folders), races no one.
  */
 function handOver(workspaceDir: string, uid: number): void {
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
-      if (p === path.join(workspaceDir, '.mlr')) continue;
       fs.lchownSync(p, uid, uid);
       if (e.isDirectory()) walk(p);
     }
   };
   fs.lchownSync(workspaceDir, uid, uid);
   walk(workspaceDir);
-  const internal = path.join(workspaceDir, '.mlr');
-  fs.chownSync(internal, 0, 0);
-  fs.chmodSync(internal, 0o755);
-  const home = path.join(internal, 'home');
-  fs.mkdirSync(home, { recursive: true });
-  fs.chownSync(home, uid, uid);
-  const backup = path.join(internal, 'backup');
-  if (fs.existsSync(backup)) fs.chmodSync(backup, 0o700);
 }
 
 /** The process group a dead worker left running in this workspace: stopped only if it is ours and there. */
@@ -276,7 +266,6 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       stopStaleGroup(pgidFile, opts.sandboxScript, workspaceDir);
       if (spec.workspace.kind === 'snapshot') await opts.inputs.materialize(spec.workspace, workspaceDir);
       await clearOutputs(workspaceDir);
-      fs.mkdirSync(path.join(workspaceDir, '.mlr'), { recursive: true });
       const python = task.python ?? opts.python;
       const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : [], python);
       const base = {
@@ -341,7 +330,11 @@ async function runScript(
 ): Promise<ScriptRun> {
   const plan = opts.sandbox;
   const memoryMb = spec.resources.memoryMb;
-  const env = scrubbedEnv(python, workspaceDir, spec.seed);
+  // HOME and TMPDIR: inside bubblewrap its private /tmp, a tmpfs sized like the execution's memory; without
+  // it, a folder of the execution's own outside the workspace, removed when it ends.
+  const home = plan.kind === 'bwrap' ? '/tmp' : path.join(opts.scratchDir, 'home', keyHash(spec.key));
+  if (plan.kind !== 'bwrap') fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const env = scrubbedEnv(python, home, spec.seed);
   // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
   // A cgroup, where the host allows one, limits what is resident and the process count of the whole
   // execution; without one, rlimits do what they can (address space, processes of the sandbox's uid).
@@ -382,7 +375,10 @@ async function runScript(
     const dir = path.resolve(workspaceDir);
     command = [
       plan.bwrap!,
-      ...bwrapArgs({ workspaceDir: dir, readOnly, env: sandboxEnv, uid, command: inner, devices }, plan),
+      ...bwrapArgs(
+        { workspaceDir: dir, readOnly, env: sandboxEnv, uid, command: inner, devices, tmpfsMb: memoryMb },
+        plan,
+      ),
     ];
   } else {
     command = limited([...opts.isolationPrefix, python, '-u', spec.script]);
@@ -447,6 +443,7 @@ async function runScript(
   if (quota && !overQuota) overQuota = (await diskUsage(workspaceDir, quota)) > quota;
   spec.signal?.removeEventListener('abort', onAbort);
   fs.rmSync(pgidFile, { force: true });
+  if (plan.kind !== 'bwrap') await fs.promises.rm(home, { recursive: true, force: true });
 
   const log = await opts.store.put(spec.logKey, output.contents());
   const logTail = output.lastBytes(LOG_TAIL_BYTES).toString('utf8');

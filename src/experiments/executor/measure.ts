@@ -160,7 +160,7 @@ export async function scoreExecution(
   s: ScoreInput,
 ): Promise<Pick<ExecutionResult, 'status' | 'metrics' | 'error' | 'readOnlyViolations'>> {
   const readOnlyViolations = fs.existsSync(s.workspaceDir)
-    ? new Workspace(s.workspaceDir, s.task.readOnlyPatterns).readOnlyChanges(s.task.envDir)
+    ? await new Workspace(s.workspaceDir, s.task.readOnlyPatterns).readOnlyChanges(s.task.envDir)
     : [];
   if (readOnlyViolations.length > 0) {
     const error = `${READ_ONLY_VIOLATION}: ${readOnlyViolations.join(', ')}`;

@@ -33,6 +33,8 @@ export interface SandboxSpec {
   command: string[];
   /** Device files passed through (GPUs asked for by the execution); none by default. */
   devices?: string[];
+  /** Size of each private tmpfs (/tmp, which is also HOME, and /dev/shm); unsized when absent. */
+  tmpfsMb?: number;
 }
 
 /** System folders every sandbox sees read-only. */
@@ -53,21 +55,11 @@ export function bwrapArgs(spec: SandboxSpec, plan: Pick<SandboxPlan, 'dropPrivil
   if (!plan.dropPrivileges) args.push('--unshare-user');
   args.push('--die-with-parent', '--new-session');
   for (const dir of SYSTEM_DIRS) args.push('--ro-bind-try', dir, dir);
-  // /dev/shm: joblib and torch's DataLoader need shared memory; private to this sandbox.
-  args.push(
-    '--perms',
-    '1777',
-    '--tmpfs',
-    '/tmp',
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '--perms',
-    '1777',
-    '--tmpfs',
-    '/dev/shm',
-  );
+  // /dev/shm: joblib and torch's DataLoader need shared memory; private to this sandbox. Both tmpfs are sized:
+  // what is written there is memory, and without a cgroup nothing else would bound it.
+  const size = spec.tmpfsMb ? ['--size', String(spec.tmpfsMb * 1024 * 1024)] : [];
+  args.push('--perms', '1777', ...size, '--tmpfs', '/tmp', '--proc', '/proc', '--dev', '/dev');
+  args.push('--perms', '1777', ...size, '--tmpfs', '/dev/shm');
   for (const d of spec.devices ?? []) args.push('--dev-bind', d, d);
   // Folders bwrap would create on the way to a mount are private (0700) to the unprivileged uid: make
   // each one traversable, once, outermost first.
