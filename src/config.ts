@@ -33,20 +33,43 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 
 const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
-/** `name=token`, `name=token:admin` or a bare token (user `default`), comma-separated. */
+/** Shortest static token accepted: a short one is guessable, and a fragment of a mis-split entry is short. */
+export const MIN_TOKEN_LENGTH = 16;
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
+/**
+ * `name=token`, `name=token:admin` or a bare token (user `default`), comma-separated. An entry with `=` is
+ * always `name=token`, so a base64 token padded with `=` is given with its name (`default=abc…==`): read any
+ * other way, `abc==` would be user `abc` with the secret `=`. Ambiguous, short or repeated entries are refused
+ * (at start-up), named by position, never by their token.
+ */
 export function parseApiTokens(raw: string | undefined): ApiUser[] {
   const users: ApiUser[] = [];
-  for (const entry of (raw ?? '')
+  const seen = new Set<string>();
+  for (const [i, entry] of (raw ?? '')
     .split(',')
     .map((e) => e.trim())
-    .filter(Boolean)) {
+    .entries()) {
+    if (!entry) continue;
+    const where = `entry ${i + 1}`;
     const eq = entry.indexOf('=');
-    const named = eq > 0 && USER_NAME.test(entry.slice(0, eq));
-    let token = named ? entry.slice(eq + 1) : entry;
+    const name = eq >= 0 ? entry.slice(0, eq) : 'default';
+    let token = eq >= 0 ? entry.slice(eq + 1) : entry;
+    if (!USER_NAME.test(name))
+      throw new ConfigError(
+        `${where} has "=" without a user name before it: write name=token (a token with "=" in it needs its ` +
+          'name, e.g. default=…)',
+      );
     const admin = token.endsWith(':admin');
     if (admin) token = token.slice(0, -':admin'.length);
-    if (!token) continue;
-    users.push({ name: named ? entry.slice(0, eq) : 'default', admin, tokenHash: hashToken(token) });
+    if (!TOKEN_CHARS.test(token))
+      throw new ConfigError(`${where}: a token is printable ASCII without spaces or commas`);
+    if (token.length < MIN_TOKEN_LENGTH)
+      throw new ConfigError(`${where}: its token has ${token.length} characters; at least ${MIN_TOKEN_LENGTH}`);
+    const tokenHash = hashToken(token);
+    if (seen.has(tokenHash)) throw new ConfigError(`${where} repeats the token of an earlier entry`);
+    seen.add(tokenHash);
+    users.push({ name, admin, tokenHash });
   }
   return users;
 }
@@ -140,6 +163,7 @@ export const configSchema = z
     MLR_OIDC_USER_CLAIM: z.string().min(1).default('sub'),
     /** Users (claim values) who are admins: they see every owner's rows. Comma-separated. */
     MLR_OIDC_ADMINS: z.string().default(''),
+    MLR_PUBLIC_DOCS: BoolEnv.default(false),
     /** Requests per minute per user on /v1 (429 beyond). */
     MLR_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
     /** Runs a user may have in progress at once (429 beyond). */
@@ -319,6 +343,11 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
+    try {
+      parseApiTokens(c.MLR_API_TOKENS);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['MLR_API_TOKENS'], message: (err as Error).message });
+    }
     const s3 = c.MLR_EXECUTOR === 'kubernetes' || c.MLR_EXECUTORS.includes('kubernetes') || c.MLR_ARTIFACTS === 's3';
     if (s3 && !c.MLR_S3_ENDPOINT && !c.MLR_S3_ACCESS_KEY_ID) {
       ctx.addIssue({

@@ -30,12 +30,17 @@ function lockDataDir(dataDir: string): () => void {
   return () => fs.rmSync(file, { force: true });
 }
 
+/**
+ * Without configured users, one token in the data directory: generated (and shown once, in this start's
+ * output) the first time, and read from its file after that, never printed again.
+ */
 function apiTokens(config: Config): { config: Config; generated?: string; file?: string } {
   if (config.apiUsers.length > 0 || config.MLR_OIDC_ISSUER) return { config };
   const file = path.join(config.MLR_DATA_DIR, 'api-token');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, `mlr_${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  const created = !fs.existsSync(file);
+  if (created) fs.writeFileSync(file, `mlr_${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   const token = fs.readFileSync(file, 'utf8').trim();
-  return { config: { ...config, apiUsers: parseApiTokens(token) }, generated: token, file };
+  return { config: { ...config, apiUsers: parseApiTokens(token) }, file, ...(created ? { generated: token } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -108,7 +113,8 @@ async function main(): Promise<void> {
       { url: api.url, console: `${api.url}/`, docs: `${api.url}/docs`, startupMs: Date.now() - started },
       'mlr-copilot is ready',
     );
-    if (generated) console.log(`\nAPI token (stored in ${file}):\n  ${generated}\n`);
+    if (generated) console.log(`\nAPI token (stored in ${file}, shown this once):\n  ${generated}\n`);
+    else if (file) logger.info(`the API token is in ${file}`);
     const problem = modelConfigProblem(config);
     if (problem) logger.warn(`runs are disabled until a model is configured: ${problem}`);
     workerDone.catch((err) => {

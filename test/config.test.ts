@@ -30,17 +30,44 @@ describe('loadConfig', () => {
   });
 
   it('parses users from MLR_API_TOKENS and keeps only the hashes of their tokens', () => {
-    const c = loadConfig({ MLR_API_TOKENS: ' alice=tok-a , bob=tok-b:admin, bare-token,,' });
+    const c = loadConfig({
+      MLR_API_TOKENS: ' alice=tok-a-0123456789 , bob=tok-b-0123456789:admin, bare-token-0123456789,,',
+    });
     expect(c.apiUsers).toEqual([
-      { name: 'alice', admin: false, tokenHash: hashToken('tok-a') },
-      { name: 'bob', admin: true, tokenHash: hashToken('tok-b') },
-      { name: 'default', admin: false, tokenHash: hashToken('bare-token') },
+      { name: 'alice', admin: false, tokenHash: hashToken('tok-a-0123456789') },
+      { name: 'bob', admin: true, tokenHash: hashToken('tok-b-0123456789') },
+      { name: 'default', admin: false, tokenHash: hashToken('bare-token-0123456789') },
     ]);
     expect(JSON.stringify(c)).not.toMatch(/tok-a|tok-b|bare-token/);
   });
 
-  it('reads a token that contains "=" but no valid name before it as a bare token', () => {
-    expect(parseApiTokens('abc/def==')).toEqual([{ name: 'default', admin: false, tokenHash: hashToken('abc/def==') }]);
+  it('reads every entry with "=" as name=token, so a padded base64 token is given with its name', () => {
+    const padded = 'q8Zk3nV1bW9yZXNlY3JldA==';
+    expect(parseApiTokens(`default=${padded}:admin`)).toEqual([
+      { name: 'default', admin: true, tokenHash: hashToken(padded) },
+    ]);
+  });
+
+  it.each([
+    [
+      'a bare base64 token ending in "=" (once read as user <prefix> with the secret "=")',
+      'q8Zk3nV1bW9yZXNl==',
+      /entry 1: its token has 1 characters; at least 16/,
+    ],
+    ['the same as an admin', 'q8Zk3nV1bW9yZXNl==:admin', /entry 1: its token has 1 characters/],
+    ['"=" with no name before it', '=q8Zk3nV1bW9yZXNlY3JldA', /entry 1 has "=" without a user name/],
+    ['a name that is no user name', 'a b=q8Zk3nV1bW9yZXNlY3JldA', /entry 1 has "=" without a user name/],
+    ['a short token', 'alice=short', /entry 1: its token has 5 characters; at least 16/],
+    ['a token with a space', 'alice=0123456789 abcdefgh', /printable ASCII without spaces/],
+    ['one token for two users', 'alice=0123456789abcdef,bob=0123456789abcdef', /entry 2 repeats the token/],
+  ])('refuses %s at start-up, naming the entry and never its token', (_, tokens, message) => {
+    expect(() => loadConfig({ MLR_API_TOKENS: tokens })).toThrow(message);
+    try {
+      loadConfig({ MLR_API_TOKENS: tokens });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('q8Zk3nV1');
+      expect((err as Error).message).not.toContain('0123456789');
+    }
   });
 
   it('explains what to set when no model is configured', () => {

@@ -8,7 +8,7 @@ import { startFakeModel, type FakeModel } from './support/fake-model';
 import { SAMPLE_PAPER } from './support/api';
 import { ROOT, TEST_DATA } from './support/paths';
 
-const TOKEN = 'main-test-token';
+const TOKEN = 'main-test-token-0123456789';
 let model: FakeModel;
 let dataDir: string;
 let port: number;

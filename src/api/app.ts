@@ -72,7 +72,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: 'array' } },
   });
   await app.register(errorsPlugin, { maxUploadMb: config.MLR_MAX_UPLOAD_MB });
-  await app.register(authPlugin, { authenticator: deps.authenticator ?? createAuthenticator(config) });
+  await app.register(authPlugin, {
+    authenticator: deps.authenticator ?? createAuthenticator(config),
+    publicDocs: config.MLR_PUBLIC_DOCS,
+  });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler', // after authentication: the limit is per user, not per address

@@ -23,6 +23,12 @@ export interface DevServerOptions {
   log?: (line: string) => void;
 }
 
+/** What the dev server needs from the environment, and nothing else. */
+export function serverEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+  return Object.fromEntries(keep.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
+}
+
 export const venvTemporal = (root: string): string => path.join(root, '.venv', 'bin', 'temporal');
 
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServer> {
@@ -49,7 +55,9 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (opts.ui) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
-  const child: ChildProcess = spawn(opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its environment is built, not inherited: the service's secrets (model keys, database URL, tokens) are
+  // none of its business, and the CLI would read TEMPORAL_* settings meant for the service's client.
+  const child: ChildProcess = spawn(opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() });
   fs.writeFileSync(pidFile, String(child.pid));
   let output = '';
   const onData = (d: Buffer) => {

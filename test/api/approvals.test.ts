@@ -6,11 +6,14 @@ import { SAMPLE_PAPER, createRun, submitPaper, waitForStatus } from '../support/
 
 let model: FakeModel;
 let h: Harness;
-const BOB = { authorization: 'Bearer tok-bob' };
+const BOB = { authorization: 'Bearer tok-bob-0123456789' };
 
 beforeAll(async () => {
   model = await startFakeModel();
-  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_API_TOKENS: 'test-token,bob=tok-bob' });
+  h = await createHarness({
+    OPENAI_BASE_URL: model.baseUrl,
+    MLR_API_TOKENS: 'test-token-0123456789,bob=tok-bob-0123456789',
+  });
   await h.startWorker();
 });
 afterAll(async () => {

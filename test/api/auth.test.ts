@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { buildApp } from '../../src/api/app';
+import { parseApiTokens } from '../../src/config';
 import { createHarness, testTimeouts, AUTH, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -77,8 +78,8 @@ describe('authentication', () => {
     const res = await h.app.inject({ method: 'GET', url });
     expect([401, 403, 404]).toContain(res.statusCode);
     expect(res.json().items).toBeUndefined();
-    // Unknown or unmatched paths need a token before they even say "not found".
-    if (res.statusCode !== 401) expect(url).toMatch(/^\/docs\//);
+    // Unknown or unmatched paths need a token before they even say "not found"; so do the docs.
+    expect(res.statusCode).toBe(401);
   });
 
   it('serves the console page at the root without a token, and it holds no data', async () => {
@@ -117,9 +118,29 @@ describe('authentication', () => {
     expect(ok).toMatch(/^HTTP\/1\.1 200/);
   });
 
-  it('leaves health, readiness and the API docs open, and readiness says nothing internal', async () => {
+  it('keeps the API docs behind a token unless the operator makes them public', async () => {
+    for (const url of ['/docs', '/docs/json', '/docs/static/index.html'])
+      expect((await h.app.inject({ method: 'GET', url })).statusCode).toBe(401);
+    const docs = await h.app.inject({ method: 'GET', url: '/docs/json', headers: AUTH });
+    expect(docs.json().paths['/v1/runs']).toBeDefined();
+    const app = await buildApp({
+      config: { ...h.config, MLR_PUBLIC_DOCS: true },
+      db: h.pool,
+      gateway: { ping: async () => ({ workerPolling: true }) } as never,
+      runTimeouts: testTimeouts,
+      store: {} as never,
+    });
+    try {
+      expect((await app.inject({ method: 'GET', url: '/docs/json' })).json().paths['/v1/runs']).toBeDefined();
+      expect((await app.inject({ method: 'GET', url: '/docs/../v1/runs' })).statusCode).toBe(401);
+      expect((await app.inject({ method: 'GET', url: '/v1/runs' })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('leaves health and readiness open, and readiness says nothing internal', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await h.app.inject({ method: 'GET', url: '/docs/json' })).json().paths['/v1/runs']).toBeDefined();
     // No worker polls this harness's queue: not ready, and the body holds booleans only.
     const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
@@ -141,6 +162,28 @@ describe('authentication', () => {
       ready: true,
       checks: { postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } },
     });
+  });
+});
+
+describe('static tokens', () => {
+  it('lets a padded base64 token in, and never its padding alone', async () => {
+    const padded = 'q8Zk3nV1bW9yZXNlY3JldA==';
+    const app = await buildApp({
+      config: { ...h.config, apiUsers: parseApiTokens(`default=${padded}:admin`) },
+      db: h.pool,
+      gateway: { ping: async () => ({ workerPolling: true }) } as never,
+      runTimeouts: testTimeouts,
+      store: {} as never,
+    });
+    try {
+      const get = (token: string) =>
+        app.inject({ method: 'GET', url: '/v1/papers', headers: { authorization: `Bearer ${token}` } });
+      expect((await get(padded)).statusCode).toBe(200);
+      for (const guess of ['=', '==', 'q8Zk3nV1bW9yZXNlY3JldA', `${padded}:admin`])
+        expect((await get(guess)).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -15,7 +15,7 @@ beforeAll(async () => {
     MLR_MAX_FEEDBACK_PER_RUN: '1',
     MLR_MAX_VALIDATION_SEEDS: '7',
     MLR_RATE_LIMIT_PER_MINUTE: '40',
-    MLR_API_TOKENS: 'test-token,quick=tok-quick',
+    MLR_API_TOKENS: 'test-token-0123456789,quick=tok-quick-0123456789',
   });
   await h.startWorker();
   paperId = await submitPaper(h.app);
@@ -120,7 +120,7 @@ describe('limits', () => {
   });
 
   it('counts a model answer without usage as an estimate, never as 0 tokens', async () => {
-    const quick = { authorization: 'Bearer tok-quick' };
+    const quick = { authorization: 'Bearer tok-quick-0123456789' };
     const other = (
       await h.app.inject({
         method: 'POST',
@@ -164,7 +164,7 @@ describe('limits', () => {
     expect(rows[0].completion_tokens).toBeGreaterThan(50);
   });
   it('rate-limits each user separately with 429 and Retry-After, and never the probes', async () => {
-    const quick = { authorization: 'Bearer tok-quick' };
+    const quick = { authorization: 'Bearer tok-quick-0123456789' };
     const codes: number[] = [];
     for (let i = 0; i < 45; i++)
       codes.push((await h.app.inject({ method: 'GET', url: '/v1/papers', headers: quick })).statusCode);

@@ -9,7 +9,10 @@ let h: Harness;
 
 beforeAll(async () => {
   model = await startFakeModel();
-  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_API_TOKENS: 'test-token:admin,bob=tok-bob' });
+  h = await createHarness({
+    OPENAI_BASE_URL: model.baseUrl,
+    MLR_API_TOKENS: 'test-token-0123456789:admin,bob=tok-bob-0123456789',
+  });
   await h.startWorker();
 });
 afterAll(async () => {
@@ -36,7 +39,11 @@ it('reports runs by status, approvals waiting and their age, and model tokens, i
 
 it('answers 401 without a token and 403 for a user who is not an admin', async () => {
   expect((await h.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
-  const bob = await h.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer tok-bob' } });
+  const bob = await h.app.inject({
+    method: 'GET',
+    url: '/metrics',
+    headers: { authorization: 'Bearer tok-bob-0123456789' },
+  });
   expect(bob.statusCode).toBe(403);
 });
 

@@ -5,9 +5,9 @@ import { createHarness, type Harness } from '../support/harness';
 import { SAMPLE_PAPER } from '../support/api';
 
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
-const ALICE = as('tok-alice');
-const BOB = as('tok-bob');
-const ROOT = as('tok-root');
+const ALICE = as('tok-alice-0123456789');
+const BOB = as('tok-bob-0123456789');
+const ROOT = as('tok-root-0123456789');
 
 let model: FakeModel;
 let h: Harness;
@@ -18,7 +18,8 @@ beforeAll(async () => {
   model = await startFakeModel();
   h = await createHarness({
     OPENAI_BASE_URL: model.baseUrl,
-    MLR_API_TOKENS: 'alice=tok-alice,bob=tok-bob,root=tok-root:admin,test-token',
+    MLR_API_TOKENS:
+      'alice=tok-alice-0123456789,bob=tok-bob-0123456789,root=tok-root-0123456789:admin,test-token-0123456789',
   });
   await h.startWorker();
   const paper = await h.app.inject({

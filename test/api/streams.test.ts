@@ -21,7 +21,7 @@ beforeAll(async () => {
     OPENAI_BASE_URL: model.baseUrl,
     MLR_SSE_MAX_PER_USER: '3',
     MLR_SSE_MAX_TOTAL: '5',
-    MLR_API_TOKENS: 'test-token,eve=tok-eve',
+    MLR_API_TOKENS: 'test-token-0123456789,eve=tok-eve-0123456789',
   });
   await h.startWorker();
   await h.app.listen({ port: 0, host: '127.0.0.1' });
@@ -36,7 +36,7 @@ afterAll(async () => {
 
 /** Opens a stream and resolves once its headers arrive; the request can be destroyed to disconnect. */
 function open(
-  token = 'test-token',
+  token = 'test-token-0123456789',
   id = runId,
 ): Promise<{ status: number; req: http.ClientRequest; res: http.IncomingMessage; body: () => string }> {
   return new Promise((resolve, reject) => {
@@ -79,7 +79,7 @@ describe('event streams', () => {
     expect(mine.map((s) => s.status)).toEqual([200, 200, 200]);
     const fourth = await open();
     expect(fourth.status).toBe(429);
-    const eves = await Promise.all([open('tok-eve'), open('tok-eve')]);
+    const eves = await Promise.all([open('tok-eve-0123456789'), open('tok-eve-0123456789')]);
     expect(eves.map((s) => s.status)).toEqual([404, 404]); // Eve cannot see this run: no stream, no slot used
     mine[0]!.req.destroy();
     const again = await openOk();
@@ -117,13 +117,13 @@ describe("the stream of every run's status", () => {
     const evePaper = await h.app.inject({
       method: 'POST',
       url: '/v1/papers',
-      headers: { authorization: 'Bearer tok-eve' },
+      headers: { authorization: 'Bearer tok-eve-0123456789' },
       payload: { content: '# Eve\n\n## Abstract\n\nEve writes a paper about nothing at all.', format: 'markdown' },
     });
     const eveRun = await h.app.inject({
       method: 'POST',
       url: '/v1/runs',
-      headers: { authorization: 'Bearer tok-eve' },
+      headers: { authorization: 'Bearer tok-eve-0123456789' },
       payload: { paperId: evePaper.json().id, ideaCount: 1 },
     });
     const ctrl = new AbortController();

@@ -11,7 +11,7 @@ import { ROOT } from '../support/paths';
 
 const asRoot = process.getuid?.() === 0;
 const USER = 'mlr-tester';
-const TOKEN = 'any-user-token';
+const TOKEN = 'any-user-token-0123456789';
 
 /** The unprivileged account the stack runs as: made when the suite runs as root. */
 function ensureUser(): { uid: number; gid: number } {

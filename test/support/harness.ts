@@ -18,7 +18,7 @@ import { createActivityDeps } from '../../src/worker';
 import type { RunTimeouts } from '../../src/workflows/definitions';
 import { STACK_FILE, TEST_DATA, type StackInfo } from './paths';
 
-export const TOKEN = 'test-token';
+export const TOKEN = 'test-token-0123456789';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 export function stack(): StackInfo {

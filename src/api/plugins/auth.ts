@@ -1,5 +1,5 @@
 // Deny by default: every route needs a user unless the route itself says `config: { public: true }`
-// (or belongs to the API docs). The decision is made on the route the router matched, never on the URL
+// (or belongs to the API docs and the operator made them public). The decision is made on the route the router matched, never on the URL
 // text, so encoded paths, absolute-form request lines and case variants cannot slip past it; a path that
 // matches no route needs a token too, and then answers 404.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -21,17 +21,21 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +(\S{1,16384})$/i;
 
-function isPublic(req: FastifyRequest): boolean {
+function isPublic(req: FastifyRequest, publicDocs: boolean): boolean {
   const route = req.routeOptions;
   if (route.config?.public === true) return true;
   // The docs routes are registered by @fastify/swagger-ui under this prefix; matched, not typed.
-  return typeof route.url === 'string' && !req.is404 && (route.url === '/docs' || route.url.startsWith('/docs/'));
+  const docs = typeof route.url === 'string' && (route.url === '/docs' || route.url.startsWith('/docs/'));
+  return publicDocs && docs && !req.is404;
 }
 
-const authPlugin: FastifyPluginAsync<{ authenticator: Authenticator }> = async (app, { authenticator }) => {
+const authPlugin: FastifyPluginAsync<{ authenticator: Authenticator; publicDocs?: boolean }> = async (
+  app,
+  { authenticator, publicDocs = false },
+) => {
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (req) => {
-    if (isPublic(req)) return;
+    if (isPublic(req, publicDocs)) return;
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? BEARER.exec(header.trim()) : null;
     const principal = match ? await authenticator.authenticate(match[1]!) : undefined;
