@@ -15,6 +15,7 @@ import type { RunTimeouts } from '../workflows/definitions';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { campaignStreamSource, createEventHub, ownerStreamSource, runStreamSource, type EventHub } from './event-hub';
 import authPlugin from './plugins/auth';
+import headersPlugin from './plugins/headers';
 import errorsPlugin from './plugins/errors';
 import { eventRoutes } from './routes/events';
 import { experimentRoutes } from './routes/experiments';
@@ -71,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: 120_000,
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: 'array' } },
   });
+  await app.register(headersPlugin);
   await app.register(errorsPlugin, { maxUploadMb: config.MLR_MAX_UPLOAD_MB });
   await app.register(authPlugin, {
     authenticator: deps.authenticator ?? createAuthenticator(config),

@@ -181,13 +181,25 @@ export function renderMarkdown(d: ReportData): string {
   return out.join('\n');
 }
 
+/** Where a report's Markdown points at its own chart. */
+const CHART_SRC = /^\/v1\/(runs|campaigns|benchmarks)\/[0-9a-f-]{36}\/report\/chart\.svg$/;
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** HTML from the Markdown's own lines: headings, lists, tables, paragraphs; code spans and emphasis. */
-export function renderHtml(markdown: string, title: string): string {
+/** The policy of every HTML report, in its own head too: a saved copy opened from disk fetches nothing either. */
+export const REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
+/**
+ * HTML from the Markdown's own lines: headings, lists, tables, paragraphs; code spans and emphasis. Text in a
+ * report comes from papers and models, so no image in it is ever loaded: the report's own chart is replaced
+ * by `figure` (inline SVG) where one is given, and every other image is shown as its alt text.
+ */
+export function renderHtml(markdown: string, title: string, figure?: string): string {
   const inline = (s: string) =>
     esc(s)
-      .replace(/!\[([^\]]*)\]\(([^)]+)\)/g, '<img alt="$1" src="$2">')
+      .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (_, alt: string, src: string) =>
+        figure !== undefined && CHART_SRC.test(src) ? `</p><figure>${figure}</figure><p>` : `[image: ${alt}]`,
+      )
       .replace(/`([^`]+)`/g, '<code>$1</code>')
       .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
       .replace(/_([^_]+)_/g, '<em>$1</em>');
@@ -224,7 +236,8 @@ export function renderHtml(markdown: string, title: string): string {
   if (list) html.push('</ul>');
   if (table) html.push('</table>');
   return (
-    `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title>` +
+    `<!doctype html><html><head><meta charset="utf-8">` +
+    `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>${esc(title)}</title>` +
     '<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;line-height:1.5}td{border:1px solid #ccc;padding:.2rem .5rem}table{border-collapse:collapse}code{background:#f4f4f4}</style>' +
     `</head><body>${html.join('\n')}</body></html>`
   );

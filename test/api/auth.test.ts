@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { buildApp } from '../../src/api/app';
 import { parseApiTokens } from '../../src/config';
+import { DEFAULT_CSP } from '../../src/api/plugins/headers';
 import { createHarness, testTimeouts, AUTH, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -137,6 +138,35 @@ describe('authentication', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('sends nosniff everywhere, and a policy that loads and runs nothing on every non-JSON answer', async () => {
+    const health = await h.app.inject({ method: 'GET', url: '/healthz' });
+    expect(health.headers['x-content-type-options']).toBe('nosniff');
+    expect(health.headers['content-security-policy']).toBeUndefined(); // JSON is never rendered
+    // A log or a Markdown report, as any route sends text: here one of the test's own on a fresh app.
+    const app = await buildApp({
+      config: h.config,
+      db: h.pool,
+      gateway: { ping: async () => ({ workerPolling: true }) } as never,
+      runTimeouts: testTimeouts,
+      store: {} as never,
+    });
+    app.get('/test/log', { config: { public: true } }, async (_req, reply) =>
+      reply.type('text/plain').send('<script>alert(1)</script>'),
+    );
+    try {
+      const text = await app.inject({ method: 'GET', url: '/test/log' });
+      expect(text.headers['content-security-policy']).toBe(DEFAULT_CSP);
+      expect(text.headers['x-content-type-options']).toBe('nosniff');
+    } finally {
+      await app.close();
+    }
+    expect(DEFAULT_CSP).toMatch(/default-src 'none'.*; sandbox$/);
+    const console = await h.app.inject({ method: 'GET', url: '/' });
+    expect(console.headers['content-security-policy']).toMatch(/script-src 'self'/); // its own
+    const denied = await h.app.inject({ method: 'GET', url: '/v1/runs' });
+    expect(denied.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('leaves health and readiness open, and readiness says nothing internal', async () => {

@@ -59,4 +59,29 @@ describe("scoring with the task's eval.py", () => {
     });
     expect(scored).toMatchObject({ status: 'succeeded', metrics: { seconds: 1.5, eval_score: 1 } });
   });
+
+  it('tells the agent only whether a submission was there, never what eval.py said about the hidden answers', async () => {
+    const { scripts } = evalReturning('(_ for _ in ()).throw(ValueError("row 17 should be HIDDEN-LABEL-42"))');
+    const score = async (name: string, write?: (dir: string) => void) => {
+      const workspace = path.join(root, `oracle-${name}`);
+      fs.mkdirSync(workspace, { recursive: true });
+      write?.(workspace);
+      return scoreExecution({
+        python: PYTHON,
+        task: { envDir: path.join(root, `oracle-env`), scriptsDir: scripts, readOnlyPatterns: [] },
+        workspaceDir: workspace,
+        scoringDir: path.join(root, `oracle-${name}-scoring`),
+        metricName: 'accuracy',
+        exitCode: 0,
+        memoryNote: '',
+        durationMs: 1,
+      });
+    };
+    fs.mkdirSync(path.join(root, 'oracle-env'), { recursive: true });
+    const written = await score('written', (d) => fs.writeFileSync(path.join(d, 'submission.csv'), 'id,target\n'));
+    expect(written.error).toBe("missing metric: the task's evaluation did not accept submission.csv");
+    expect((await score('none')).error).toBe('missing metric: the script wrote no submission.csv');
+    const linked = await score('linked', (d) => fs.symlinkSync('/etc/hostname', path.join(d, 'submission.csv')));
+    expect(linked.error).toBe('missing metric: submission.csv was not read: a symbolic link');
+  });
 });

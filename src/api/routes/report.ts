@@ -39,10 +39,7 @@ export const reportRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       if (req.query.format === 'json') return reply.type('application/json').send(JSON.stringify(report.data));
       if (!req.query.format && (req.headers.accept ?? '').includes('text/html')) {
         // The page stands on its own: the chart is inlined (a browser sends no bearer token for an <img>).
-        const html = renderHtml(report.markdown, report.data.idea.title).replace(
-          /<img alt="[^"]*" src="\/v1\/runs\/[0-9a-f-]{36}\/report\/chart\.svg">/,
-          () => `<figure>${report.chart_svg}</figure>`,
-        );
+        const html = renderHtml(report.markdown, report.data.idea.title, report.chart_svg);
         return reply.type('text/html; charset=utf-8').send(html);
       }
       return reply.type('text/markdown; charset=utf-8').send(report.markdown);

@@ -137,6 +137,14 @@ export async function measure(
   return metrics;
 }
 
+/** The one message a failed scoring gives: whether the submission was there, never what eval.py said of it. */
+function scoringFailure(scoringDir: string, refused: Record<string, string>): string {
+  const [name] = MEASURED_OUTPUTS;
+  if (refused[name!]) return `missing metric: ${name} was not read: ${refused[name!]}`;
+  if (!fs.existsSync(path.join(scoringDir, name!))) return `missing metric: the script wrote no ${name}`;
+  return `missing metric: the task's evaluation did not accept ${name}`;
+}
+
 export interface ScoreInput {
   python: string;
   task: TrustedTask;
@@ -169,8 +177,9 @@ export async function scoreExecution(
   if (s.exitCode !== 0) {
     return { status: 'failed', metrics: null, error: `exit code ${s.exitCode}${s.memoryNote}`, readOnlyViolations };
   }
+  let refused: Record<string, string> = {};
   try {
-    const refused = await copyOutputs(s.workspaceDir, MEASURED_OUTPUTS, s.scoringDir);
+    refused = await copyOutputs(s.workspaceDir, MEASURED_OUTPUTS, s.scoringDir);
     const metrics = await measure(s.python, s.task.scriptsDir, s.scoringDir, s.metricName, s.task.invalidAtOrBelow);
     if (s.task.scoreBy === 'duration') {
       // A timing task: eval.py accepted the outputs; the score is how long the execution took, as measured here.
@@ -179,8 +188,11 @@ export async function scoreExecution(
     }
     if (refused['metrics.json']) metrics.reported = { error: `metrics.json was not read: ${refused['metrics.json']}` };
     return { status: 'succeeded', metrics, readOnlyViolations };
-  } catch (err) {
-    return { status: 'failed', metrics: null, error: `missing metric: ${(err as Error).message}`, readOnlyViolations };
+  } catch {
+    // What eval.py printed, or which of its checks failed, would answer questions about the hidden answers
+    // one execution at a time: the agent (and the record it reads) learns only whether there was a
+    // submission to score, and that it was not accepted.
+    return { status: 'failed', metrics: null, error: scoringFailure(s.scoringDir, refused), readOnlyViolations };
   } finally {
     await fs.promises.chmod(s.scoringDir, 0o700).catch(() => undefined);
     await fs.promises.rm(s.scoringDir, { recursive: true, force: true });
