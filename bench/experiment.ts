@@ -40,7 +40,9 @@ async function inProcessLoop(model: FakeModel, steps: number, dataDir: string): 
     prepared.readOnlyPatterns,
     path.join(dataDir, 'plain-ws-harness'),
   );
-  const chat = createOpenAiChatModel(new OpenAI({ apiKey: 'x', baseURL: model.baseUrl, maxRetries: 0 }));
+  const chat = createOpenAiChatModel(new OpenAI({ apiKey: 'x', baseURL: model.baseUrl, maxRetries: 0 }), {
+    maxTokens: 4096,
+  });
   for (let i = 0; i < steps; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {

@@ -25,6 +25,18 @@ MAX_OUTPUT = int(os.environ.get("MLR_MAX_OUTPUT_BYTES", str(512 * 1024 * 1024)))
 INFRA_EXIT = 75  # EX_TEMPFAIL: the runner could not do its part (download, upload)
 
 
+def hide_from_the_script():
+    """The script runs as this uid: while this process is dumpable, /proc/<its pid>/environ (and its memory)
+    would show the script the presigned URLs it was started with. Not dumpable, only a process with
+    CAP_SYS_PTRACE can read them, which the pod's containers never have. Fails loudly where prctl does."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_dumpable = 4
+    if libc.prctl(pr_set_dumpable, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+
+
 def summary_path():
     return os.environ.get("MLR_TERMINATION_LOG", "/dev/termination-log")
 
@@ -137,6 +149,12 @@ def main():
     script = os.environ["MLR_SCRIPT"]
     timeout = float(os.environ.get("MLR_TIMEOUT_S", "600"))
     summary = {"v": 1}
+    try:
+        hide_from_the_script()
+    except OSError as e:
+        summary.update(phase="sandbox", error=str(e)[:1000])
+        write_summary(summary)
+        return INFRA_EXIT
     try:
         safe_extract(http("GET", os.environ["MLR_INPUT_URL"]), workspace)
     except Exception as e:  # noqa: BLE001

@@ -325,6 +325,9 @@ export const configSchema = z
     MLR_EXEC_MAX_DISK_MB: z.coerce.number().int().min(16).default(20_480),
     /** CPUs' worth of time one execution may use, where cgroups are available; unset leaves it unlimited. */
     MLR_EXEC_CPUS: z.coerce.number().positive().optional(),
+    MLR_MAX_EXEC_CPUS: z.coerce.number().positive().default(32),
+    MLR_MAX_EXEC_MEMORY_MB: z.coerce.number().int().min(64).default(131_072),
+    MLR_MAX_EXEC_GPUS: z.coerce.number().int().min(0).default(8),
     /** Output of one execution kept for its log (head and tail, a marker between); the rest is dropped. */
     MLR_EXEC_MAX_LOG_MB: z.coerce.number().positive().max(1024).default(16),
     /** Longest observation handed back to the agent; longer ones keep their head and tail. */
@@ -354,6 +357,14 @@ export const configSchema = z
         code: 'custom',
         path: ['MLR_S3_ENDPOINT'],
         message: `MLR_EXECUTOR=kubernetes and MLR_ARTIFACTS=s3 need an object store: set MLR_S3_ENDPOINT and its keys`,
+      });
+    }
+    if (c.MLR_OIDC_ISSUER && !c.MLR_OIDC_AUDIENCE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MLR_OIDC_AUDIENCE'],
+        message:
+          'MLR_OIDC_ISSUER needs MLR_OIDC_AUDIENCE: without it, a token the issuer made for any other application would be accepted',
       });
     }
     if (c.MLR_WEBHOOK_URL && (c.MLR_WEBHOOK_SECRET ?? '').length < 16) {

@@ -77,7 +77,7 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
     failures: config.MLR_LLM_BREAKER_FAILURES,
     cooldownMs: config.MLR_LLM_BREAKER_COOLDOWN_MS,
   });
-  const model = withBreaker(createOpenAiChatModel(openai), breaker);
+  const model = withBreaker(createOpenAiChatModel(openai, { maxTokens: config.MLR_MODEL_RESERVE_TOKENS }), breaker);
   return { db, config, model, scholar, python, store, executor };
 }
 
@@ -125,6 +125,7 @@ function createKubernetesBackend(
     pendingTimeoutMs: config.MLR_K8S_PENDING_TIMEOUT_MS,
     networkPolicy: config.MLR_K8S_NETWORK_POLICY,
     maxReturnBytes: config.MLR_EXEC_MAX_DISK_MB * 1024 * 1024,
+    maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
     // The run's events stream the Job's phases (queued, pending with its reason, running, …).
     onPhase: (spec, o) =>
       void appendEvent(db, spec.workspace.runId, 'job', {

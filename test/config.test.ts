@@ -70,6 +70,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses an OIDC issuer without an audience, which would accept tokens made for other applications', () => {
+    expect(() => loadConfig({ MLR_OIDC_ISSUER: 'https://id.example' })).toThrow(
+      /MLR_OIDC_AUDIENCE: MLR_OIDC_ISSUER needs/,
+    );
+    expect(loadConfig({ MLR_OIDC_ISSUER: 'https://id.example', MLR_OIDC_AUDIENCE: 'mlr' }).MLR_OIDC_AUDIENCE).toBe(
+      'mlr',
+    );
+  });
+
   it('explains what to set when no model is configured', () => {
     expect(modelConfigProblem(loadConfig({}))).toMatch(/set MLR_MODEL/);
     expect(modelConfigProblem(loadConfig({ MLR_MODEL: 'm' }))).toMatch(/OPENAI_API_KEY .* or OPENAI_BASE_URL/);

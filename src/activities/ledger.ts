@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { estimateTokens } from '../clients/llm';
 import { defaultRunBudget, type Config } from '../config';
-import { reserve, settle, type Reservation } from '../db/ledger';
+import { extendReservation, reserve, settle, type Reservation } from '../db/ledger';
 import type { Transactional } from '../db/types';
 import { describeExhaustion, ZERO_SPEND, type Spend } from '../domain/budget';
 import { ErrorType } from '../errors';
@@ -96,24 +96,34 @@ export function createMeter({ db, config }: MeterDeps) {
       run: () => Promise<T>,
     ): Promise<T> {
       const key = `exec:${e.key}`;
+      const ttlMs = e.timeoutMs + config.MLR_K8S_DEADLINE_MARGIN_S * 1000;
       await reserveOrThrow({
         key,
         runId: e.runId,
         kind: 'execution',
         stage: e.stage,
         estimate: computeSpend(e.timeoutMs, e.gpus, e.cpus),
-        ttlMs: e.timeoutMs + config.MLR_K8S_DEADLINE_MARGIN_S * 1000,
+        ttlMs,
         maxConcurrent: e.maxJobs,
       });
+      // A Job can wait in a queue for longer than it may run: while this attempt lives, its reservation (and
+      // its job slot) is renewed, so neither lapses and lets the budget or the window be spent twice. If the
+      // worker dies, renewal stops and the reservation lapses one ttl later, as before.
+      const renew = setInterval(
+        () => void extendReservation(db, key, ttlMs).catch(() => undefined),
+        Math.max(1000, Math.min(60_000, ttlMs / 3)),
+      );
       let result: T;
       try {
         result = await run();
       } catch (err) {
         // Stopped before it measured anything (a refused sandbox, a cancelled activity): the reservation lapses
         // at its expiry if the worker dies here, and is released now otherwise.
+        clearInterval(renew);
         await settle(db, key, ZERO_SPEND);
         throw err;
       }
+      clearInterval(renew);
       await settle(db, key, computeSpend(result.durationMs, e.gpus, e.cpus));
       return result;
     },

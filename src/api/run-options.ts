@@ -74,6 +74,22 @@ export function checkRunOptions(config: Config, o: RunOptions): void {
       `body/validationSeeds must be <= ${config.MLR_MAX_VALIDATION_SEEDS} (MLR_MAX_VALIDATION_SEEDS)`,
     );
   }
+  const r = o.resources;
+  const over = (
+    [
+      ['cpu', r?.cpu, config.MLR_MAX_EXEC_CPUS, 'MLR_MAX_EXEC_CPUS'],
+      ['memoryMb', r?.memoryMb, config.MLR_MAX_EXEC_MEMORY_MB, 'MLR_MAX_EXEC_MEMORY_MB'],
+      ['gpus', r?.gpus, config.MLR_MAX_EXEC_GPUS, 'MLR_MAX_EXEC_GPUS'],
+    ] as const
+  ).find(([, asked, max]) => asked !== undefined && asked > max);
+  if (over) {
+    const [field, asked, max, name] = over;
+    throw new HttpError(
+      422,
+      'ResourcesOverLimit',
+      `body/resources/${field} ${asked} is more than one execution may have here: at most ${max} (${name})`,
+    );
+  }
   if (o.executor !== undefined && !config.executors.includes(o.executor)) {
     throw new HttpError(
       400,

@@ -21,7 +21,7 @@ export class ApiClient {
       throw new CliError(
         EXIT.auth,
         'NoToken',
-        'no token: pass --token, set MLR_TOKEN, or add "token" to the config file',
+        'no token: pass --token-file, set MLR_TOKEN, or add "token" to the config file',
       );
     }
     return { authorization: `Bearer ${this.settings.token}`, ...extra };

@@ -1,5 +1,5 @@
 // `mlr`: the command line of mlr-copilot (commander for arguments, ora for progress). Every command takes
-// --url/--token (or MLR_URL/MLR_TOKEN, or the config file) and --json; exit codes are in errors.ts.
+// --url/--token-file (or MLR_URL/MLR_TOKEN, or the config file) and --json; exit codes are in errors.ts.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { addBenchCommand } from './bench';
 import { ApiClient } from './client';
 import { CliError, EXIT } from './errors';
 import { resolveSettings, type Settings } from './settings';
+import { terminalJson, terminalSafe, terminalText } from './terminal';
 import { watchRun, type RunView } from './watch';
 
 interface Io {
@@ -51,7 +52,11 @@ export function buildProgram(io: Io): Command {
   const program = new Command('mlr')
     .description('mlr-copilot from the command line: papers, runs, decisions, logs and reports')
     .option('--url <url>', 'the API (default: MLR_URL, the config file, or http://127.0.0.1:8080)')
-    .option('--token <token>', 'API token (default: MLR_TOKEN or the config file)')
+    .option(
+      '--token-file <file>',
+      'read the API token from this file, or - for stdin (default: MLR_TOKEN or the config file)',
+    )
+    .addOption(new Option('--token <token>').hideHelp())
     .option('--config <file>', 'config file (default: MLR_CONFIG or ~/.config/mlr/config.json)')
     .option('--json', 'print JSON for scripts instead of text')
     .version(VERSION, '-V, --version')
@@ -322,8 +327,9 @@ export async function main(
   argv: string[],
   io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
 ): Promise<number> {
-  const program = buildProgram(io);
   const json = argv.includes('--json');
+  // Everything printed comes from the server, and some of it from experiment code or a model: made inert.
+  const program = buildProgram({ ...io, stdout: terminalSafe(io.stdout, json) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
@@ -337,8 +343,8 @@ export async function main(
       err instanceof CliError ? err : new CliError(EXIT.internal, 'Internal', (err as Error).stack ?? String(err));
     io.stderr.write(
       json
-        ? `${JSON.stringify({ error: { code: e.code, message: e.message, status: e.status ?? null }, exitCode: e.exitCode })}\n`
-        : `mlr: ${e.code}: ${e.message}\n`,
+        ? `${terminalJson(JSON.stringify({ error: { code: e.code, message: e.message, status: e.status ?? null }, exitCode: e.exitCode }))}\n`
+        : `mlr: ${e.code}: ${terminalText(e.message)}\n`,
     );
     return e.exitCode;
   }

@@ -43,10 +43,28 @@ function readFile(file: string, explicit: boolean): z.infer<typeof fileSchema> {
   return result.data;
 }
 
+/** The token in a file (or on stdin for "-"): trimmed, and refused when empty. */
+function readTokenFile(file: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file === '-' ? 0 : file, 'utf8').trim();
+  } catch (err) {
+    throw new CliError(EXIT.usage, 'BadTokenFile', `cannot read the token from ${file}: ${(err as Error).message}`);
+  }
+  if (!token) throw new CliError(EXIT.usage, 'BadTokenFile', `${file} holds no token`);
+  return token;
+}
+
 export function resolveSettings(
-  flags: { url?: string; token?: string; json?: boolean; config?: string },
+  flags: { url?: string; token?: string; tokenFile?: string; json?: boolean; config?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Settings {
+  if (flags.token !== undefined)
+    throw new CliError(
+      EXIT.usage,
+      'TokenInArguments',
+      '--token would show the token to every user of this machine (in ps); use --token-file FILE (or - for stdin), MLR_TOKEN, or the config file',
+    );
   const file = readFile(flags.config ?? configPath(env), Boolean(flags.config ?? env.MLR_CONFIG));
   const url = (flags.url ?? env.MLR_URL ?? file.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   try {
@@ -55,5 +73,6 @@ export function resolveSettings(
   } catch {
     throw new CliError(EXIT.usage, 'BadUrl', `${url} is not an http(s) URL (--url, MLR_URL or the config file)`);
   }
-  return { url, token: flags.token ?? env.MLR_TOKEN ?? file.token, json: Boolean(flags.json) };
+  const token = flags.tokenFile !== undefined ? readTokenFile(flags.tokenFile) : (env.MLR_TOKEN ?? file.token);
+  return { url, token, json: Boolean(flags.json) };
 }

@@ -4,6 +4,7 @@
 import type { Ora } from 'ora';
 import { isFinished, type RunStatus, type RunUntil } from '../workflows/definitions';
 import type { ApiClient, StreamEvent } from './client';
+import { terminalText } from './terminal';
 
 export interface RunView {
   id: string;
@@ -80,8 +81,9 @@ export async function watchRun(client: ApiClient, runId: string, opts: WatchOpti
     const { default: ora } = await import('ora');
     spinner = ora({ stream: stderr, discardStdin: false });
   }
-  const note = (line: string) => {
+  const note = (raw: string) => {
     if (!spinner) return;
+    const line = terminalText(raw); // titles the model wrote
     if (spinner.isSpinning && spinner.isEnabled) {
       spinner.clear();
       stderr.write(`    ${line}\n`);

@@ -131,8 +131,13 @@ export function toFailure(err: unknown): unknown {
   return err;
 }
 
-/** A ChatModel over Chat Completions with structured output. The client must be built with maxRetries: 0. */
-export function createOpenAiChatModel(client: OpenAI): ChatModel {
+/**
+ * A ChatModel over Chat Completions with structured output. The client must be built with maxRetries: 0.
+ * Every call sends `max_tokens`, the reply size the ledger reserved for it (MLR_MODEL_RESERVE_TOKENS): a
+ * reply can never cost more than was reserved, whatever the model or a prompt injection asks for.
+ */
+export function createOpenAiChatModel(client: OpenAI, opts: { maxTokens: number }): ChatModel {
+  const max_tokens = opts.maxTokens;
   return {
     async complete(request, signal) {
       try {
@@ -140,6 +145,7 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
           {
             model: request.model,
             messages: request.messages,
+            max_tokens,
             response_format: {
               type: 'json_schema',
               json_schema: { name: request.jsonSchema.name, strict: true, schema: request.jsonSchema.schema },
@@ -165,6 +171,7 @@ export function createOpenAiChatModel(client: OpenAI): ChatModel {
             })),
             tool_choice: 'required',
             parallel_tool_calls: false,
+            max_tokens,
           },
           { signal },
         );

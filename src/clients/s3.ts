@@ -1,5 +1,8 @@
 // The S3-compatible object store (@aws-sdk/client-s3: MinIO, versitygw, Ceph, GCS interoperability, AWS):
 // artifacts (logs, blobs) and the transfers to and from experiment pods by presigned URL.
+import fs from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import {
   CreateBucketCommand,
@@ -70,6 +73,36 @@ export function createS3Store(s: S3Settings): S3Store {
       throw err;
     }
   };
+  /** Streams an object into a file, counting the bytes that arrive rather than trusting its length. */
+  const downloadKey = async (Key: string, file: string, maxBytes: number): Promise<boolean> => {
+    let res;
+    try {
+      res = await s3.send(new GetObjectCommand({ Bucket, Key }));
+    } catch (err) {
+      if (missing(err)) return false;
+      throw err;
+    }
+    const body = res.Body as Readable;
+    if ((res.ContentLength ?? 0) > maxBytes) {
+      body.destroy();
+      throw new TooLargeError(`${Key} is ${res.ContentLength} bytes, more than ${maxBytes}`);
+    }
+    let seen = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        seen += chunk.length;
+        if (seen > maxBytes) done(new TooLargeError(`${Key} sent more than ${maxBytes} bytes`));
+        else done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, counter, fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    } catch (err) {
+      await fs.promises.rm(file, { force: true });
+      throw err;
+    }
+    return true;
+  };
   const putKey = (Key: string, Body: Buffer) => s3.send(new PutObjectCommand({ Bucket, Key, Body }));
   return {
     async ensureBucket() {
@@ -98,6 +131,7 @@ export function createS3Store(s: S3Settings): S3Store {
         await putKey(key, body);
       },
       get: (key, maxBytes) => getKey(key, maxBytes),
+      download: (key, file, maxBytes) => downloadKey(key, file, maxBytes),
       async presignGet(key, ttlSeconds) {
         return getSignedUrl(signer, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: ttlSeconds });
       },

@@ -106,6 +106,19 @@ export async function reserve(db: Transactional, r: Reservation, defaults: Budge
   });
 }
 
+/**
+ * Keeps a live reservation counted for `ttlMs` more from now (an execution still queued or running); one that
+ * was settled, or has lapsed, stays as it is. Returns whether it was live.
+ */
+export async function extendReservation(db: Queryable, key: string, ttlMs: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE ledger SET expires_at = now() + make_interval(secs => $2)
+     WHERE key = $1 AND state = 'reserved' AND expires_at > now()`,
+    [key, ttlMs / 1000],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 /** Replaces the estimate with the measured cost (zero when the call or execution cost nothing). */
 export async function settle(db: Queryable, key: string, actual: Spend): Promise<void> {
   await db.query(

@@ -275,7 +275,10 @@ describe('OIDC bearer tokens', () => {
         headers: { authorization: `Bearer ${await sign(privateKey, { sub: 'carol' })}` },
         payload: { content: '# Carol\n\nbody', format: 'markdown' },
       });
-      expect(upload.json().owner).toBe('carol');
+      expect(upload.json().owner).toBe('oidc:carol'); // never the static user carol
+      const star = await get(await sign(privateKey, { sub: '*' }));
+      expect(star.statusCode).toBe(200);
+      expect(star.json().items).toEqual([]); // subject "*" is oidc:*, not every owner
       expect((await get(await sign(other, { sub: 'mallory' }))).statusCode).toBe(401);
       expect((await get(await sign(privateKey, { sub: 'carol' }, { aud: 'someone-else' }))).statusCode).toBe(401);
       expect((await get(await sign(privateKey, { sub: 'carol' }, { exp: '-1m' }))).statusCode).toBe(401);

@@ -302,11 +302,28 @@ describe('campaign requests', () => {
       [{ name: 'x', paperIds: ['00000000-0000-4000-8000-000000000000'], budget: { usd: 1 } }, 404, 'NotFound'],
       [{ name: 'x', paperIds: [papers[0]], taskId: 'nope', budget: { usd: 1 } }, 422, 'UnknownTask'],
       [{ name: 'x', paperIds: [papers[0]], executor: 'kubernetes', budget: { usd: 1 } }, 400, 'ExecutorUnavailable'],
+      // Within the schema's bounds, beyond the operator's ceilings for one execution (MLR_MAX_EXEC_*).
+      [{ name: 'x', paperIds: [papers[0]], resources: { gpus: 64 }, budget: { usd: 1 } }, 422, 'ResourcesOverLimit'],
+      [{ name: 'x', paperIds: [papers[0]], resources: { cpu: 256 }, budget: { usd: 1 } }, 422, 'ResourcesOverLimit'],
+      [
+        { name: 'x', paperIds: [papers[0]], resources: { memoryMb: 4_194_304 }, budget: { usd: 1 } },
+        422,
+        'ResourcesOverLimit',
+      ],
     ];
     for (const [body, status, code] of cases) {
       const res = await call('POST', '/v1/campaigns', body);
       expect({ body, status: res.statusCode, code: res.json().error.code }).toEqual({ body, status, code });
     }
+    const gpus = await call('POST', '/v1/campaigns', {
+      name: 'x',
+      paperIds: [papers[0]],
+      resources: { gpus: 9 },
+      budget: { usd: 1 },
+    });
+    expect(gpus.json().error.message).toBe(
+      'body/resources/gpus 9 is more than one execution may have here: at most 8 (MLR_MAX_EXEC_GPUS)',
+    );
     expect((await h.pool.query('SELECT count(*)::int AS n FROM campaigns')).rows[0].n).toBe(before);
   });
 

@@ -187,9 +187,20 @@ describe('mlr', () => {
     const none = await mlr(['runs', 'list'], bare);
     expect(none.code).toBe(3);
     expect(none.stderr).toContain('NoToken');
-    const wrong = await mlr(['runs', 'list', '--token', 'not-a-token']);
+    const wrongFile = path.join(tmp, 'wrong-token');
+    fs.writeFileSync(wrongFile, 'not-a-token\n', { mode: 0o600 });
+    const wrong = await mlr(['runs', 'list', '--token-file', wrongFile]);
     expect(wrong.code).toBe(3);
     expect(wrong.stderr).toContain('Unauthorized');
+    // A token in the arguments is in every user's `ps`: refused before anything is sent.
+    const inArgv = await mlr(['runs', 'list', '--token', TOKEN]);
+    expect(inArgv.code).toBe(2);
+    expect(inArgv.stderr).toContain('TokenInArguments');
+    const goodFile = path.join(tmp, 'token');
+    fs.writeFileSync(goodFile, `${TOKEN}\n`, { mode: 0o600 });
+    expect((await mlr(['runs', 'list', '--token-file', goodFile], bare)).code).toBe(0);
+    const empty = await mlr(['runs', 'list', '--token-file', path.join(tmp, 'nowhere')], bare);
+    expect([empty.code, empty.stderr.includes('BadTokenFile')]).toEqual([2, true]);
 
     const config = path.join(tmp, '.config', 'mlr', 'config.json');
     fs.mkdirSync(path.dirname(config), { recursive: true });

@@ -18,7 +18,8 @@ const request = {
   messages: [{ role: 'user' as const, content: 'hi' }],
   jsonSchema: { name: 'paper_analysis', schema: { type: 'object' } },
 };
-const model = () => createOpenAiChatModel(new OpenAI({ apiKey: 'k', baseURL: fake.baseUrl, maxRetries: 0 }));
+const model = () =>
+  createOpenAiChatModel(new OpenAI({ apiKey: 'k', baseURL: fake.baseUrl, maxRetries: 0 }), { maxTokens: 512 });
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(
@@ -39,6 +40,18 @@ describe('the OpenAI chat model adapter', () => {
     });
   });
 
+  it('sends the reserved reply size as max_tokens on every call, structured or with tools', async () => {
+    await model().complete(request);
+    expect(fake.requests.at(-1)!.body.max_tokens).toBe(512);
+    await model().act({
+      model: 'm',
+      messages: [{ role: 'user', content: 'go' }],
+      tools: [{ name: 'final_answer', description: 'd', parameters: { type: 'object', properties: {} } }],
+    });
+    expect(fake.requests.at(-1)!.schemaName).toBe('agent');
+    expect(fake.requests.at(-1)!.body.max_tokens).toBe(512);
+  });
+
   it('maps 429 to a retryable failure that carries retry-after', async () => {
     fake.enqueue('paper_analysis', { status: 429, headers: { 'retry-after': '7' } });
     const f = await failureOf(model().complete(request));
@@ -54,7 +67,9 @@ describe('the OpenAI chat model adapter', () => {
   });
 
   it('maps an unreachable endpoint to a retryable failure', async () => {
-    const dead = createOpenAiChatModel(new OpenAI({ apiKey: 'k', baseURL: 'http://127.0.0.1:9/v1', maxRetries: 0 }));
+    const dead = createOpenAiChatModel(new OpenAI({ apiKey: 'k', baseURL: 'http://127.0.0.1:9/v1', maxRetries: 0 }), {
+      maxTokens: 512,
+    });
     const f = await failureOf(dead.complete(request));
     expect([f.type, f.nonRetryable]).toEqual(['LlmUnavailable', false]);
   });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { detectGpuDevices } from '../../src/experiments/executor/local';
+import { allotGpus, detectGpuDevices } from '../../src/experiments/executor/local';
 import type { AddressInfo } from 'node:net';
 import type { PreparedTask } from '../../src/tasks/library';
 import { execSpec, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
@@ -37,6 +37,19 @@ describe('the local executor and GPUs', () => {
         .sort(),
     ).toEqual(['nvidia-uvm', 'nvidia0', 'nvidia1', 'nvidiactl']);
     expect(detectGpuDevices(path.join(dev, 'missing'))).toEqual([]);
+  });
+
+  const machine = ['/dev/nvidia0', '/dev/nvidia1', '/dev/nvidia2', '/dev/nvidiactl', '/dev/nvidia-uvm'];
+  const shared = ['/dev/nvidiactl', '/dev/nvidia-uvm'];
+  it.each([
+    ['one GPU of an idle machine: the first', 1, {}, ['/dev/nvidia0', ...shared]],
+    ['one GPU while nvidia0 is busy: the next', 1, { '/dev/nvidia0': 1 }, ['/dev/nvidia1', ...shared]],
+    ['two GPUs while nvidia1 is busy', 2, { '/dev/nvidia1': 2 }, ['/dev/nvidia0', '/dev/nvidia2', ...shared]],
+    ['three of three, all busy once', 3, { '/dev/nvidia0': 1, '/dev/nvidia1': 1, '/dev/nvidia2': 1 }, machine],
+    ['four of three: none', 4, {}, undefined],
+  ])('allots %s, and never every GPU for one', (_what, gpus, busy, expected) => {
+    const got = allotGpus(machine, gpus, new Map(Object.entries(busy)));
+    expect(got?.slice().sort()).toEqual(expected?.slice().sort());
   });
 });
 

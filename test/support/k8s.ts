@@ -136,6 +136,7 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
         pendingTimeoutMs: 5000,
         networkPolicy: false,
         maxReturnBytes: 256 * 1024 * 1024,
+        maxLogBytes: 16 * 1024 * 1024,
         ...over,
       }),
     async close() {

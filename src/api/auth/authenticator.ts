@@ -10,6 +10,9 @@ export interface Authenticator {
   authenticate(token: string): Promise<Principal | undefined>;
 }
 
+/** Prefix of every owner name that comes from the identity provider (static users match USER_NAME, no ':'). */
+export const OIDC_OWNER_PREFIX = 'oidc:';
+
 const looksLikeJwt = (t: string): boolean => t.split('.').length === 3 && t.length < 16_384;
 
 function staticTokens(config: Config): (token: string) => Principal | undefined {
@@ -52,9 +55,11 @@ function oidc(config: Config): ((token: string) => Promise<Principal | undefined
         audience: config.MLR_OIDC_AUDIENCE,
         algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256', 'EdDSA'],
       });
-      const name = payload[config.MLR_OIDC_USER_CLAIM];
-      if (typeof name !== 'string' || !name || name.length > 256) return undefined;
-      return { name, admin: config.oidcAdmins.includes(name) };
+      const subject = payload[config.MLR_OIDC_USER_CLAIM];
+      if (typeof subject !== 'string' || !subject || subject.length > 256) return undefined;
+      // Owners from the identity provider live in their own namespace: subject "alice" is never the
+      // static-token user alice, and no subject can name a marker such as the admin stream's "*".
+      return { name: `${OIDC_OWNER_PREFIX}${subject}`, admin: config.oidcAdmins.includes(subject) };
     } catch {
       return undefined;
     }

@@ -6,7 +6,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifacts';
@@ -17,6 +16,7 @@ import { pause } from './kubernetes/pause';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
 import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
 import { scoreExecution } from './measure';
+import { scanTar, TarRefused } from './tar-scan';
 import {
   SandboxUnavailableError,
   type ExecutionInputs,
@@ -59,6 +59,11 @@ export interface TransferStore {
   put(key: string, body: Buffer): Promise<void>;
   /** The object, or undefined when there is none; throws TooLargeError past `maxBytes` without reading it. */
   get(key: string, maxBytes?: number): Promise<Buffer | undefined>;
+  /**
+   * Streams the object into `file` (false when there is none), counting what arrives: past `maxBytes` it
+   * stops, removes the file and throws TooLargeError, whatever the object's length claimed.
+   */
+  download(key: string, file: string, maxBytes: number): Promise<boolean>;
   presignGet(key: string, ttlSeconds: number): Promise<string>;
   presignPut(key: string, ttlSeconds: number): Promise<string>;
   remove(keys: string[]): Promise<void>;
@@ -78,8 +83,10 @@ export interface KubernetesExecutorOptions {
   pendingTimeoutMs: number;
   /** The namespace denies experiment pods all egress but the object store (a NetworkPolicy, k8s/). */
   networkPolicy: boolean;
-  /** Most a pod may send back: the log, the workspace tarball, and the workspace unpacked. */
+  /** Most a pod may send back as its workspace: the tarball, and the files it unpacks to. */
   maxReturnBytes: number;
+  /** Most of a pod's log that is read back (the runner keeps its head and tail within this). */
+  maxLogBytes: number;
   /** Phases as they change, for the run's events. */
   onPhase?: (spec: ExecutionSpec, o: Observation & { job: string }) => void;
 }
@@ -123,35 +130,20 @@ export class TooLargeError extends Error {
   }
 }
 
-/** Bytes the gzip stream unpacks to, counted without keeping them; stops counting past `limit`. */
-export async function unpackedSize(gz: Buffer, limit: number): Promise<number> {
-  let total = 0;
-  const gunzip = zlib.createGunzip();
-  return new Promise<number>((resolve, reject) => {
-    gunzip.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > limit) {
-        gunzip.destroy();
-        resolve(total);
-      }
-    });
-    gunzip.on('end', () => resolve(total));
-    gunzip.on('error', reject);
-    gunzip.end(gz);
-  });
-}
-
 /**
- * Extracts a workspace a pod sent back, which is hostile: refused when it unpacks to more than `maxBytes`;
- * GNU tar keeps members inside `dest` (no absolute paths, no `..`, links that point out are not followed by
- * later members); afterwards only regular files and folders survive (no links, no devices, no FIFOs).
+ * Extracts a workspace a pod sent back (the gzipped tar in `file`), which is hostile: every header is read
+ * first (scanTar), and the archive refused whole when a member is a link, a device, a FIFO, a sparse file or
+ * a path that climbs out, or when its files add up to more than `maxBytes`, so what it unpacks to on disk is
+ * at most that. GNU tar then unpacks it; afterwards only regular files and folders survive.
  */
-export async function extract(tarball: Buffer, dest: string, maxBytes: number): Promise<void> {
-  if ((await unpackedSize(tarball, maxBytes)) > maxBytes)
-    throw new TooLargeError(`the returned workspace unpacks to more than ${maxBytes} bytes`);
+export async function extract(file: string, dest: string, maxBytes: number): Promise<void> {
+  try {
+    await scanTar(fs.createReadStream(file), maxBytes);
+  } catch (err) {
+    if (err instanceof TarRefused && err.tooLarge) throw new TooLargeError(err.message);
+    throw err;
+  }
   await fs.promises.mkdir(dest, { recursive: true });
-  const file = `${dest}.tgz`;
-  await fs.promises.writeFile(file, tarball);
   try {
     await execFileP('tar', [
       '-xzf',
@@ -163,7 +155,6 @@ export async function extract(tarball: Buffer, dest: string, maxBytes: number): 
       '--no-overwrite-dir',
     ]);
   } finally {
-    await fs.promises.rm(file, { force: true });
     // Whatever tar managed or refused, nothing but regular files and folders stays.
     const prune = async (dir: string): Promise<void> => {
       for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
@@ -344,12 +335,10 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
   ): Promise<ExecutionResult> {
     const prefix = `executions/${name}`;
     const summary = parseSummary(o?.terminationMessage);
-    const capped = (key: string) =>
-      opts.transfer.get(key, opts.maxReturnBytes).catch((err: unknown) => {
-        if (err instanceof TooLargeError) return err;
-        throw err;
-      });
-    const logGot = await capped(`${prefix}/log.txt`);
+    const logGot = await opts.transfer.get(`${prefix}/log.txt`, opts.maxLogBytes).catch((err: unknown) => {
+      if (err instanceof TooLargeError) return err;
+      throw err;
+    });
     let logBytes =
       logGot instanceof TooLargeError ? Buffer.from(`[the log was not read: ${logGot.message}]\n`) : logGot;
     if (!logBytes && o?.podName)
@@ -363,9 +352,12 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
       queuedMs: t.queuedMs,
       startedAt: o?.startedAt,
     };
+    // The runner's summary is the script's to influence: what is billed (and a timing task's score) is the
+    // container's run time as the kubelet recorded it, or the time this worker watched it, never the summary's.
+    const podMs = o?.startedAt && o.finishedAt ? Date.parse(o.finishedAt) - Date.parse(o.startedAt) : NaN;
     const base = {
-      exitCode: summary?.exitCode ?? o?.exitCode ?? null,
-      durationMs: summary?.durationMs ?? Date.now() - t.started,
+      exitCode: o?.exitCode ?? summary?.exitCode ?? null,
+      durationMs: Number.isFinite(podMs) && podMs >= 0 ? podMs : Date.now() - t.started,
       peakMemoryMb: summary?.peakMemoryMb ?? null,
       logTail,
       log,
@@ -386,24 +378,34 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
     if (ended === 'gone') return fail('failed', `Job ${name} was deleted before it finished`);
     if (ended === 'stuck')
       return fail('failed', `the Job could not start: ${o?.reason}${o?.message ? `: ${o.message}` : ''}`);
-    const outputs = await capped(`${prefix}/output.tgz`);
-    if (outputs instanceof TooLargeError) {
-      await cleanup().catch(() => undefined);
-      return fail('failed', outputs.message);
+    const dir = await fs.promises.mkdtemp(path.join(opts.scratchDir, `${name}-out-`));
+    const tarball = `${dir}.tgz`;
+    let outputs: boolean | TooLargeError;
+    try {
+      outputs = await opts.transfer.download(`${prefix}/output.tgz`, tarball, opts.maxReturnBytes).catch((err) => {
+        if (err instanceof TooLargeError) return err;
+        throw err;
+      });
+    } catch (err) {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      throw err;
     }
-    if (!outputs || !summary) {
+    if (outputs instanceof TooLargeError || !outputs || !summary) {
+      await Promise.all([fs.promises.rm(dir, { recursive: true }), fs.promises.rm(tarball, { force: true })]);
       await cleanup().catch(() => undefined);
+      if (outputs instanceof TooLargeError) return fail('failed', outputs.message);
       if (o?.reason === 'DeadlineExceeded') return fail('timeout', `the Job passed its deadline (${o.message ?? ''})`);
       const memory = o?.oomKilled ? ` (memory limit ${spec.resources.memoryMb} MB)` : '';
       const why = summary?.error ?? o?.message ?? o?.reason ?? 'no summary from the runner';
       return fail('failed', `the runner did not finish: ${why}${memory}`);
     }
-    const dir = await fs.promises.mkdtemp(path.join(opts.scratchDir, `${name}-out-`));
     try {
       try {
-        await extract(outputs, dir, opts.maxReturnBytes);
+        await extract(tarball, dir, opts.maxReturnBytes);
       } catch (err) {
         return fail('failed', `the returned workspace was refused: ${(err as Error).message}`);
+      } finally {
+        await fs.promises.rm(tarball, { force: true });
       }
       if (spec.workspace.kind === 'live') await syncBack(dir, opts.inputs.liveWorkspace(spec.workspace));
       if (summary.timedOut) return fail('timeout', `timed out after ${spec.timeoutMs} ms`);
@@ -414,7 +416,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
         workspaceDir: dir,
         scoringDir: `${dir}-scoring`,
         metricName: spec.metricName,
-        exitCode: summary.exitCode ?? null,
+        exitCode: base.exitCode,
         memoryNote: o?.oomKilled ? ` (memory limit ${spec.resources.memoryMb} MB)` : '',
         durationMs: base.durationMs,
       });

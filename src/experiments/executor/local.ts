@@ -88,6 +88,21 @@ export function detectGpuDevices(devDir = '/dev'): string[] {
   return [...gpus, ...shared].map((n) => path.join(devDir, n));
 }
 
+/**
+ * The device files an execution asking for `gpus` GPUs gets: that many of the GPU devices (the least used
+ * by executions running now, lowest number first), and the shared control devices every CUDA process needs;
+ * undefined when the machine has fewer GPUs than asked. Never every GPU for one.
+ */
+export function allotGpus(devices: string[], gpus: number, inUse: ReadonlyMap<string, number>): string[] | undefined {
+  const number = (d: string) => Number(/nvidia(\d+)$/.exec(d)?.[1] ?? NaN);
+  const cards = devices.filter((d) => Number.isInteger(number(d)));
+  if (gpus > cards.length) return undefined;
+  const chosen = [...cards]
+    .sort((a, b) => (inUse.get(a) ?? 0) - (inUse.get(b) ?? 0) || number(a) - number(b))
+    .slice(0, gpus);
+  return [...chosen, ...devices.filter((d) => !cards.includes(d))];
+}
+
 export { READ_ONLY_VIOLATION } from './measure';
 
 const keyHash = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
@@ -229,6 +244,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
   const maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(opts.scratchDir, { recursive: true, mode: 0o711 });
+  /** Executions using each GPU device now: a new one gets the least used. */
+  const gpusInUse = new Map<string, number>();
   return {
     name: 'local',
     async execute(spec): Promise<ExecutionResult> {
@@ -237,15 +254,18 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       if (plan.refusal) throw new SandboxUnavailableError(plan.refusal);
       const task = await opts.inputs.task(spec.workspace.taskId);
       const gpus = spec.resources.gpus;
-      const devices = opts.gpuDevices ?? [];
-      if (gpus > 0 && devices.length === 0) {
+      const devices = gpus > 0 ? allotGpus(opts.gpuDevices ?? [], gpus, gpusInUse) : [];
+      if (!devices || (gpus > 0 && devices.length === 0)) {
+        const have = (opts.gpuDevices ?? []).filter((d) => /nvidia\d+$/.test(d)).length;
         return {
           status: 'failed',
           exitCode: null,
           durationMs: Date.now() - started,
           peakMemoryMb: null,
           metrics: null,
-          error: `the execution asks for ${gpus} GPU(s) and this machine has none (use MLR_EXECUTOR=kubernetes)`,
+          error:
+            `the execution asks for ${gpus} GPU(s) and this machine has ` +
+            `${have === 0 ? 'none' : have} (use MLR_EXECUTOR=kubernetes)`,
           logTail: '',
           log: await opts.store.put(spec.logKey, Buffer.from('')),
           networkIsolated: true,
@@ -267,7 +287,10 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       if (spec.workspace.kind === 'snapshot') await opts.inputs.materialize(spec.workspace, workspaceDir);
       await clearOutputs(workspaceDir);
       const python = task.python ?? opts.python;
-      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, gpus > 0 ? devices : [], python);
+      for (const d of devices) gpusInUse.set(d, (gpusInUse.get(d) ?? 0) + 1);
+      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, devices, python).finally(() => {
+        for (const d of devices) gpusInUse.set(d, (gpusInUse.get(d) ?? 1) - 1);
+      });
       const base = {
         exitCode: run.exitCode,
         durationMs: Date.now() - started,

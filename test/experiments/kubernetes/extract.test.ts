@@ -1,31 +1,31 @@
-// What a pod sends back is hostile: the returned workspace is unpacked inside its folder, links and
-// special files do not survive, and an archive that unpacks to more than the cap is refused unread.
+// What a pod sends back is hostile: every header of the returned workspace is read before anything is
+// unpacked, and the archive is refused whole for a link, a device, a FIFO, a sparse file, a path that climbs
+// out, or files adding up to more than the cap (however small the archive is).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { extract, TooLargeError, unpackedSize } from '../../../src/experiments/executor/kubernetes';
+import { extract, TooLargeError } from '../../../src/experiments/executor/kubernetes';
+import { scanTar, TarRefused } from '../../../src/experiments/executor/tar-scan';
 
+/** Writes a gzipped tar of the members Python's tarfile makes: [name, kind, data, link or zeros' count] each. */
 const MAKE = `
-import io, sys, tarfile
-out = io.BytesIO()
-with tarfile.open(fileobj=out, mode="w:gz") as tar:
-    def add(name, data=b"x", kind=tarfile.REGTYPE, link=""):
+import io, json, sys, tarfile
+members = json.loads(sys.argv[1])
+fmt = tarfile.PAX_FORMAT if sys.argv[3] == "pax" else tarfile.GNU_FORMAT
+with tarfile.open(sys.argv[2], mode="w:gz", format=fmt) as tar:
+    for name, kind, value in members:
         info = tarfile.TarInfo(name)
-        info.type = kind
-        info.linkname = link
-        info.size = len(data) if kind == tarfile.REGTYPE else 0
-        tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
-    add("train.py", b"print(1)\\n")
-    add("submission.csv", b"id,target\\n")
-    add("../escaped.txt")
-    add("/abs-escaped.txt")
-    add("out", kind=tarfile.SYMTYPE, link=sys.argv[1])
-    add("out/pwned.txt")
-    add("hard", kind=tarfile.LNKTYPE, link="/etc/hostname")
-    add("fifo", kind=tarfile.FIFOTYPE)
-sys.stdout.buffer.write(out.getvalue())
+        if kind == "zeros":
+            kind, value = "file", "\\0" * int(value)
+        info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
+                     "hardlink": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "chr": tarfile.CHRTYPE}[kind]
+        data = value.encode() if kind == "file" else b""
+        if kind in ("symlink", "hardlink"):
+            info.linkname = value
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data) if kind == "file" else None)
 `;
 
 let root: string;
@@ -34,31 +34,76 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-it('keeps every member inside the folder and only regular files and folders', async () => {
-  const outside = path.join(root, 'outside');
-  fs.mkdirSync(outside);
-  const tarball = execFileSync('python3', ['-c', MAKE, outside]);
-  const dest = path.join(root, 'ws', 'dest');
-  fs.mkdirSync(path.dirname(dest));
-  // tar reports the members it refused: the whole workspace is refused, and what was unpacked is cleaned.
-  await expect(extract(tarball, dest, 10 * 1024 * 1024)).rejects.toThrow();
-  expect(fs.readFileSync(path.join(dest, 'train.py'), 'utf8')).toBe('print(1)\n');
-  expect(fs.readdirSync(outside)).toEqual([]);
-  expect(fs.existsSync(path.join(root, 'ws', 'escaped.txt'))).toBe(false);
-  expect(fs.existsSync('/abs-escaped.txt')).toBe(false);
-  for (const name of ['out', 'hard', 'fifo']) {
-    const st = fs.lstatSync(path.join(dest, name), { throwIfNoEntry: false });
-    expect(st === undefined || st.isFile() || st.isDirectory()).toBe(true);
-  }
-  if (fs.existsSync(path.join(dest, 'hard')))
-    expect(fs.readFileSync(path.join(dest, 'hard'), 'utf8')).not.toBe(fs.readFileSync('/etc/hostname', 'utf8'));
+function archive(members: Array<[string, string, string]>, format: 'gnu' | 'pax' = 'gnu'): string {
+  const file = path.join(root, `a-${Math.random().toString(36).slice(2)}.tgz`);
+  execFileSync('python3', ['-c', MAKE, JSON.stringify(members), file, format]);
+  return file;
+}
+
+it('unpacks regular files and folders inside the folder', async () => {
+  const file = archive([
+    ['sub', 'dir', ''],
+    ['sub/train.py', 'file', 'print(1)\n'],
+    ['submission.csv', 'file', 'id,target\n'],
+    [`${'d'.repeat(120)}/long-name.txt`, 'file', 'long'],
+  ]);
+  const dest = path.join(root, 'dest');
+  await extract(file, dest, 1024 * 1024);
+  expect(fs.readFileSync(path.join(dest, 'sub/train.py'), 'utf8')).toBe('print(1)\n');
+  expect(fs.readFileSync(path.join(dest, `${'d'.repeat(120)}/long-name.txt`), 'utf8')).toBe('long');
 });
 
-it('refuses an archive that unpacks to more than the cap, without unpacking it', async () => {
-  const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024));
-  expect(bomb.length).toBeLessThan(1024 * 1024);
-  expect(await unpackedSize(bomb, 8 * 1024 * 1024)).toBeGreaterThan(8 * 1024 * 1024);
+it.each([
+  ['a symbolic link', [['out', 'symlink', '/etc']], /is a symbolic link/],
+  ['a hard link', [['hard', 'hardlink', '/etc/hostname']], /is a hard link/],
+  ['a FIFO', [['fifo', 'fifo', '']], /is a FIFO/],
+  ['a device', [['tty', 'chr', '']], /is a character device/],
+  ['a path that climbs out', [['../escaped.txt', 'file', 'x']], /climbs out/],
+  ['an absolute path', [['/abs-escaped.txt', 'file', 'x']], /climbs out/],
+  ['a climbing path in a pax header', [[`${'../'.repeat(40)}x`, 'file', 'x']], /climbs out/],
+] as Array<[string, Array<[string, string, string]>, RegExp]>)(
+  'refuses an archive with %s, unpacking nothing',
+  async (_what, members, why) => {
+    const file = archive([['train.py', 'file', 'print(1)\n'], ...members], 'pax');
+    const dest = path.join(root, 'dest');
+    await expect(extract(file, dest, 1024 * 1024)).rejects.toThrow(why);
+    expect(fs.existsSync(dest)).toBe(false);
+    expect(fs.existsSync(path.join(root, 'escaped.txt'))).toBe(false);
+  },
+);
+
+it('refuses a sparse file, GNU or pax, which is small in the archive and huge on disk', async () => {
+  const src = path.join(root, 'src');
+  fs.mkdirSync(src);
+  const sparse = path.join(src, 'huge.bin');
+  fs.writeFileSync(sparse, 'x');
+  fs.truncateSync(sparse, 4 * 1024 ** 3); // 4 GiB, one byte of it written
+  for (const format of ['gnu', 'posix']) {
+    const file = path.join(root, `sparse-${format}.tgz`);
+    execFileSync('tar', ['--sparse', `--format=${format}`, '-czf', file, '-C', src, 'huge.bin']);
+    expect(fs.statSync(file).size).toBeLessThan(64 * 1024);
+    await expect(scanTar(fs.createReadStream(file), 8 * 1024 ** 3)).rejects.toThrow(/sparse file/);
+    await expect(extract(file, path.join(root, `dest-${format}`), 8 * 1024 ** 3)).rejects.toThrow(TarRefused);
+  }
+});
+
+it('refuses an archive whose files add up to more than the cap, without unpacking it', async () => {
+  const file = archive([
+    ['a.bin', 'zeros', String(600 * 1024)],
+    ['b.bin', 'zeros', String(600 * 1024)],
+  ]);
+  expect(fs.statSync(file).size).toBeLessThan(64 * 1024);
   const dest = path.join(root, 'dest');
-  await expect(extract(bomb, dest, 8 * 1024 * 1024)).rejects.toThrow(TooLargeError);
+  await expect(extract(file, dest, 1024 * 1024)).rejects.toThrow(TooLargeError);
   expect(fs.existsSync(dest)).toBe(false);
+  await expect(scanTar(fs.createReadStream(file), 2 * 1024 * 1024)).resolves.toEqual({
+    files: 2,
+    bytes: 1200 * 1024,
+  });
+});
+
+it('refuses what is not a tar archive at all', async () => {
+  const file = path.join(root, 'bomb.gz');
+  fs.writeFileSync(file, zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x41)));
+  await expect(extract(file, path.join(root, 'dest'), 8 * 1024 * 1024)).rejects.toThrow(TarRefused);
 });

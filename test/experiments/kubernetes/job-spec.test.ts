@@ -134,6 +134,15 @@ describe('buildJob', () => {
   });
 
   it.each([
+    [0, 'void'],
+    [1, undefined],
+    [4, undefined],
+  ])('with %i GPUs asked, sets NVIDIA_VISIBLE_DEVICES to %s (no GPU node device leaks to a CPU pod)', (gpus, value) => {
+    const env = podOf(buildJob({ ...input, resources: { ...input.resources, gpus } }, settings)).containers[0]!.env;
+    expect(env.find((e) => e.name === 'NVIDIA_VISIBLE_DEVICES')?.value).toBe(value);
+  });
+
+  it.each([
     ['no queue: created running, no queue label', undefined, undefined, undefined],
     ['a Kueue LocalQueue: created suspended with the queue label', 'team-gpu', true, 'team-gpu'],
   ])('%s', (_name, queue, suspend, labelValue) => {

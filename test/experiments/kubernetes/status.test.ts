@@ -91,7 +91,18 @@ describe('observe', () => {
       {
         phase: 'Failed',
         containerStatuses: [
-          { name: 'runner', state: { terminated: { exitCode: 137, reason: 'OOMKilled', message: '{"v":1}' } } },
+          {
+            name: 'runner',
+            state: {
+              terminated: {
+                exitCode: 137,
+                reason: 'OOMKilled',
+                message: '{"v":1,"durationMs":1}',
+                startedAt: '2026-11-23T00:05:10Z',
+                finishedAt: '2026-11-23T00:06:40Z',
+              },
+            },
+          },
         ],
       },
       '2026-11-23T00:05:00Z',
@@ -103,7 +114,10 @@ describe('observe', () => {
       node: 'gpu-7',
       exitCode: 137,
       oomKilled: true,
-      terminationMessage: '{"v":1}',
+      terminationMessage: '{"v":1,"durationMs":1}',
+      // The kubelet's times, from which the duration is taken; the summary's durationMs is the script's to set.
+      startedAt: '2026-11-23T00:05:10.000Z',
+      finishedAt: '2026-11-23T00:06:40.000Z',
     });
   });
 

@@ -173,6 +173,9 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
       MLR_WORKSPACE: '/workspace',
       MLR_TIMEOUT_S: String(Math.ceil(input.timeoutMs / 1000)),
       ...(input.environment ? { MLR_PYTHON: `${ENVS_MOUNT}/${input.environment}/bin/python` } : {}),
+      // A pod that asked for no GPU may still land on a GPU node, where the NVIDIA runtime would hand it
+      // every device unless told otherwise; one that asked gets what the device plugin allots it.
+      ...(input.resources.gpus === 0 ? { NVIDIA_VISIBLE_DEVICES: 'void' } : {}),
     }).map(([n, value]) => ({ name: n, value })),
     // The presigned URLs: in a Secret owned by the Job, never in the Job's own spec.
     ...['MLR_INPUT_URL', 'MLR_OUTPUT_URL', 'MLR_LOG_URL'].map((n) => ({

@@ -27,6 +27,8 @@ export interface Observation {
   /** The container was killed for memory. */
   oomKilled?: boolean;
   startedAt?: string;
+  /** When the container ended, as the kubelet recorded it (not as the runner says). */
+  finishedAt?: string;
 }
 
 type Condition = { type?: string; status?: string; reason?: string; message?: string };
@@ -45,7 +47,13 @@ export interface PodLike {
       state?: {
         waiting?: { reason?: string; message?: string };
         running?: { startedAt?: string | Date };
-        terminated?: { exitCode?: number; reason?: string; message?: string; startedAt?: string | Date };
+        terminated?: {
+          exitCode?: number;
+          reason?: string;
+          message?: string;
+          startedAt?: string | Date;
+          finishedAt?: string | Date;
+        };
       };
     }>;
   };
@@ -78,6 +86,7 @@ export function observe(job: JobLike, pods: PodLike[]): Observation {
           terminationMessage: terminated.message,
           oomKilled: terminated.reason === 'OOMKilled',
           startedAt: time(terminated.startedAt),
+          finishedAt: time(terminated.finishedAt),
         }
       : {}),
     ...(container?.state?.running ? { startedAt: time(container.state.running.startedAt) } : {}),
