@@ -4,7 +4,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { modelFor } from '../config';
 import { addNote, getStep, insertStep, notesForRun, setObservation, stepsForRun, type AgentStepRow } from '../db/agent';
@@ -22,6 +21,7 @@ import { createMeter } from './ledger';
 import { recordFailedCall } from './model-calls';
 import type { ActivityDeps } from './deps';
 import { costUsd, structuredCall } from './structured';
+import { patchesOffLoop } from '../experiments/diff';
 
 // Duck-typed, not `instanceof Error`: errors from Node's fs may come from another realm (a test's VM).
 const isFsError = (err: unknown): boolean =>
@@ -198,7 +198,8 @@ export function createAgentActivities(deps: ActivityDeps) {
           ],
         });
         ws.writeFile(a.save_name, content);
-        return `Edited ${a.script_name} and saved it as ${a.save_name}. Diff:\n${createTwoFilesPatch(a.script_name, a.save_name, before, content)}`;
+        const [patch] = await patchesOffLoop([{ from: a.script_name, to: a.save_name, before, after: content }]);
+        return `Edited ${a.script_name} and saved it as ${a.save_name}. Diff:\n${patch}`;
       }
       case 'understand_file': {
         const text = ws.readFile(a.file_name).slice(0, 20_000);

@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import { appendEvent } from '../db/events';
 import {
@@ -39,6 +38,7 @@ import { structuredCall } from './structured';
 import { abortModeOfActivity, heartbeatWith, withHeartbeat } from './heartbeat';
 import { createValidationActivities } from './validation';
 import type { Queryable } from '../db/types';
+import { patchesOffLoop, type FilePair } from '../experiments/diff';
 
 export interface ExperimentSummary {
   id: string;
@@ -282,13 +282,14 @@ export async function storeSnapshot(
   for (const [file, sha] of Object.entries(snap.files))
     await store.put(`blobs/${sha}`, fs.readFileSync(path.join(ws.root, file)));
   const base = (await starterManifest(db, runId)) ?? snap.files;
-  const patches: string[] = [];
+  const pairs: FilePair[] = [];
   for (const file of [...new Set([...Object.keys(base), ...Object.keys(snap.files)])].sort()) {
     if (base[file] === snap.files[file]) continue;
     const before = base[file] ? (await store.get(store.uri(`blobs/${base[file]}`))).toString('utf8') : '';
     const after = snap.files[file] ? fs.readFileSync(path.join(ws.root, file), 'utf8') : '';
-    patches.push(createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, '', '', { context: 3 }));
+    pairs.push({ from: `a/${file}`, to: `b/${file}`, before, after });
   }
+  const patches = await patchesOffLoop(pairs);
   // Files too large to snapshot are named in the diff, so the record says what it does not hold.
   const skipped = snap.skipped.map(
     (f) => `# not in the snapshot (over ${MAX_SNAPSHOT_FILE_BYTES} bytes): ${f.path} (${f.bytes} bytes)`,
