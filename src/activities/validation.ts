@@ -1,8 +1,6 @@
 // ValidateAgent activities: baseline and candidate over K seeds, statistics and checks, and the report.
 // The model writes the discussion only; every number comes from stored measurements.
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
@@ -90,7 +88,7 @@ export function createValidationActivities(deps: ActivityDeps) {
       seeds: number[];
       executions: Array<{ role: 'baseline' | 'candidate'; seed: number; id: string }>;
     }): Promise<{ verdict: string }> {
-      const { run, prepared, ws } = await context(runId);
+      const { run, prepared } = await context(runId);
       const byId = new Map(
         (
           await experimentsByIds(
@@ -122,10 +120,14 @@ export function createValidationActivities(deps: ActivityDeps) {
       }
       const comparison = compare(b, c, metric, prepared.task.direction);
       const failedSeeds = runs.filter((r) => r.status !== 'succeeded').length;
-      const files = Object.fromEntries(
-        Object.keys(ws.snapshot().files).map((f) => [f, fs.readFileSync(path.join(ws.root, f), 'utf8')]),
-      );
+      // The code that was measured, as stored, not the live workspace (which the agent's last tries may have
+      // changed since, or which another worker may not hold).
       const candidateHash = runs.find((r) => r.role === 'candidate')!.codeHash;
+      const measured = await getSnapshot(db, runId, candidateHash);
+      if (!measured) throw new Error(`snapshot ${candidateHash} of run ${runId} is missing`);
+      const files: Record<string, string> = {};
+      for (const [file, sha] of Object.entries(measured.manifest))
+        files[file] = (await deps.store.get(deps.store.uri(`blobs/${sha}`))).toString('utf8');
       const flags = runChecks({
         candidateFiles: files,
         starterHash: run.starter_hash!,

@@ -97,3 +97,10 @@ it('rejects a file the specification does not allow (the check is live)', () => 
   expect(res.status).toBe(1);
   expect(res.stderr.length).toBeGreaterThan(0);
 });
+
+it('gives the API tokens to the API alone: no worker, which runs experiments, holds them', () => {
+  const s = project.services;
+  expect(s.api!.environment!.MLR_API_TOKENS).toBeTruthy();
+  for (const [name, service] of Object.entries(s))
+    if (name !== 'api') expect({ name, tokens: service.environment?.MLR_API_TOKENS }).toEqual({ name });
+});

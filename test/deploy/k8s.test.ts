@@ -97,6 +97,17 @@ it('runs two API replicas behind a disruption budget, probed on /healthz and /re
   expect(Object.keys(config.data!).filter((k) => /SECRET|PASSWORD|TOKEN|API_KEY|DATABASE_URL/.test(k))).toEqual([]);
 });
 
+type Container = { name: string; env?: Array<{ name: string; value?: string }> };
+const containerOf = (objects: Obj[], name: string) =>
+  (find(objects, 'Deployment', name) as Obj & { spec: { template: { spec: { containers: Container[] } } } }).spec
+    .template.spec.containers[0]!;
+
+it('empties the API tokens the shared Secret gives the worker: only the API checks them', () => {
+  const objects = render('base');
+  expect(containerOf(objects, 'mlr-worker').env).toContainEqual({ name: 'MLR_API_TOKENS', value: '' });
+  expect(containerOf(objects, 'mlr-api').env?.map((e) => e.name)).not.toContain('MLR_API_TOKENS');
+});
+
 it('queues experiment Jobs with Kueue in the GPU overlay', () => {
   const objects = render('overlays/gpu-kueue');
   expect(find(objects, 'ConfigMap', 'mlr-copilot').data!.MLR_K8S_QUEUE).toBe('research');
@@ -143,6 +154,8 @@ describe('helm/mlr-copilot', () => {
       spec: { template: { spec: { serviceAccountName: string } } };
     };
     expect(worker.spec.template.spec.serviceAccountName).toBe('mlr-worker');
+    expect(containerOf(objects, 'mlr-worker').env).toContainEqual({ name: 'MLR_API_TOKENS', value: '' });
+    expect(containerOf(objects, 'mlr-api').env?.map((e) => e.name)).not.toContain('MLR_API_TOKENS');
   });
 
   it('puts the GPU settings and the Kueue queue into the service configuration with the GPU values', () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { allotGpus, detectGpuDevices } from '../../src/experiments/executor/local';
+import { allotGpus, detectGpuDevices, tasksOfUid } from '../../src/experiments/executor/local';
 import type { AddressInfo } from 'node:net';
 import type { PreparedTask } from '../../src/tasks/library';
 import { execSpec, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
@@ -37,6 +37,24 @@ describe('the local executor and GPUs', () => {
         .sort(),
     ).toEqual(['nvidia-uvm', 'nvidia0', 'nvidia1', 'nvidiactl']);
     expect(detectGpuDevices(path.join(dev, 'missing'))).toEqual([]);
+  });
+
+  it("counts a uid's tasks as RLIMIT_NPROC does, threads included", () => {
+    const proc = fs.mkdtempSync(path.join(os.tmpdir(), 'proc-'));
+    const task = (pid: string, uid: number, threads: number) => {
+      fs.mkdirSync(path.join(proc, pid));
+      fs.writeFileSync(
+        path.join(proc, pid, 'status'),
+        `Name:\tx\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nThreads:\t${threads}\n`,
+      );
+    };
+    task('10', 1000, 12);
+    task('11', 1000, 1);
+    task('12', 0, 30);
+    fs.mkdirSync(path.join(proc, 'self'));
+    expect(tasksOfUid(1000, proc)).toBe(13);
+    expect(tasksOfUid(0, proc)).toBe(30);
+    expect(tasksOfUid(process.getuid!())).toBeGreaterThan(0); // this process, on the real /proc
   });
 
   const machine = ['/dev/nvidia0', '/dev/nvidia1', '/dev/nvidia2', '/dev/nvidiactl', '/dev/nvidia-uvm'];

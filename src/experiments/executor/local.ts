@@ -135,6 +135,21 @@ export async function diskUsage(dir: string, limit = Number.MAX_SAFE_INTEGER): P
   return total;
 }
 
+/** Tasks (threads included, as RLIMIT_NPROC counts them) the uid runs now, read from /proc. */
+export function tasksOfUid(uid: number, proc = '/proc'): number {
+  let total = 0;
+  for (const pid of fs.readdirSync(proc).filter((n) => /^\d+$/.test(n))) {
+    try {
+      const status = fs.readFileSync(path.join(proc, pid, 'status'), 'utf8');
+      const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (real === uid) total += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 /** Writes the shell's pid into each cgroup.procs file given before `--`, then execs the command after it. */
 const JOIN_CGROUP = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"';
 
@@ -369,10 +384,16 @@ async function runScript(
   } catch {
     cgroup = undefined;
   }
+  // RLIMIT_NPROC counts every task of the real uid. Dropped to its own uid, that is the execution's alone;
+  // a non-root worker's sandbox keeps the worker's uid, so the cap is what that uid runs now plus the allowance.
+  const procCap =
+    !cgroup && plan.kind === 'bwrap' && opts.maxProcs
+      ? plan.dropPrivileges
+        ? opts.maxProcs
+        : tasksOfUid(process.getuid!()) + opts.maxProcs
+      : undefined;
   const limits = [
-    ...(!cgroup && plan.kind === 'bwrap' && plan.dropPrivileges && opts.maxProcs
-      ? ['--procs', String(opts.maxProcs)]
-      : []),
+    ...(procCap ? ['--procs', String(procCap)] : []),
     ...(opts.maxFileMb ? ['--file-mb', String(opts.maxFileMb)] : []),
   ];
   const limited = (inner: string[]) => [
