@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Budget } from './domain/budget';
 
 /** Strict boolean: z.coerce.boolean() would turn "false" into true. */
 const BoolEnv = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -206,6 +207,13 @@ export const configSchema = z
     /** Prices of compute, so USD budgets cover executions too: per GPU-hour and per CPU-hour. */
     MLR_GPU_HOUR_USD: z.coerce.number().min(0).default(0),
     MLR_CPU_HOUR_USD: z.coerce.number().min(0).default(0),
+    /** What one user may spend in any window of MLR_USER_QUOTA_PERIOD_HOURS, over all their runs and campaigns. */
+    MLR_USER_QUOTA_USD: z.coerce.number().positive().optional(),
+    MLR_USER_QUOTA_TOKENS: z.coerce.number().int().positive().optional(),
+    MLR_USER_QUOTA_GPU_HOURS: z.coerce.number().positive().optional(),
+    MLR_USER_QUOTA_PERIOD_HOURS: z.coerce.number().positive().default(24),
+    /** Executions one user may have at once, over all their runs and campaigns: more wait for a slot. */
+    MLR_MAX_EXECUTIONS_PER_USER: z.coerce.number().int().min(1).default(16),
     /** Campaigns: papers per campaign, runs per campaign, and a user's campaigns in progress at once. */
     MLR_CAMPAIGN_MAX_PAPERS: z.coerce.number().int().min(1).default(500),
     MLR_CAMPAIGN_MAX_RUNS: z.coerce.number().int().min(1).default(5000),
@@ -389,6 +397,16 @@ export const configSchema = z
   }));
 
 export type Config = z.output<typeof configSchema>;
+
+/** The operator's ceiling on each user's spend per period (MLR_USER_QUOTA_*), or undefined when none is set. */
+export const userQuota = (config: Config): { budget: Budget; periodHours: number } | undefined => {
+  const budget: Budget = {
+    ...(config.MLR_USER_QUOTA_USD !== undefined ? { usd: config.MLR_USER_QUOTA_USD } : {}),
+    ...(config.MLR_USER_QUOTA_TOKENS !== undefined ? { tokens: config.MLR_USER_QUOTA_TOKENS } : {}),
+    ...(config.MLR_USER_QUOTA_GPU_HOURS !== undefined ? { gpuHours: config.MLR_USER_QUOTA_GPU_HOURS } : {}),
+  };
+  return Object.keys(budget).length > 0 ? { budget, periodHours: config.MLR_USER_QUOTA_PERIOD_HOURS } : undefined;
+};
 
 /** A run's budget when it was given none (MLR_RUN_MAX_*). */
 export const defaultRunBudget = (config: Config): { usd: number; tokens: number; gpuHours: number } => ({

@@ -32,6 +32,11 @@ export const ErrorType = {
   BudgetExhausted: 'BudgetExhausted',
   /** The campaign already runs maxConcurrentJobs executions: the workflow waits a durable timer and asks again. */
   ExecutionSlotBusy: 'ExecutionSlotBusy',
+  /**
+   * The user's spend in the quota period (MLR_USER_QUOTA_*) leaves no room: the workflow waits a durable timer
+   * until the window has moved past enough of it (details: the exhaustion and retryAt), and asks again.
+   */
+  UserQuotaExhausted: 'UserQuotaExhausted',
   /** The candidate wrote files it must not (read-only data): the run stops at once. */
   SandboxViolation: 'SandboxViolation',
   /** Experiment code must run sandboxed and this host cannot provide the sandbox (MLR_SANDBOX). */
@@ -52,6 +57,7 @@ export const nonRetryableErrorTypes: ErrorTypeName[] = [
   ErrorType.NotFound,
   ErrorType.BudgetExhausted,
   ErrorType.ExecutionSlotBusy,
+  ErrorType.UserQuotaExhausted,
   ErrorType.SandboxViolation,
   ErrorType.SandboxUnavailable,
 ];

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { estimateTokens } from '../clients/llm';
-import { defaultRunBudget, type Config } from '../config';
+import { defaultRunBudget, userQuota, type Config } from '../config';
 import { extendReservation, reserve, settle, type Reservation } from '../db/ledger';
 import type { Transactional } from '../db/types';
 import { describeExhaustion, ZERO_SPEND, type Spend } from '../domain/budget';
@@ -20,8 +20,19 @@ const HOUR_MS = 3_600_000;
 
 export function createMeter({ db, config }: MeterDeps) {
   async function reserveOrThrow(r: Reservation): Promise<void> {
-    const out = await reserve(db, r, defaultRunBudget(config));
+    const out = await reserve(db, r, defaultRunBudget(config), {
+      quota: userQuota(config),
+      maxExecutions: config.MLR_MAX_EXECUTIONS_PER_USER,
+    });
     if (out.ok) return;
+    if ('quota' in out) {
+      throw ApplicationFailure.create({
+        type: ErrorType.UserQuotaExhausted,
+        message: `${describeExhaustion(out.quota)} (MLR_USER_QUOTA_*); room again at ${out.quota.retryAt}`,
+        nonRetryable: true,
+        details: [out.quota],
+      });
+    }
     if ('exhausted' in out) {
       throw ApplicationFailure.create({
         type: ErrorType.BudgetExhausted,
@@ -32,7 +43,10 @@ export function createMeter({ db, config }: MeterDeps) {
     }
     throw ApplicationFailure.create({
       type: ErrorType.ExecutionSlotBusy,
-      message: `the campaign runs ${out.busy.running} of its ${out.busy.max} concurrent executions`,
+      message:
+        out.busy.scope === 'user'
+          ? `you run ${out.busy.running} of your ${out.busy.max} concurrent executions (MLR_MAX_EXECUTIONS_PER_USER)`
+          : `the campaign runs ${out.busy.running} of its ${out.busy.max} concurrent executions`,
       nonRetryable: true,
       details: [out.busy],
     });

@@ -12,6 +12,7 @@ import {
   insertCampaign,
   type CampaignRow,
 } from '../db/campaigns';
+import { countActiveRuns } from '../db/runs';
 import type { Queryable, Transactional } from '../db/types';
 import type { Budget } from '../domain/budget';
 import { HttpError } from '../errors';
@@ -21,6 +22,7 @@ import {
   subjectCount,
   type CampaignInput,
 } from '../workflows/campaign-definitions';
+import { TERMINAL_STATUSES } from '../workflows/definitions';
 
 export interface Launch {
   owner: string;
@@ -54,6 +56,16 @@ export async function launchCampaign(
       429,
       'TooManyActiveCampaigns',
       `you have ${config.MLR_MAX_ACTIVE_CAMPAIGNS_PER_USER} campaigns in progress (MLR_MAX_ACTIVE_CAMPAIGNS_PER_USER)`,
+      { 'retry-after': '60' },
+    );
+  }
+  // The user's runs in progress, their campaigns' included: a new campaign would only add to them.
+  if (!replay && (await countActiveRuns(db, l.owner, TERMINAL_STATUSES)) >= config.MLR_MAX_ACTIVE_RUNS_PER_USER) {
+    throw new HttpError(
+      429,
+      'TooManyActiveRuns',
+      `you have ${config.MLR_MAX_ACTIVE_RUNS_PER_USER} runs in progress, your campaigns' included ` +
+        '(MLR_MAX_ACTIVE_RUNS_PER_USER); wait for some to finish or cancel some',
       { 'retry-after': '60' },
     );
   }

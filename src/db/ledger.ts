@@ -19,7 +19,24 @@ export interface Reservation {
 }
 
 export type ReserveOutcome =
-  { ok: true } | { ok: false; exhausted: BudgetExhaustion } | { ok: false; busy: { running: number; max: number } };
+  | { ok: true }
+  | { ok: false; exhausted: BudgetExhaustion }
+  | { ok: false; busy: { running: number; max: number; scope?: 'user' } }
+  /** The owner's quota: `retryAt` is when the oldest spend in the window leaves it. */
+  | { ok: false; quota: BudgetExhaustion & { retryAt: string } };
+
+/** The operator's ceiling on one owner's spend in any window of `periodHours`. */
+export interface UserQuota {
+  budget: Budget;
+  periodHours: number;
+}
+
+/** What the operator allows each owner, over all their runs and campaigns. */
+export interface OwnerLimits {
+  quota?: UserQuota;
+  /** Executions one owner may have reserved at once (a campaign's own maxConcurrentJobs may be lower). */
+  maxExecutions?: number;
+}
 
 const SUMS = `coalesce(sum(usd), 0) AS usd, coalesce(sum(tokens), 0) AS tokens,
   coalesce(sum(gpu_hours), 0) AS gpu_hours, coalesce(sum(cpu_hours), 0) AS cpu_hours`;
@@ -37,7 +54,12 @@ const toSpend = (r: SumRow | undefined): Spend =>
     ? { usd: Number(r.usd), tokens: Number(r.tokens), gpuHours: Number(r.gpu_hours), cpuHours: Number(r.cpu_hours) }
     : { ...ZERO_SPEND };
 
-export async function reserve(db: Transactional, r: Reservation, defaults: Budget): Promise<ReserveOutcome> {
+export async function reserve(
+  db: Transactional,
+  r: Reservation,
+  defaults: Budget,
+  limits: OwnerLimits = {},
+): Promise<ReserveOutcome> {
   return transaction(db, async (tx) => {
     const run = (
       await tx.query<{ owner: string; campaign_id: string | null; budget: Budget | null }>(
@@ -79,6 +101,32 @@ export async function reserve(db: Transactional, r: Reservation, defaults: Budge
         );
         const running = Number(rows[0]!.n);
         if (running >= r.maxConcurrent) return { ok: false, busy: { running, max: r.maxConcurrent } };
+      }
+    }
+    const { quota, maxExecutions } = limits;
+    // One owner's reservations are checked one at a time (their runs lock different rows).
+    if (quota || (maxExecutions !== undefined && r.kind === 'execution'))
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('mlr-owner:' || $1))`, [run.owner]);
+    if (maxExecutions !== undefined && r.kind === 'execution') {
+      const { rows } = await tx.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ledger WHERE owner = $1 AND kind = 'execution' AND state = 'reserved'
+           AND expires_at > now() AND key <> $2`,
+        [run.owner, r.key],
+      );
+      const running = Number(rows[0]!.n);
+      if (running >= maxExecutions) return { ok: false, busy: { running, max: maxExecutions, scope: 'user' } };
+    }
+    if (quota) {
+      const { rows } = await tx.query<SumRow & { oldest: Date | null }>(
+        `SELECT ${SUMS}, min(created_at) AS oldest FROM ledger
+          WHERE owner = $1 AND key <> $2 AND created_at > now() - make_interval(hours => $3) AND ${COUNTED}`,
+        [run.owner, r.key, quota.periodHours],
+      );
+      const over = overrun(quota.budget, toSpend(rows[0]), r.estimate);
+      if (over) {
+        const oldest = rows[0]?.oldest ? new Date(rows[0].oldest).getTime() : Date.now();
+        const retryAt = new Date(oldest + quota.periodHours * 3_600_000).toISOString();
+        return { ok: false, quota: { scope: 'user', ...over, retryAt } };
       }
     }
     await tx.query(

@@ -158,8 +158,8 @@ export async function runsAwaitingApproval(db: Queryable, scope: OwnerScope, lim
 /** Runs of an owner that have not reached a final status, for the cap on concurrently active runs. */
 export async function countActiveRuns(db: Queryable, owner: string, finalStatuses: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
-    // A campaign's runs are bounded by its own window (maxConcurrentRuns), not by this per-user limit.
-    `SELECT count(*) AS n FROM runs WHERE owner = $1 AND status <> ALL($2::text[]) AND campaign_id IS NULL
+    // A campaign's runs count too: they are the user's work as much as the ones started alone.
+    `SELECT count(*) AS n FROM runs WHERE owner = $1 AND status <> ALL($2::text[])
        AND NOT (until = 'approved' AND status = 'approved')`,
     [owner, finalStatuses],
   );

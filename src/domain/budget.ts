@@ -18,7 +18,7 @@ export interface Spend {
 export const ZERO_SPEND: Spend = { usd: 0, tokens: 0, gpuHours: 0, cpuHours: 0 };
 
 /** Which budget ran out: the run's own or its campaign's. */
-export type BudgetScope = 'run' | 'campaign';
+export type BudgetScope = 'run' | 'campaign' | 'user';
 
 export interface BudgetExhaustion {
   scope: BudgetScope;

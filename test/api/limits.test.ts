@@ -15,7 +15,7 @@ beforeAll(async () => {
     MLR_MAX_FEEDBACK_PER_RUN: '1',
     MLR_MAX_VALIDATION_SEEDS: '7',
     MLR_RATE_LIMIT_PER_MINUTE: '40',
-    MLR_API_TOKENS: 'test-token-0123456789,quick=tok-quick-0123456789',
+    MLR_API_TOKENS: 'test-token-0123456789,quick=tok-quick-0123456789,camp=tok-camp-0123456789',
   });
   await h.startWorker();
   paperId = await submitPaper(h.app);
@@ -93,6 +93,52 @@ describe('limits', () => {
       payload: { paperId, ideaCount: 1, until: 'approved' },
     });
     expect(next.statusCode).toBe(201);
+  });
+
+  it("counts a user's campaign runs against the same cap, for runs and for campaigns", async () => {
+    const camp = { authorization: 'Bearer tok-camp-0123456789' };
+    const paper = async (title: string) =>
+      (
+        await h.app.inject({
+          method: 'POST',
+          url: '/v1/papers',
+          headers: camp,
+          payload: { content: SAMPLE_PAPER.replace(/^# .*$/m, `# ${title}`), format: 'markdown' },
+        })
+      ).json().id as string;
+    const papers = [await paper('Cap one'), await paper('Cap two')];
+    const campaign = await h.app.inject({
+      method: 'POST',
+      url: '/v1/campaigns',
+      headers: camp,
+      payload: { name: 'Fills the cap', paperIds: papers, ideaCount: 1, budget: { usd: 5 } },
+    });
+    expect(campaign.statusCode).toBe(201);
+    const id = campaign.json().id as string;
+    // Both of its runs at the approval gate: two runs in progress, the cap.
+    for (let waited = 0; ; waited += 250) {
+      const runs = (await h.app.inject({ method: 'GET', url: `/v1/runs?campaignId=${id}`, headers: camp })).json()
+        .items as Array<{ status: string }>;
+      if (runs.length === 2 && runs.every((r) => r.status === 'awaiting_approval')) break;
+      if (waited > 60_000) throw new Error(`campaign runs never reached approval: ${JSON.stringify(runs)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const run = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: camp,
+      payload: { paperId: papers[0], ideaCount: 1 },
+    });
+    expect([run.statusCode, run.json().error.code]).toEqual([429, 'TooManyActiveRuns']);
+    const another = await h.app.inject({
+      method: 'POST',
+      url: '/v1/campaigns',
+      headers: camp,
+      payload: { name: 'One too many', paperIds: papers, ideaCount: 1, budget: { usd: 5 } },
+    });
+    expect([another.statusCode, another.json().error.code]).toEqual([429, 'TooManyActiveRuns']);
+    expect(another.json().error.message).toMatch(/your campaigns' included/);
+    await h.app.inject({ method: 'POST', url: `/v1/campaigns/${id}/cancel`, headers: camp });
   });
 
   it('caps feedback notes per run', async () => {

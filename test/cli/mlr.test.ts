@@ -198,8 +198,8 @@ describe('mlr', () => {
     expect(inArgv.stderr).toContain('TokenInArguments');
     const goodFile = path.join(tmp, 'token');
     fs.writeFileSync(goodFile, `${TOKEN}\n`, { mode: 0o600 });
-    expect((await mlr(['runs', 'list', '--token-file', goodFile], bare)).code).toBe(0);
-    const empty = await mlr(['runs', 'list', '--token-file', path.join(tmp, 'nowhere')], bare);
+    expect((await mlr(['runs', 'list', '--token-file', goodFile], { MLR_TOKEN: undefined })).code).toBe(0);
+    const empty = await mlr(['runs', 'list', '--token-file', path.join(tmp, 'nowhere')], { MLR_TOKEN: undefined });
     expect([empty.code, empty.stderr.includes('BadTokenFile')]).toEqual([2, true]);
 
     const config = path.join(tmp, '.config', 'mlr', 'config.json');

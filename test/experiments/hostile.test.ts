@@ -1,6 +1,6 @@
 // Experiment code is hostile: it may plant files for the harness to trip on, print without end, or lie
 // about its results. Real scripts through the real local executor.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -372,6 +372,28 @@ describe('resource limits', () => {
     );
     expect(endless.result.error).toMatch(/disk quota exceeded/);
     expect(Date.now() - started).toBeLessThan(25_000); // stopped, not left to write for 30 s
+  });
+
+  it('counts what lies deeper than PATH_MAX and behind a mode-000 folder against the disk quota', async () => {
+    const code = [
+      'import os',
+      'for i in range(30):  # 30 levels of 200-character names: paths of over 6,000 bytes',
+      '    os.mkdir("d" * 200)',
+      '    os.chdir("d" * 200)',
+      'open("deep.bin", "wb").write(b"x" * (4 * 1024 * 1024))',
+      'os.chdir(os.environ["MLR_WS"])',
+      'os.mkdir("locked")',
+      'open("locked/hidden.bin", "wb").write(b"x" * (4 * 1024 * 1024))',
+      'os.chmod("locked", 0)',
+      'print("hid")',
+    ].join('\n');
+    const ws = freshWorkspace(prepared, 'deep');
+    ws.writeFile('deep.py', `import os\nos.environ["MLR_WS"] = os.getcwd()\n${code}\n`);
+    const { executor } = await localExecutor(true, undefined, undefined, { maxDiskMb: 6, maxFileMb: 64 });
+    const result = await executor.execute(execSpec(prepared, ws, 'deep.py'));
+    expect(result.logTail).toContain('hid');
+    expect(result).toMatchObject({ status: 'failed', error: 'disk quota exceeded: the workspace grew past 6 MB' });
+    execFileSync('rm', ['-rf', ws.root]); // GNU rm walks with openat too: the suite's cleanup need not
   });
 
   it('caps the size of a file the execution writes', async () => {

@@ -110,29 +110,30 @@ const keyHash = (key: string) => createHash('sha256').update(key).digest('hex').
 export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
 
 /**
- * Bytes the folder holds on disk (allocated blocks, so a sparse file counts for what it uses), read with
- * lstat (links are not followed); stops counting once past `limit`.
+ * Bytes the folder holds on disk (allocated blocks, so a sparse file counts for what it uses, and a file with
+ * several hard links once), counted by GNU du: it walks with openat, so no path is too long for it, and it
+ * runs in its own process, off the event loop. du exits 1 when it could not read some folder, still printing
+ * what it counted; the caller opens such folders first (openTree).
  */
-export async function diskUsage(dir: string, limit = Number.MAX_SAFE_INTEGER): Promise<number> {
-  let total = 0;
-  const walk = async (d: string): Promise<void> => {
-    let entries: fs.Dirent[];
-    try {
-      entries = await fs.promises.readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (total > limit) return;
-      const p = path.join(d, e.name);
-      const st = await fs.promises.lstat(p).catch(() => undefined);
-      if (!st) continue;
-      total += st.blocks * 512;
-      if (st.isDirectory()) await walk(p);
-    }
-  };
-  await walk(dir);
-  return total;
+export async function diskUsage(dir: string): Promise<number> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileP('du', ['-s', '-B1', '-x', dir], { timeout: 120_000, maxBuffer: 1024 * 1024 }));
+  } catch (err) {
+    stdout = String((err as { stdout?: string }).stdout ?? '');
+  }
+  const bytes = Number(stdout.split('\t')[0]);
+  return Number.isFinite(bytes) ? bytes : 0;
+}
+
+/**
+ * Gives the worker's uid back its way into every folder of a tree the experiment left: a non-root worker's
+ * sandbox runs as the worker's own uid, and a folder it set to mode 000 would otherwise hide its contents from
+ * the disk count and keep the tree from being removed. Root needs none of it.
+ */
+export async function openTree(dir: string): Promise<void> {
+  if (process.getuid?.() === 0) return;
+  await execFileP('chmod', ['-R', 'u+rwX', dir], { timeout: 120_000 }).catch(() => undefined);
 }
 
 /** Tasks (threads included, as RLIMIT_NPROC counts them) the uid runs now, read from /proc. */
@@ -462,7 +463,7 @@ async function runScript(
   const diskCheck = setInterval(() => {
     if (!quota || checking) return;
     checking = true;
-    void diskUsage(workspaceDir, quota)
+    void diskUsage(workspaceDir)
       .then((used) => {
         if (used > quota) {
           overQuota = true;
@@ -484,7 +485,8 @@ async function runScript(
   clearTimeout(timer);
   clearInterval(progress);
   clearInterval(diskCheck);
-  if (quota && !overQuota) overQuota = (await diskUsage(workspaceDir, quota)) > quota;
+  await openTree(workspaceDir);
+  if (quota && !overQuota) overQuota = (await diskUsage(workspaceDir)) > quota;
   spec.signal?.removeEventListener('abort', onAbort);
   fs.rmSync(pgidFile, { force: true });
   if (plan.kind !== 'bwrap') await fs.promises.rm(home, { recursive: true, force: true });
