@@ -202,6 +202,8 @@ export const configSchema = z
     MLR_RUN_MAX_COST_USD: z.coerce.number().positive().default(10),
     /** A run's default GPU-hours budget (its executions' GPUs × wall time). */
     MLR_RUN_MAX_GPU_HOURS: z.coerce.number().positive().default(24),
+    /** A run's default CPU-hours budget (its executions' CPUs × wall time; CPU machines are not free either). */
+    MLR_RUN_MAX_CPU_HOURS: z.coerce.number().positive().default(48),
     /** Tokens reserved for a model reply before it arrives (the prompt is estimated from its size). */
     MLR_MODEL_RESERVE_TOKENS: z.coerce.number().int().min(1).default(4096),
     /** Prices of compute, so USD budgets cover executions too: per GPU-hour and per CPU-hour. */
@@ -211,6 +213,7 @@ export const configSchema = z
     MLR_USER_QUOTA_USD: z.coerce.number().positive().optional(),
     MLR_USER_QUOTA_TOKENS: z.coerce.number().int().positive().optional(),
     MLR_USER_QUOTA_GPU_HOURS: z.coerce.number().positive().optional(),
+    MLR_USER_QUOTA_CPU_HOURS: z.coerce.number().positive().optional(),
     MLR_USER_QUOTA_PERIOD_HOURS: z.coerce.number().positive().default(24),
     /** Executions one user may have at once, over all their runs and campaigns: more wait for a slot. */
     MLR_MAX_EXECUTIONS_PER_USER: z.coerce.number().int().min(1).default(16),
@@ -404,15 +407,17 @@ export const userQuota = (config: Config): { budget: Budget; periodHours: number
     ...(config.MLR_USER_QUOTA_USD !== undefined ? { usd: config.MLR_USER_QUOTA_USD } : {}),
     ...(config.MLR_USER_QUOTA_TOKENS !== undefined ? { tokens: config.MLR_USER_QUOTA_TOKENS } : {}),
     ...(config.MLR_USER_QUOTA_GPU_HOURS !== undefined ? { gpuHours: config.MLR_USER_QUOTA_GPU_HOURS } : {}),
+    ...(config.MLR_USER_QUOTA_CPU_HOURS !== undefined ? { cpuHours: config.MLR_USER_QUOTA_CPU_HOURS } : {}),
   };
   return Object.keys(budget).length > 0 ? { budget, periodHours: config.MLR_USER_QUOTA_PERIOD_HOURS } : undefined;
 };
 
 /** A run's budget when it was given none (MLR_RUN_MAX_*). */
-export const defaultRunBudget = (config: Config): { usd: number; tokens: number; gpuHours: number } => ({
+export const defaultRunBudget = (config: Config): Required<Budget> => ({
   usd: config.MLR_RUN_MAX_COST_USD,
   tokens: config.MLR_RUN_MAX_TOKENS,
   gpuHours: config.MLR_RUN_MAX_GPU_HOURS,
+  cpuHours: config.MLR_RUN_MAX_CPU_HOURS,
 });
 
 export class ConfigError extends Error {

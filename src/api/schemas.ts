@@ -129,6 +129,7 @@ export const budgetSchema = {
     usd: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
     tokens: { type: 'integer', minimum: 1, maximum: 1e13 },
     gpuHours: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
+    cpuHours: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
   },
 } as const;
 

@@ -1,7 +1,14 @@
 // The budget ledger: every model call and every execution reserves its estimated cost before it starts and
 // settles the measured cost after. A reservation is checked and written in one transaction that locks the
 // run's row (and its campaign's), so two workers can never both take the last of a budget.
-import { overrun, ZERO_SPEND, type Budget, type BudgetExhaustion, type Spend } from '../domain/budget';
+import {
+  overrun,
+  ZERO_SPEND,
+  type Budget,
+  type BudgetExhaustion,
+  type BudgetLimit,
+  type Spend,
+} from '../domain/budget';
 import type { OwnerScope } from '../domain/user';
 import { transaction, type Queryable, type Transactional } from './types';
 
@@ -233,7 +240,7 @@ export async function spendBy(
 export async function wouldFit(
   db: Queryable,
   where: { runId: string } | { campaignId: string },
-  e: { limit: 'usd' | 'tokens' | 'gpuHours'; requested: number },
+  e: { limit: BudgetLimit; requested: number },
   defaults: Budget,
 ): Promise<boolean> {
   const budget =

@@ -6,7 +6,12 @@ export interface Budget {
   usd?: number;
   tokens?: number;
   gpuHours?: number;
+  cpuHours?: number;
 }
+
+/** The limits a budget may set, in the order they are checked. */
+export const BUDGET_LIMITS = ['usd', 'tokens', 'gpuHours', 'cpuHours'] as const;
+export type BudgetLimit = (typeof BUDGET_LIMITS)[number];
 
 export interface Spend {
   usd: number;
@@ -23,7 +28,7 @@ export type BudgetScope = 'run' | 'campaign' | 'user';
 export interface BudgetExhaustion {
   scope: BudgetScope;
   /** The limit that the reservation would overrun. */
-  limit: 'usd' | 'tokens' | 'gpuHours';
+  limit: BudgetLimit;
   budget: number;
   committed: number;
   requested: number;
@@ -35,7 +40,7 @@ export function overrun(
   committed: Spend,
   requested: Spend,
 ): Omit<BudgetExhaustion, 'scope'> | undefined {
-  for (const limit of ['usd', 'tokens', 'gpuHours'] as const) {
+  for (const limit of BUDGET_LIMITS) {
     const cap = budget[limit];
     if (cap === undefined || requested[limit] === 0) continue;
     if (committed[limit] + requested[limit] > cap + 1e-12) {
@@ -48,14 +53,14 @@ export function overrun(
 /** A top-up added to a budget; an unlimited field stays unlimited. */
 export function addBudget(budget: Budget, topUp: Budget): Budget {
   const out: Budget = { ...budget };
-  for (const k of ['usd', 'tokens', 'gpuHours'] as const) {
+  for (const k of BUDGET_LIMITS) {
     if (topUp[k] !== undefined && out[k] !== undefined) out[k] = out[k] + topUp[k];
   }
   return out;
 }
 
 export function describeExhaustion(e: BudgetExhaustion): string {
-  const unit = e.limit === 'usd' ? 'USD' : e.limit === 'tokens' ? 'tokens' : 'GPU-hours';
+  const unit = { usd: 'USD', tokens: 'tokens', gpuHours: 'GPU-hours', cpuHours: 'CPU-hours' }[e.limit];
   return (
     `the ${e.scope}'s ${unit} budget is spent: ${round(e.committed)} of ${round(e.budget)} committed, ` +
     `${round(e.requested)} more needed`

@@ -1,6 +1,7 @@
 // The campaign's bookkeeping, free of Temporal calls so it can be tested directly. Every slot (paper p, rank r)
 // is in exactly one place: not yet reachable (its paper's first run has no ideas yet), eligible, active, finished
 // or skipped; `accounted()` checks that, and the tests hold it across continue-as-new.
+import type { BudgetLimit } from '../domain/budget';
 import type { ChildNote, RunStatus } from './definitions';
 import { PARKED_STATUSES } from './definitions';
 import type { CampaignCarry, CampaignInput, CampaignSnapshot, CampaignStatus } from './campaign-definitions';
@@ -21,7 +22,7 @@ export class CampaignState {
   /** Runs parked on the campaign's budget to wake after a top-up. */
   toWake: string[] = [];
   /** A run just reported the campaign's budget spent: to be checked (a top-up may have raced it). */
-  budgetReports: Array<{ runId: string; limit: 'usd' | 'tokens' | 'gpuHours'; requested: number }> = [];
+  budgetReports: Array<{ runId: string; limit: BudgetLimit; requested: number }> = [];
 
   constructor(readonly input: CampaignInput) {
     this.carry = input.carry ?? {

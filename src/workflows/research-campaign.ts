@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { BUDGET_LIMITS } from '../domain/budget';
 import { ErrorType } from '../errors';
 import {
   campaignRunInput,
@@ -77,8 +78,8 @@ export async function researchCampaign(input: CampaignInput): Promise<CampaignSn
     },
     {
       validator: (add) => {
-        if (!['usd', 'tokens', 'gpuHours'].some((k) => (add as Record<string, unknown>)[k] !== undefined)) {
-          throw ApplicationFailure.nonRetryable('a top-up names usd, tokens or gpuHours', 'InvalidTopUp');
+        if (!BUDGET_LIMITS.some((k) => (add as Record<string, unknown>)[k] !== undefined)) {
+          throw ApplicationFailure.nonRetryable('a top-up names usd, tokens, gpuHours or cpuHours', 'InvalidTopUp');
         }
       },
     },

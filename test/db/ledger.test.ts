@@ -14,8 +14,8 @@ async function newRun(owner: string): Promise<string> {
   const [paper, run] = [randomUUID(), randomUUID()];
   await pool.query(
     `INSERT INTO papers (id, owner, content_hash, title, format, content, sections, bytes)
-     VALUES ($1, $2, $1, 'P', 'markdown', '# P', '[]', 3)`,
-    [paper, owner],
+     VALUES ($1, $2, $3, 'P', 'markdown', '# P', '[]', 3)`,
+    [paper, owner, `hash-${paper}`],
   );
   await pool.query(
     `INSERT INTO runs (id, owner, paper_id, workflow_id, status, mode, idea_count, request_hash, until, input)
@@ -93,6 +93,25 @@ describe('the ledger', () => {
     // Another user's quota is their own.
     const bobRun = await newRun('bob');
     expect(await ask(bobRun, 2.5)).toEqual({ ok: true });
+  });
+
+  it('holds CPU-hours to a run budget like the other limits', async () => {
+    const run = await newRun('dave');
+    const ask = (cpuHours: number) =>
+      reserve(
+        pool,
+        {
+          key: `exec:${randomUUID()}`,
+          runId: run,
+          kind: 'execution',
+          stage: 'agent',
+          estimate: { ...ZERO_SPEND, cpuHours },
+          ttlMs: 60_000,
+        },
+        { usd: 100, tokens: 1e9, gpuHours: 100, cpuHours: 1 },
+      );
+    expect(await ask(0.7)).toEqual({ ok: true });
+    expect(await ask(0.5)).toMatchObject({ ok: false, exhausted: { scope: 'run', limit: 'cpuHours', budget: 1 } });
   });
 });
 

@@ -27,12 +27,26 @@ describe('a budget', () => {
     ],
     ['treats a missing limit as unlimited', {}, spend({ usd: 1e9 }), spend({ usd: 1 }), undefined],
     ['refuses once spent even for a small request', { usd: 1 }, spend({ usd: 1 }), spend({ usd: 0.01 }), 'usd'],
+    [
+      'refuses CPU-hours past their limit',
+      { cpuHours: 2 },
+      spend({ cpuHours: 1.5 }),
+      spend({ cpuHours: 0.6 }),
+      'cpuHours',
+    ],
   ] as const)('%s', (_name, budget, committed, requested, limit) => {
     expect(overrun(budget, committed, requested)?.limit).toBe(limit);
   });
 
   it('adds a top-up to the limits it has, and an unlimited one stays unlimited', () => {
     expect(addBudget({ usd: 1, tokens: 10 }, { usd: 2, gpuHours: 3 })).toEqual({ usd: 3, tokens: 10 });
+  });
+
+  it('adds a CPU-hours top-up like the others', () => {
+    expect(addBudget({ cpuHours: 1 }, { cpuHours: 2 })).toEqual({ cpuHours: 3 });
+    expect(describeExhaustion({ scope: 'user', limit: 'cpuHours', budget: 2, committed: 2, requested: 1 })).toBe(
+      "the user's CPU-hours budget is spent: 2 of 2 committed, 1 more needed",
+    );
   });
 
   it('says which budget is spent and by how much', () => {

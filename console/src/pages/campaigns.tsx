@@ -12,7 +12,8 @@ function SpendLine({ spend, budget }: { spend: Spend; budget: Record<string, num
   return (
     <span>
       {money(spend.usd)}
-      {of('usd')} · {spend.tokens} tokens{of('tokens')} · {spend.gpuHours.toFixed(2)} GPU-h{of('gpuHours')}
+      {of('usd')} · {spend.tokens} tokens{of('tokens')} · {spend.gpuHours.toFixed(2)} GPU-h{of('gpuHours')} ·{' '}
+      {spend.cpuHours.toFixed(2)} CPU-h{of('cpuHours')}
     </span>
   );
 }
