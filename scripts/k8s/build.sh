@@ -9,6 +9,9 @@ CACHE="${MLR_K8S_CACHE:-$ROOT/.cache/k8s}"
 BIN="$CACHE/bin"
 K8S=v1.37.2
 mkdir -p "$BIN"
+# Go's own installer puts it in /usr/local/go, which an ordinary user's PATH often lacks.
+command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "[k8s-build] Go is needed (1.25 or later): install it and put it on PATH" >&2; exit 1; }
 export GOFLAGS=-mod=mod CGO_ENABLED=0
 have() { [ -x "$BIN/$1" ]; }
 

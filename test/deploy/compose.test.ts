@@ -26,7 +26,8 @@ beforeAll(() => {
   if (!fs.existsSync(CHECK)) {
     execFileSync('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', CHECK, '.'], {
       cwd: path.join(ROOT, 'scripts', 'compose-check'),
-      env: { ...process.env, GOFLAGS: '-mod=mod' },
+      // Go's own installer puts it in /usr/local/go, which an ordinary user's PATH often lacks.
+      env: { ...process.env, PATH: `${process.env.PATH}:/usr/local/go/bin`, GOFLAGS: '-mod=mod' },
       stdio: 'ignore',
     });
   }

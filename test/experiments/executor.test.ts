@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { allotGpus, detectGpuDevices, tasksOfUid } from '../../src/experiments/executor/local';
+import { allotGpus, detectGpuDevices, namespacedProcCounts, tasksOfUid } from '../../src/experiments/executor/local';
 import type { AddressInfo } from 'node:net';
 import type { PreparedTask } from '../../src/tasks/library';
 import { execSpec, freshWorkspace, localExecutor, preparedTask } from '../support/experiments';
@@ -37,6 +37,15 @@ describe('the local executor and GPUs', () => {
         .sort(),
     ).toEqual(['nvidia-uvm', 'nvidia0', 'nvidia1', 'nvidiactl']);
     expect(detectGpuDevices(path.join(dev, 'missing'))).toEqual([]);
+  });
+
+  it.each([
+    ['6.18.44-fc', true],
+    ['5.14.0-284.el9', true],
+    ['5.10.0-28-amd64', false],
+    ['4.19.0', false],
+  ])('knows whether Linux %s counts processes per user namespace: %s', (release, namespaced) => {
+    expect(namespacedProcCounts(release)).toBe(namespaced);
   });
 
   it("counts a uid's tasks as RLIMIT_NPROC does, threads included", () => {

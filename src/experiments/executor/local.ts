@@ -5,6 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ArtifactStore } from '../artifacts';
@@ -134,6 +135,12 @@ export async function diskUsage(dir: string): Promise<number> {
 export async function openTree(dir: string): Promise<void> {
   if (process.getuid?.() === 0) return;
   await execFileP('chmod', ['-R', 'u+rwX', dir], { timeout: 120_000 }).catch(() => undefined);
+}
+
+/** Whether RLIMIT_NPROC counts per user namespace (Linux 5.14's ucounts), from a kernel release such as "6.1.0". */
+export function namespacedProcCounts(release = os.release()): boolean {
+  const [major, minor] = release.split('.').map((n) => parseInt(n, 10));
+  return major! > 5 || (major === 5 && minor! >= 14);
 }
 
 /** Tasks (threads included, as RLIMIT_NPROC counts them) the uid runs now, read from /proc. */
@@ -385,11 +392,13 @@ async function runScript(
   } catch {
     cgroup = undefined;
   }
-  // RLIMIT_NPROC counts every task of the real uid. Dropped to its own uid, that is the execution's alone;
-  // a non-root worker's sandbox keeps the worker's uid, so the cap is what that uid runs now plus the allowance.
+  // RLIMIT_NPROC counts the tasks of the real uid. Dropped to its own uid (root worker), those are the
+  // execution's alone. A non-root worker's sandbox has its own user namespace, where Linux (5.14 and later)
+  // counts from zero; before that it counts every task of the worker's uid, so the cap is what runs now plus
+  // the allowance.
   const procCap =
     !cgroup && plan.kind === 'bwrap' && opts.maxProcs
-      ? plan.dropPrivileges
+      ? plan.dropPrivileges || namespacedProcCounts()
         ? opts.maxProcs
         : tasksOfUid(process.getuid!()) + opts.maxProcs
       : undefined;
