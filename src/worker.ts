@@ -16,7 +16,8 @@ import { appendEvent } from './db/events';
 import { getRun } from './db/runs';
 import { isFinished } from './workflows/definitions';
 import { detectCgroups, reapStaleCgroups } from './experiments/executor/cgroup';
-import { planSandbox, pythonPaths } from './experiments/executor/sandbox';
+import { planSandbox, pythonPaths, scoringIsolation, type SandboxPlan } from './experiments/executor/sandbox';
+import type { Isolate } from './experiments/executor/measure';
 import { createCircuitBreaker } from './clients/breaker';
 import { createOpenAiChatModel, withBreaker } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
@@ -62,12 +63,17 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
   const inputs = createExecutionInputs({ db, store, config, python });
   // MLR_EXECUTOR is the default backend; MLR_EXECUTORS the others a run may choose. Every backend takes the
   // same specs and inputs.
+  // One host check for both: the local backend runs experiments in this sandbox, and every backend scores in it.
+  const sandbox = await planSandbox(config.MLR_SANDBOX);
+  // A Python this user cannot run fails its executions with that reason; it must not stop the worker.
+  const readOnly = await pythonPaths(python).catch(() => []);
+  const isolate = scoringIsolation(sandbox, readOnly);
   const backends: Executor[] = [];
   for (const name of config.executors) {
     backends.push(
       name === 'kubernetes'
-        ? createKubernetesBackend(config, db, { python, inputs, store, transfer: s3!.transfer })
-        : await createLocalBackend(config, { python, inputs, store }),
+        ? createKubernetesBackend(config, db, { python, inputs, store, transfer: s3!.transfer, isolate })
+        : await createLocalBackend(config, { python, inputs, store, sandbox, readOnly }),
     );
   }
   const executor = createRoutingExecutor(backends[0]!, backends.slice(1));
@@ -111,7 +117,7 @@ export function jobSettingsFrom(config: Config): JobSettings {
 function createKubernetesBackend(
   config: Config,
   db: Queryable,
-  d: { python: string; inputs: ExecutionInputs; store: ArtifactStore; transfer: TransferStore },
+  d: { python: string; inputs: ExecutionInputs; store: ArtifactStore; transfer: TransferStore; isolate?: Isolate },
 ): Executor {
   return createKubernetesExecutor({
     cluster: createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE),
@@ -126,6 +132,7 @@ function createKubernetesBackend(
     networkPolicy: config.MLR_K8S_NETWORK_POLICY,
     maxReturnBytes: config.MLR_EXEC_MAX_DISK_MB * 1024 * 1024,
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
+    isolate: d.isolate,
     // The run's events stream the Job's phases (queued, pending with its reason, running, …).
     onPhase: (spec, o) =>
       void appendEvent(db, spec.workspace.runId, 'job', {
@@ -140,7 +147,7 @@ function createKubernetesBackend(
 
 async function createLocalBackend(
   config: Config,
-  d: { python: string; inputs: ExecutionInputs; store: ArtifactStore },
+  d: { python: string; inputs: ExecutionInputs; store: ArtifactStore; sandbox: SandboxPlan; readOnly: string[] },
 ): Promise<Executor> {
   const cgroups = await detectCgroups();
   if (cgroups) reapStaleCgroups(cgroups); // left by a worker that was killed mid-execution
@@ -153,9 +160,8 @@ async function createLocalBackend(
     store: d.store,
     isolationPrefix: await detectNetworkIsolation(),
     stateDir: path.join(config.MLR_DATA_DIR, 'executor'),
-    sandbox: await planSandbox(config.MLR_SANDBOX),
-    // A Python this user cannot run fails its executions with that reason; it must not stop the worker.
-    readOnly: await pythonPaths(d.python).catch(() => []),
+    sandbox: d.sandbox,
+    readOnly: d.readOnly,
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
     maxProcs: config.MLR_EXEC_MAX_PROCS,
     maxFileMb: config.MLR_EXEC_MAX_FILE_MB,

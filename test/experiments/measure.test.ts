@@ -1,8 +1,10 @@
 // Scoring by the task's eval.py: MLAgentBench's sentinels (1e10 on an error, <= 0 for an invalid submission in
 // upstream tasks) fail the execution instead of being recorded as scores.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { ERROR_SENTINEL, measure, scoreExecution } from '../../src/experiments/executor/measure';
+import { planSandbox, pythonPaths, scoringIsolation } from '../../src/experiments/executor/sandbox';
 import { PYTHON } from '../support/experiments';
 import { TEST_DATA } from '../support/paths';
 
@@ -64,6 +66,7 @@ describe("scoring with the task's eval.py", () => {
     const { scripts } = evalReturning('(_ for _ in ()).throw(ValueError("row 17 should be HIDDEN-LABEL-42"))');
     const score = async (name: string, write?: (dir: string) => void) => {
       const workspace = path.join(root, `oracle-${name}`);
+      fs.rmSync(workspace, { recursive: true, force: true });
       fs.mkdirSync(workspace, { recursive: true });
       write?.(workspace);
       return scoreExecution({
@@ -83,5 +86,48 @@ describe("scoring with the task's eval.py", () => {
     expect((await score('none')).error).toBe('missing metric: the script wrote no submission.csv');
     const linked = await score('linked', (d) => fs.symlinkSync('/etc/hostname', path.join(d, 'submission.csv')));
     expect(linked.error).toBe('missing metric: submission.csv was not read: a symbolic link');
+  });
+
+  it('runs eval.py sandboxed: it reads its answers and the outputs, and reaches no network and writes nowhere', async () => {
+    const server = net.createServer((c) => c.on('error', () => undefined).end('reachable'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const scripts = path.join(root, 'sandboxed-scripts');
+    const outputs = path.join(root, 'sandboxed-outputs');
+    fs.mkdirSync(scripts, { recursive: true });
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(scripts, 'answer.csv'), '0.75\n');
+    fs.writeFileSync(path.join(outputs, 'submission.csv'), 'ok\n');
+    const evalPy = [
+      'import os, socket',
+      'def blocked(f):',
+      '    try:',
+      '        f()',
+      '        return False',
+      '    except OSError:',
+      '        return True',
+      'def get_score(folder):',
+      '    assert open(os.path.join(folder, "submission.csv")).read() == "ok\\n"',
+      `    net = blocked(lambda: socket.create_connection(("127.0.0.1", ${port}), timeout=3))`,
+      '    mine = blocked(lambda: open("planted.txt", "w"))',
+      '    theirs = blocked(lambda: open(os.path.join(folder, "planted.txt"), "w"))',
+      '    return float(open("answer.csv").read()) if net and mine and theirs else -1.0',
+    ].join('\n');
+    fs.writeFileSync(path.join(scripts, 'eval.py'), `${evalPy}\n`);
+    try {
+      const plan = await planSandbox('auto');
+      const isolate = scoringIsolation(plan, await pythonPaths(PYTHON));
+      expect(isolate).toBeDefined();
+      await expect(measure(PYTHON, scripts, outputs, 'accuracy', undefined, isolate)).resolves.toEqual({
+        accuracy: 0.75,
+      });
+      expect(fs.existsSync(path.join(scripts, 'planted.txt'))).toBe(false);
+      // Unsandboxed (the operator's opt-out), the same eval.py reaches the server: the probe can tell.
+      await expect(measure(PYTHON, scripts, outputs, 'accuracy')).resolves.toEqual({ accuracy: -1 });
+    } finally {
+      server.close();
+      fs.rmSync(path.join(scripts, 'planted.txt'), { force: true });
+      fs.rmSync(path.join(outputs, 'planted.txt'), { force: true });
+    }
   });
 });

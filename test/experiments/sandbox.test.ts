@@ -1,4 +1,4 @@
-import { ancestors, bwrapArgs, sandboxUid } from '../../src/experiments/executor/sandbox';
+import { ancestors, bwrapArgs, sandboxUid, scoringArgs } from '../../src/experiments/executor/sandbox';
 
 const spec = {
   workspaceDir: '/data/ws/run-1',
@@ -90,5 +90,36 @@ describe('ancestors and sandboxUid', () => {
     expect(sandboxUid('/w/1')).not.toBe(sandboxUid('/w/2'));
     expect(sandboxUid('/w/1')).toBeGreaterThanOrEqual(200_000);
     expect(sandboxUid('/w/1')).toBeLessThan(300_000);
+  });
+});
+
+describe('scoringArgs', () => {
+  const scoring = {
+    readOnly: ['/opt/venv', '/data/tasks/t/scripts', '/data/executions/scoring/k', '/opt/venv'],
+    cwd: '/data/tasks/t/scripts',
+    command: ['/opt/venv/bin/python', '-c', 'EVAL', '/data/executions/scoring/k'],
+  };
+  it.each([
+    ['root: no user namespace, every capability dropped', false],
+    ['an ordinary user: its own user namespace', true],
+  ])('%s', (_name, unprivileged) => {
+    const args = scoringArgs({ ...scoring, unprivileged });
+    for (const ns of ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts']) expect(args).toContain(ns);
+    expect(args.includes('--unshare-user')).toBe(unprivileged);
+    expect(after(args, '--cap-drop')).toEqual(['ALL']);
+    expect(args.slice(-4)).toEqual(scoring.command);
+  });
+
+  it('reads its Python, the scripts and the outputs, and writes nowhere but a private /tmp', () => {
+    const args = scoringArgs({ ...scoring, unprivileged: false });
+    expect(after(args, '--ro-bind', 2)).toEqual([
+      '/opt/venv /opt/venv',
+      '/data/tasks/t/scripts /data/tasks/t/scripts',
+      '/data/executions/scoring/k /data/executions/scoring/k',
+    ]);
+    expect(after(args, '--bind', 2)).toEqual([]);
+    expect(after(args, '--tmpfs')).toEqual(['/tmp']);
+    expect(after(args, '--chdir')).toEqual(['/data/tasks/t/scripts']);
+    expect(after(args, '--setenv', 2)).toEqual(['HOME /tmp', 'LANG C.UTF-8', 'PATH /opt/venv/bin:/usr/bin:/bin']);
   });
 });

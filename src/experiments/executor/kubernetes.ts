@@ -15,7 +15,7 @@ import { ensureClusterEnv } from './kubernetes/environment';
 import { pause } from './kubernetes/pause';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
 import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
-import { scoreExecution } from './measure';
+import { scoreExecution, type Isolate } from './measure';
 import { scanTar, TarRefused } from './tar-scan';
 import {
   SandboxUnavailableError,
@@ -87,6 +87,8 @@ export interface KubernetesExecutorOptions {
   maxReturnBytes: number;
   /** Most of a pod's log that is read back (the runner keeps its head and tail within this). */
   maxLogBytes: number;
+  /** The sandbox the worker scores returned outputs in (scoringIsolation); none: as the worker. */
+  isolate?: Isolate;
   /** Phases as they change, for the run's events. */
   onPhase?: (spec: ExecutionSpec, o: Observation & { job: string }) => void;
 }
@@ -419,6 +421,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
         exitCode: base.exitCode,
         memoryNote: o?.oomKilled ? ` (memory limit ${spec.resources.memoryMb} MB)` : '',
         durationMs: base.durationMs,
+        isolate: opts.isolate,
       });
       return { ...base, ...scored };
     } finally {

@@ -12,7 +12,7 @@ import type { ArtifactStore } from '../artifacts';
 import { createCgroup, type CgroupHost, type ExecutionCgroup } from './cgroup';
 import { scoreExecution } from './measure';
 import { clearOutputs } from '../workspace';
-import { bwrapArgs, sandboxUid, type SandboxPlan } from './sandbox';
+import { bwrapArgs, sandboxUid, scoringIsolation, type SandboxPlan } from './sandbox';
 import {
   SandboxUnavailableError,
   type ExecutionInputs,
@@ -344,6 +344,7 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
           exitCode: run.exitCode,
           memoryNote: killedForMemory ? ` (memory limit ${spec.resources.memoryMb} MB)` : '',
           durationMs: base.durationMs,
+          isolate: scoringIsolation(plan, opts.readOnly),
         });
         return { ...base, ...scored };
       } finally {

@@ -90,16 +90,29 @@ async function readUntrustedBytes(file: string, maxBytes: number): Promise<{ byt
 /** What eval scripts return on an error instead of raising (MLAgentBench's convention); never a score. */
 export const ERROR_SENTINEL = 1e10;
 
+/**
+ * Wraps the scoring command in a sandbox: given the command, the folders it reads and its working folder,
+ * the program and arguments to run instead (bubblewrap's, scoringArgs in sandbox.ts).
+ */
+export type Isolate = (command: string[], readOnly: string[], cwd: string) => [string, string[]];
+
 export async function measure(
   python: string,
   scriptsDir: string,
   outputsDir: string,
   metricName: string,
   invalidAtOrBelow?: number,
+  isolate?: Isolate,
 ): Promise<NonNullable<ExecutionResult['metrics']>> {
   let stdout: string;
+  const command = [python, '-c', EVAL, outputsDir];
+  // A venv's python links to the installation it was made from: both are read.
+  const pythonDirs = [path.dirname(path.dirname(python))];
+  const [program, args] = isolate
+    ? isolate(command, [...pythonDirs, scriptsDir, outputsDir], scriptsDir)
+    : [python, command.slice(1)];
   try {
-    ({ stdout } = await execFileP(python, ['-c', EVAL, outputsDir], {
+    ({ stdout } = await execFileP(program, args, {
       cwd: scriptsDir,
       timeout: 120_000,
       maxBuffer: 1024 * 1024,
@@ -158,6 +171,8 @@ export interface ScoreInput {
   memoryNote: string;
   /** The execution's measured wall time: the metric of a task scored by duration. */
   durationMs: number;
+  /** The sandbox eval.py runs in; none runs it as the worker, with the network (MLR_SANDBOX=none). */
+  isolate?: Isolate;
 }
 
 /**
@@ -180,7 +195,14 @@ export async function scoreExecution(
   let refused: Record<string, string> = {};
   try {
     refused = await copyOutputs(s.workspaceDir, MEASURED_OUTPUTS, s.scoringDir);
-    const metrics = await measure(s.python, s.task.scriptsDir, s.scoringDir, s.metricName, s.task.invalidAtOrBelow);
+    const metrics = await measure(
+      s.python,
+      s.task.scriptsDir,
+      s.scoringDir,
+      s.metricName,
+      s.task.invalidAtOrBelow,
+      s.isolate,
+    );
     if (s.task.scoreBy === 'duration') {
       // A timing task: eval.py accepted the outputs; the score is how long the execution took, as measured here.
       metrics.eval_score = metrics[s.metricName]!;

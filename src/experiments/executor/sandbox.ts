@@ -86,6 +86,49 @@ export function bwrapArgs(spec: SandboxSpec, plan: Pick<SandboxPlan, 'dropPrivil
   return args;
 }
 
+export interface ScoringSpec {
+  /** Folders the scorer reads: its Python, the task's scripts (with the hidden answers), the copied outputs. */
+  readOnly: string[];
+  cwd: string;
+  command: string[];
+  /** The worker is not root: the sandbox needs a user namespace of its own. */
+  unprivileged: boolean;
+}
+
+/**
+ * The bwrap command line for scoring: eval.py (trusted) parses outputs the experiment wrote (not trusted),
+ * so it runs with no network, nothing writable but a private /tmp, every capability dropped, and its own
+ * PID namespace; what it may read is the system, its Python, the scripts folder and the outputs copy.
+ */
+export function scoringArgs(spec: ScoringSpec): string[] {
+  const args = ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+  if (spec.unprivileged) args.push('--unshare-user');
+  args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
+  for (const dir of SYSTEM_DIRS) args.push('--ro-bind-try', dir, dir);
+  args.push('--tmpfs', '/tmp', '--proc', '/proc', '--dev', '/dev');
+  for (const p of [...new Set(spec.readOnly)].filter((r) => !underSystem(r))) args.push('--ro-bind', p, p);
+  args.push('--chdir', spec.cwd, '--clearenv', '--setenv', 'HOME', '/tmp', '--setenv', 'LANG', 'C.UTF-8');
+  args.push('--setenv', 'PATH', `${path.dirname(spec.command[0]!)}:/usr/bin:/bin`, '--', ...spec.command);
+  return args;
+}
+
+/**
+ * How scoring is sandboxed on this host: with bubblewrap where the plan has it (the same host check that
+ * executions pass), reading also `readOnly` (the service's Python installation); undefined where the operator
+ * opted out (MLR_SANDBOX=none) or the plan refused.
+ */
+export function scoringIsolation(
+  plan: SandboxPlan,
+  readOnly: string[],
+): ((command: string[], dirs: string[], cwd: string) => [string, string[]]) | undefined {
+  if (plan.kind !== 'bwrap' || plan.refusal || !plan.bwrap) return undefined;
+  const unprivileged = !plan.dropPrivileges;
+  return (command, dirs, cwd) => [
+    plan.bwrap!,
+    scoringArgs({ readOnly: [...readOnly, ...dirs], cwd, command, unprivileged }),
+  ];
+}
+
 /** A uid of its own for each workspace, so executions of different runs are different users. */
 export function sandboxUid(workspaceDir: string): number {
   return (
