@@ -33,6 +33,27 @@ afterAll(async () => {
   await pool.end();
 });
 
+/** A fresh execution's reservation of `estimate` on `run`, under `defaults` and the owner's `limits`. */
+const execution = (
+  run: string,
+  estimate: Partial<typeof ZERO_SPEND>,
+  defaults: Parameters<typeof reserve>[2],
+  limits?: Parameters<typeof reserve>[3],
+) =>
+  reserve(
+    pool,
+    {
+      key: `exec:${randomUUID()}`,
+      runId: run,
+      kind: 'execution',
+      stage: 'agent',
+      estimate: { ...ZERO_SPEND, ...estimate },
+      ttlMs: 60_000,
+    },
+    defaults,
+    limits,
+  );
+
 const secondsLeft = async (key: string) =>
   Number(
     (await pool.query(`SELECT extract(epoch FROM expires_at - now()) AS s FROM ledger WHERE key = $1`, [key])).rows[0]
@@ -66,19 +87,7 @@ describe('the ledger', () => {
     const otherRun = await newRun('alice');
     const quota = { budget: { gpuHours: 3 }, periodHours: 24 };
     const ask = (run: string, gpuHours: number) =>
-      reserve(
-        pool,
-        {
-          key: `exec:${randomUUID()}`,
-          runId: run,
-          kind: 'execution',
-          stage: 'agent',
-          estimate: { ...ZERO_SPEND, gpuHours },
-          ttlMs: 60_000,
-        },
-        { usd: 100, tokens: 1e9, gpuHours: 100 },
-        { quota },
-      );
+      execution(run, { gpuHours }, { usd: 100, tokens: 1e9, gpuHours: 100 }, { quota });
     // The earlier test's live reservation (1 GPU-hour, alice's) counts: 1 + 1.5 fits in 3, 0.6 more does not.
     expect(await ask(otherRun, 1.5)).toEqual({ ok: true });
     const refused = await ask(runId, 0.6);
@@ -98,18 +107,7 @@ describe('the ledger', () => {
   it('holds CPU-hours to a run budget like the other limits', async () => {
     const run = await newRun('dave');
     const ask = (cpuHours: number) =>
-      reserve(
-        pool,
-        {
-          key: `exec:${randomUUID()}`,
-          runId: run,
-          kind: 'execution',
-          stage: 'agent',
-          estimate: { ...ZERO_SPEND, cpuHours },
-          ttlMs: 60_000,
-        },
-        { usd: 100, tokens: 1e9, gpuHours: 100, cpuHours: 1 },
-      );
+      execution(run, { cpuHours }, { usd: 100, tokens: 1e9, gpuHours: 100, cpuHours: 1 });
     expect(await ask(0.7)).toEqual({ ok: true });
     expect(await ask(0.5)).toMatchObject({ ok: false, exhausted: { scope: 'run', limit: 'cpuHours', budget: 1 } });
   });
