@@ -16,8 +16,14 @@ import { appendEvent } from './db/events';
 import { getRun } from './db/runs';
 import { isFinished } from './workflows/definitions';
 import { detectCgroups, reapStaleCgroups } from './experiments/executor/cgroup';
-import { planSandbox, pythonPaths, scoringIsolation, type SandboxPlan } from './experiments/executor/sandbox';
-import type { Isolate } from './experiments/executor/measure';
+import {
+  planSandbox,
+  prepareIsolation,
+  pythonPaths,
+  scoringIsolation,
+  type SandboxPlan,
+} from './experiments/executor/sandbox';
+import type { Isolate } from './domain/isolate';
 import { createCircuitBreaker } from './clients/breaker';
 import { createOpenAiChatModel, withBreaker } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
@@ -60,14 +66,16 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
   const s3 = config.executors.includes('kubernetes') || config.MLR_ARTIFACTS === 's3' ? s3StoreFrom(config) : undefined;
   const store = artifactStoreFrom(config, s3);
-  const inputs = createExecutionInputs({ db, store, config, python });
-  // MLR_EXECUTOR is the default backend; MLR_EXECUTORS the others a run may choose. Every backend takes the
-  // same specs and inputs.
-  // One host check for both: the local backend runs experiments in this sandbox, and every backend scores in it.
+  // One host check for all: the local backend runs experiments in this sandbox, every backend scores in it,
+  // and tasks' prepare.py runs in it.
   const sandbox = await planSandbox(config.MLR_SANDBOX);
   // A Python this user cannot run fails its executions with that reason; it must not stop the worker.
   const readOnly = await pythonPaths(python).catch(() => []);
   const isolate = scoringIsolation(sandbox, readOnly);
+  const isolatePrepare = prepareIsolation(sandbox, readOnly);
+  const inputs = createExecutionInputs({ db, store, config, python, isolatePrepare });
+  // MLR_EXECUTOR is the default backend; MLR_EXECUTORS the others a run may choose. Every backend takes the
+  // same specs and inputs.
   const backends: Executor[] = [];
   for (const name of config.executors) {
     backends.push(
@@ -84,7 +92,7 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
     cooldownMs: config.MLR_LLM_BREAKER_COOLDOWN_MS,
   });
   const model = withBreaker(createOpenAiChatModel(openai, { maxTokens: config.MLR_MODEL_RESERVE_TOKENS }), breaker);
-  return { db, config, model, scholar, python, store, executor };
+  return { db, config, model, scholar, python, isolatePrepare, store, executor };
 }
 
 export function jobSettingsFrom(config: Config): JobSettings {

@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import type { Transactional } from '../db/types';
 import type { ArtifactStore } from '../experiments/artifacts';
 import type { Executor } from '../experiments/executor/types';
+import type { Isolate } from '../domain/isolate';
 
 export interface ActivityDeps {
   db: Transactional;
@@ -16,4 +17,6 @@ export interface ActivityDeps {
   store: ArtifactStore;
   /** The venv's python, for tasks' prepare.py. */
   python: string;
+  /** The sandbox tasks' prepare.py runs in (prepareIsolation); none: as the worker. */
+  isolatePrepare?: Isolate;
 }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
+import type { Isolate } from '../domain/isolate';
 import { ErrorType } from '../errors';
 import { getSnapshot } from '../db/snapshots';
 import type { Queryable } from '../db/types';
@@ -18,11 +19,13 @@ export interface ExecutionInputsDeps {
   store: ArtifactStore;
   config: Pick<Config, 'MLR_DATA_DIR' | 'MLR_TASKS_DIR'>;
   python: string;
+  /** The sandbox prepare.py runs in (prepareIsolation); none: as the worker. */
+  isolatePrepare?: Isolate;
 }
 
 /** The library task, prepared once under the data directory (prepare.py, hidden answers kept apart). */
 export async function prepareLibraryTask(
-  deps: Pick<ExecutionInputsDeps, 'config' | 'python'>,
+  deps: Pick<ExecutionInputsDeps, 'config' | 'python' | 'isolatePrepare'>,
   taskId: string,
 ): Promise<PreparedTask | undefined> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(taskId)) return undefined;
@@ -30,7 +33,8 @@ export async function prepareLibraryTask(
     const task = loadTask(path.join(deps.config.MLR_TASKS_DIR, taskId));
     if (!task) return undefined;
     const dataDir = deps.config.MLR_DATA_DIR;
-    return await prepareTask(task, path.join(dataDir, 'tasks'), deps.python, path.join(dataDir, 'envs'));
+    const envs = path.join(dataDir, 'envs');
+    return await prepareTask(task, path.join(dataDir, 'tasks'), deps.python, envs, deps.isolatePrepare);
   } catch (err) {
     // The same folder fails the same way on every attempt: the run says why instead of retrying.
     if (err instanceof TaskRefused) throw ApplicationFailure.nonRetryable(err.message, ErrorType.TaskRefused);

@@ -10,7 +10,16 @@ import path from 'node:path';
 /** Largest requirements text read from a task folder. */
 const MAX_REQUIREMENTS_BYTES = 64 * 1024;
 
-/** The requirements a task declares, normalised (one per line, comments dropped), or undefined. */
+/** One pinned requirement: `name[extras]==version`, an optional environment marker, optional hashes. */
+const PINNED = /^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._, -]*\])? *===? *[A-Za-z0-9.+!_-]+ *(;[^#]*)?$/;
+const HASH = /^--hash=sha(256|384|512):[0-9a-f]{64,128}$/;
+
+/**
+ * The requirements a task declares, normalised (one per line, comments dropped), or undefined. Every one is
+ * pinned to an exact version, so a package published tomorrow never enters a build; where any carries a
+ * hash, the build demands hashes for every package it installs (uv's --require-hashes), so the operator can
+ * pin the whole environment to known files.
+ */
 export function readRequirements(taskDir: string, fromManifest: string[] | undefined): string | undefined {
   const file = path.join(taskDir, 'requirements.txt');
   let lines: string[] = fromManifest ?? [];
@@ -19,14 +28,25 @@ export function readRequirements(taskDir: string, fromManifest: string[] | undef
     if (!st.isFile() || st.size > MAX_REQUIREMENTS_BYTES) {
       throw new Error(`requirements.txt must be a regular file of at most ${MAX_REQUIREMENTS_BYTES} bytes`);
     }
-    lines = [...lines, ...fs.readFileSync(file, 'utf8').split('\n')];
+    // Continuation lines (pip-compile writes one hash per line) are joined first.
+    lines = [...lines, ...fs.readFileSync(file, 'utf8').replace(/\\\r?\n/g, ' ').split('\n')];
   }
-  const clean = lines.map((l) => l.replace(/(^|\s)#.*$/, '').trim()).filter(Boolean);
-  // Options that would fetch from elsewhere or run arbitrary files are not requirements.
-  const bad = clean.find((l) => /^-(?!-hash)/.test(l) || /^--(index-url|extra-index-url|find-links|requirement|editable)/.test(l));
-  if (bad) throw new Error(`requirements may name packages only, not "${bad.slice(0, 80)}"`);
+  const clean = lines.map((l) => l.replace(/(^|\s)#.*$/, '').trim().replace(/\s+/g, ' ')).filter(Boolean);
+  for (const line of clean) {
+    const words = line.split(' ');
+    const hashes = words.filter((w) => w.startsWith('--hash'));
+    const spec = words.filter((w) => !w.startsWith('--hash')).join(' ');
+    // Options that would fetch from elsewhere or run arbitrary files are not requirements.
+    if (spec.startsWith('-')) throw new Error(`requirements may name packages only, not "${line.slice(0, 80)}"`);
+    if (!PINNED.test(spec) || !hashes.every((h) => HASH.test(h))) {
+      throw new Error(`requirements must pin exact versions (name==1.2.3), not "${line.slice(0, 80)}"`);
+    }
+  }
   return clean.length ? `${clean.join('\n')}\n` : undefined;
 }
+
+/** Whether the build demands a hash for every package (some requirement carries one). */
+export const requiresHashes = (requirements: string): boolean => /(^| )--hash=/m.test(requirements);
 
 export interface TaskEnv {
   python: string;
@@ -47,7 +67,12 @@ function run(cmd: string, args: string[], timeoutMs: number, env: NodeJS.Process
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(cmd)} ${args[0]} failed (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').slice(-4).join(' | ')}`));
+      if (code === 0) return;
+      // uv says what went wrong first ("error: …", "× …") and shows details after: keep both.
+      const lines = stderr.trim().split('\n');
+      const first = lines.find((l) => /^\s*(error|×)/.test(l));
+      const said = [...(first ? [first.trim()] : []), ...lines.slice(-4)].join(' | ');
+      reject(new Error(`${path.basename(cmd)} ${args[0]} failed (${signal ?? `exit ${code}`}): ${said}`));
     });
   });
 }
@@ -102,6 +127,7 @@ export function ensureTaskEnv(
           '--quiet',
           '--only-binary',
           ':all:',
+          ...(requiresHashes(requirements) ? ['--require-hashes'] : []),
           '--python',
           path.join(tmp, 'venv', 'bin', 'python'),
           '-r',

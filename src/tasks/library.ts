@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Isolate } from '../domain/isolate';
 import { ensureTaskEnv, findUv, readRequirements } from './environment';
 import { UPSTREAM_INVALID_AT_OR_BELOW, UPSTREAM_TASKS } from './upstream';
 
@@ -15,9 +16,13 @@ import { UPSTREAM_INVALID_AT_OR_BELOW, UPSTREAM_TASKS } from './upstream';
  * Runs prepare.py as MLAgentBench does (cwd scripts/), but with stdin closed: a script that asks a question
  * (input(), a download prompt) fails at once with a message saying so, instead of hanging until the limit.
  */
-function runPrepare(python: string, cwd: string, timeoutMs = 10 * 60_000): Promise<void> {
+function runPrepare(python: string, cwd: string, isolate?: Isolate, timeoutMs = 10 * 60_000): Promise<void> {
+  // A venv's python links to the installation it was made from: both are read.
+  const [cmd, args] = isolate
+    ? isolate([python, 'prepare.py'], [path.dirname(path.dirname(python))], cwd)
+    : [python, ['prepare.py']];
   return new Promise((resolve, reject) => {
-    const child = spawn(python, ['prepare.py'], {
+    const child = spawn(cmd, args, {
       cwd,
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: timeoutMs,
@@ -208,13 +213,15 @@ export interface PreparedTask {
 /**
  * Copies the task under the data directory and runs its prepare.py once (cwd scripts/, as MLAgentBench
  * does). The copy is keyed by the task's content hash and built in a temporary folder that is renamed
- * into place, so concurrent runs and crashes never see a half-prepared task.
+ * into place, so concurrent runs and crashes never see a half-prepared task. With `isolate`, prepare.py runs
+ * in the sandbox (prepareIsolation): it writes only that copy and sees no secret of the service.
  */
 export async function prepareTask(
   task: Task,
   preparedRoot: string,
   basePython: string,
   envsRoot = path.join(path.dirname(preparedRoot), 'envs'),
+  isolate?: Isolate,
 ): Promise<PreparedTask> {
   const own = task.envRequirements
     ? (await ensureTaskEnv(task.envRequirements, envsRoot, basePython, findUv(basePython))).python
@@ -229,7 +236,7 @@ export async function prepareTask(
     const prepare = path.join(tmp, 'scripts', 'prepare.py');
     if (fs.existsSync(prepare)) {
       try {
-        await runPrepare(python, path.join(tmp, 'scripts'));
+        await runPrepare(python, path.join(tmp, 'scripts'), isolate);
       } catch (err) {
         fs.rmSync(tmp, { recursive: true, force: true });
         throw new TaskRefused(task.id, `task ${task.id}: ${(err as Error).message}`);

@@ -2,7 +2,7 @@
 // used by preparation, the experiment (in the sandbox) and scoring alike.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureTaskEnv, findUv, readRequirements } from '../../src/tasks/environment';
+import { ensureTaskEnv, findUv, readRequirements, requiresHashes } from '../../src/tasks/environment';
 import { loadTask, TaskRefused } from '../../src/tasks/library';
 import { execSpec, freshWorkspace, localExecutor, preparedTask, PYTHON } from '../support/experiments';
 import { ROOT, TEST_DATA } from '../support/paths';
@@ -19,6 +19,18 @@ describe('task environments', () => {
       fs.writeFileSync(path.join(dir, 'requirements.txt'), `${bad}\nnumpy\n`);
       expect(() => readRequirements(dir, undefined)).toThrow(/packages only/);
     }
+    // Every requirement is pinned to an exact version; hashes, where given (pip-compile's continuation lines
+    // too), are kept for the build to demand.
+    for (const loose of ['numpy', 'numpy>=1.26', 'numpy==1.*', 'numpy~=1.26', 'numpy==1.26.4 --hash=md5:abc']) {
+      fs.writeFileSync(path.join(dir, 'requirements.txt'), `${loose}\n`);
+      expect(() => readRequirements(dir, undefined)).toThrow(/pin exact versions/);
+    }
+    const sha = 'a'.repeat(64);
+    fs.writeFileSync(path.join(dir, 'requirements.txt'), `numpy==1.26.4 \\\n    --hash=sha256:${sha}\n`);
+    const hashed = readRequirements(dir, ['tqdm[notebook]==4.67.1 ; python_version >= "3.9"'])!;
+    expect(hashed).toBe(`tqdm[notebook]==4.67.1 ; python_version >= "3.9"\nnumpy==1.26.4 --hash=sha256:${sha}\n`);
+    expect(requiresHashes(hashed)).toBe(true);
+    expect(requiresHashes('numpy==1.26.4\n')).toBe(false);
     // A task folder with such a file is refused, saying why.
     const task = path.join(TEST_DATA, 'req-tasks', 'evil');
     fs.cpSync(path.join(ROOT, 'tasks', 'wine-legacy-numpy'), task, { recursive: true });
@@ -42,6 +54,14 @@ describe('task environments', () => {
     expect(execFileSync(a.python, ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim()).toBe(
       '1.26.4',
     );
+  }, 300_000);
+
+  it('refuses to install a file whose hash is not the pinned one', async () => {
+    const req = readRequirements(path.join(TEST_DATA, 'no-such-dir'), [`six==1.17.0 --hash=sha256:${'0'.repeat(64)}`])!;
+    const err = await ensureTaskEnv(req, ENVS, PYTHON, findUv(PYTHON)).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/Failed to download `six==1.17.0`.*Computed/);
+    expect(fs.readdirSync(ENVS).filter((d) => d.startsWith('.') && d !== '.uv-cache')).toEqual([]);
   }, 300_000);
 
   it('fails clearly for a package that does not exist, leaving nothing half-built', async () => {

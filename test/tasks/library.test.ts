@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import { planSandbox, prepareIsolation, pythonPaths } from '../../src/experiments/executor/sandbox';
 import { hashTree, inspectTasks, listTasks, loadTask, prepareTask, TaskRefused } from '../../src/tasks/library';
 import { PYTHON } from '../support/experiments';
 import { ROOT, TEST_DATA } from '../support/paths';
@@ -87,6 +89,44 @@ describe('the task library', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     // Nothing half-prepared is left behind to be mistaken for a prepared task.
     expect(fs.readdirSync(path.join(TEST_DATA, 'asking-prepared'))).toEqual([]);
+  });
+
+  it('runs prepare.py sandboxed: it writes its own copy and reaches the network, but writes nowhere else and sees no secret', async () => {
+    const dir = path.join(TEST_DATA, 'sandboxed-tasks', 'prepares');
+    const outside = path.join(TEST_DATA, 'sandboxed-tasks', 'outside');
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, 'tasks', 'diabetes-regression'), dir, { recursive: true });
+    fs.mkdirSync(outside);
+    const server = net.createServer((c) => c.on('error', () => undefined).end('data'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const prepare = [
+      'import json, os, socket',
+      'def tried(f):',
+      '    try:',
+      '        f()',
+      '        return True',
+      '    except OSError:',
+      '        return False',
+      `got = socket.create_connection(("127.0.0.1", ${port}), timeout=5).recv(10).decode()`,
+      `escaped = tried(lambda: open(${JSON.stringify(path.join(outside, 'planted.txt'))}, "w"))`,
+      'probe = {"got": got, "escaped": escaped, "secret": os.environ.get("MLR_PROBE_SECRET")}',
+      'json.dump(probe, open("../env/probe.json", "w"))',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'scripts', 'prepare.py'), `${prepare}\n`);
+    process.env.MLR_PROBE_SECRET = 'sk-should-not-be-seen';
+    try {
+      const plan = await planSandbox('auto');
+      const isolate = prepareIsolation(plan, await pythonPaths(PYTHON));
+      expect(isolate).toBeDefined();
+      const prepared = await prepareTask(loadTask(dir)!, path.join(TEST_DATA, 'sandboxed-prepared'), PYTHON, undefined, isolate);
+      const probe = JSON.parse(fs.readFileSync(path.join(prepared.envDir, 'probe.json'), 'utf8'));
+      expect(probe).toEqual({ got: 'data', escaped: false, secret: null });
+      expect(fs.readdirSync(outside)).toEqual([]);
+    } finally {
+      delete process.env.MLR_PROBE_SECRET;
+      server.close();
+    }
   });
 
   it('ignores folders that are not tasks', () => {

@@ -15,7 +15,8 @@ import { ensureClusterEnv } from './kubernetes/environment';
 import { pause } from './kubernetes/pause';
 import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
 import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
-import { scoreExecution, type Isolate } from './measure';
+import type { Isolate } from '../../domain/isolate';
+import { scoreExecution } from './measure';
 import { scanTar, TarRefused } from './tar-scan';
 import {
   SandboxUnavailableError,

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MEASURED_OUTPUTS, Workspace } from '../workspace';
+import type { Isolate } from '../../domain/isolate';
 import type { ExecutionResult, TrustedTask } from './types';
 
 /** The error prefix of an execution that changed the task's read-only files: its result is void. */
@@ -89,12 +90,6 @@ async function readUntrustedBytes(file: string, maxBytes: number): Promise<{ byt
  */
 /** What eval scripts return on an error instead of raising (MLAgentBench's convention); never a score. */
 export const ERROR_SENTINEL = 1e10;
-
-/**
- * Wraps the scoring command in a sandbox: given the command, the folders it reads and its working folder,
- * the program and arguments to run instead (bubblewrap's, scoringArgs in sandbox.ts).
- */
-export type Isolate = (command: string[], readOnly: string[], cwd: string) => [string, string[]];
 
 export async function measure(
   python: string,

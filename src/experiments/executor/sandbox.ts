@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Isolate } from '../../domain/isolate';
 
 const execFileP = promisify(execFile);
 
@@ -87,26 +88,33 @@ export function bwrapArgs(spec: SandboxSpec, plan: Pick<SandboxPlan, 'dropPrivil
 }
 
 export interface ScoringSpec {
-  /** Folders the scorer reads: its Python, the task's scripts (with the hidden answers), the copied outputs. */
+  /** Folders the tool reads: its Python, the task's scripts (with the hidden answers), the copied outputs. */
   readOnly: string[];
   cwd: string;
   command: string[];
   /** The worker is not root: the sandbox needs a user namespace of its own. */
   unprivileged: boolean;
+  /** Folders the tool may write (prepare.py's copy of its task); none for scoring. */
+  writable?: string[];
+  /** Keep the host's network (prepare.py downloads its data); scoring never has one. */
+  network?: boolean;
 }
 
 /**
- * The bwrap command line for scoring: eval.py (trusted) parses outputs the experiment wrote (not trusted),
- * so it runs with no network, nothing writable but a private /tmp, every capability dropped, and its own
- * PID namespace; what it may read is the system, its Python, the scripts folder and the outputs copy.
+ * The bwrap command line for the trusted tools that read what others wrote: eval.py parses outputs the
+ * experiment wrote (not trusted), so it runs with no network, nothing writable but a private /tmp, every
+ * capability dropped, and its own PID namespace; what it may read is the system, its Python, the scripts
+ * folder and the outputs copy. prepare.py runs the same way, writing only its task's copy, with network.
  */
 export function scoringArgs(spec: ScoringSpec): string[] {
-  const args = ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+  const args = ['--unshare-pid', ...(spec.network ? [] : ['--unshare-net']), '--unshare-ipc', '--unshare-uts'];
+  args.push('--unshare-cgroup-try');
   if (spec.unprivileged) args.push('--unshare-user');
   args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
   for (const dir of SYSTEM_DIRS) args.push('--ro-bind-try', dir, dir);
   args.push('--tmpfs', '/tmp', '--proc', '/proc', '--dev', '/dev');
   for (const p of [...new Set(spec.readOnly)].filter((r) => !underSystem(r))) args.push('--ro-bind', p, p);
+  for (const p of new Set(spec.writable ?? [])) args.push('--bind', p, p);
   args.push('--chdir', spec.cwd, '--clearenv', '--setenv', 'HOME', '/tmp', '--setenv', 'LANG', 'C.UTF-8');
   args.push('--setenv', 'PATH', `${path.dirname(spec.command[0]!)}:/usr/bin:/bin`, '--', ...spec.command);
   return args;
@@ -117,15 +125,32 @@ export function scoringArgs(spec: ScoringSpec): string[] {
  * executions pass), reading also `readOnly` (the service's Python installation); undefined where the operator
  * opted out (MLR_SANDBOX=none) or the plan refused.
  */
-export function scoringIsolation(
-  plan: SandboxPlan,
-  readOnly: string[],
-): ((command: string[], dirs: string[], cwd: string) => [string, string[]]) | undefined {
+export function scoringIsolation(plan: SandboxPlan, readOnly: string[]): Isolate | undefined {
   if (plan.kind !== 'bwrap' || plan.refusal || !plan.bwrap) return undefined;
   const unprivileged = !plan.dropPrivileges;
   return (command, dirs, cwd) => [
     plan.bwrap!,
     scoringArgs({ readOnly: [...readOnly, ...dirs], cwd, command, unprivileged }),
+  ];
+}
+
+/**
+ * How prepare.py is sandboxed: as scoring, but with the network (it may download its data) and its task's
+ * copy writable (`cwd`'s parent: scripts/ and env/), and no secret of the service in its environment.
+ */
+export function prepareIsolation(plan: SandboxPlan, readOnly: string[]): Isolate | undefined {
+  if (plan.kind !== 'bwrap' || plan.refusal || !plan.bwrap) return undefined;
+  const unprivileged = !plan.dropPrivileges;
+  return (command, dirs, cwd) => [
+    plan.bwrap!,
+    scoringArgs({
+      readOnly: [...readOnly, ...dirs],
+      writable: [path.dirname(cwd)],
+      network: true,
+      cwd,
+      command,
+      unprivileged,
+    }),
   ];
 }
 

@@ -1,0 +1,4 @@
+// How the service's own tools (eval.py, prepare.py) are wrapped in a sandbox: given the command, the folders
+// it reads and its working folder, the program and arguments to run instead. Built in experiments/executor/
+// sandbox.ts; taken by the task library and the scorer, which must not depend on the executor.
+export type Isolate = (command: string[], readOnly: string[], cwd: string) => [string, string[]];
