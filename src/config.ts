@@ -304,6 +304,29 @@ export const configSchema = z
     /** The experiments namespace denies pods all egress but the object store (k8s/ applies that policy). */
     MLR_K8S_NETWORK_POLICY: BoolEnv.default(false),
     /**
+     * `none`: experiment pods have no resolver, only the object store's address pinned in /etc/hosts (DNS
+     * queries could carry data out through the cluster's resolver); `cluster`: the cluster's DNS.
+     */
+    MLR_K8S_POD_DNS: z.enum(['none', 'cluster']).default('none'),
+    /** What the start-up canary must fail to reach (host:port, or dns:<name>), besides the API server. */
+    MLR_K8S_CANARY_TARGETS: z
+      .string()
+      .default('1.1.1.1:443,169.254.169.254:80,dns:example.com')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (ts) =>
+          ts.length <= 16 && ts.every((t) => /^(dns:[A-Za-z0-9.-]{1,253}|[A-Za-z0-9.:[\]-]{1,200}:\d{1,5})$/.test(t)),
+        {
+          message: 'a comma-separated list of host:port or dns:<name>, at most 16',
+        },
+      ),
+    MLR_K8S_CANARY_TIMEOUT_MS: z.coerce.number().int().min(5000).default(300_000),
+    /**
      * A ReadWriteMany PersistentVolumeClaim in the experiments namespace for tasks' own environments: a build
      * Job installs each into it once, experiment pods mount it read-only. Unset: such tasks run on `local` only.
      */

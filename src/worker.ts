@@ -11,6 +11,7 @@ import type { JobSettings } from './experiments/executor/kubernetes/job-spec';
 import { createRoutingExecutor, type ExecutionInputs, type Executor } from './experiments/executor/types';
 import type { ArtifactStore } from './experiments/artifacts';
 import { createJobCluster, loadKubeConfig } from './clients/kubernetes';
+import { apiServerTarget, pinHosts, probeNetwork } from './experiments/executor/kubernetes/canary';
 import { artifactStoreFrom, s3StoreFrom } from './clients/stores';
 import { appendEvent } from './db/events';
 import { getRun } from './db/runs';
@@ -28,7 +29,7 @@ import { createCircuitBreaker } from './clients/breaker';
 import { createOpenAiChatModel, withBreaker } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
-import { loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { migrate } from './db/migrate';
 import type { Queryable, Transactional } from './db/types';
 import { createLogger, type Logger } from './logger';
@@ -80,7 +81,7 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
   for (const name of config.executors) {
     backends.push(
       name === 'kubernetes'
-        ? createKubernetesBackend(config, db, { python, inputs, store, transfer: s3!.transfer, isolate })
+        ? await createKubernetesBackend(config, db, { python, inputs, store, transfer: s3!.transfer, isolate })
         : await createLocalBackend(config, { python, inputs, store, sandbox, readOnly }),
     );
   }
@@ -122,22 +123,46 @@ export function jobSettingsFrom(config: Config): JobSettings {
   };
 }
 
-function createKubernetesBackend(
+/**
+ * The Kubernetes backend, with its network claim checked: pods without a resolver get the object store's
+ * address pinned, and where the namespace is said to deny egress (MLR_K8S_NETWORK_POLICY) a canary pod must
+ * fail to reach every target, or the worker refuses to start. Executions record what the canary observed.
+ */
+async function createKubernetesBackend(
   config: Config,
   db: Queryable,
   d: { python: string; inputs: ExecutionInputs; store: ArtifactStore; transfer: TransferStore; isolate?: Isolate },
-): Executor {
+): Promise<Executor> {
+  const kc = loadKubeConfig(config.MLR_K8S_KUBECONFIG);
+  const cluster = createJobCluster(kc, config.MLR_K8S_NAMESPACE);
+  const settings = jobSettingsFrom(config);
+  // The host pods will use is the one presigned URLs name.
+  if (config.MLR_K8S_POD_DNS === 'none') settings.pinnedHosts = await pinHosts([await d.transfer.presignGet('-', 60)]);
+  if (config.MLR_K8S_NETWORK_POLICY) {
+    const targets = [...config.MLR_K8S_CANARY_TARGETS, apiServerTarget(kc.getCurrentCluster()!.server)];
+    const verdict = await probeNetwork(cluster, settings, targets, {
+      pollMs: config.MLR_K8S_POLL_MS,
+      timeoutMs: config.MLR_K8S_CANARY_TIMEOUT_MS,
+    });
+    if (!verdict.isolated)
+      throw new ConfigError(
+        `MLR_K8S_NETWORK_POLICY=true, but a canary pod in ${config.MLR_K8S_NAMESPACE} reached ` +
+          `${verdict.reached.join(', ')}: the cluster does not enforce the experiments' NetworkPolicy ` +
+          '(its network plugin may not support policies). Fix that, or set MLR_K8S_NETWORK_POLICY=false.',
+      );
+  }
   return createKubernetesExecutor({
-    cluster: createJobCluster(loadKubeConfig(config.MLR_K8S_KUBECONFIG), config.MLR_K8S_NAMESPACE),
+    cluster,
     transfer: d.transfer,
     inputs: d.inputs,
     store: d.store,
     python: d.python,
-    settings: jobSettingsFrom(config),
+    settings,
     scratchDir: path.join(config.MLR_DATA_DIR, 'executions'),
     pollMs: config.MLR_K8S_POLL_MS,
     pendingTimeoutMs: config.MLR_K8S_PENDING_TIMEOUT_MS,
-    networkPolicy: config.MLR_K8S_NETWORK_POLICY,
+    // Observed, not configured: true only once the canary failed to get out.
+    networkIsolated: config.MLR_K8S_NETWORK_POLICY,
     maxReturnBytes: config.MLR_EXEC_MAX_DISK_MB * 1024 * 1024,
     maxLogBytes: config.MLR_EXEC_MAX_LOG_MB * 1024 * 1024,
     isolate: d.isolate,

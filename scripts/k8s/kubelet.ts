@@ -26,6 +26,11 @@ export interface KubeletOptions {
   workDir: string;
   /** Pods of these names are left running (for tests that hold a Job in Running). */
   hold?: (podName: string) => boolean;
+  /**
+   * Pods of these names run in a network namespace of their own (loopback only), as under a network plugin
+   * that enforces a deny-all egress policy. Others share the host's network: no policy is enforced for them.
+   */
+  noNetwork?: (podName: string) => boolean;
 }
 
 export function startKubelet(o: KubeletOptions): Kubelet {
@@ -84,7 +89,9 @@ export function startKubelet(o: KubeletOptions): Kubelet {
     const program = (container.command ?? []).find((a) => a.startsWith('/opt/mlr/'));
     const script = program ? path.join(path.dirname(o.runner), path.basename(program)) : o.runner;
     const startedAt = new Date();
-    const child = spawn(o.python, [script], { env, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+    const unshare = process.getuid?.() === 0 ? ['--net'] : ['--net', '--map-root-user'];
+    const [cmd, args] = o.noNetwork?.(name) ? ['unshare', [...unshare, o.python, script]] : [o.python, [script]];
+    const child = spawn(cmd, args, { env, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
     running.set(name, child);
     const code = await new Promise<number>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 137 : 1))));
     running.delete(name);

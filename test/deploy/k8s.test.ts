@@ -61,9 +61,17 @@ it('gives the worker Jobs, Pods, their logs and Secrets in the experiments names
   expect(role.rules.flatMap((r) => r.resources).sort()).toEqual(['events', 'jobs', 'pods', 'pods/log', 'secrets']);
   const experiments = find(objects, 'Namespace', 'mlr-experiments');
   expect(experiments.metadata!.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
-  const policy = find(objects, 'NetworkPolicy', 'experiments-egress-object-store-only');
+  const policy = find(objects, 'NetworkPolicy', 'experiments-egress-object-store-only') as Obj & {
+    spec: { egress: Array<{ ports: Array<{ port: number }> }> };
+  };
   expect(policy.metadata!.namespace).toBe('mlr-experiments');
-  expect(policy.spec!.policyTypes).toEqual(['Ingress', 'Egress']);
+  expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  // The object store alone: no DNS, which the pods do without (the worker pins the store's address).
+  expect(policy.spec.egress.flatMap((e) => e.ports.map((p) => p.port))).toEqual([7070]);
+  expect(find(objects, 'ConfigMap', 'mlr-copilot').data).toMatchObject({
+    MLR_K8S_NETWORK_POLICY: 'true',
+    MLR_K8S_POD_DNS: 'none',
+  });
 });
 
 it("keeps tasks' environments in a ReadWriteMany claim the worker is told of, and lets only build pods out", () => {
@@ -186,10 +194,25 @@ describe('helm/mlr-copilot', () => {
     expect(off.some((o) => o.metadata?.name === 'environment-builds-egress-package-index')).toBe(false);
   });
 
+  it('lets experiment pods reach DNS only when they are to use the cluster resolver', () => {
+    type Policy = Obj & { spec: { egress: Array<{ ports: Array<{ port: number }> }> } };
+    const ports = (objects: Obj[]) =>
+      (find(objects, 'NetworkPolicy', 'experiments-egress-object-store-only') as Policy).spec.egress.flatMap((e) =>
+        e.ports.map((p) => p.port),
+      );
+    const pinned = template();
+    expect(ports(pinned)).toEqual([7070]);
+    expect(find(pinned, 'ConfigMap', 'mlr-config').data!.MLR_K8S_POD_DNS).toBe('none');
+    const resolver = template('--set', 'experiments.podDns=cluster');
+    expect(ports(resolver)).toEqual([7070, 53, 53]);
+    expect(find(resolver, 'ConfigMap', 'mlr-config').data!.MLR_K8S_POD_DNS).toBe('cluster');
+  });
+
   it('refuses values its schema does not allow, naming them', () => {
     let message = '';
     try {
-      execFileSync(HELM, ['lint', '--strict', CHART, '--set', 'api.replicas=two', '--set', 'kueue.quota=1'], {
+      const bad = ['--set', 'api.replicas=two', '--set', 'kueue.quota=1', '--set', 'experiments.podDns=google'];
+      execFileSync(HELM, ['lint', '--strict', CHART, ...bad], {
         encoding: 'utf8',
       });
     } catch (err) {
@@ -197,6 +220,7 @@ describe('helm/mlr-copilot', () => {
     }
     expect(message).toMatch(/replicas/);
     expect(message).toMatch(/quota/);
+    expect(message).toMatch(/podDns/);
   });
 });
 

@@ -5,13 +5,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { createJobCluster } from '../../src/clients/kubernetes';
+import { ConfigError } from '../../src/config';
 import { reapJobs } from '../../src/experiments/executor/kubernetes';
+import { apiServerTarget, canaryJob, probeNetwork } from '../../src/experiments/executor/kubernetes/canary';
 import { buildEnvJob, envJobName, envName } from '../../src/experiments/executor/kubernetes/env-spec';
 import { buildJob, jobName } from '../../src/experiments/executor/kubernetes/job-spec';
 import type { Observation } from '../../src/experiments/executor/kubernetes/status';
 import type { PreparedTask } from '../../src/tasks/library';
+import { createActivityDeps } from '../../src/worker';
 import { execSpec, freshWorkspace, preparedTask, TEST_INPUTS } from '../support/experiments';
-import { ENVS_CLAIM, NAMESPACE, startK8sWorld, TEST_JOB_SETTINGS, type K8sWorld } from '../support/k8s';
+import { createTestDatabase, testConfig } from '../support/harness';
+import { ENVS_CLAIM, k8sEnv, NAMESPACE, startK8sWorld, TEST_JOB_SETTINGS, type K8sWorld } from '../support/k8s';
+import { TEST_DATA } from '../support/paths';
 import { executorContract } from './executor-contract';
 
 let world: K8sWorld;
@@ -307,15 +312,70 @@ describe('the Kubernetes executor on a cluster', () => {
         resources: { cpu: 2, memoryMb: 4096, gpus: 1, gpuType: 'NVIDIA-H100-80GB-HBM3' },
         secretName: 'mlr-exec-dry',
       },
-      { ...TEST_JOB_SETTINGS, queue: 'team-gpu', tolerations: [{ key: 'dedicated', operator: 'Exists' }] },
+      {
+        ...TEST_JOB_SETTINGS,
+        queue: 'team-gpu',
+        tolerations: [{ key: 'dedicated', operator: 'Exists' }],
+        pinnedHosts: [{ ip: '10.96.12.7', hostnames: ['object-store.mlr-copilot.svc'] }],
+      },
     );
+    const canary = canaryJob({ ...TEST_JOB_SETTINGS, pinnedHosts: [] }, ['1.1.1.1:443', 'dns:example.com'], 'dry');
     const build = buildEnvJob(
       { name: 'f'.repeat(16), requirements: 'torch==2.9.1\n', taskId: 'dry' },
       TEST_JOB_SETTINGS,
     );
-    for (const j of [job, build])
+    for (const j of [job, build, canary])
       await batch().createNamespacedJob({ namespace: NAMESPACE, body: j as unknown as k8s.V1Job, dryRun: 'All' });
     expect(await jobExists(job.metadata.name)).toBe(false);
     expect(await jobExists(build.metadata.name)).toBe(false);
+  });
+});
+
+describe('the network claim on a cluster', () => {
+  const canaryJobs = async () =>
+    (await batch().listNamespacedJob({ namespace: NAMESPACE })).items.filter(
+      (j) => j.metadata!.name!.startsWith('mlr-canary-') && !j.metadata!.deletionTimestamp,
+    );
+
+  it('is proved by a canary pod: one the network lets out reaches the API server, one cut off reaches nothing', async () => {
+    const cluster = createJobCluster(world.kc, NAMESPACE);
+    const api = apiServerTarget(world.kc.getCurrentCluster()!.server);
+    const targets = [api, '169.254.169.254:80', 'dns:example.com'];
+    const settings = { ...TEST_JOB_SETTINGS, pinnedHosts: [] };
+    const open = await probeNetwork(cluster, settings, targets, { pollMs: 200, timeoutMs: 60_000 });
+    // (Whether this host reaches outside addresses depends on where the tests run; the API server it always does.)
+    expect(open).toMatchObject({ isolated: false, reached: expect.arrayContaining([api]) });
+    expect(open.reached).not.toContain('dns:example.com');
+    world.cutOff.add('mlr-canary-');
+    try {
+      const cut = await probeNetwork(cluster, settings, targets, { pollMs: 200, timeoutMs: 60_000 });
+      expect(cut).toEqual({ isolated: true, reached: [] });
+    } finally {
+      world.cutOff.delete('mlr-canary-');
+    }
+    // Each canary is deleted once it has spoken.
+    expect(await canaryJobs()).toEqual([]);
+  });
+
+  it('keeps a worker from starting when its cluster lets the canary out while MLR_K8S_NETWORK_POLICY says it cannot', async () => {
+    const config = testConfig({
+      ...k8sEnv(world),
+      MLR_K8S_NETWORK_POLICY: 'true',
+      MLR_DATA_DIR: path.join(TEST_DATA, 'k8s-canary-worker'),
+    });
+    const { pool } = await createTestDatabase();
+    try {
+      const err = await createActivityDeps(config, pool).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(
+        /a canary pod in mlr-experiments reached (\S+, )*127\.0\.0\.1:\d+: the cluster/,
+      );
+      // Without the claim, it starts, and its executions say they were not isolated.
+      const deps = await createActivityDeps({ ...config, MLR_K8S_NETWORK_POLICY: false }, pool);
+      expect(deps.executor).toBeDefined();
+    } finally {
+      await pool.end();
+    }
+    expect(await canaryJobs()).toEqual([]);
   });
 });

@@ -83,6 +83,8 @@ export interface K8sWorld {
   kc: k8s.KubeConfig;
   /** Pod names the kubelet must leave running. */
   held: Set<string>;
+  /** Pod-name prefixes the kubelet runs without a network (as a policy-enforcing network plugin would). */
+  cutOff: Set<string>;
   executor(over?: Partial<KubernetesExecutorOptions>): ReturnType<typeof createKubernetesExecutor>;
   close(): Promise<void>;
 }
@@ -107,6 +109,7 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
   });
   await s3.ensureBucket();
   const held = new Set<string>();
+  const cutOff = new Set<string>();
   const kubelet = startKubelet({
     kubeconfig: plane.kubeconfig,
     namespace: NAMESPACE,
@@ -114,6 +117,7 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
     runner: path.join(ROOT, 'runner', 'runner.py'),
     workDir: path.join(dir, 'kubelet'),
     hold: (pod) => [...held].some((prefix) => pod.startsWith(prefix)),
+    noNetwork: (pod) => [...cutOff].some((prefix) => pod.startsWith(prefix)),
   });
   const scratch = path.join(dir, 'scratch');
   fs.mkdirSync(scratch, { recursive: true });
@@ -123,6 +127,7 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
     s3,
     kc,
     held,
+    cutOff,
     executor: (over = {}) =>
       createKubernetesExecutor({
         cluster: createJobCluster(kc, NAMESPACE),
@@ -134,7 +139,7 @@ export async function startK8sWorld(name: string): Promise<K8sWorld> {
         scratchDir: scratch,
         pollMs: 200,
         pendingTimeoutMs: 5000,
-        networkPolicy: false,
+        networkIsolated: false,
         maxReturnBytes: 256 * 1024 * 1024,
         maxLogBytes: 16 * 1024 * 1024,
         ...over,

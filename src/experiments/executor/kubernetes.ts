@@ -82,8 +82,11 @@ export interface KubernetesExecutorOptions {
   pollMs: number;
   /** How long a pod may wait on a reason no waiting fixes (Unschedulable, ImagePullBackOff …). */
   pendingTimeoutMs: number;
-  /** The namespace denies experiment pods all egress but the object store (a NetworkPolicy, k8s/). */
-  networkPolicy: boolean;
+  /**
+   * Experiment pods were seen to reach nothing but the object store: the start-up canary (canary.ts) failed
+   * to get out under the namespace's NetworkPolicy. Recorded on every execution.
+   */
+  networkIsolated: boolean;
   /** Most a pod may send back as its workspace: the tarball, and the files it unpacks to. */
   maxReturnBytes: number;
   /** Most of a pod's log that is read back (the runner keeps its head and tail within this). */
@@ -364,7 +367,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
       peakMemoryMb: summary?.peakMemoryMb ?? null,
       logTail,
       log,
-      networkIsolated: opts.networkPolicy,
+      networkIsolated: opts.networkIsolated,
       sandbox: 'pod' as const,
       backend: 'kubernetes',
       readOnlyViolations: [] as string[],

@@ -121,6 +121,34 @@ describe('buildJob', () => {
     expect(shm.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '2048Mi' });
   });
 
+  it.each([
+    ['the cluster DNS when no hosts are pinned', undefined, {}],
+    [
+      'no resolver but its own loopback, with the object store pinned in /etc/hosts',
+      [{ ip: '10.96.0.12', hostnames: ['object-store.mlr.svc'] }],
+      {
+        dnsPolicy: 'None',
+        dnsConfig: { nameservers: ['127.0.0.1'], searches: [], options: [{ name: 'ndots', value: '1' }] },
+        hostAliases: [{ ip: '10.96.0.12', hostnames: ['object-store.mlr.svc'] }],
+      },
+    ],
+    [
+      'no resolver at all when the object store is named by address',
+      [],
+      {
+        dnsPolicy: 'None',
+        dnsConfig: { nameservers: ['127.0.0.1'], searches: [], options: [{ name: 'ndots', value: '1' }] },
+      },
+    ],
+  ])('resolves names with %s', (_, pinnedHosts, expected) => {
+    const pod = podOf(buildJob(input, { ...settings, ...(pinnedHosts ? { pinnedHosts } : {}) })) as Pod &
+      Record<string, unknown>;
+    const dns = Object.fromEntries(
+      ['dnsPolicy', 'dnsConfig', 'hostAliases'].filter((k) => k in pod).map((k) => [k, pod[k]]),
+    );
+    expect(dns).toEqual(expected);
+  });
+
   it('puts no secret in the spec: the presigned URLs come from the Secret', () => {
     const env = podOf(buildJob(input, settings)).containers[0]!.env;
     for (const n of ['MLR_INPUT_URL', 'MLR_OUTPUT_URL', 'MLR_LOG_URL']) {

@@ -36,6 +36,16 @@ export interface JobSettings {
   ephemeralStorageMb: number;
   /** Tasks' own environments: built by a Job into this volume, mounted read-only by experiments (env-spec.ts). */
   environments?: EnvironmentSettings;
+  /**
+   * Experiment pods resolve only these names (the object store's), and have no resolver: a script could
+   * otherwise leak data through DNS queries the cluster's resolver forwards outside. Unset: cluster DNS.
+   */
+  pinnedHosts?: HostAlias[];
+}
+
+export interface HostAlias {
+  ip: string;
+  hostnames: string[];
 }
 
 export interface EnvironmentSettings {
@@ -126,6 +136,19 @@ export const podBasics = {
   terminationGracePeriodSeconds: 30,
 } as const;
 
+/**
+ * The pod's name resolution: with pinned hosts, /etc/hosts holds them and the only nameserver is the pod's
+ * own loopback, where nothing answers, so every other lookup fails at once; else the cluster's DNS.
+ */
+export const podDns = (s: Pick<JobSettings, 'pinnedHosts'>) =>
+  s.pinnedHosts
+    ? {
+        dnsPolicy: 'None',
+        dnsConfig: { nameservers: ['127.0.0.1'], searches: [], options: [{ name: 'ndots', value: '1' }] },
+        ...(s.pinnedHosts.length ? { hostAliases: s.pinnedHosts } : {}),
+      }
+    : {};
+
 /** Ignore node disruptions (Kubernetes makes a new pod); fail at once on any other exit of `container`. */
 export const failurePolicy = (container: string) => ({
   rules: [
@@ -195,6 +218,7 @@ export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
       metadata: { labels },
       spec: {
         ...podBasics,
+        ...podDns(s),
         ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
         ...(tolerations.length ? { tolerations } : {}),
         ...(s.runtimeClassName ? { runtimeClassName: s.runtimeClassName } : {}),
