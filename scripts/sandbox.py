@@ -1,7 +1,9 @@
 """Runs one experiment command under resource limits and reports what it used.
 
 usage: sandbox.py MEMORY_MB [--procs N] [--file-mb MB] -- command...
-The address-space limit (and, when given, the process-count limit of the sandbox's own uid and the
+The data limit (RLIMIT_DATA: the private writable memory the command maps, its heap and anonymous mappings,
+and not the address space, which CUDA and JIT runtimes reserve and map libraries into by the gigabyte, so an
+address-space cap of a few GB stops `import torch` itself) and, when given, the process-count limit of the sandbox's own uid and the
 largest file it may write) applies to the command and its children. The report (exit code and the peak
 resident memory of the command's process tree, ru_maxrss of the children) goes to file descriptor 3 when
 the caller opened one; the command itself never sees that descriptor (close_fds). It runs inside the
@@ -25,7 +27,7 @@ def main():
     def limit():
         if memory_mb > 0:
             limit_bytes = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+            resource.setrlimit(resource.RLIMIT_DATA, (limit_bytes, limit_bytes))
         if procs > 0:
             # Counted per uid: the sandbox's uid is its own, so this caps this execution's processes.
             resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))

@@ -89,7 +89,7 @@ export function executorContract(backend: ContractBackend): void {
     const memoryIt = backend.enforces.memory ? it : noop;
     const networkIt = backend.enforces.network ? it : noop;
     memoryIt('enforces the memory limit on memory the script really uses', async () => {
-      // Filled, so it is resident: a cgroup limits what is resident, an rlimit the address space.
+      // Filled, so it is resident: a cgroup limits what is resident, an rlimit (RLIMIT_DATA) what is mapped to write.
       const { result } = await run('hog.py', 'x = b"y" * (600 * 1024 * 1024)\nprint(len(x))\n', { memoryMb: 300 });
       expect(result.status).toBe('failed');
       expect(result.error).toMatch(/memory limit 300 MB/);

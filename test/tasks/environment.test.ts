@@ -98,7 +98,8 @@ describe('task environments', () => {
     const { executor } = await localExecutor(true);
     const ws = freshWorkspace(prepared, 'torch');
     const result = await executor.execute(execSpec(prepared, ws, 'train.py', { timeoutMs: 180_000, memoryMb: 4096 }));
-    expect(result.status).toBe('succeeded');
+    // With its log: a failure here says why (the sandbox's limits, the venv, the interpreter).
+    expect([result.status, result.logTail]).toEqual(['succeeded', result.logTail]);
     expect(result.metrics!.accuracy).toBeGreaterThan(0);
     expect(result.metrics!.reported).toMatchObject({ device: 'cpu' });
   }, 600_000);

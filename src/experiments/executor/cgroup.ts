@@ -2,7 +2,7 @@
 // resident (not on address space, which GPU and JIT runtimes reserve by the gigabyte), a process count,
 // an optional CPU quota, the peak memory read back, and the whole group killed at once. cgroup v2 where it
 // is mounted with its controllers, else the v1 memory/pids/cpu hierarchies; without either the executor
-// falls back to rlimits (RLIMIT_AS, RLIMIT_NPROC).
+// falls back to rlimits (RLIMIT_DATA, RLIMIT_NPROC).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

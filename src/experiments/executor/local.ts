@@ -1,5 +1,5 @@
 // The local backend: runs `python <script>` in the workspace in its own process group, with a wall-clock
-// timeout, an address-space limit, no network where the OS allows it, an environment that carries no
+// timeout, a data-size limit, no network where the OS allows it, an environment that carries no
 // secrets, and output bounded in memory. Its bookkeeping (which process group runs in which workspace)
 // lives outside the workspace, where the experiment cannot write.
 import { execFile, spawn } from 'node:child_process';
@@ -384,7 +384,8 @@ async function runScript(
   const env = scrubbedEnv(python, home, spec.seed);
   // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
   // A cgroup, where the host allows one, limits what is resident and the process count of the whole
-  // execution; without one, rlimits do what they can (address space, processes of the sandbox's uid).
+  // execution; without one, rlimits do what they can (RLIMIT_DATA: private writable memory, the heap and anonymous maps;
+  // processes of the sandbox's uid).
   let cgroup: ExecutionCgroup | undefined;
   try {
     cgroup = opts.cgroups
