@@ -1,26 +1,36 @@
 // One poller for every event stream: each tick reads the states and the new events of all runs that
 // have listeners in two queries, whatever the number of clients, and hands each listener what it has
 // not seen. A listener whose socket is full is skipped (backpressure) and catches up once it drains.
+// Events go out in commit order and only once settled (domain/stream.ts): a client sees each one once, in
+// order, whichever API replica serves it and however often it reconnects.
 import { campaignEventsAfterMany, campaignStatuses } from '../db/campaigns';
 import { eventsAfterMany, ownerStatusEventsAfter, runStates } from '../db/events';
 import type { Queryable } from '../db/types';
+import { comparePositions, earliest, type StreamPosition } from '../domain/stream';
 import type { Logger } from '../logger';
 import { CAMPAIGN_FINAL, type CampaignStatus } from '../workflows/campaign-definitions';
 import { isFinished, type RunStatus, type RunUntil } from '../workflows/definitions';
 
-/** An event as every stream sends it: its id, its stream (a run's or a campaign's id), type and data. */
+/**
+ * An event as every stream sends it: its id, its stream (a run's or a campaign's id), type and data, the
+ * transaction that wrote it, and whether every older transaction has ended (only then is it sent).
+ */
 export interface StreamEvent {
   id: string;
   stream: string;
   type: string;
   data: Record<string, unknown>;
   created_at: Date;
+  tx: string;
+  settled: boolean;
 }
 
-/** Where a hub reads from: which streams are finished, and new events after each stream's cursor. */
+const positionOf = (e: StreamEvent): StreamPosition => ({ tx: e.tx, id: Number(e.id) });
+
+/** Where a hub reads from: which streams are finished, and new events after each stream's position. */
 export interface StreamSource {
   finished(ids: string[]): Promise<Set<string>>;
-  eventsAfter(cursors: Array<{ id: string; after: number }>, limit: number): Promise<StreamEvent[]>;
+  eventsAfter(cursors: Array<{ id: string; after: StreamPosition }>, limit: number): Promise<StreamEvent[]>;
 }
 
 export const runStreamSource = (db: Queryable): StreamSource => ({
@@ -65,8 +75,8 @@ export const ownerStreamSource = (db: Queryable): StreamSource => ({
 });
 
 export interface StreamListener {
-  /** Last event id this listener has; the hub sends only newer ones. */
-  after: number;
+  /** Position of the last event this listener has; the hub sends only later ones. */
+  after: StreamPosition;
   /** False while the client's socket is full: nothing is sent until it drains. */
   ready(): boolean;
   send(events: StreamEvent[]): void;
@@ -105,16 +115,20 @@ export function createEventHub(source: StreamSource, opts: { pollMs: number; log
       const ids = [...byRun.keys()];
       // States first: a stream seen finished here has all its events written already.
       const finished = await source.finished(ids);
-      const cursors = ids
-        .map((id) => ({
-          id,
-          after: Math.min(...[...byRun.get(id)!].filter((l) => l.ready()).map((l) => l.after), Number.MAX_SAFE_INTEGER),
-        }))
-        .filter((c) => c.after !== Number.MAX_SAFE_INTEGER);
+      const cursors = ids.flatMap((id) => {
+        const after = earliest([...byRun.get(id)!].filter((l) => l.ready()).map((l) => l.after));
+        return after ? [{ id, after }] : [];
+      });
       const events = await source.eventsAfter(cursors, BATCH);
       full = events.length === BATCH;
       const perRun = new Map<string, StreamEvent[]>();
+      // A stream with an unsettled event is not finished: that event, and any behind it, are still to come.
+      const unsettled = new Set<string>();
       for (const e of events) {
+        if (!e.settled) {
+          unsettled.add(e.stream);
+          continue;
+        }
         const list = perRun.get(e.stream);
         if (list) list.push(e);
         else perRun.set(e.stream, [e]);
@@ -123,12 +137,12 @@ export function createEventHub(source: StreamSource, opts: { pollMs: number; log
         const fresh = perRun.get(runId) ?? [];
         for (const l of [...listeners]) {
           if (!l.ready()) continue;
-          const mine = fresh.filter((e) => Number(e.id) > l.after);
+          const mine = fresh.filter((e) => comparePositions(positionOf(e), l.after) > 0);
           if (mine.length > 0) {
-            l.after = Number(mine[mine.length - 1]!.id);
+            l.after = positionOf(mine[mine.length - 1]!);
             l.send(mine);
           }
-          if (finished.has(runId) && !full && l.ready()) l.finished();
+          if (finished.has(runId) && !full && !unsettled.has(runId) && l.ready()) l.finished();
         }
       }
     } catch (err) {

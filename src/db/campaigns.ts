@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { addBudget, type Budget } from '../domain/budget';
+import type { StreamPosition } from '../domain/stream';
 import type { OwnerScope } from '../domain/user';
 import { BENCHMARK_SIBLINGS, type CampaignInput, type CampaignStatus } from '../workflows/campaign-definitions';
 import type { RunInput, RunStatus } from '../workflows/definitions';
+import { STREAM_COLUMNS, type StreamRow } from './events';
 import type { RunRow } from './runs';
 import { pgJson, transaction, type Queryable, type Transactional } from './types';
 
@@ -242,16 +244,27 @@ export async function runCountsByStatus(
 /** Campaign events of many campaigns after their cursors (the shared SSE poller). */
 export async function campaignEventsAfterMany(
   db: Queryable,
-  cursors: Array<{ id: string; after: number }>,
+  cursors: Array<{ id: string; after: StreamPosition }>,
   limit: number,
-): Promise<Array<CampaignEvent & { stream: string }>> {
+): Promise<Array<StreamRow<CampaignEvent> & { stream: string }>> {
   if (cursors.length === 0) return [];
-  const { rows } = await db.query<CampaignEvent & { stream: string }>(
-    `SELECT e.*, e.campaign_id::text AS stream FROM unnest($1::uuid[], $2::bigint[]) AS c(id, after)
-     JOIN campaign_events e ON e.campaign_id = c.id AND e.id > c.after ORDER BY e.id LIMIT $3`,
-    [cursors.map((c) => c.id), cursors.map((c) => c.after), limit],
+  const { rows } = await db.query<StreamRow<CampaignEvent> & { stream: string }>(
+    `SELECT ${STREAM_COLUMNS}, e.campaign_id::text AS stream
+     FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS c(id, tx, after)
+     JOIN campaign_events e ON e.campaign_id = c.id AND (e.tx, e.id) > (c.tx::xid8, c.after)
+     ORDER BY e.tx, e.id LIMIT $4`,
+    [cursors.map((c) => c.id), cursors.map((c) => c.after.tx), cursors.map((c) => c.after.id), limit],
   );
   return rows;
+}
+
+/** The position of a campaign event id a client last saw (Last-Event-ID), or of the nearest before it. */
+export async function campaignEventPosition(db: Queryable, id: number): Promise<StreamPosition> {
+  const { rows } = await db.query<{ tx: string; id: string }>(
+    'SELECT tx::text AS tx, id FROM campaign_events WHERE id <= $1 ORDER BY id DESC LIMIT 1',
+    [id],
+  );
+  return rows[0] ? { tx: rows[0].tx, id: Number(rows[0].id) } : { tx: '0', id: 0 };
 }
 
 export async function campaignStatuses(db: Queryable, ids: string[]): Promise<Array<{ id: string; status: string }>> {

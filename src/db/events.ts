@@ -1,3 +1,4 @@
+import type { StreamPosition } from '../domain/stream';
 import { pgJson, type Queryable } from './types';
 
 export type RunEventType =
@@ -28,6 +29,15 @@ export interface RunEvent {
   created_at: Date;
 }
 
+/**
+ * An event as a stream reads it: with the transaction that wrote it, and whether every older transaction has
+ * ended (`settled`). Only a settled row may be passed: an unsettled one may yet get company behind it.
+ */
+export type StreamRow<E> = E & { tx: string; settled: boolean };
+
+/** Columns a stream reads: the row, its transaction as text, and whether it is settled. */
+export const STREAM_COLUMNS = 'e.*, e.tx::text AS tx, e.tx < pg_snapshot_xmin(pg_current_snapshot()) AS settled';
+
 export async function appendEvent(db: Queryable, runId: string, type: RunEventType, data: object): Promise<void> {
   await db.query('INSERT INTO run_events (run_id, type, data) VALUES ($1, $2, $3)', [runId, type, pgJson(data)]);
 }
@@ -41,20 +51,20 @@ export async function countEvents(db: Queryable, runId: string, type: RunEventTy
 }
 
 /**
- * New events of many runs in one query, each run after its own cursor: the one shared poller behind every
- * event stream asks this once per tick, however many clients listen.
+ * New events of many runs in one query, each run after its own position, in commit order: the one shared
+ * poller behind every event stream asks this once per tick, however many clients listen.
  */
 export async function eventsAfterMany(
   db: Queryable,
-  cursors: Array<{ runId: string; after: number }>,
+  cursors: Array<{ runId: string; after: StreamPosition }>,
   limit = 2000,
-): Promise<RunEvent[]> {
+): Promise<Array<StreamRow<RunEvent>>> {
   if (cursors.length === 0) return [];
-  const { rows } = await db.query<RunEvent>(
-    `SELECT e.* FROM unnest($1::uuid[], $2::bigint[]) AS c(run_id, after)
-     JOIN run_events e ON e.run_id = c.run_id AND e.id > c.after
-     ORDER BY e.id LIMIT $3`,
-    [cursors.map((c) => c.runId), cursors.map((c) => c.after), limit],
+  const { rows } = await db.query<StreamRow<RunEvent>>(
+    `SELECT ${STREAM_COLUMNS} FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS c(run_id, tx, after)
+     JOIN run_events e ON e.run_id = c.run_id AND (e.tx, e.id) > (c.tx::xid8, c.after)
+     ORDER BY e.tx, e.id LIMIT $4`,
+    [cursors.map((c) => c.runId), cursors.map((c) => c.after.tx), cursors.map((c) => c.after.id), limit],
   );
   return rows;
 }
@@ -72,10 +82,22 @@ export async function runStates(
   return rows;
 }
 
-/** The newest event's id: where a stream that asks for no history starts. */
-export async function lastEventId(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ id: string | null }>('SELECT max(id) AS id FROM run_events');
-  return Number(rows[0]?.id ?? 0);
+/**
+ * Where a stream that asks for no history starts: after every settled row. Rows of transactions still
+ * running, or just ended while an older one runs, come after it: a moment's history may be replayed, none lost.
+ */
+export async function streamNow(db: Queryable): Promise<StreamPosition> {
+  const { rows } = await db.query<{ tx: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS tx');
+  return { tx: rows[0]!.tx, id: 0 };
+}
+
+/** The position of an event id a client last saw (Last-Event-ID), or of the nearest before it. */
+export async function runEventPosition(db: Queryable, id: number): Promise<StreamPosition> {
+  const { rows } = await db.query<{ tx: string; id: string }>(
+    'SELECT tx::text AS tx, id FROM run_events WHERE id <= $1 ORDER BY id DESC LIMIT 1',
+    [id],
+  );
+  return rows[0] ? { tx: rows[0].tx, id: Number(rows[0].id) } : { tx: '0', id: 0 };
 }
 
 /**
@@ -84,16 +106,17 @@ export async function lastEventId(db: Queryable): Promise<number> {
  */
 export async function ownerStatusEventsAfter(
   db: Queryable,
-  cursors: Array<{ owner: string; after: number }>,
+  cursors: Array<{ owner: string; after: StreamPosition }>,
   limit = 2000,
-): Promise<Array<RunEvent & { owner: string; stream: string }>> {
+): Promise<Array<StreamRow<RunEvent> & { owner: string; stream: string }>> {
   if (cursors.length === 0) return [];
-  const { rows } = await db.query<RunEvent & { owner: string; stream: string }>(
-    `SELECT e.*, r.owner, c.owner AS stream FROM unnest($1::text[], $2::bigint[]) AS c(owner, after)
-     JOIN run_events e ON e.type = 'status' AND e.id > c.after
+  const { rows } = await db.query<StreamRow<RunEvent> & { owner: string; stream: string }>(
+    `SELECT ${STREAM_COLUMNS}, r.owner, c.owner AS stream
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(owner, tx, after)
+     JOIN run_events e ON e.type = 'status' AND (e.tx, e.id) > (c.tx::xid8, c.after)
      JOIN runs r ON r.id = e.run_id AND (c.owner = '*' OR r.owner = c.owner)
-     ORDER BY e.id LIMIT $3`,
-    [cursors.map((c) => c.owner), cursors.map((c) => c.after), limit],
+     ORDER BY e.tx, e.id LIMIT $4`,
+    [cursors.map((c) => c.owner), cursors.map((c) => c.after.tx), cursors.map((c) => c.after.id), limit],
   );
   return rows;
 }

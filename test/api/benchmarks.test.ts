@@ -113,7 +113,14 @@ describe('benchmarks', () => {
         expect(r.error).toMatch(/the candidate failed/);
         continue;
       }
-      if (r.status !== 'succeeded') throw new Error(`run ${r.id} ${r.status}: ${r.error}`);
+      if (r.status !== 'succeeded') {
+        // Says which execution failed and how, not only that validation lacked a seed.
+        const { rows } = await h.pool.query(
+          "SELECT role, seed, status, error FROM experiments WHERE run_id = $1 AND status <> 'succeeded'",
+          [r.id],
+        );
+        throw new Error(`run ${r.id} ${r.status}: ${r.error}; failed executions: ${JSON.stringify(rows)}`);
+      }
       expect(r.validation.seeds).toHaveLength(2);
     }
     // The unfinished task's baselines (shared between its runs) were recorded from task.json, never run.

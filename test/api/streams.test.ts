@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { QueryResultRow } from 'pg';
 import { appendEvent } from '../../src/db/events';
 import { createEventHub, runStreamSource } from '../../src/api/event-hub';
+import { STREAM_START } from '../../src/domain/stream';
 import type { Queryable } from '../../src/db/types';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
@@ -192,7 +193,7 @@ describe('the shared poller', () => {
     const got: number[] = [];
     const unsubscribers = Array.from({ length: 50 }, (_, i) =>
       hub.subscribe(runId, {
-        after: 0,
+        after: STREAM_START,
         ready: () => true,
         send: (events) => {
           if (i === 0) got.push(...events.map((e) => Number(e.id)));
@@ -222,7 +223,7 @@ describe('the shared poller', () => {
     let ready = false;
     const got: number[] = [];
     hub.subscribe(runId, {
-      after: 0,
+      after: STREAM_START,
       ready: () => ready,
       send: (events) => got.push(...events.map((e) => Number(e.id))),
       finished: () => undefined,
@@ -238,13 +239,54 @@ describe('the shared poller', () => {
     hub.close();
   });
 
+  it('sends events in commit order: an id that commits late is sent before the later ids, never skipped', async () => {
+    let ticks = 0;
+    const counting: Queryable = {
+      query: <R extends QueryResultRow>(text: string, params?: unknown[]) => {
+        if (text.includes('unnest(')) ticks++;
+        return h.pool.query<R>(text, params);
+      },
+    };
+    const hub = createEventHub(runStreamSource(counting), { pollMs: 20 });
+    const got: number[] = [];
+    hub.subscribe(runId, {
+      after: STREAM_START,
+      ready: () => true,
+      send: (events) => got.push(...events.map((e) => Number(e.id))),
+      finished: () => undefined,
+    });
+    // A transaction takes the next id and stays open; a later id commits meanwhile.
+    const slow = await h.pool.connect();
+    try {
+      await slow.query('BEGIN');
+      await appendEvent(slow, runId, 'feedback_received', { chars: 1 });
+      const early = Number((await slow.query('SELECT max(id) AS id FROM run_events')).rows[0].id);
+      await appendEvent(h.pool, runId, 'feedback_received', { chars: 2 });
+      const { rows } = await h.pool.query('SELECT max(id) AS id FROM run_events WHERE run_id = $1', [runId]);
+      const late = Number(rows[0].id);
+      expect(late).toBeGreaterThan(early);
+      const seen = ticks;
+      await settle(() => ticks >= seen + 3, 'three polls');
+      // Not sent while the earlier id may still commit: sending it would move the stream past that id.
+      expect(got).not.toContain(late);
+      await slow.query('COMMIT');
+      await settle(() => got.includes(late), 'the later event');
+      expect(got.indexOf(early)).toBeGreaterThanOrEqual(0);
+      expect(got.indexOf(early)).toBeLessThan(got.indexOf(late));
+      expect(new Set(got).size).toBe(got.length);
+    } finally {
+      slow.release();
+      hub.close();
+    }
+  });
+
   it('ends the stream of a finished run once every event was sent', async () => {
     const hub = createEventHub(runStreamSource(h.pool), { pollMs: 20 });
     await h.app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel`, headers: AUTH });
     let finished = false;
     const got: string[] = [];
     hub.subscribe(runId, {
-      after: 0,
+      after: STREAM_START,
       ready: () => true,
       send: (events) => got.push(...events.map((e) => e.type)),
       finished: () => {

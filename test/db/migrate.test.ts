@@ -25,6 +25,7 @@ describe('migrations', () => {
       '006_executor.sql',
       '007_campaigns.sql',
       '008_benchmarks.sql',
+      '009_event_order.sql',
     ]);
   });
 
@@ -60,6 +61,7 @@ describe('migrations', () => {
         '006_executor.sql',
         '007_campaigns.sql',
         '008_benchmarks.sql',
+        '009_event_order.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

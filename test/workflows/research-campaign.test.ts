@@ -256,7 +256,7 @@ describe('the campaign workflow', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await handle.query(campaignStateQuery)).started).toBe(2);
     await expect(handle.executeUpdate(topUpUpdate, { args: [{}] })).rejects.toMatchObject({
-      cause: { message: expect.stringMatching(/usd, tokens or gpuHours/) },
+      cause: { message: expect.stringMatching(/usd, tokens, gpuHours or cpuHours/) },
     });
     const after = await handle.executeUpdate(topUpUpdate, { args: [{ usd: 5 }] });
     expect(after.status).toBe('awaiting_budget'); // answered before the loop moves on

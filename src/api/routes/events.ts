@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { getCampaign } from '../../db/campaigns';
-import { lastEventId } from '../../db/events';
+import { campaignEventPosition, getCampaign } from '../../db/campaigns';
+import { runEventPosition, streamNow } from '../../db/events';
+import { STREAM_START, type StreamPosition } from '../../domain/stream';
 import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { loadRunOr404 } from '../access';
@@ -29,8 +30,10 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     url: string,
     hub: EventHub,
     load: (id: string, principal: Parameters<typeof loadRunOr404>[2]) => Promise<string>,
+    /** Where a client that last saw this event id resumes (Last-Event-ID). */
+    resume: (eventId: number) => Promise<StreamPosition>,
     /** Where a stream opened without Last-Event-ID starts (default: its first event). */
-    start: () => Promise<number> = async () => 0,
+    start: () => Promise<StreamPosition> = async () => STREAM_START,
   ) =>
     app.get(
       url,
@@ -67,7 +70,7 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         }
         const id = await load((req.params as { id?: string }).id ?? '', req.principal);
         const resumeFrom = req.headers['last-event-id'];
-        const after = resumeFrom === undefined ? await start() : Number(resumeFrom) || 0;
+        const after = resumeFrom === undefined ? await start() : await resume(Number(resumeFrom) || 0);
         if (gone) return reply.hijack();
         total++;
         perUser.set(user, (perUser.get(user) ?? 0) + 1);
@@ -123,18 +126,30 @@ export const eventRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
       },
     );
 
-  stream('/v1/runs/:id/events', deps.hub, async (id, principal) => (await loadRunOr404(deps.db, id, principal)).id);
-  stream('/v1/campaigns/:id/events', deps.campaignHub, async (id, principal) => {
-    const campaign = await getCampaign(deps.db, id, scopeOf(principal));
-    if (!campaign) throw new HttpError(404, 'NotFound', `campaign ${id} not found`);
-    return campaign.id;
-  });
+  const runPosition = (eventId: number) => runEventPosition(deps.db, eventId);
+  stream(
+    '/v1/runs/:id/events',
+    deps.hub,
+    async (id, principal) => (await loadRunOr404(deps.db, id, principal)).id,
+    runPosition,
+  );
+  stream(
+    '/v1/campaigns/:id/events',
+    deps.campaignHub,
+    async (id, principal) => {
+      const campaign = await getCampaign(deps.db, id, scopeOf(principal));
+      if (!campaign) throw new HttpError(404, 'NotFound', `campaign ${id} not found`);
+      return campaign.id;
+    },
+    (eventId) => campaignEventPosition(deps.db, eventId),
+  );
   // Every status change of the caller's runs (an admin's: everyone's), from now on unless Last-Event-ID says
   // otherwise: what the console's runs list and approval badge follow, over one connection.
   stream(
     '/v1/events',
     deps.ownerHub,
     async (_id, principal) => scopeOf(principal) ?? '*',
-    () => lastEventId(deps.db),
+    runPosition,
+    () => streamNow(deps.db),
   );
 };
