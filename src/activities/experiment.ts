@@ -348,9 +348,10 @@ export function createExperimentActivities(deps: ActivityDeps) {
     async setupWorkspace({ runId }: { runId: string }): Promise<{ starterHash: string }> {
       const { run, ws } = await context(runId);
       if (run.starter_hash) return { starterHash: run.starter_hash };
-      const starterHash = ws.snapshot().codeHash;
+      // The snapshot first, then the run names it: a worker lost between the two left a run whose starter
+      // snapshot was never stored, which the retry (seeing starter_hash set) never stored either.
+      const starterHash = await storeSnapshot(db, deps.store, runId, ws);
       await patchRun(db, runId, { starter_hash: starterHash });
-      await storeSnapshot(db, deps.store, runId, ws);
       return { starterHash };
     },
 
