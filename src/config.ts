@@ -357,6 +357,12 @@ export const configSchema = z
     MLR_EXEC_MAX_FILE_MB: z.coerce.number().int().min(1).default(4096),
     /** Most one workspace may hold on disk while an execution runs (data included). */
     MLR_EXEC_MAX_DISK_MB: z.coerce.number().int().min(16).default(20_480),
+    /**
+     * Most a run's working copy carries from one step to the next (what differs from the starter): committed to
+     * the object store after every step, so any worker can carry the run on. Beyond it, files are removed and
+     * the agent is told.
+     */
+    MLR_WORKSPACE_CARRY_MB: z.coerce.number().int().min(1).default(256),
     /** CPUs' worth of time one execution may use, where cgroups are available; unset leaves it unlimited. */
     MLR_EXEC_CPUS: z.coerce.number().positive().optional(),
     MLR_MAX_EXEC_CPUS: z.coerce.number().positive().default(32),

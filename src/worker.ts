@@ -66,6 +66,8 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
   });
   const python = config.MLR_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
   const s3 = config.executors.includes('kubernetes') || config.MLR_ARTIFACTS === 's3' ? s3StoreFrom(config) : undefined;
+  // A fresh store has no bucket yet: the worker makes it (once it exists, this is one HEAD request).
+  await s3?.ensureBucket();
   const store = artifactStoreFrom(config, s3);
   // One host check for all: the local backend runs experiments in this sandbox, every backend scores in it,
   // and tasks' prepare.py runs in it.

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { modelFor } from '../config';
-import { addNote, getStep, insertStep, notesForRun, setObservation, stepsForRun, type AgentStepRow } from '../db/agent';
+import { addNote, finishStep, getStep, insertStep, notesForRun, stepsForRun, type AgentStepRow } from '../db/agent';
 import { appendEvent } from '../db/events';
 import { findAnsweredCall, insertLlmCall } from '../db/llm-calls';
 import { ErrorType } from '../errors';
@@ -33,7 +33,7 @@ const fsErrorMessage = (err: NodeJS.ErrnoException): string =>
 
 export function createAgentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context, execute } = createRunContext(deps);
+  const { context, live, commit, execute } = createRunContext(deps);
   const meter = createMeter(deps);
 
   /**
@@ -82,7 +82,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     const model = modelFor(config, 'agent');
     if (!model)
       throw ApplicationFailure.nonRetryable('no model configured for role agent', ErrorType.ModelNotConfigured);
-    const { run, prepared, ws } = await context(runId);
+    const { run, prepared, ws } = await live(runId);
     const profile = profileOf(run.input);
     // A benchmark's run has no idea: the agent gets the research problem alone, as upstream's agents do.
     const idea = run.paper_id ? await selectedIdea(db, run) : undefined;
@@ -292,7 +292,7 @@ export function createAgentActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`step ${step} of run ${runId} was never chosen`, ErrorType.NotFound);
       const final = row.tool === 'final_answer';
       if (row.observation !== null) return { tool: row.tool, final };
-      const { ws } = await context(runId);
+      const { prepared, ws } = await live(runId);
       let observation: string;
       try {
         observation = await withHeartbeat((signal) =>
@@ -304,8 +304,17 @@ export function createAgentActivities(deps: ActivityDeps) {
         if (!(err instanceof ActionError) && !isFsError(err)) throw err;
         observation = `Error: ${err instanceof ActionError ? err.message : fsErrorMessage(err as NodeJS.ErrnoException)}`;
       }
-      await setObservation(db, runId, step, bound(observation, config.MLR_OBSERVATION_MAX_CHARS));
+      // The copy is committed before the step is: a step with an observation always has its state stored, and
+      // the next step, on whichever worker, starts from it.
+      const state = await commit(runId, ws, prepared);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
+      const shown = bound(observation, config.MLR_OBSERVATION_MAX_CHARS);
+      const text = state.note ? `${shown}\n${state.note}` : shown;
+      if (!(await finishStep(db, runId, step, { observation: text, codeHash, stateHash: state.hash }))) {
+        // Another attempt of this step (this one stalled past its timeout) committed first: this one's work is
+        // void, and its copy, which now differs from the committed one, is rebuilt the next time it is opened.
+        return { tool: row.tool, final };
+      }
       await appendEvent(db, runId, 'agent_step', {
         step,
         tool: row.tool,

@@ -28,6 +28,7 @@ import {
 import { MAX_SNAPSHOT_FILE_BYTES, Workspace } from '../experiments/workspace';
 import { listTasks, type PreparedTask, type Task } from '../tasks/library';
 import { prepareLibraryTask } from './execution-inputs';
+import { createLiveWorkspaces } from './live-workspace';
 import type { ActivityDeps } from './deps';
 import { createMeter } from './ledger';
 import type { Idea } from '../domain/schemas';
@@ -101,8 +102,8 @@ export function resourcesFor(
 /** Shared by the experiment, agent and validation activities: the run's task, prepared copy and workspace. */
 export function createRunContext(deps: ActivityDeps) {
   const meter = createMeter(deps);
-  const dataDir = deps.config.MLR_DATA_DIR;
-  async function context(runId: string): Promise<{ run: RunRow; prepared: PreparedTask; ws: Workspace }> {
+  const workspaces = createLiveWorkspaces(deps);
+  async function context(runId: string): Promise<{ run: RunRow; prepared: PreparedTask }> {
     const run = await getRun(deps.db, runId);
     if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
     if (!run.task_id) throw ApplicationFailure.nonRetryable(`run ${runId} has no task yet`, ErrorType.NotFound);
@@ -112,13 +113,13 @@ export function createRunContext(deps: ActivityDeps) {
         `task ${run.task_id} is not in ${deps.config.MLR_TASKS_DIR}`,
         ErrorType.NotFound,
       );
-    const ws = Workspace.create(
-      path.join(dataDir, 'workspaces', runId),
-      prepared.envDir,
-      prepared.readOnlyPatterns,
-      path.join(dataDir, 'harness', runId),
-    );
-    return { run, prepared, ws };
+    return { run, prepared };
+  }
+
+  /** The run's context and its live working copy, as the newest committed step left it (live-workspace.ts). */
+  async function live(runId: string): Promise<{ run: RunRow; prepared: PreparedTask; ws: Workspace }> {
+    const { run, prepared } = await context(runId);
+    return { run, prepared, ws: await workspaces.open(runId, prepared) };
   }
 
   /**
@@ -235,7 +236,7 @@ export function createRunContext(deps: ActivityDeps) {
     return row;
   }
 
-  return { context, execute };
+  return { context, live, commit: workspaces.commit, execute };
 }
 
 /**
@@ -301,7 +302,7 @@ export async function storeSnapshot(
 
 export function createExperimentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
-  const { context, execute } = createRunContext(deps);
+  const { context, live, execute } = createRunContext(deps);
   const seed = config.MLR_EXPERIMENT_SEED;
 
   return {
@@ -346,7 +347,7 @@ export function createExperimentActivities(deps: ActivityDeps) {
     },
 
     async setupWorkspace({ runId }: { runId: string }): Promise<{ starterHash: string }> {
-      const { run, ws } = await context(runId);
+      const { run, ws } = await live(runId);
       if (run.starter_hash) return { starterHash: run.starter_hash };
       // The snapshot first, then the run names it: a worker lost between the two left a run whose starter
       // snapshot was never stored, which the retry (seeing starter_hash set) never stored either.
@@ -375,7 +376,7 @@ export function createExperimentActivities(deps: ActivityDeps) {
     },
 
     async runCandidate({ runId, attempt }: { runId: string; attempt: number }): Promise<ExperimentSummary> {
-      const { run, prepared, ws } = await context(runId);
+      const { run, prepared, ws } = await live(runId);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
       const key = `${runId}:candidate:${attempt}`;
       const row = await execute({ key, role: 'candidate', run, attempt, prepared, codeHash });

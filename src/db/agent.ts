@@ -52,12 +52,23 @@ export async function insertStep(
   return (await getStep(db, s.runId, s.step))!;
 }
 
-export async function setObservation(db: Queryable, runId: string, step: number, observation: string): Promise<void> {
-  await db.query('UPDATE agent_steps SET observation = $3 WHERE run_id = $1 AND step = $2 AND observation IS NULL', [
-    runId,
-    step,
-    pgText(observation),
-  ]);
+/**
+ * Records a step's outcome: its observation, and the working copy's state and code hash it left. Only the
+ * first attempt to finish the step does: false for a later one (a stalled attempt that lost its activity),
+ * whose work is then void.
+ */
+export async function finishStep(
+  db: Queryable,
+  runId: string,
+  step: number,
+  s: { observation: string; codeHash: string; stateHash: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE agent_steps SET observation = $3, code_hash = $4, state_hash = $5
+     WHERE run_id = $1 AND step = $2 AND observation IS NULL`,
+    [runId, step, pgText(s.observation), s.codeHash, s.stateHash],
+  );
+  return rowCount === 1;
 }
 
 export async function addNote(

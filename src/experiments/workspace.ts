@@ -37,7 +37,7 @@ export const MAX_SNAPSHOT_FILE_BYTES = 1024 * 1024;
 
 /** sha256 of files by identity and version, so a snapshot per agent step reads only what changed. */
 const hashCache = new Map<string, string>();
-function hashOf(abs: string, st: fs.BigIntStats): string {
+export function hashOf(abs: string, st: fs.BigIntStats): string {
   // ctime too: a write always moves it, and unlike mtime no process can set it back.
   const key = `${abs}\0${st.ino}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}`;
   const hit = hashCache.get(key);
@@ -102,6 +102,12 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+/** The sequence number a backup's name ends with (`<path>_<ms>_<seq>`). */
+function backupSeq(name: string): number | undefined {
+  const m = /_(\d+)$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 export class Workspace {
   private readonly readOnly: RegExp[];
 
@@ -136,7 +142,8 @@ export class Workspace {
     return new Workspace(root, readOnlyPatterns, harnessDir);
   }
 
-  private backupDir(): string {
+  /** Where undo_edit_script's backups are kept: in the harness folder, outside the workspace. */
+  backupDir(): string {
     if (!this.harnessDir) throw new Error(`the workspace ${this.root} has no harness folder for backups`);
     return path.join(this.harnessDir, 'backup');
   }
@@ -246,7 +253,9 @@ export class Workspace {
     const st = fs.lstatSync(abs, { throwIfNoEntry: false });
     if (!st?.isFile()) return; // writable() refused anything else that exists
     const rel = path.relative(this.root, abs).split(path.sep).join('/');
-    const name = `${encodeURIComponent(rel)}_${Date.now()}_${process.hrtime.bigint()}`;
+    // Ordered by a sequence over the folder, not by a clock: the backups travel with the run to other workers.
+    const seq = Math.max(0, ...fs.readdirSync(this.backupDir()).map((f) => backupSeq(f) ?? 0)) + 1;
+    const name = `${encodeURIComponent(rel)}_${Date.now()}_${seq}`;
     fs.copyFileSync(abs, path.join(this.backupDir(), name), fs.constants.COPYFILE_EXCL);
   }
 
@@ -286,9 +295,7 @@ export class Workspace {
     const backups = fs
       .readdirSync(dir)
       .filter((f) => f.startsWith(prefix) && /^\d+_\d+$/.test(f.slice(prefix.length)))
-      .sort((a, b) =>
-        BigInt(a.slice(prefix.length).split('_')[1]!) < BigInt(b.slice(prefix.length).split('_')[1]!) ? -1 : 1,
-      );
+      .sort((a, b) => (backupSeq(a)! < backupSeq(b)! ? -1 : 1));
     const newest = backups.at(-1);
     if (!newest) throw new ActionError(`there is no change to undo for ${script}`);
     fs.copyFileSync(path.join(dir, newest), abs);

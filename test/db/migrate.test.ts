@@ -26,6 +26,7 @@ describe('migrations', () => {
       '007_campaigns.sql',
       '008_benchmarks.sql',
       '009_event_order.sql',
+      '010_working_state.sql',
     ]);
   });
 
@@ -62,6 +63,7 @@ describe('migrations', () => {
         '007_campaigns.sql',
         '008_benchmarks.sql',
         '009_event_order.sql',
+        '010_working_state.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

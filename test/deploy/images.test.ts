@@ -40,7 +40,7 @@ it('the service image bundles the console and carries the uv that the local venv
 
 it("the runner image carries the environment builder and the same uv, where the build Job's command finds them", () => {
   const text = execFileSync('cat', [path.join(ROOT, 'runner', 'Dockerfile')], { encoding: 'utf8' });
-  expect(text).toMatch(/^COPY runner\/runner\.py runner\/build_env\.py \/opt\/mlr\/$/m);
+  expect(text).toMatch(/^COPY runner\/runner\.py runner\/build_env\.py runner\/canary\.py \/opt\/mlr\/$/m);
   expect(text).toContain(`uv==${uvPin()}`);
 });
 

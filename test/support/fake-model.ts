@@ -17,7 +17,9 @@ export type FakeReply =
   /** An agent step: the model calls this tool (requests with tools are recorded under the name "agent"). */
   | { tool: string; args: Record<string, unknown> | string }
   | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { hang: true };
+  | { hang: true }
+  /** This reply, once `after` resolves: holds a step while the test changes the world around it. */
+  | { after: Promise<unknown>; then: FakeReply };
 
 export interface FakeModel {
   baseUrl: string;
@@ -161,58 +163,65 @@ export async function startFakeModel(): Promise<FakeModel> {
         // An unscripted request is a test bug: answer it with an error the run reports, rather than hang.
         fallback = { status: 400, body: { error: { message: (err as Error).message, type: 'fake' } } };
       }
-      const reply = queues.get(rec.schemaName)?.shift() ?? fallback;
-      if ('hang' in reply) {
-        hung.add(res);
-        return;
-      }
-      if ('status' in reply) {
-        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-        res.end(JSON.stringify(reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } }));
-        return;
-      }
-      const message =
-        'tool' in reply
-          ? {
-              role: 'assistant',
-              content: null,
-              tool_calls: [
-                {
-                  id: `call_${requests.length}`,
-                  type: 'function',
-                  function: {
-                    name: reply.tool,
-                    arguments: typeof reply.args === 'string' ? reply.args : JSON.stringify(reply.args),
-                  },
-                },
-              ],
-            }
-          : { role: 'assistant', content: reply.content };
-      const usage =
-        'tool' in reply
-          ? { promptTokens: 100, completionTokens: 50 }
-          : { promptTokens: reply.promptTokens ?? 100, completionTokens: reply.completionTokens ?? 50 };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: `chatcmpl-${requests.length}`,
-          object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model: rec.model,
-          choices: [{ index: 0, finish_reason: 'tool' in reply ? 'tool_calls' : 'stop', message }],
-          ...('noUsage' in reply && reply.noUsage
-            ? {}
-            : {
-                usage: {
-                  prompt_tokens: usage.promptTokens,
-                  completion_tokens: usage.completionTokens,
-                  total_tokens: usage.promptTokens + usage.completionTokens,
-                },
-              }),
-        }),
-      );
+      const next = queues.get(rec.schemaName)?.shift() ?? fallback;
+      if ('after' in next) void next.after.then(() => answer(res, rec, next.then));
+      else answer(res, rec, next);
     });
   });
+
+  function answer(res: http.ServerResponse, rec: RecordedRequest, reply: FakeReply): void {
+    if ('after' in reply) return answer(res, rec, reply.then);
+    if ('hang' in reply) {
+      hung.add(res);
+      return;
+    }
+    if ('status' in reply) {
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      res.end(JSON.stringify(reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } }));
+      return;
+    }
+    const message =
+      'tool' in reply
+        ? {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: `call_${requests.length}`,
+                type: 'function',
+                function: {
+                  name: reply.tool,
+                  arguments: typeof reply.args === 'string' ? reply.args : JSON.stringify(reply.args),
+                },
+              },
+            ],
+          }
+        : { role: 'assistant', content: reply.content };
+    const usage =
+      'tool' in reply
+        ? { promptTokens: 100, completionTokens: 50 }
+        : { promptTokens: reply.promptTokens ?? 100, completionTokens: reply.completionTokens ?? 50 };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: `chatcmpl-${requests.length}`,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: rec.model,
+        choices: [{ index: 0, finish_reason: 'tool' in reply ? 'tool_calls' : 'stop', message }],
+        ...('noUsage' in reply && reply.noUsage
+          ? {}
+          : {
+              usage: {
+                prompt_tokens: usage.promptTokens,
+                completion_tokens: usage.completionTokens,
+                total_tokens: usage.promptTokens + usage.completionTokens,
+              },
+            }),
+      }),
+    );
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
@@ -71,7 +72,14 @@ export interface Harness {
   dbUrl: string;
   app: FastifyInstance;
   client: Client;
-  startWorker(deps?: Partial<ActivityDeps>): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  /**
+   * A worker on the harness's queue. `env` gives it settings of its own (another MLR_DATA_DIR: another
+   * machine's disk); `shutdownGraceTime` lets a stopping worker finish the activities it holds.
+   */
+  startWorker(
+    deps?: Partial<ActivityDeps>,
+    opts?: { env?: Record<string, string>; shutdownGraceTime?: Duration },
+  ): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -97,15 +105,17 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     dbUrl: url,
     app,
     client,
-    async startWorker(deps = {}) {
+    async startWorker(deps = {}, opts = {}) {
+      const own = opts.env ? testConfig({ ...overrides, MLR_TASK_QUEUE: config.MLR_TASK_QUEUE, ...opts.env }) : config;
       const nativeConnection = await NativeConnection.connect({ address: stack().temporalAddress });
       const worker = await Worker.create({
         connection: nativeConnection,
         namespace: 'default',
         taskQueue: config.MLR_TASK_QUEUE,
         workflowBundle: { codePath: stack().bundlePath },
-        activities: createActivities({ ...(await createActivityDeps(config, pool)), ...deps }),
+        activities: createActivities({ ...(await createActivityDeps(own, pool)), ...deps }),
         stickyQueueScheduleToStartTimeout: '2s',
+        ...(opts.shutdownGraceTime ? { shutdownGraceTime: opts.shutdownGraceTime } : {}),
       });
       const running = worker.run();
       let stopped: Promise<void> | undefined;
