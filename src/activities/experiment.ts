@@ -25,7 +25,7 @@ import {
   type Resources,
   type WorkspaceRef,
 } from '../experiments/executor/types';
-import { MAX_SNAPSHOT_FILE_BYTES, Workspace } from '../experiments/workspace';
+import { MAX_SNAPSHOT_FILE_BYTES, type Workspace } from '../experiments/workspace';
 import { listTasks, type PreparedTask, type Task } from '../tasks/library';
 import { prepareLibraryTask } from './execution-inputs';
 import { createLiveWorkspaces } from './live-workspace';
