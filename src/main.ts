@@ -99,8 +99,8 @@ async function main(): Promise<void> {
     const { connectionOptions, namespace } = temporalConnectConfig(config, process.env, temporalAddress);
     const connection = await NativeConnection.connect(connectionOptions);
     stops.push(() => connection.close());
-    const worker = await createWorker({ config, db: pool, connection, namespace });
-    const workerDone = worker.run();
+    const { worker, leave } = await createWorker({ config, db: pool, connection, namespace, logger });
+    const workerDone = worker.run().finally(leave);
     stops.push(async () => {
       worker.shutdown();
       await workerDone;

@@ -30,6 +30,7 @@ import { createOpenAiChatModel, withBreaker } from './clients/llm';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
 import { ConfigError, loadConfig, type Config } from './config';
+import { joinRegistry } from './worker-registry';
 import { migrate } from './db/migrate';
 import type { Queryable, Transactional } from './db/types';
 import { createLogger, type Logger } from './logger';
@@ -226,7 +227,11 @@ export function startJobReaper(config: Config, db: Queryable, logger?: Logger): 
   return () => clearInterval(timer);
 }
 
-export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+/**
+ * The worker, registered in Postgres (worker-registry.ts: it refuses to start where its store cannot be
+ * shared); `leave` marks it stopped once it has run.
+ */
+export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; leave(): Promise<void> }> {
   // `npm run build` leaves the workflows bundled beside the compiled worker; from source they are bundled here.
   const prebuilt = path.join(__dirname, 'workflow-bundle.js');
   const source = deps.workflowBundle
@@ -234,8 +239,9 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     : fs.existsSync(prebuilt)
       ? { workflowBundle: { codePath: prebuilt } }
       : { workflowsPath: require.resolve('./workflows') };
+  const registration = await joinRegistry(deps.db, deps.config, { logger: deps.logger });
   if (deps.config.executors.includes('kubernetes')) startJobReaper(deps.config, deps.db, deps.logger);
-  return Worker.create({
+  const worker = await Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.config.MLR_TASK_QUEUE,
@@ -245,8 +251,12 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentLocalActivityExecutions: deps.config.MLR_WORKER_CONCURRENCY,
     maxCachedWorkflows: 500,
     shutdownGraceTime: '10s',
-    identity: `mlr-worker@${process.pid}`,
+    identity: registration.id,
+  }).catch(async (err: unknown) => {
+    await registration.leave();
+    throw err;
   });
+  return { worker, leave: registration.leave };
 }
 
 let runtimeInstalled = false;
@@ -291,9 +301,9 @@ async function main(): Promise<void> {
   await migrate(pool);
   const { connectionOptions, namespace } = temporalConnectConfig(config, process.env);
   const connection = await NativeConnection.connect(connectionOptions);
-  const worker = await createWorker({ config, db: pool, connection, namespace });
+  const { worker, leave } = await createWorker({ config, db: pool, connection, namespace, logger });
   logger.info({ taskQueue: config.MLR_TASK_QUEUE }, 'worker polling');
-  await worker.run();
+  await worker.run().finally(leave);
   await connection.close();
   await pool.end();
 }

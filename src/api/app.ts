@@ -30,6 +30,7 @@ import { reportRoutes } from './routes/report';
 import { runRoutes } from './routes/runs';
 import { stepRoutes } from './routes/steps';
 import { taskRoutes } from './routes/tasks';
+import { workerRoutes } from './routes/workers';
 
 export interface AppDeps {
   config: Config;
@@ -131,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const routeDeps: RouteDeps = { ...deps, ingestor, hub, campaignHub, ownerHub };
   await app.register(healthRoutes, routeDeps);
   await app.register(metricsRoutes, routeDeps);
+  await app.register(workerRoutes, routeDeps);
   await app.register(approvalRoutes, routeDeps);
   await app.register(campaignRoutes, routeDeps);
   await app.register(benchmarkRoutes, routeDeps);

@@ -1,4 +1,5 @@
 // What /metrics reports, read in one round of small aggregate queries (no per-run rows leave Postgres).
+import { WORKER_LIVE_SECONDS } from '../domain/workers';
 import type { Queryable } from './types';
 
 export interface ServiceMetrics {
@@ -7,6 +8,8 @@ export interface ServiceMetrics {
   oldestApprovalSeconds: number;
   queuedRuns: number;
   oldestQueuedSeconds: number;
+  /** Live workers by artifact store. */
+  workersLive: Array<{ store: string; count: number }>;
   executions: Array<{ status: string; backend: string; count: number }>;
   tokens: Array<{ model: string; prompt: number; completion: number; costUsd: number }>;
 }
@@ -27,6 +30,11 @@ export async function serviceMetrics(db: Queryable): Promise<ServiceMetrics> {
     `SELECT model, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion, sum(cost_usd) AS cost
        FROM llm_calls GROUP BY model ORDER BY model`,
   );
+  const workers = await db.query<{ store: string; count: string }>(
+    `SELECT store, count(*) AS count FROM workers
+      WHERE stopped_at IS NULL AND heartbeat_at > now() - make_interval(secs => $1) GROUP BY store ORDER BY store`,
+    [WORKER_LIVE_SECONDS],
+  );
   const of = (status: string) => waiting.rows.find((r) => r.status === status);
   return {
     runsByStatus: runs.rows.map((r) => ({ status: r.status, count: Number(r.count) })),
@@ -34,6 +42,7 @@ export async function serviceMetrics(db: Queryable): Promise<ServiceMetrics> {
     oldestApprovalSeconds: Number(of('awaiting_approval')?.oldest ?? 0),
     queuedRuns: Number(of('queued')?.count ?? 0),
     oldestQueuedSeconds: Number(of('queued')?.oldest ?? 0),
+    workersLive: workers.rows.map((r) => ({ store: r.store, count: Number(r.count) })),
     executions: executions.rows.map((r) => ({ status: r.status, backend: r.backend, count: Number(r.count) })),
     tokens: tokens.rows.map((r) => ({
       model: r.model,

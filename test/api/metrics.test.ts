@@ -54,6 +54,7 @@ it('escapes label values', () => {
     oldestApprovalSeconds: 0,
     queuedRuns: 0,
     oldestQueuedSeconds: 0,
+    workersLive: [],
     executions: [],
     tokens: [{ model: 'a"b\\c\nd', prompt: 1, completion: 2, costUsd: 0.5 }],
   });

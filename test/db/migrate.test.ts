@@ -27,6 +27,7 @@ describe('migrations', () => {
       '008_benchmarks.sql',
       '009_event_order.sql',
       '010_working_state.sql',
+      '011_workers.sql',
     ]);
   });
 
@@ -64,6 +65,7 @@ describe('migrations', () => {
         '008_benchmarks.sql',
         '009_event_order.sql',
         '010_working_state.sql',
+        '011_workers.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

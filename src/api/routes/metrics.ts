@@ -33,6 +33,12 @@ export function renderMetrics(m: ServiceMetrics): string {
     ['', m.oldestQueuedSeconds],
   ]);
   metric(
+    'mlr_workers_live',
+    'gauge',
+    'Workers that beat in the last 45 s, by artifact store.',
+    m.workersLive.map((w) => [l({ store: w.store }), w.count]),
+  );
+  metric(
     'mlr_executions_total',
     'counter',
     'Experiment executions by status and backend.',
