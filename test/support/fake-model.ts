@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
   schemaName: string;
+  /** The path before /v1 the client was given (`/w2` for http://…/w2/v1): which worker asked. */
+  via: string;
   model: string;
   messages: Array<{ role: string; content: string }>;
   body: Record<string, unknown>;
@@ -26,6 +28,11 @@ export interface FakeModel {
   requests: RecordedRequest[];
   /** Queue a one-shot reply for the next request with this schema name. */
   enqueue(schemaName: string, reply: FakeReply): void;
+  /**
+   * Answers requests with this schema name from what they ask (before any queued reply; undefined: fall
+   * through): a retried request gets the same answer as the first, whichever worker sends it.
+   */
+  respond(schemaName: string, fn: (req: RecordedRequest) => FakeReply | undefined): void;
   /** Resolves when a request with this schema name arrives (counting ones already received). */
   waitFor(schemaName: string, count?: number): Promise<RecordedRequest>;
   requestsFor(schemaName: string): RecordedRequest[];
@@ -124,6 +131,7 @@ function defaultReply(req: RecordedRequest): string {
 export async function startFakeModel(): Promise<FakeModel> {
   const requests: RecordedRequest[] = [];
   const queues = new Map<string, FakeReply[]>();
+  const responders = new Map<string, (req: RecordedRequest) => FakeReply | undefined>();
   const waiters: Array<{ name: string; count: number; resolve: (r: RecordedRequest) => void }> = [];
   const hung = new Set<http.ServerResponse>();
 
@@ -141,6 +149,7 @@ export async function startFakeModel(): Promise<FakeModel> {
       const format = body.response_format as { json_schema?: { name?: string } } | undefined;
       const rec: RecordedRequest = {
         schemaName: body.tools ? 'agent' : (format?.json_schema?.name ?? ''),
+        via: req.url.slice(0, req.url.indexOf('/v1/')),
         model: String(body.model),
         body,
         messages: body.messages as RecordedRequest['messages'],
@@ -163,7 +172,7 @@ export async function startFakeModel(): Promise<FakeModel> {
         // An unscripted request is a test bug: answer it with an error the run reports, rather than hang.
         fallback = { status: 400, body: { error: { message: (err as Error).message, type: 'fake' } } };
       }
-      const next = queues.get(rec.schemaName)?.shift() ?? fallback;
+      const next = responders.get(rec.schemaName)?.(rec) ?? queues.get(rec.schemaName)?.shift() ?? fallback;
       if ('after' in next) void next.after.then(() => answer(res, rec, next.then));
       else answer(res, rec, next);
     });
@@ -234,6 +243,9 @@ export async function startFakeModel(): Promise<FakeModel> {
     requests,
     enqueue(name, reply) {
       queues.set(name, [...(queues.get(name) ?? []), reply]);
+    },
+    respond(name, fn) {
+      responders.set(name, fn);
     },
     waitFor(name, count = 1) {
       const have = requestsFor(name);
