@@ -2,7 +2,6 @@
 // with SIGKILL in turn (during an agent step, during an execution) or stalled with SIGSTOP, the run ends as it
 // would on one worker: nothing the agent committed is lost, no model call or execution is billed twice, and a
 // stalled attempt that lost its step never commits it.
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeModel, type FakeModel, type FakeReply, type RecordedRequest } from '../support/fake-model';
@@ -10,32 +9,14 @@ import { createHarness, type Harness } from '../support/harness';
 import { createRun, submitPaper, waitForStatus } from '../support/api';
 import { TEST_DATA } from '../support/paths';
 import { startS3, type S3Server } from '../support/s3';
-import { spawnWorkerProcess } from '../support/worker-process';
+import { workerPool, type WorkerPool } from '../support/worker-pool';
 
 let model: FakeModel;
 let s3: S3Server;
 let h: Harness;
 let paperId: string;
 const root = path.join(TEST_DATA, 'several-workers');
-/** Live workers by name (`w1`…), each with its own data directory. */
-const workers = new Map<string, { proc: ChildProcess; dir: string }>();
-let spawned = 0;
-
-function spawnWorker(): string {
-  const name = `w${++spawned}`;
-  const dir = path.join(root, name);
-  const proc = spawnWorkerProcess(h, model.baseUrl.replace(/\/v1$/, `/${name}/v1`), { ...s3.env, MLR_DATA_DIR: dir });
-  workers.set(name, { proc, dir });
-  return name;
-}
-
-async function kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  const w = workers.get(name)!;
-  workers.delete(name);
-  const exited = new Promise((r) => w.proc.once('exit', r));
-  w.proc.kill(signal);
-  await exited;
-}
+let pool: WorkerPool;
 
 beforeAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
@@ -43,10 +24,11 @@ beforeAll(async () => {
   model = await startFakeModel();
   h = await createHarness({ ...s3.env, OPENAI_BASE_URL: model.baseUrl, MLR_AGENT_MAX_STEPS: '10' });
   paperId = await submitPaper(h.app);
-  for (let i = 0; i < 3; i++) spawnWorker();
+  pool = workerPool(h, model, s3, root);
+  for (let i = 0; i < 3; i++) pool.spawn();
 }, 600_000);
 afterAll(async () => {
-  for (const name of [...workers.keys()]) await kill(name);
+  await pool.close();
   await h.close();
   await model.close();
   await s3.stop();
@@ -121,9 +103,9 @@ describe('three workers, killed in turn', () => {
     });
     const r = await run();
     const holder = await heldBy;
-    await kill(holder);
+    await pool.kill(holder);
     open();
-    spawnWorker(); // a replacement, with an empty disk
+    pool.spawn(); // a replacement, with an empty disk
     // The slow script's execution is under way on some worker: that one is killed next.
     let runner: string | undefined;
     await untilTrue(async () => {
@@ -131,14 +113,14 @@ describe('three workers, killed in turn', () => {
         "SELECT 1 FROM experiments WHERE run_id = $1 AND role = 'agent' AND status = 'running'",
         [r.id],
       );
-      runner = [...workers].find(([, w]) => {
+      runner = [...pool.workers].find(([, w]) => {
         const dir = path.join(w.dir, 'executor');
         return fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.pgid'));
       })?.[0];
       return rows.length > 0 && runner !== undefined;
     }, 'the slow execution');
-    await kill(runner!);
-    spawnWorker();
+    await pool.kill(runner!);
+    pool.spawn();
     await waitForStatus(h.app, r.id, 'succeeded', 300_000);
     const steps = await expectWhole(r.id);
     const outputs = steps.filter((s) => s.tool === 'execute_script').map((s) => s.observation);
@@ -169,7 +151,7 @@ describe('three workers, killed in turn', () => {
     });
     const r = await run();
     const holder = await heldBy;
-    const stalled = workers.get(holder)!;
+    const stalled = pool.workers.get(holder)!;
     stalled.proc.kill('SIGSTOP');
     // Another worker takes the step over once the stalled one misses its heartbeats.
     await untilTrue(async () => {
