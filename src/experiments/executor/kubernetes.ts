@@ -161,12 +161,20 @@ export async function extract(file: string, dest: string, maxBytes: number): Pro
       '--no-overwrite-dir',
     ]);
   } finally {
-    // Whatever tar managed or refused, nothing but regular files and folders stays.
+    // Whatever tar managed or refused, nothing but regular files and folders stays, and the worker can open
+    // all of them: an archive's folder of mode 0644 or 000 would otherwise lock a non-root worker out of its
+    // own copy (to read, to sync back, to remove).
     const prune = async (dir: string): Promise<void> => {
+      const own = async (p: string, bits: number) => {
+        const st = await fs.promises.lstat(p);
+        if ((st.mode & bits) !== bits) await fs.promises.chmod(p, (st.mode & 0o777) | bits);
+      };
+      await own(dir, 0o700);
       for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) await prune(p);
-        else if (!e.isFile()) await fs.promises.rm(p, { force: true });
+        else if (e.isFile()) await own(p, 0o600);
+        else await fs.promises.rm(p, { force: true });
       }
     };
     await prune(dest);

@@ -51,6 +51,29 @@ it('unpacks regular files and folders inside the folder', async () => {
   await extract(file, dest, 1024 * 1024);
   expect(fs.readFileSync(path.join(dest, 'sub/train.py'), 'utf8')).toBe('print(1)\n');
   expect(fs.readFileSync(path.join(dest, `${'d'.repeat(120)}/long-name.txt`), 'utf8')).toBe('long');
+  // The archive gave its folder mode 0644 (no search bit) and nothing else: the worker can still enter it.
+  expect(fs.statSync(path.join(dest, 'sub')).mode & 0o700).toBe(0o700);
+});
+
+it('leaves no folder or file of the archive closed to the worker, whatever modes its members carry', async () => {
+  const file = archive([
+    ['locked', 'dir', ''],
+    ['locked/train.py', 'file', 'print(2)\n'],
+  ]);
+  // Modes as a hostile pod would set them: a folder and a file nobody may open.
+  const make = `import tarfile, sys
+src = tarfile.open(sys.argv[1]); dst = tarfile.open(sys.argv[2], "w:gz")
+for m in src.getmembers():
+    m.mode = 0
+    dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+dst.close()`;
+  const closed = path.join(root, 'closed.tgz');
+  execFileSync('python3', ['-c', make, file, closed]);
+  const dest = path.join(root, 'closed');
+  await extract(closed, dest, 1024 * 1024);
+  expect(fs.readFileSync(path.join(dest, 'locked/train.py'), 'utf8')).toBe('print(2)\n');
+  fs.rmSync(dest, { recursive: true });
+  expect(fs.existsSync(dest)).toBe(false);
 });
 
 it.each([
