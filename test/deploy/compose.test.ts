@@ -15,6 +15,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   environment?: Record<string, string | null>;
+  pids_limit?: number;
   volumes?: Array<{ type: string; source: string }>;
   profiles?: string[];
   deploy?: { resources?: { reservations?: { devices?: Array<{ driver: string; capabilities: string[] }> } } };
@@ -97,6 +98,12 @@ it('rejects a file the specification does not allow (the check is live)', () => 
   const res = spawnSync(CHECK, [bad], { encoding: 'utf8' });
   expect(res.status).toBe(1);
   expect(res.stderr.length).toBeGreaterThan(0);
+});
+
+it('caps the processes of the workers, which run experiments, as a backstop under the sandbox', () => {
+  const workers = Object.entries(project.services).filter(([name]) => name.startsWith('worker'));
+  expect(workers.length).toBeGreaterThan(0);
+  for (const [name, w] of workers) expect([name, w.pids_limit]).toEqual([name, 8192]);
 });
 
 it('gives the API tokens to the API alone: no worker, which runs experiments, holds them', () => {
