@@ -5,14 +5,12 @@ import path from 'node:path';
 import { createExecutionInputs } from '../../src/activities/execution-inputs';
 import { insertSnapshot } from '../../src/db/snapshots';
 import type { Pool } from 'pg';
-import { upsertPaper } from '../../src/db/papers';
-import { insertRun } from '../../src/db/runs';
-import type { RunInput } from '../../src/workflows/definitions';
 import { createFsArtifactStore } from '../../src/experiments/artifacts';
 import { TamperedTaskError } from '../../src/experiments/executor/types';
 import { createTestDatabase } from '../support/harness';
 import { PYTHON } from '../support/experiments';
 import { ROOT, TEST_DATA } from '../support/paths';
+import { insertTestRun } from '../support/rows';
 import { createHash } from 'node:crypto';
 
 let db: Pool;
@@ -32,30 +30,7 @@ function inputsOver(dataDir: string) {
 async function storedSnapshot(store: ReturnType<typeof createFsArtifactStore>, runId: string) {
   const code = 'print("snapshot")\n';
   await store.put(`blobs/${sha(code)}`, Buffer.from(code));
-  const { paper } = await upsertPaper(db, {
-    owner: 'default',
-    contentHash: sha(runId),
-    title: 't',
-    format: 'text',
-    content: 't',
-    sections: [],
-    bytes: 1,
-  });
-  await insertRun(
-    db,
-    {
-      id: runId,
-      owner: 'default',
-      paperId: paper.id,
-      workflowId: runId,
-      mode: 'autonomous',
-      ideaCount: 1,
-      requestHash: sha(runId),
-      until: 'succeeded',
-      input: {} as RunInput,
-    },
-    {},
-  );
+  await insertTestRun(db, runId);
   await insertSnapshot(db, { runId, codeHash: 'c0de', manifest: { 'train.py': sha(code) }, diff: '' });
 }
 

@@ -2,17 +2,16 @@
 // leaves behind must be enough for the next attempt, on any worker.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createExperimentActivities } from '../../src/activities/experiment';
-import { upsertPaper } from '../../src/db/papers';
-import { getRun, insertRun, patchRun } from '../../src/db/runs';
+import { getRun, patchRun } from '../../src/db/runs';
 import { snapshotExists } from '../../src/db/snapshots';
 import type { ArtifactStore } from '../../src/experiments/artifacts';
 import { createActivityDeps } from '../../src/worker';
-import type { RunInput } from '../../src/workflows/definitions';
 import { createTestDatabase, testConfig } from '../support/harness';
 import { TEST_DATA } from '../support/paths';
+import { insertTestRun } from '../support/rows';
 
 let db: Pool;
 beforeAll(async () => {
@@ -20,31 +19,9 @@ beforeAll(async () => {
 });
 afterAll(async () => db.end());
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-
 async function runOnTask(taskId: string): Promise<string> {
   const runId = randomUUID();
-  const { paper } = await upsertPaper(db, {
-    owner: 'default',
-    contentHash: sha(runId),
-    title: 't',
-    format: 'text',
-    content: 't',
-    sections: [],
-    bytes: 1,
-  });
-  const run = {
-    id: runId,
-    owner: 'default',
-    paperId: paper.id,
-    workflowId: runId,
-    mode: 'autonomous' as const,
-    ideaCount: 1,
-    requestHash: sha(runId),
-    until: 'succeeded' as const,
-    input: {} as RunInput,
-  };
-  await insertRun(db, run, {});
+  await insertTestRun(db, runId);
   await patchRun(db, runId, { task_id: taskId });
   return runId;
 }

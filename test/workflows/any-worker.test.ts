@@ -60,21 +60,27 @@ const release = () => {
   return { gate, open };
 };
 
+/** A run whose agent is held at its third step; `open` lets it go on. */
+async function startHeldRun(): Promise<{ run: { id: string }; open: () => void }> {
+  const { gate, open } = release();
+  scriptAgent(gate);
+  const before = model.requestsFor('agent').length;
+  const run = await createRun(h.app, {
+    paperId,
+    mode: 'autonomous',
+    ideaCount: 1,
+    until: 'measured',
+    taskId: 'breast-cancer',
+  });
+  await model.waitFor('agent', before + 3);
+  return { run, open };
+}
+
 describe('a run on several workers', () => {
   it("rebuilds the working copy from the last committed step when a worker's data directory is deleted", async () => {
     const dataDir = path.join(root, 'worker-a');
     const a = await h.startWorker({}, { env: { MLR_DATA_DIR: dataDir } });
-    const { gate, open } = release();
-    scriptAgent(gate);
-    const before = model.requestsFor('agent').length;
-    const run = await createRun(h.app, {
-      paperId,
-      mode: 'autonomous',
-      ideaCount: 1,
-      until: 'measured',
-      taskId: 'breast-cancer',
-    });
-    await model.waitFor('agent', before + 3);
+    const { run, open } = await startHeldRun();
     // The worker's disk is wiped while the step is held: its copy of the run is gone.
     fs.rmSync(path.join(dataDir, 'workspaces'), { recursive: true, force: true });
     fs.rmSync(path.join(dataDir, 'harness'), { recursive: true, force: true });
@@ -88,17 +94,7 @@ describe('a run on several workers', () => {
     const dirA = path.join(root, 'worker-b1');
     const dirB = path.join(root, 'worker-b2');
     const a = await h.startWorker({}, { env: { MLR_DATA_DIR: dirA }, shutdownGraceTime: '2 minutes' });
-    const { gate, open } = release();
-    scriptAgent(gate);
-    const before = model.requestsFor('agent').length;
-    const run = await createRun(h.app, {
-      paperId,
-      mode: 'autonomous',
-      ideaCount: 1,
-      until: 'measured',
-      taskId: 'breast-cancer',
-    });
-    await model.waitFor('agent', before + 3);
+    const { run, open } = await startHeldRun();
     // The first worker finishes the step it holds and leaves; the second, which never saw the run, goes on.
     const b = await h.startWorker({}, { env: { MLR_DATA_DIR: dirB } });
     const stopping = a.stop();
