@@ -1,6 +1,7 @@
 // One research run end to end with every experiment as a Kubernetes Job: POST /v1/runs → ideas → the
 // agent's tries, baseline and candidate → a validated report, against the real control plane, the real
 // object store (logs and blobs in S3 too) and the stand-in kubelet running the real runner.
+import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { jobName } from '../../src/experiments/executor/kubernetes/job-spec';
 import { spawnWorkerProcess } from '../support/worker-process';
@@ -9,6 +10,7 @@ import { AUTH, createHarness, type Harness } from '../support/harness';
 import { createTaskRun, getRun, submitPaper, waitForStatus } from '../support/api';
 import { SCALED_TRAIN } from '../support/train-scripts';
 import { k8sEnv, NAMESPACE, startK8sWorld, type K8sWorld } from '../support/k8s';
+import { TEST_DATA } from '../support/paths';
 
 let model: FakeModel;
 let h: Harness;
@@ -114,6 +116,41 @@ it('re-attaches to the running Job after the worker is killed with SIGKILL: the 
   const agentJob = (await jobsOfRun()).filter((j) => agentJobs.includes(j.metadata!.name!));
   expect(agentJob).toHaveLength(1);
   expect(world.kubelet.ran.filter((p) => p.startsWith(agentJob[0]!.metadata!.name!))).toHaveLength(1);
+}, 400_000);
+
+it("carries a run on another worker with a disk of its own: the agent's next Job runs the code it committed", async () => {
+  const paperId = await submitPaper(h.app);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  model.enqueue('agent', { tool: 'write_file', args: { file_name: 'check.py', content: 'print("check ok")\n' } });
+  model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'check.py' } });
+  model.enqueue('agent', { after: gate, then: { tool: 'execute_script', args: { script_name: 'check.py' } } });
+  model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Added a check.' } });
+  await worker.stop();
+  const a = await h.startWorker(
+    {},
+    { env: { MLR_DATA_DIR: path.join(TEST_DATA, 'k8s-worker-a') }, shutdownGraceTime: '2 minutes' },
+  );
+  const before = model.requestsFor('agent').length;
+  const created = await createTaskRun(h.app, paperId, { until: 'measured' });
+  await model.waitFor('agent', before + 3);
+  // The first worker finishes the step it holds and leaves; one that never saw the run goes on.
+  worker = await h.startWorker({}, { env: { MLR_DATA_DIR: path.join(TEST_DATA, 'k8s-worker-b') } });
+  const stopping = a.stop();
+  open();
+  await stopping;
+  await waitForStatus(h.app, created.id, 'succeeded', 300_000);
+  const { rows } = await h.pool.query(
+    "SELECT observation FROM agent_steps WHERE run_id = $1 AND tool = 'execute_script' ORDER BY step",
+    [created.id],
+  );
+  expect(rows).toHaveLength(2);
+  for (const r of rows) expect(r.observation).toContain('check ok');
+  const view = await h.app.inject({ method: 'GET', url: `/v1/runs/${created.id}`, headers: AUTH });
+  const agentRuns = (view.json().experiments as Array<{ role: string; executor: string }>).filter(
+    (e) => e.role === 'agent',
+  );
+  expect(agentRuns.map((e) => e.executor)).toEqual(['kubernetes', 'kubernetes']);
 }, 400_000);
 
 it("runs a run's experiments where the run asked: locally, with Kubernetes the default", async () => {
