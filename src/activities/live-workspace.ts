@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { headWorkingState, insertWorkingState } from '../db/working-states';
+import { hasStepsWithoutState, headWorkingState, insertWorkingState } from '../db/working-states';
 import { openTree } from '../experiments/executor/local';
 import { Workspace } from '../experiments/workspace';
 import { carried, manifestOf, restoreWorkspace, stateHash, workingState } from '../experiments/working-state';
@@ -28,6 +28,8 @@ export function createLiveWorkspaces(deps: Pick<ActivityDeps, 'db' | 'store' | '
     if (fs.existsSync(path.join(harness, 'made')) && fs.existsSync(root)) {
       await openTree(root);
       const ws = new Workspace(root, prepared.readOnlyPatterns, harness);
+      // A run an earlier version began keeps the copy on this disk, as it did then: its steps committed none.
+      if (!head && (await hasStepsWithoutState(deps.db, runId))) return ws;
       const want = head?.stateHash ?? stateHash(manifestOf({ files: starterFiles(prepared), backups: {} }));
       const local = workingState(ws, cap);
       // What a commit removes (huge files, links) is never in a committed copy: a copy that has one differs.

@@ -34,3 +34,15 @@ export async function headWorkingState(db: Queryable, runId: string): Promise<Wo
   const r = rows[0];
   return r && { stateHash: r.state_hash, step: r.step, files: r.files, backups: r.backups };
 }
+
+/**
+ * Whether the run has steps that finished without a committed state: steps an earlier version recorded
+ * (before working copies were committed), or only steps refused before they could act.
+ */
+export async function hasStepsWithoutState(db: Queryable, runId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'SELECT 1 FROM agent_steps WHERE run_id = $1 AND observation IS NOT NULL AND state_hash IS NULL LIMIT 1',
+    [runId],
+  );
+  return Boolean(rowCount);
+}
