@@ -8,6 +8,7 @@ import { startFakeModel, type FakeModel, type FakeReply, type RecordedRequest } 
 import { createHarness, type Harness } from '../support/harness';
 import { createRun, submitPaper, waitForStatus } from '../support/api';
 import { TEST_DATA } from '../support/paths';
+import { SCALED_TRAIN } from '../support/train-scripts';
 import { startS3, type S3Server } from '../support/s3';
 import { workerPool, type WorkerPool } from '../support/worker-pool';
 
@@ -61,7 +62,8 @@ async function expectWhole(
   const candidate = (
     await h.pool.query("SELECT code_hash FROM experiments WHERE run_id = $1 AND role = 'candidate'", [runId])
   ).rows;
-  expect(candidate.map((c) => c.code_hash)).toEqual([steps.at(-1)!.code_hash]);
+  // The measured candidate and every validation seed of it: the code the last step committed.
+  expect([...new Set(candidate.map((c) => c.code_hash))]).toEqual([steps.at(-1)!.code_hash]);
   const twice = await h.pool.query(
     `SELECT call_key, count(*) FROM llm_calls WHERE run_id = $1 AND status = 'ok' GROUP BY call_key HAVING count(*) > 1`,
     [runId],
@@ -128,6 +130,45 @@ describe('three workers, killed in turn', () => {
     expect(outputs[0]).toContain('check ok');
     expect(outputs[1]).toContain('slow ok');
     expect(outputs[2]).toContain('check ok');
+    model.respond('agent', () => undefined);
+  }, 600_000);
+
+  it('ends validation with every seed measured once, when the worker of a validation seed is killed', async () => {
+    const slow = SCALED_TRAIN.replace('import json\n', 'import json\nimport time\ntime.sleep(4)\n');
+    model.respond('agent', (req) =>
+      stepOf(req) === 0
+        ? tool('write_file', { file_name: 'train.py', content: slow })
+        : tool('final_answer', { final_answer: 'Scaled, slowly.' }),
+    );
+    const r = await createRun(h.app, {
+      paperId,
+      mode: 'autonomous',
+      ideaCount: 1,
+      until: 'succeeded',
+      taskId: 'breast-cancer',
+      validationSeeds: 3,
+    });
+    let runner: string | undefined;
+    await untilTrue(
+      async () => {
+        const { rows } = await h.pool.query(
+          "SELECT 1 FROM experiments WHERE run_id = $1 AND exec_key LIKE '%:validate:%' AND status = 'running'",
+          [r.id],
+        );
+        runner = [...pool.workers].find(([, w]) => {
+          const dir = path.join(w.dir, 'executor');
+          return fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.pgid'));
+        })?.[0];
+        return rows.length > 0 && runner !== undefined;
+      },
+      'a validation seed running',
+      3000,
+    );
+    await pool.kill(runner!);
+    pool.spawn();
+    const done = await waitForStatus(h.app, r.id, 'succeeded', 400_000);
+    expect(done.validation.seeds).toHaveLength(3);
+    await expectWhole(r.id);
     model.respond('agent', () => undefined);
   }, 600_000);
 
