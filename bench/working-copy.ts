@@ -85,18 +85,13 @@ async function main(): Promise<void> {
     const s = stats(shared).p50;
     const c = stats(copies).p50;
     const r = stats(rebuilds).p50;
-    console.log(
-      `working copy: ${(Object.values(workingState(ws, CAP).files).reduce((a, x) => a + x.bytes, 0) / 2 ** 20).toFixed(1)} MB`,
-    );
-    console.log(
-      `(a) per step: code snapshot alone p50 ${f.toFixed(1)} ms (floor); with the committed state p50 ${s.toFixed(1)} ms (${(s / f).toFixed(2)}× floor, +${(s - f).toFixed(1)} ms)`,
-    );
-    console.log(
-      `(b) first commit of the whole copy: ${first.toFixed(0)} ms (${(first / c).toFixed(2)}× a local cp -r)`,
-    );
-    console.log(
-      `(c) rebuild on a fresh worker p50 ${r.toFixed(0)} ms; local cp -r p50 ${c.toFixed(0)} ms (floor): ${(r / c).toFixed(2)}× floor`,
-    );
+    const mb = Object.values(workingState(ws, CAP).files).reduce((a, x) => a + x.bytes, 0) / 2 ** 20;
+    const ms = (x: number) => `${x.toFixed(1)} ms`;
+    console.log(`working copy: ${mb.toFixed(1)} MB`);
+    console.log(`(a) per step: code snapshot alone p50 ${ms(f)} (floor);`);
+    console.log(`    with the committed state p50 ${ms(s)} (${(s / f).toFixed(2)}× floor, +${ms(s - f)})`);
+    console.log(`(b) first commit of the whole copy: ${ms(first)} (${(first / c).toFixed(2)}× a local cp -r)`);
+    console.log(`(c) rebuild on a fresh worker p50 ${ms(r)}; local cp -r p50 ${ms(c)} (floor): ${(r / c).toFixed(2)}×`);
   } finally {
     await s3.stop();
   }

@@ -1,10 +1,10 @@
 """Runs one experiment command under resource limits and reports what it used.
 
 usage: sandbox.py MEMORY_MB [--procs N] [--file-mb MB] -- command...
-The data limit (RLIMIT_DATA: the private writable memory the command maps, its heap and anonymous mappings,
-and not the address space, which CUDA and JIT runtimes reserve and map libraries into by the gigabyte, so an
-address-space cap of a few GB stops `import torch` itself) and, when given, the process-count limit of the sandbox's own uid and the
-largest file it may write) applies to the command and its children. The report (exit code and the peak
+The data limit applies to the command and its children: RLIMIT_DATA, the private writable memory it maps
+(its heap and anonymous mappings), not the address space, which CUDA and JIT runtimes reserve by the
+gigabyte (an address-space cap of a few GB stops `import torch` itself). So do, when given, the process-count
+limit of the sandbox's own uid and the largest file it may write. The report (exit code and the peak
 resident memory of the command's process tree, ru_maxrss of the children) goes to file descriptor 3 when
 the caller opened one; the command itself never sees that descriptor (close_fds). It runs inside the
 sandbox, next to the command, so the children it measures are the experiment's own.
