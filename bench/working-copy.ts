@@ -91,7 +91,8 @@ async function main(): Promise<void> {
     console.log(`(a) per step: code snapshot alone p50 ${ms(f)} (floor);`);
     console.log(`    with the committed state p50 ${ms(s)} (${(s / f).toFixed(2)}× floor, +${ms(s - f)})`);
     console.log(`(b) first commit of the whole copy: ${ms(first)} (${(first / c).toFixed(2)}× a local cp -r)`);
-    console.log(`(c) rebuild on a fresh worker p50 ${ms(r)}; local cp -r p50 ${ms(c)} (floor): ${(r / c).toFixed(2)}×`);
+    const ratio = (r / c).toFixed(2);
+    console.log(`(c) rebuild on a fresh worker p50 ${ms(r)}; local cp -r p50 ${ms(c)} (floor): ${ratio}×`);
   } finally {
     await s3.stop();
   }

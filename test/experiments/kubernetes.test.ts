@@ -337,7 +337,7 @@ describe('the network claim on a cluster', () => {
       (j) => j.metadata!.name!.startsWith('mlr-canary-') && !j.metadata!.deletionTimestamp,
     );
 
-  it('is proved by a canary pod: one the network lets out reaches the API server, one cut off reaches nothing', async () => {
+  it('is proved by a canary pod: one let out reaches the API server, one cut off reaches nothing', async () => {
     const cluster = createJobCluster(world.kc, NAMESPACE);
     const api = apiServerTarget(world.kc.getCurrentCluster()!.server);
     const targets = [api, '169.254.169.254:80', 'dns:example.com'];
@@ -357,7 +357,7 @@ describe('the network claim on a cluster', () => {
     expect(await canaryJobs()).toEqual([]);
   });
 
-  it('keeps a worker from starting when its cluster lets the canary out while MLR_K8S_NETWORK_POLICY says it cannot', async () => {
+  it('keeps a worker from starting when the canary gets out while MLR_K8S_NETWORK_POLICY says it cannot', async () => {
     const config = testConfig({
       ...k8sEnv(world),
       MLR_K8S_NETWORK_POLICY: 'true',

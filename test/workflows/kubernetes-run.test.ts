@@ -118,7 +118,7 @@ it('re-attaches to the running Job after the worker is killed with SIGKILL: the 
   expect(world.kubelet.ran.filter((p) => p.startsWith(agentJob[0]!.metadata!.name!))).toHaveLength(1);
 }, 400_000);
 
-it("carries a run on another worker with a disk of its own: the agent's next Job runs the code it committed", async () => {
+it("carries a run on another worker with a disk of its own: the agent's next Job runs its committed code", async () => {
   const paperId = await submitPaper(h.app);
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));

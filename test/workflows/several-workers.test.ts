@@ -65,7 +65,8 @@ async function expectWhole(
   // The measured candidate and every validation seed of it: the code the last step committed.
   expect([...new Set(candidate.map((c) => c.code_hash))]).toEqual([steps.at(-1)!.code_hash]);
   const twice = await h.pool.query(
-    `SELECT call_key, count(*) FROM llm_calls WHERE run_id = $1 AND status = 'ok' GROUP BY call_key HAVING count(*) > 1`,
+    `SELECT call_key, count(*) FROM llm_calls WHERE run_id = $1 AND status = 'ok'
+     GROUP BY call_key HAVING count(*) > 1`,
     [runId],
   );
   // A stalled attempt's model call was made and paid for: it is recorded, once more, as spent.
@@ -79,7 +80,7 @@ async function expectWhole(
 }
 
 describe('three workers, killed in turn', () => {
-  it('ends the run as one worker would, when the worker of an agent step and then of an execution is killed', async () => {
+  it('ends the run as on one worker when the worker of an agent step, then of an execution, is killed', async () => {
     let held: ((via: string) => void) | undefined;
     const heldBy = new Promise<string>((r) => (held = r));
     let open!: () => void;
@@ -204,7 +205,8 @@ describe('three workers, killed in turn', () => {
     await waitForStatus(h.app, r.id, 'succeeded', 300_000);
     await expectWhole(r.id, { stalled: true });
     const { rows } = await h.pool.query(
-      'SELECT w.files FROM working_states w JOIN agent_steps s ON s.run_id = w.run_id AND s.state_hash = w.state_hash WHERE s.run_id = $1',
+      `SELECT w.files FROM working_states w
+       JOIN agent_steps s ON s.run_id = w.run_id AND s.state_hash = w.state_hash WHERE s.run_id = $1`,
       [r.id],
     );
     for (const row of rows) expect(Object.keys(row.files)).not.toContain('stale.py');

@@ -384,8 +384,8 @@ async function runScript(
   const env = scrubbedEnv(python, home, spec.seed);
   // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
   // A cgroup, where the host allows one, limits what is resident and the process count of the whole
-  // execution; without one, rlimits do what they can (RLIMIT_DATA: private writable memory, the heap and anonymous maps;
-  // processes of the sandbox's uid).
+  // execution; without one, rlimits do what they can (RLIMIT_DATA: private writable memory, the heap and
+  // anonymous maps; processes of the sandbox's uid).
   let cgroup: ExecutionCgroup | undefined;
   try {
     cgroup = opts.cgroups
