@@ -58,6 +58,7 @@ const TONE: Record<string, string> = {
   not_supported: 'bad',
   awaiting_approval: 'wait',
   awaiting_budget: 'wait',
+  awaiting_slot: 'wait',
   paused: 'wait',
   inconclusive: 'wait',
 };

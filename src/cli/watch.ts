@@ -30,6 +30,7 @@ const STAGES: Partial<Record<RunStatus, string>> = {
   ideating: 'Generating and reviewing ideas',
   awaiting_approval: 'Waiting for a decision on the ideas',
   awaiting_budget: 'Waiting for a budget top-up',
+  awaiting_slot: "Waiting for a place in the campaign's window",
   approved: 'Idea approved',
   implementing: 'The agent is implementing the idea',
   executing: 'Running the experiment',

@@ -8,6 +8,7 @@ export const RUN_STATUSES = [
   'ideating',
   'awaiting_approval',
   'awaiting_budget',
+  'awaiting_slot',
   'approved',
   'implementing',
   'executing',

@@ -44,7 +44,7 @@ export interface CampaignInput {
 /** A started, unfinished run. */
 export interface ActiveRun {
   runId: string;
-  /** Waiting on a person or a top-up. */
+  /** Waiting on a person, a top-up, or a place in the window (awaiting_slot). */
   parked?: RunStatus;
   /** Parked on the campaign's budget (topped up by the campaign's top-up). */
   campaignBudget?: boolean;
@@ -73,6 +73,8 @@ export interface CampaignSnapshot {
   started: number;
   active: number;
   parked: number;
+  /** Of the parked: runs ready to work again, waiting for a place in the window. */
+  awaitingSlot: number;
   finished: Partial<Record<RunStatus, number>>;
   skipped: number;
   total: number;

@@ -58,6 +58,21 @@ export class CampaignState {
     return Object.values(this.carry.finished).reduce((n, k) => n + (k ?? 0), 0);
   }
 
+  /**
+   * Runs back from a park that asked for a place (awaiting_slot), in slot order, as many as the window has room
+   * for. They count as working from here; the caller tells them. They go before any new run: they are further on.
+   */
+  grantSlots(): string[] {
+    const c = this.carry;
+    if (c.paused || c.awaitingBudget) return [];
+    const room = this.input.maxConcurrentRuns - this.working();
+    const asking = this.activeRuns().filter(([, a]) => a.parked === 'awaiting_slot');
+    return asking.slice(0, Math.max(0, room)).map(([, a]) => {
+      delete a.parked;
+      return a.runId;
+    });
+  }
+
   /** The next slots to start, within the window; siblings of papers with ideas first, then new papers. */
   nextBatch(limit: number): SlotToStart[] {
     const c = this.carry;
@@ -101,7 +116,8 @@ export class CampaignState {
         if (a.campaignBudget && n.budget) {
           this.budgetReports.push({ runId: a.runId, limit: n.budget.limit, requested: n.budget.requested });
         }
-      } else {
+      } else if (a.parked !== 'awaiting_slot') {
+        // A run of an earlier version moves on without asking; one waiting for a place moves on only once granted.
         delete a.parked;
         delete a.campaignBudget;
       }
@@ -159,6 +175,7 @@ export class CampaignState {
       started: this.carry.started,
       active: active.length,
       parked: active.filter(([, a]) => a.parked).length,
+      awaitingSlot: active.filter(([, a]) => a.parked === 'awaiting_slot').length,
       finished: { ...this.carry.finished },
       skipped: this.carry.skipped,
       total: this.total,

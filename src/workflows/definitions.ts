@@ -126,7 +126,13 @@ export const budgetSignal = defineSignal('budget');
 /** Sent by a campaign's runs to the campaign (by workflow id, so it reaches the campaign after continue-as-new). */
 export const childSignal = defineSignal<[ChildNote]>('child');
 
-/** Statuses in which a run waits on a person (or a top-up) and does not count against maxConcurrentRuns. */
-export const PARKED_STATUSES: readonly RunStatus[] = ['awaiting_approval', 'awaiting_budget'];
+/** A campaign's run back from a park may go on: the campaign gave it a place in its window. */
+export const slotSignal = defineSignal('slot');
+
+/**
+ * Statuses in which a campaign's run does not count against maxConcurrentRuns: it waits on a person, a top-up, or
+ * (awaiting_slot) a place in the window, which it asks for before it works again.
+ */
+export const PARKED_STATUSES: readonly RunStatus[] = ['awaiting_approval', 'awaiting_budget', 'awaiting_slot'];
 
 export const workflowIdFor = (runId: string): string => `run-${runId}`;

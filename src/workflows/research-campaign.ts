@@ -27,7 +27,7 @@ import {
   type CampaignStatus,
 } from './campaign-definitions';
 import { CampaignState } from './campaign-state';
-import { budgetSignal, childSignal, pauseSignal, resumeSignal, workflowIdFor } from './definitions';
+import { budgetSignal, childSignal, pauseSignal, resumeSignal, slotSignal, workflowIdFor } from './definitions';
 import type { researchRun } from './research-run';
 import { emitWebhook } from './webhook';
 
@@ -90,8 +90,9 @@ export async function researchCampaign(input: CampaignInput): Promise<CampaignSn
     st.status = status;
     await record.recordCampaign({ campaignId, status, data });
   };
-  const signalRuns = async (runIds: string[], signal: 'pause' | 'resume' | 'budget') => {
-    const def = signal === 'pause' ? pauseSignal : signal === 'resume' ? resumeSignal : budgetSignal;
+  const signals = { pause: pauseSignal, resume: resumeSignal, budget: budgetSignal, slot: slotSignal };
+  const signalRuns = async (runIds: string[], signal: keyof typeof signals) => {
+    const def = signals[signal];
     await Promise.all(
       runIds.map((id) =>
         getExternalWorkflowHandle(workflowIdFor(id))
@@ -140,6 +141,8 @@ export async function researchCampaign(input: CampaignInput): Promise<CampaignSn
         }
       }
       if (st.toWake.length > 0) await signalRuns(st.toWake.splice(0), 'budget');
+      const granted = st.grantSlots();
+      if (granted.length > 0) await signalRuns(granted, 'slot');
       if (st.status === 'awaiting_budget' && !st.carry.awaitingBudget) {
         await setStatus(st.carry.paused ? 'paused' : 'running', { event: 'topped_up' });
       }

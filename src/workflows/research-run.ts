@@ -25,6 +25,7 @@ import {
   PARKED_STATUSES,
   pauseSignal,
   resumeSignal,
+  slotSignal,
   stateQuery,
   type ChildNote,
   type Decision,
@@ -62,18 +63,29 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
     retry: { initialInterval: '200ms', maximumInterval: '10s', maximumAttempts: 20 },
   });
 
+  /**
+   * Runs a campaign began before slots existed leave a park without asking: replayed, they keep doing so. Asked
+   * once, at the start, so every later branch agrees with the history.
+   */
+  const slots = input.campaign !== undefined && patched('campaign-slots');
+  setHandler(slotSignal, () => {
+    state.slotGranted = true;
+  });
+
   /** Tells the campaign (if any) about this run; a campaign that is gone is no reason to fail. */
-  const notify = async (note: Omit<ChildNote, 'slot' | 'runId'>): Promise<void> => {
+  const notify = async (note: Omit<ChildNote, 'slot' | 'runId'>): Promise<boolean> => {
     const link = input.campaign;
-    if (!link) return;
+    if (!link) return false;
     try {
       await getExternalWorkflowHandle(link.workflowId).signal(childSignal, {
         slot: link.slot,
         runId: input.runId,
         ...note,
       });
+      return true;
     } catch (err) {
       log.warn('campaign not reachable', { runId: input.runId, error: (err as Error).message });
+      return false;
     }
   };
   const webhook = (id: string, event: 'decision.needed' | 'run.finished' | 'budget.exhausted') =>
@@ -95,12 +107,31 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       ...extra,
     });
     state.persisted = status;
-    // The campaign counts runs that wait on a person or a top-up apart: it hears when one parks or moves on.
-    const parking = PARKED_STATUSES.includes(status) || PARKED_STATUSES.includes(was);
-    if (input.campaign && parking && !isFinished(status, input.until)) {
-      await notify({ kind: 'status', status, ...(status === 'awaiting_budget' ? { budget: state.budget } : {}) });
+    if (!input.campaign || isFinished(status, input.until)) return;
+    const note = { kind: 'status', status, ...(status === 'awaiting_budget' ? { budget: state.budget } : {}) } as const;
+    if (!slots) {
+      // Before slots: the campaign heard when a run parked and when it moved on, and counted it working again.
+      if (PARKED_STATUSES.includes(status) || PARKED_STATUSES.includes(was)) await notify(note);
+      return;
     }
+    // An autonomous run decides at once: it never gives up its place for a decision.
+    if (!PARKED_STATUSES.includes(status) || (status === 'awaiting_approval' && input.mode === 'autonomous')) return;
+    state.holdsSlot = false;
+    // A campaign that is gone grants nothing and limits nothing: the run goes on.
+    if (!(await notify(note)) && status === 'awaiting_slot') state.slotGranted = true;
   };
+
+  /**
+   * A campaign's run that gave up its place (to wait on a person or a top-up) asks for one again, visibly, and
+   * works only once the campaign grants it: the window never holds more working runs than it allows.
+   */
+  async function takeSlot(): Promise<void> {
+    if (!slots || state.holdsSlot) return;
+    state.slotGranted = false;
+    await moveTo('awaiting_slot');
+    await condition(() => state.slotGranted);
+    state.holdsSlot = true;
+  }
 
   /**
    * A refused reservation: wait, visibly, for a top-up of whichever budget ran out, then carry on. Parallel
@@ -125,6 +156,7 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       epoch = state.budgetEpoch;
     } while (!(await llm.budgetFits({ runId: input.runId, exhaustion })));
     state.budget = undefined;
+    await takeSlot();
     await moveTo(resumeAs);
   }
 
@@ -168,6 +200,8 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
 
     let feedback: string | undefined;
     for (;;) {
+      // Revised ideas are work again: a run that waited for the decision asks for its place first.
+      await takeSlot();
       await moveTo('ideating');
       if (adopt && state.round === 0) {
         // Another run of the same paper paid for the analysis and the ideas: this one carries another of them.
@@ -198,6 +232,7 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
         await moveTo('approved', { decision: { ...decision, ideaId: state.selectedIdeaId } });
         // Runs recorded before the experiment stage existed end at approved when replayed.
         if (patched('experiment-stage') && input.until !== 'approved') {
+          await takeSlot();
           await experimentStage(input, state, moveTo, guard);
         }
       }

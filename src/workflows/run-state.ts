@@ -26,6 +26,12 @@ export class RunState {
   budget?: BudgetExhaustion;
   /** The campaign was told this run's ideas are ready. */
   ideasAnnounced = false;
+  /**
+   * A campaign's run holds a place in its window from its start until it announces a park; it asks for a place
+   * again (awaiting_slot) before it works, and `slotGranted` says the campaign gave one.
+   */
+  holdsSlot = true;
+  slotGranted = false;
 
   constructor(readonly input: RunInput) {}
 

@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SAMPLE_PAPER, submitPaper, waitForStatus, type Json } from '../support/api';
+import { SAMPLE_PAPER, decide, submitPaper, waitForStatus, type Json } from '../support/api';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { startFakeScholar, type FakeScholar } from '../support/fake-scholar';
 import { buildApp } from '../../src/api/app';
@@ -67,6 +67,9 @@ afterAll(async () => {
 async function call(method: 'GET' | 'POST', url: string, payload?: object) {
   return h.app.inject({ method, url, headers: AUTH, ...(payload ? { payload } : {}) });
 }
+
+/** Statuses in which a run works (computes or calls a model); `approved` is a decision, not work. */
+const WORKING = ['analyzing', 'retrieving', 'ideating', 'implementing', 'executing', 'debugging', 'validating'];
 
 async function waitForCampaign(id: string, ok: (c: Json) => boolean, timeoutMs = 240_000): Promise<Json> {
   const deadline = Date.now() + timeoutMs;
@@ -215,8 +218,62 @@ describe('a research campaign', () => {
       [run.id],
     );
     expect(statuses.rows.map((r) => r.s)).toEqual(
-      expect.arrayContaining(['executing', 'awaiting_budget', 'succeeded']),
+      expect.arrayContaining(['executing', 'awaiting_budget', 'awaiting_slot', 'succeeded']),
     );
+  }, 300_000);
+
+  it('never has more runs working than maxConcurrentRuns, in the record, as approved runs come back', async () => {
+    const third = await submitPaper(h.app, SAMPLE_PAPER.replace('iris', 'digits'));
+    const res = await call('POST', '/v1/campaigns', {
+      name: 'Window',
+      paperIds: [...papers, third],
+      mode: 'supervised',
+      ideaCount: 1,
+      taskId: 'breast-cancer',
+      until: 'measured',
+      maxConcurrentRuns: 2,
+      budget: { usd: 100 },
+    });
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id;
+    // Runs waiting for a decision give their place up, so the third paper starts; then all three are approved.
+    await waitFor(async () => {
+      const runs = await campaignRuns(id);
+      return runs.length === 3 && runs.every((r: Json) => r.status === 'awaiting_approval');
+    }, 120_000);
+    for (const r of await campaignRuns(id))
+      expect((await decide(h.app, r.id, { decision: 'approve' })).statusCode).toBe(200);
+    const done = await waitForCampaign(id, (c) => c.status === 'completed');
+    expect(done.runs.byStatus).toEqual({ succeeded: 3 });
+
+    // Every status every run recorded, in commit order: replayed, at no point are three runs working.
+    const events = await h.pool.query(
+      `SELECT e.run_id, e.data->>'status' AS status FROM run_events e JOIN runs r ON r.id = e.run_id
+       WHERE r.campaign_id = $1 AND e.type = 'status' ORDER BY e.tx, e.id`,
+      [id],
+    );
+    const now = new Map<string, string>();
+    let most = 0;
+    for (const e of events.rows) {
+      now.set(e.run_id, e.status);
+      most = Math.max(most, [...now.values()].filter((s) => WORKING.includes(s)).length);
+    }
+    expect(most).toBe(2);
+    // Each approved run asked for its place. Two places for three runs: at least one worked only once another
+    // run had ended.
+    const rows: Array<{ run_id: string; status: string }> = events.rows;
+    const asked = rows.filter((e) => e.status === 'awaiting_slot').map((e) => e.run_id);
+    expect(new Set(asked).size).toBe(3);
+    const backToWork = asked.map((runId) =>
+      rows.findIndex(
+        (e, i) =>
+          e.run_id === runId &&
+          i > rows.findIndex((x) => x.run_id === runId && x.status === 'awaiting_slot') &&
+          WORKING.includes(e.status),
+      ),
+    );
+    const firstEnd = rows.findIndex((e) => e.status === 'succeeded');
+    expect(backToWork.filter((i) => i > firstEnd).length).toBeGreaterThanOrEqual(1);
   }, 300_000);
 
   it('cancels its running runs and their executions when cancelled', async () => {

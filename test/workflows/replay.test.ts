@@ -5,7 +5,7 @@ import path from 'node:path';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
-import { createHarness, stack, type Harness } from '../support/harness';
+import { AUTH, createHarness, stack, type Harness } from '../support/harness';
 import { createRun, createTaskRun, decide, submitPaper, waitForStatus } from '../support/api';
 import { workflowIdFor } from '../../src/workflows/definitions';
 
@@ -59,6 +59,36 @@ it('replays a live run through the experiment stage with one debug iteration', a
   await waitForStatus(h.app, run.id, 'succeeded', 120_000);
   // experiment-with-debug.json holds the same run recorded before one-round-trip steps (two activities a step).
   await replayLive(run.id, 'experiment-one-round-trip-step.json');
+}, 180_000);
+
+it('replays a live campaign run that waited for a decision, then for a place in the window', async () => {
+  const paperId = await submitPaper(h.app);
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/v1/campaigns',
+    headers: AUTH,
+    payload: {
+      name: 'replay',
+      budget: { usd: 100 },
+      paperIds: [paperId],
+      mode: 'supervised',
+      ideaCount: 1,
+      until: 'measured',
+      taskId: 'breast-cancer',
+    },
+  });
+  expect(res.statusCode).toBe(201);
+  const runs = async () =>
+    (await h.app.inject({ method: 'GET', url: `/v1/runs?campaignId=${res.json().id}`, headers: AUTH })).json().items;
+  let run: { id: string } | undefined;
+  for (let i = 0; i < 300 && !run; i++) {
+    run = (await runs())[0];
+    if (!run) await new Promise((r) => setTimeout(r, 100));
+  }
+  await waitForStatus(h.app, run!.id, 'awaiting_approval');
+  await decide(h.app, run!.id, { decision: 'approve' });
+  await waitForStatus(h.app, run!.id, 'succeeded', 120_000);
+  await replayLive(run!.id, 'campaign-run-slot.json');
 }, 180_000);
 
 const recorded = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));

@@ -14,7 +14,7 @@ import {
 } from '../../src/workflows/campaign-definitions';
 import { pauseSignal, resumeSignal, workflowIdFor, type ChildNote } from '../../src/workflows/definitions';
 import { stack, testTimeouts } from '../support/harness';
-import { scriptSignal } from './fixtures/campaign-children';
+import { scriptSignal, workingQuery } from './fixtures/campaign-children';
 
 let bundle: WorkflowBundleWithSourceMap;
 let connection: Connection;
@@ -141,6 +141,8 @@ async function script(input: CampaignInput, slot: number, note: Omit<ChildNote, 
     }
   }
 }
+const runHandle = (input: CampaignInput, slot: number) =>
+  client.workflow.getHandle(workflowIdFor(runIdOf(input, slot)));
 const createdSlots = (input: CampaignInput) => [...created.keys()].filter((k) => k.startsWith(input.campaignId));
 
 describe('the campaign workflow', () => {
@@ -191,6 +193,38 @@ describe('the campaign workflow', () => {
     expect(s).toMatchObject({ active: 4, parked: 2 });
     await handle.cancel();
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  });
+
+  it('gives a run back from a decision a place only when one is free, never more working than the window', async () => {
+    const input = campaign({ papers: 3, maxConcurrentRuns: 2 });
+    const handle = await start(input);
+    await until(input, (x) => x.started === 2, 'two started');
+    await script(input, 0, { kind: 'status', status: 'awaiting_approval' });
+    await script(input, 1, { kind: 'status', status: 'awaiting_approval' });
+    // Both wait on a person: the third paper's run takes the place.
+    await until(input, (x) => x.started === 3 && x.parked === 2, 'the third started');
+    /** Of the unfinished stand-ins, those that work, once `n` do: a grant reaches its run a moment after. */
+    const working = async (n: number, unfinished = [0, 1, 2]) => {
+      for (let i = 0; ; i++) {
+        const w = await Promise.all(unfinished.map((s) => runHandle(input, s).query(workingQuery)));
+        const slots = unfinished.filter((_, k) => w[k]);
+        if (slots.length === n || i > 100) return slots;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    // Both are approved and ask for a place; one is free.
+    await script(input, 0, { kind: 'status', status: 'awaiting_slot' });
+    await until(input, (x) => x.parked === 1, 'the first granted');
+    await script(input, 1, { kind: 'status', status: 'awaiting_slot' });
+    await until(input, (x) => x.awaitingSlot === 1, 'the second waiting for a place');
+    expect(await working(2)).toEqual([0, 2]);
+    // A place frees: the waiting run gets it before any new run would.
+    await script(input, 2, { kind: 'finished', status: 'succeeded' });
+    await until(input, (x) => x.awaitingSlot === 0 && x.active === 2 && x.parked === 0, 'the second granted');
+    expect(await working(2, [0, 1])).toEqual([0, 1]);
+    await script(input, 0, { kind: 'finished', status: 'succeeded' });
+    await script(input, 1, { kind: 'finished', status: 'succeeded' });
+    expect(await handle.result()).toMatchObject({ status: 'completed', finished: { succeeded: 3 }, awaitingSlot: 0 });
   });
 
   it('continues as new under load with every run accounted for, none created twice', async () => {
