@@ -35,6 +35,8 @@ export async function startStack(
       // The benchmarks load the stack on purpose: the per-user limits would measure themselves instead.
       MLR_RATE_LIMIT_PER_MINUTE: '1000000',
       MLR_MAX_ACTIVE_RUNS_PER_USER: '100000',
+      // To profile the stack under a benchmark: BENCH_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       ...env,
     },
   });
@@ -47,6 +49,32 @@ export async function startStack(
     if (child.exitCode !== null) throw new Error('stack exited during start-up');
     await sleep(20);
   }
+}
+
+/** A standalone worker (`src/worker.ts`) with its own data directory; resolves once it polls. */
+export async function startWorker(env: Record<string, string>, dataDir: string): Promise<ChildProcess> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH, MLR_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('worker polling')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} during start-up`)));
+  });
+  child.stdout!.resume();
+  return child;
+}
+
+export async function stopWorker(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 export async function stopStack(s: Stack): Promise<void> {

@@ -31,6 +31,7 @@ import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
 import { ConfigError, loadConfig, type Config } from './config';
 import { joinRegistry } from './worker-registry';
+import { cachedWorkflowBundle } from './workflow-bundler';
 import { migrate } from './db/migrate';
 import type { Queryable, Transactional } from './db/types';
 import { createLogger, type Logger } from './logger';
@@ -232,13 +233,15 @@ export function startJobReaper(config: Config, db: Queryable, logger?: Logger): 
  * shared); `leave` marks it stopped once it has run.
  */
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; leave(): Promise<void> }> {
-  // `npm run build` leaves the workflows bundled beside the compiled worker; from source they are bundled here.
+  // `npm run build` leaves the workflows bundled beside the compiled worker; from source, workflow-bundler.ts.
   const prebuilt = path.join(__dirname, 'workflow-bundle.js');
   const source = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
-    : fs.existsSync(prebuilt)
-      ? { workflowBundle: { codePath: prebuilt } }
-      : { workflowsPath: require.resolve('./workflows') };
+    : {
+        workflowBundle: {
+          codePath: fs.existsSync(prebuilt) ? prebuilt : cachedWorkflowBundle(deps.config.MLR_DATA_DIR),
+        },
+      };
   const registration = await joinRegistry(deps.db, deps.config, { logger: deps.logger });
   if (deps.config.executors.includes('kubernetes')) startJobReaper(deps.config, deps.db, deps.logger);
   const worker = await Worker.create({

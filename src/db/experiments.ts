@@ -94,16 +94,22 @@ export async function cachedBaseline(
   return rows[0];
 }
 
-/** The run's executions, its baseline (possibly another run's cached one) included. */
-export async function experimentsForRun(db: Queryable, runId: string): Promise<ExperimentRow[]> {
-  const { rows } = await db.query<ExperimentRow>(
-    `SELECT e.* FROM experiments e WHERE e.run_id = $1
-     UNION SELECT b.* FROM experiments b JOIN runs r ON r.id = $1
-       WHERE (r.result->>'baselineExperimentId')::uuid = b.id
+/**
+ * The executions of many runs in one query, each run's baseline (possibly another run's cached one) included:
+ * run id → its executions, oldest first.
+ */
+export async function experimentsForRuns(db: Queryable, runIds: string[]): Promise<Map<string, ExperimentRow[]>> {
+  const out = new Map<string, ExperimentRow[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return out;
+  const { rows } = await db.query<ExperimentRow & { for_run: string }>(
+    `SELECT e.*, e.run_id AS for_run FROM experiments e WHERE e.run_id = ANY($1::uuid[])
+     UNION SELECT b.*, r.id AS for_run FROM experiments b JOIN runs r ON r.id = ANY($1::uuid[])
+       AND (r.result->>'baselineExperimentId')::uuid = b.id
      ORDER BY created_at`,
-    [runId],
+    [runIds],
   );
-  return rows;
+  for (const { for_run, ...row } of rows) out.get(for_run)!.push(row);
+  return out;
 }
 
 export async function experimentsByIds(db: Queryable, ids: string[]): Promise<ExperimentRow[]> {

@@ -33,6 +33,22 @@ export async function ideasForRound(db: Queryable, runId: string, round: number)
   return rows;
 }
 
+/** The current round's ideas of many runs in one query, for pages of runs: run id → ideas by position. */
+export async function ideasForRuns(
+  db: Queryable,
+  runs: Array<{ id: string; round: number }>,
+): Promise<Map<string, IdeaRow[]>> {
+  const out = new Map<string, IdeaRow[]>(runs.map((r) => [r.id, []]));
+  if (runs.length === 0) return out;
+  const { rows } = await db.query<IdeaRow>(
+    `SELECT i.* FROM ideas i JOIN unnest($1::uuid[], $2::int[]) AS r(id, round) ON i.run_id = r.id AND i.round = r.round
+     ORDER BY i.run_id, i.position`,
+    [runs.map((r) => r.id), runs.map((r) => r.round)],
+  );
+  for (const row of rows) out.get(row.run_id)!.push(row);
+  return out;
+}
+
 export async function setIdeaRank(db: Queryable, id: string, rank: number, review: IdeaReview): Promise<void> {
   await db.query('UPDATE ideas SET rank = $2, review = $3 WHERE id = $1', [id, rank, JSON.stringify(review)]);
 }

@@ -186,6 +186,18 @@ export async function settle(db: Queryable, key: string, actual: Spend): Promise
 export const runSpend = async (db: Queryable, runId: string): Promise<Spend> =>
   toSpend((await db.query<SumRow>(`SELECT ${SUMS} FROM ledger WHERE run_id = $1 AND ${COUNTED}`, [runId])).rows[0]);
 
+/** `runSpend` of many runs in one query; a run with nothing in the ledger maps to zeros. */
+export async function spendOfRuns(db: Queryable, runIds: string[]): Promise<Map<string, Spend>> {
+  const out = new Map<string, Spend>(runIds.map((id) => [id, toSpend(undefined)]));
+  if (runIds.length === 0) return out;
+  const { rows } = await db.query<SumRow & { run_id: string }>(
+    `SELECT run_id, ${SUMS} FROM ledger WHERE run_id = ANY($1::uuid[]) AND ${COUNTED} GROUP BY run_id`,
+    [runIds],
+  );
+  for (const r of rows) out.set(r.run_id, toSpend(r));
+  return out;
+}
+
 export const campaignSpend = async (db: Queryable, campaignId: string): Promise<Spend> =>
   toSpend(
     (await db.query<SumRow>(`SELECT ${SUMS} FROM ledger WHERE campaign_id = $1 AND ${COUNTED}`, [campaignId])).rows[0],

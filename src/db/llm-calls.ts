@@ -75,6 +75,21 @@ export async function usageForRun(db: Queryable, runId: string): Promise<Usage> 
   return { promptTokens: Number(r.p), completionTokens: Number(r.c), costUsd: Number(r.cost) };
 }
 
+/** Token use and cost of many runs in one query; a run without calls maps to zeros. */
+export async function usageForRuns(db: Queryable, runIds: string[]): Promise<Map<string, Usage>> {
+  const out = new Map<string, Usage>(runIds.map((id) => [id, { promptTokens: 0, completionTokens: 0, costUsd: 0 }]));
+  if (runIds.length === 0) return out;
+  const { rows } = await db.query<{ run_id: string; p: string; c: string; cost: string }>(
+    `SELECT run_id, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c,
+            coalesce(sum(cost_usd), 0) AS cost FROM llm_calls WHERE run_id = ANY($1::uuid[]) GROUP BY run_id`,
+    [runIds],
+  );
+  for (const r of rows) {
+    out.set(r.run_id, { promptTokens: Number(r.p), completionTokens: Number(r.c), costUsd: Number(r.cost) });
+  }
+  return out;
+}
+
 export async function modelsForRun(db: Queryable, runId: string): Promise<string[]> {
   const { rows } = await db.query<{ model: string }>(
     'SELECT DISTINCT model FROM llm_calls WHERE run_id = $1 ORDER BY model',

@@ -10,7 +10,7 @@ import type { RouteDeps } from '../app';
 import { applyDecision } from '../decisions';
 import { errorResponses } from '../schemas';
 import type { RoutePlugin } from '../types';
-import { decisionBody, loadRunView } from './runs';
+import { decisionBody, loadRunViews } from './runs';
 
 const inboxQuery = {
   type: 'object',
@@ -52,8 +52,8 @@ export const approvalRoutes: RoutePlugin<RouteDeps> = async (app, { db, gateway 
     const now = Date.now();
     return {
       items: await Promise.all(
-        runs.map(async (run) => {
-          const view = await loadRunView(db, run);
+        (await loadRunViews(db, runs)).map(async (view, i) => {
+          const run = runs[i]!;
           const paper = run.paper_id ? await getPaper(db, run.paper_id) : undefined;
           return {
             runId: run.id,

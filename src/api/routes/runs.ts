@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { defaultRunBudget } from '../../config';
-import { experimentsForRun } from '../../db/experiments';
-import { ideasForRound } from '../../db/ideas';
-import { runSpend } from '../../db/ledger';
-import { usageForRun } from '../../db/llm-calls';
+import { experimentsForRuns } from '../../db/experiments';
+import { ideasForRuns } from '../../db/ideas';
+import { spendOfRuns } from '../../db/ledger';
+import { usageForRuns } from '../../db/llm-calls';
 import { countActiveRuns, getRun, insertRun, listRuns, topUpRunBudget, type RunRow } from '../../db/runs';
 import type { Queryable } from '../../db/types';
 import { scopeOf } from '../../domain/user';
@@ -50,14 +50,23 @@ const listQuery = {
   },
 } as const;
 
-export async function loadRunView(db: Queryable, run: RunRow) {
+/**
+ * The views of a page of runs in four queries whatever its length (ideas, usage, executions, spend), not four per
+ * run: the console and scripts poll lists, and a page of 100 once cost 400 round trips.
+ */
+export async function loadRunViews(db: Queryable, runs: RunRow[]) {
+  const ids = runs.map((r) => r.id);
   const [ideas, usage, experiments, spend] = await Promise.all([
-    ideasForRound(db, run.id, run.round),
-    usageForRun(db, run.id),
-    experimentsForRun(db, run.id),
-    runSpend(db, run.id),
+    ideasForRuns(db, runs),
+    usageForRuns(db, ids),
+    experimentsForRuns(db, ids),
+    spendOfRuns(db, ids),
   ]);
-  return runView(run, ideas, usage, experiments, spend);
+  return runs.map((r) => runView(r, ideas.get(r.id)!, usage.get(r.id)!, experiments.get(r.id)!, spend.get(r.id)!));
+}
+
+export async function loadRunView(db: Queryable, run: RunRow) {
+  return (await loadRunViews(db, [run]))[0]!;
 }
 
 export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
@@ -153,7 +162,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         limit,
       });
       return {
-        items: await Promise.all(rows.map((r) => loadRunView(db, r))),
+        items: await loadRunViews(db, rows),
         nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null,
       };
     },
