@@ -11,6 +11,15 @@ export const arg = (name: string, fallback: number) => {
 };
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The heap ceiling `npm start` gives the service (package.json), so the benchmarks measure what users run. */
+export function heapFlag(): string {
+  const start = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } })
+    .scripts.start;
+  const fallback = /--max-old-space-size=\$\{MLR_HEAP_MB:-(\d+)\}/.exec(start)?.[1];
+  if (!fallback) throw new Error('package.json start no longer sets --max-old-space-size');
+  return `--max-old-space-size=${process.env.MLR_HEAP_MB ?? fallback}`;
+}
+
 export interface Stack {
   child: ChildProcess;
   port: number;
@@ -22,24 +31,30 @@ export async function startStack(
   env: Record<string, string>,
 ): Promise<{ stack: Stack; ms: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      MLR_DATA_DIR: dataDir,
-      PORT: String(port),
-      MLR_API_TOKENS: TOKEN,
-      LOG_LEVEL: 'warn',
-      MLR_TEMPORAL_UI: 'false',
-      // The benchmarks load the stack on purpose: the per-user limits would measure themselves instead.
-      MLR_RATE_LIMIT_PER_MINUTE: '1000000',
-      MLR_MAX_ACTIVE_RUNS_PER_USER: '100000',
-      // To profile the stack under a benchmark: BENCH_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [heapFlag(), '-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/main.ts')],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH,
+        MLR_DATA_DIR: dataDir,
+        PORT: String(port),
+        MLR_API_TOKENS: TOKEN,
+        LOG_LEVEL: 'warn',
+        MLR_TEMPORAL_UI: 'false',
+        // The benchmarks load the stack on purpose: the per-user limits would measure themselves instead.
+        MLR_RATE_LIMIT_PER_MINUTE: '1000000',
+        MLR_MAX_ACTIVE_RUNS_PER_USER: '100000',
+        // To profile the stack under a benchmark: BENCH_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+        ...env,
+        // Any MLR_* setting given to the benchmark reaches the stack it measures, over the benchmark's own.
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MLR_'))),
+      },
     },
-  });
+  );
   for (;;) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
       (r) => r.status === 200,
@@ -54,11 +69,15 @@ export async function startStack(
 /** A standalone worker (`src/worker.ts`) with its own data directory; resolves once it polls. */
 export async function startWorker(env: Record<string, string>, dataDir: string): Promise<ChildProcess> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { PATH: process.env.PATH, MLR_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    [heapFlag(), '-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src/worker.ts')],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: process.env.PATH, MLR_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

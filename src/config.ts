@@ -379,6 +379,11 @@ export const configSchema = z
     MLR_VALIDATION_PARALLELISM: z.coerce.number().int().min(1).max(32).default(2),
     /** Concurrent activities one worker runs. */
     MLR_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
+    /**
+     * Workflows a worker keeps in memory between tasks. Runs parked for days (awaiting approval) need none: an
+     * evicted one replays its short history when it wakes. Each costs memory, so this bounds the worker's RSS.
+     */
+    MLR_WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(500),
     /** host:port where the worker serves the Temporal SDK's Prometheus metrics (e.g. 0.0.0.0:9464); unset: off. */
     MLR_WORKER_METRICS_ADDRESS: optionalString,
     /** Start the embedded Temporal Web UI. */

@@ -23,7 +23,7 @@ export interface Registration {
 export async function joinRegistry(
   db: Transactional,
   config: Pick<Config, 'MLR_ARTIFACTS' | 'MLR_TASK_QUEUE'>,
-  opts: { host?: string; logger?: Logger; beatMs?: number } = {},
+  opts: { host?: string; logger?: Logger; beatMs?: number; aliveFile?: string } = {},
 ): Promise<Registration> {
   const host = opts.host ?? os.hostname();
   const id = `${host}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -40,8 +40,15 @@ export async function joinRegistry(
         'carried on by the other. Set MLR_ARTIFACTS=s3 (and MLR_S3_*) on every worker, or run one host only.',
     );
   }
+  // Each beat that reached Postgres also touches `aliveFile`, which the image's health check reads (healthcheck.ts).
+  const touch = () => {
+    if (opts.aliveFile) fs.writeFileSync(opts.aliveFile, new Date().toISOString());
+  };
+  touch();
   const timer = setInterval(() => {
-    beatWorker(db, id).catch((err: unknown) => opts.logger?.warn({ err }, 'worker heartbeat failed'));
+    beatWorker(db, id)
+      .then(touch)
+      .catch((err: unknown) => opts.logger?.warn({ err }, 'worker heartbeat failed'));
   }, opts.beatMs ?? WORKER_BEAT_MS);
   timer.unref();
   return {

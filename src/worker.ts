@@ -32,6 +32,7 @@ import { temporalConnectConfig } from './clients/temporal';
 import { ConfigError, loadConfig, type Config } from './config';
 import { joinRegistry } from './worker-registry';
 import { cachedWorkflowBundle } from './workflow-bundler';
+import { ALIVE_FILE } from './healthcheck';
 import { migrate } from './db/migrate';
 import type { Queryable, Transactional } from './db/types';
 import { createLogger, type Logger } from './logger';
@@ -242,7 +243,10 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
           codePath: fs.existsSync(prebuilt) ? prebuilt : cachedWorkflowBundle(deps.config.MLR_DATA_DIR),
         },
       };
-  const registration = await joinRegistry(deps.db, deps.config, { logger: deps.logger });
+  const registration = await joinRegistry(deps.db, deps.config, {
+    logger: deps.logger,
+    aliveFile: path.join(deps.config.MLR_DATA_DIR, ALIVE_FILE),
+  });
   if (deps.config.executors.includes('kubernetes')) startJobReaper(deps.config, deps.db, deps.logger);
   const worker = await Worker.create({
     connection: deps.connection,
@@ -252,7 +256,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     activities: createActivities(await createActivityDeps(deps.config, deps.db)),
     maxConcurrentActivityTaskExecutions: deps.config.MLR_WORKER_CONCURRENCY,
     maxConcurrentLocalActivityExecutions: deps.config.MLR_WORKER_CONCURRENCY,
-    maxCachedWorkflows: 500,
+    maxCachedWorkflows: deps.config.MLR_WORKER_CACHED_WORKFLOWS,
     shutdownGraceTime: '10s',
     identity: registration.id,
   }).catch(async (err: unknown) => {

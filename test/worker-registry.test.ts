@@ -1,5 +1,8 @@
 // Shared storage is checked, not assumed: workers register in Postgres, one whose artifact store is its own
 // disk refuses to start beside a live worker on another host, and admins see them all.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError } from '../src/config';
 import { joinRegistry } from '../src/worker-registry';
 import { AUTH, createHarness, type Harness } from './support/harness';
@@ -32,6 +35,16 @@ describe('the worker registry', () => {
     const after = await joinRegistry(h.pool, config('s3'), { host: 'host-d' });
     await after.leave();
     await alone.leave();
+  });
+
+  it('touches its alive file when it joins and on each beat that reached Postgres', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlr-alive-')), 'worker.alive');
+    const w = await joinRegistry(h.pool, config('s3'), { host: 'host-alive', beatMs: 20, aliveFile: file });
+    const first = fs.readFileSync(file, 'utf8');
+    for (let i = 0; i < 200 && fs.readFileSync(file, 'utf8') === first; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(fs.readFileSync(file, 'utf8')).not.toBe(first);
+    await w.leave();
   });
 
   it('lists the workers for an admin, with whether each is live, and counts them in /metrics', async () => {

@@ -60,3 +60,27 @@ it('escapes label values', () => {
   });
   expect(text).toContain('mlr_model_cost_usd_total{model="a\\"b\\\\c\\nd"} 0.5');
 });
+
+it('counts finished executions in a counter and running ones in a gauge, so the counter never goes down', () => {
+  const render = (running: number, succeeded: number) =>
+    renderMetrics({
+      runsByStatus: [],
+      approvalsWaiting: 0,
+      oldestApprovalSeconds: 0,
+      queuedRuns: 0,
+      oldestQueuedSeconds: 0,
+      workersLive: [],
+      executions: [
+        { status: 'running', backend: 'kubernetes', count: running },
+        { status: 'succeeded', backend: 'kubernetes', count: succeeded },
+      ],
+      tokens: [],
+    });
+  // One execution finishes: running 1 → 0, succeeded 0 → 1; no series of the counter drops.
+  const before = render(1, 0);
+  const after = render(0, 1);
+  expect(before).toContain('mlr_executions_running{backend="kubernetes"} 1');
+  expect(before).not.toMatch(/mlr_executions_total\{status="running"/);
+  expect(after).toContain('mlr_executions_total{status="succeeded",backend="kubernetes"} 1');
+  expect(after).toContain('# TYPE mlr_executions_running gauge');
+});

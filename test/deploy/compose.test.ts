@@ -13,7 +13,9 @@ interface Service {
   build?: unknown;
   command?: string[];
   depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
+  healthcheck?: { test: string[]; retries?: number };
+  security_opt?: string[];
+  restart?: string;
   environment?: Record<string, string | null>;
   pids_limit?: number;
   volumes?: Array<{ type: string; source: string }>;
@@ -111,4 +113,21 @@ it('gives the API tokens to the API alone: no worker, which runs experiments, ho
   expect(s.api!.environment!.MLR_API_TOKENS).toBeTruthy();
   for (const [name, service] of Object.entries(s))
     if (name !== 'api') expect({ name, tokens: service.environment?.MLR_API_TOKENS }).toEqual({ name });
+});
+
+it('lets bubblewrap run in the workers: user namespaces allowed and /proc mountable', () => {
+  const workers = Object.entries(project.services).filter(([name]) => name.startsWith('worker'));
+  for (const [, w] of workers) {
+    expect(w.security_opt).toEqual(expect.arrayContaining(['seccomp=unconfined', 'systempaths=unconfined']));
+    // The image's own check, which a worker (no HTTP) passes by its heartbeat.
+    expect(w.healthcheck!.test).toEqual(['CMD', 'node', 'dist/healthcheck.js']);
+  }
+});
+
+it('checks Postgres over TCP (never during its first initialisation), and retries the set-up jobs', () => {
+  const s = project.services;
+  expect(s.postgres!.healthcheck!.test.join(' ')).toMatch(/pg_isready -h 127\.0\.0\.1 .*-d mlr/);
+  expect(s.postgres!.healthcheck!.retries).toBeGreaterThanOrEqual(10);
+  for (const job of ['temporal-schema', 'temporal-namespace'])
+    expect([job, s[job]!.restart]).toEqual([job, 'on-failure:5']);
 });

@@ -1,6 +1,7 @@
 // k8s/: each overlay rendered by kustomize and sent to a real API server as a server-side dry run (the
 // server validates every object against its schema and admission; Namespaces are created for real so
 // namespaced objects can be checked). Kueue's objects are checked by shape: the test plane has no Kueue.
+import { buildJob } from '../../src/experiments/executor/kubernetes/job-spec';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -126,6 +127,58 @@ it('queues experiment Jobs with Kueue in the GPU overlay', () => {
   expect(find(objects, 'Deployment', 'mlr-worker').spec!.replicas).toBe(2);
 });
 
+/** Every resource an experiment Job requests, as the worker builds it (a GPU Job: the most it asks for). */
+const requestedByJobs = (gpuResource: string) => {
+  const job = buildJob(
+    {
+      key: 'k',
+      runId: 'r',
+      role: 'measured',
+      script: 'train.py',
+      seed: 0,
+      timeoutMs: 60_000,
+      resources: { memoryMb: 1024, gpus: 1 },
+      secretName: 's',
+    },
+    {
+      namespace: 'mlr-experiments',
+      image: 'i',
+      gpuResource,
+      gpuTypeLabel: 'nvidia.com/gpu.product',
+      nodeSelector: {},
+      tolerations: [],
+      ttlSecondsAfterFinished: 60,
+      deadlineMarginSeconds: 60,
+      runAsUser: 1000,
+      ephemeralStorageMb: 1024,
+    },
+  );
+  const pod = (job.spec.template as { spec: { containers: Array<{ resources: { requests: object } }> } }).spec;
+  return Object.keys(pod.containers[0]!.resources.requests).sort();
+};
+/** A ClusterQueue's covered resources, each with a quota in every flavour (Kueue leaves anything else pending). */
+function covered(queue: Obj): string[] {
+  const groups = (
+    queue.spec as {
+      resourceGroups: Array<{ coveredResources: string[]; flavors: Array<{ resources: Array<{ name: string }> }> }>;
+    }
+  ).resourceGroups;
+  for (const g of groups) {
+    for (const f of g.flavors) expect(f.resources.map((r) => r.name).sort()).toEqual([...g.coveredResources].sort());
+  }
+  return groups.flatMap((g) => g.coveredResources).sort();
+}
+
+it('covers with the shipped ClusterQueue every resource a Job requests, in kueue v1beta2', () => {
+  const objects = render('overlays/gpu-kueue');
+  const queue = find(objects, 'ClusterQueue', 'research');
+  expect(covered(queue)).toEqual(expect.arrayContaining(requestedByJobs('nvidia.com/gpu')));
+  expect(covered(queue)).toContain('ephemeral-storage');
+  const kueue = objects.filter((o) => o.apiVersion!.startsWith('kueue.x-k8s.io/'));
+  expect(kueue.length).toBe(3);
+  for (const o of kueue) expect(o.apiVersion).toBe('kueue.x-k8s.io/v1beta2');
+});
+
 it('would catch a broken manifest (the dry run is live)', async () => {
   const broken = {
     apiVersion: 'apps/v1',
@@ -175,6 +228,38 @@ describe('helm/mlr-copilot', () => {
     expect(JSON.parse(config.MLR_K8S_NODE_SELECTOR!)).toEqual({ 'nvidia.com/gpu.present': 'true' });
     expect(config.MLR_K8S_RUNTIME_CLASS).toBe('nvidia');
     expect(find(template(), 'ConfigMap', 'mlr-config').data!.MLR_K8S_QUEUE).toBeUndefined();
+  });
+
+  it('renders a ClusterQueue in kueue v1beta2 that covers every resource a Job requests', () => {
+    const objects = template('-f', GPU);
+    const kueue = objects.filter((o) => o.apiVersion?.startsWith('kueue.x-k8s.io/'));
+    expect(kueue.map((o) => o.kind).sort()).toEqual(['ClusterQueue', 'LocalQueue', 'ResourceFlavor']);
+    for (const o of kueue) expect(o.apiVersion).toBe('kueue.x-k8s.io/v1beta2');
+    expect(covered(find(objects, 'ClusterQueue', 'research'))).toEqual(
+      expect.arrayContaining(requestedByJobs('nvidia.com/gpu')),
+    );
+  });
+
+  it('keeps the experiments namespace on uninstall, probes start-up, worker liveness and the Temporal API key', () => {
+    const objects = template();
+    expect(find(objects, 'Namespace', 'mlr-experiments').metadata!.annotations).toEqual({
+      'helm.sh/resource-policy': 'keep',
+    });
+    type Probed = Container & { startupProbe?: object; livenessProbe?: object };
+    const api = containerOf(objects, 'mlr-api') as Probed;
+    expect(api.startupProbe).toMatchObject({ httpGet: { path: '/healthz' }, failureThreshold: 60 });
+    const worker = containerOf(objects, 'mlr-worker') as Probed;
+    expect(worker.livenessProbe).toMatchObject({ exec: { command: ['node', 'dist/healthcheck.js'] } });
+    // Memory for two PDF extractions (MLR_INGEST_CONCURRENCY × MLR_PDF_MEMORY_MB) and the API itself.
+    const limit = (api as Container & { resources: { limits: { memory: string } } }).resources.limits.memory;
+    expect(Number(/^(\d+)Gi$/.exec(limit)![1]) * 1024).toBeGreaterThanOrEqual(2 * 3072 + 1024);
+    const names = (o: Obj[]) => containerOf(o, 'mlr-worker').env!.map((e) => e.name);
+    expect(names(objects)).not.toContain('TEMPORAL_API_KEY');
+    const keyed = template('--set', 'temporal.apiKey=true');
+    expect(containerOf(keyed, 'mlr-api').env).toContainEqual({
+      name: 'TEMPORAL_API_KEY',
+      valueFrom: { secretKeyRef: { name: 'mlr-copilot-secrets', key: 'TEMPORAL_API_KEY' } },
+    });
   });
 
   it("configures tasks' environments by default, with a mirror when given, and leaves them out when disabled", () => {

@@ -55,8 +55,10 @@ export const healthRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         temporal.ok && polling
           ? { ok: true }
           : { ok: false, error: temporal.ok ? 'no worker polled the task queue in 2 minutes' : 'Temporal unreachable' };
-      const ready = postgres.ok && temporal.ok && worker.ok;
-      if (!ready) req.log.warn({ postgres, temporal, worker }, 'not ready');
+      // Ready means this API can serve: its Postgres and Temporal answer. A worker outage is reported, never a reason
+      // to take every API pod out of the Service (runs queue in Temporal meanwhile, and a drain would stall).
+      const ready = postgres.ok && temporal.ok;
+      if (!ready || !worker.ok) req.log.warn({ postgres, temporal, worker }, ready ? 'no worker polling' : 'not ready');
       const body = {
         ready,
         checks: { postgres: { ok: postgres.ok }, temporal: { ok: temporal.ok }, worker: { ok: worker.ok } },

@@ -38,11 +38,19 @@ export function renderMetrics(m: ServiceMetrics): string {
     'Workers that beat in the last 45 s, by artifact store.',
     m.workersLive.map((w) => [l({ store: w.store }), w.count]),
   );
+  // A status an execution ends in is final, so those counts only grow; running ones are a gauge of their own.
+  const finished = m.executions.filter((e) => e.status !== 'running');
   metric(
     'mlr_executions_total',
     'counter',
-    'Experiment executions by status and backend.',
-    m.executions.map((e) => [l({ status: e.status, backend: e.backend }), e.count]),
+    'Finished experiment executions by final status and backend.',
+    finished.map((e) => [l({ status: e.status, backend: e.backend }), e.count]),
+  );
+  metric(
+    'mlr_executions_running',
+    'gauge',
+    'Experiment executions running now, by backend.',
+    m.executions.filter((e) => e.status === 'running').map((e) => [l({ backend: e.backend }), e.count]),
   );
   metric('mlr_model_tokens_total', 'counter', 'Model tokens by model and kind.', [
     ...m.tokens.map((t): [string, number] => [l({ model: t.model, kind: 'prompt' }), t.prompt]),
