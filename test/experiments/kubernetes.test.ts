@@ -300,6 +300,34 @@ describe('the Kubernetes executor on a cluster', () => {
     expect(result.placement!.queuedMs).toBeGreaterThan(1000);
   });
 
+  it('re-issues the URLs of a Job Kueue holds suspended, kept owned by the Job, and they work once admitted', async () => {
+    const spec = script('requeued', 'print("fresh urls")\n');
+    const name = jobName(spec.key);
+    const phases: string[] = [];
+    // A one-second margin: the URLs are re-issued every second while the Job waits.
+    const settings = { ...TEST_JOB_SETTINGS, queue: 'team-gpu', deadlineMarginSeconds: 1 };
+    const done = world
+      .executor({ settings, pendingTimeoutMs: 1000 })
+      .execute({ ...spec, onProgress: (d) => phases.push(String(d?.phase)) });
+    await until(() => phases.includes('queued'));
+    const secret = () => core().readNamespacedSecret({ name, namespace: NAMESPACE });
+    const first = (await secret()).data!.MLR_INPUT_URL;
+    await until(async () => (await secret()).data!.MLR_INPUT_URL !== first);
+    const job = await batch().readNamespacedJob({ name, namespace: NAMESPACE });
+    expect((await secret()).metadata!.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Job', name, uid: job.metadata!.uid }),
+    ]);
+    await batch().patchNamespacedJob(
+      { name, namespace: NAMESPACE, body: { spec: { suspend: false } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const result = await done;
+    // The pod, created on admission, fetched its input through the re-issued URL (the script scores nothing).
+    expect(result.exitCode).toBe(0);
+    expect(result.logTail).toContain('fresh urls');
+    expect(result.log!.bytes).toBeGreaterThan(0);
+  });
+
   it('builds Jobs the API server accepts (server-side dry run persists nothing)', async () => {
     const job = buildJob(
       {

@@ -13,7 +13,15 @@ import { clearOutputs } from '../workspace';
 import { envJobName, envName } from './kubernetes/env-spec';
 import { ensureClusterEnv } from './kubernetes/environment';
 import { pause } from './kubernetes/pause';
-import { ANNOTATION_SPEC_HASH, buildJob, jobName, type BuiltJob, type JobSettings } from './kubernetes/job-spec';
+import {
+  ANNOTATION_SPEC_HASH,
+  buildJob,
+  jobName,
+  reissueEveryMs,
+  transferTtlSeconds,
+  type BuiltJob,
+  type JobSettings,
+} from './kubernetes/job-spec';
 import { isStuck, latestPod, observe, type JobLike, type Observation, type PodLike } from './kubernetes/status';
 import type { Isolate } from '../../domain/isolate';
 import { scoreExecution } from './measure';
@@ -208,7 +216,17 @@ async function syncBack(from: string, to: string): Promise<void> {
 
 export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Executor {
   fs.mkdirSync(opts.scratchDir, { recursive: true, mode: 0o700 });
-  const transferTtl = 6 * 3600;
+  /** Presigns the Job's transfers into its Secret (owned by the Job once it exists): at launch, and again while queued. */
+  async function issueUrls(spec: ExecutionSpec, name: string, owner?: { name: string; uid: string }) {
+    const prefix = `executions/${name}`;
+    const ttl = transferTtlSeconds(spec.timeoutMs, opts.settings);
+    const urls = {
+      MLR_INPUT_URL: await opts.transfer.presignGet(`${prefix}/input.tgz`, ttl),
+      MLR_OUTPUT_URL: await opts.transfer.presignPut(`${prefix}/output.tgz`, ttl),
+      MLR_LOG_URL: await opts.transfer.presignPut(`${prefix}/log.txt`, ttl),
+    };
+    await opts.cluster.createSecret(name, urls, owner);
+  }
 
   async function launch(spec: ExecutionSpec, name: string, job: BuiltJob): Promise<void> {
     const prefix = `executions/${name}`;
@@ -227,12 +245,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
     } finally {
       if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
     }
-    const urls = {
-      MLR_INPUT_URL: await opts.transfer.presignGet(`${prefix}/input.tgz`, transferTtl),
-      MLR_OUTPUT_URL: await opts.transfer.presignPut(`${prefix}/output.tgz`, transferTtl),
-      MLR_LOG_URL: await opts.transfer.presignPut(`${prefix}/log.txt`, transferTtl),
-    };
-    await opts.cluster.createSecret(name, urls);
+    await issueUrls(spec, name);
     const created = await opts.cluster.createJob(job);
     if ('uid' in created) await opts.cluster.setSecretOwner(name, { name, uid: created.uid });
   }
@@ -268,6 +281,8 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
       const hash = job.metadata.annotations[ANNOTATION_SPEC_HASH];
       // A retry finds the Job its first attempt created: the same spec re-attaches, another is a collision.
       const existing = await opts.cluster.readJob(name);
+      /** When this attempt last presigned the Job's URLs; 0: not this attempt (a Job it re-attached to). */
+      let issuedAt = 0;
       if (existing && existing.metadata?.annotations?.[ANNOTATION_SPEC_HASH] !== hash)
         throw new SandboxUnavailableError(`Job ${name} exists with a different spec (name collision)`);
       if (!existing) {
@@ -292,6 +307,7 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
           }
         }
         await launch(spec, name, job);
+        issuedAt = Date.now();
       }
       let last: Observation | undefined;
       let stuckSince: number | undefined;
@@ -318,6 +334,12 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
         else if (queuedSince !== undefined) {
           queuedMs += Date.now() - queuedSince;
           queuedSince = undefined;
+        }
+        // Still suspended: fresh URLs before the old ones could expire under the Job once admitted. A worker that
+        // took the Job over does not know when they were issued, so it issues them at once.
+        if (o.phase === 'queued' && current.metadata?.uid && Date.now() - issuedAt >= reissueEveryMs(opts.settings)) {
+          await issueUrls(spec, name, { name, uid: current.metadata.uid });
+          issuedAt = Date.now();
         }
         stuckSince = isStuck(o) ? (stuckSince ?? Date.now()) : undefined;
         last = o;

@@ -2,7 +2,9 @@
 import {
   buildJob,
   jobName,
+  reissueEveryMs,
   specHash,
+  transferTtlSeconds,
   type JobInput,
   type JobSettings,
 } from '../../../src/experiments/executor/kubernetes/job-spec';
@@ -199,5 +201,28 @@ describe('buildJob', () => {
 
   it('hashes specs independently of key order', () => {
     expect(specHash({ a: 1, b: { c: 2, d: [1, 2] } })).toBe(specHash({ b: { d: [1, 2], c: 2 }, a: 1 }));
+  });
+});
+
+describe('the lifetime of presigned URLs', () => {
+  it.each([
+    [600_000, 600, 600 + 3 * 600],
+    [3_600_000, 60, 3600 + 180],
+    [30 * 86_400_000, 600, 7 * 86_400], // SigV4 allows 7 days at most
+  ])('covers a %i ms Job with margin %i s for %i s', (timeoutMs, margin, ttl) => {
+    expect(transferTtlSeconds(timeoutMs, { deadlineMarginSeconds: margin })).toBe(ttl);
+  });
+
+  it('is re-issued often enough that, whenever a queued Job is admitted, its whole deadline is covered', () => {
+    for (const [timeoutMs, margin, pollMs] of [
+      [600_000, 600, 2000],
+      [60_000, 1, 100],
+    ]) {
+      const s = { deadlineMarginSeconds: margin! };
+      const deadlineS = Math.ceil(timeoutMs! / 1000) + margin!;
+      // Worst case: admitted just before the next re-issue, one poll late.
+      const left = transferTtlSeconds(timeoutMs!, s) - (reissueEveryMs(s) + pollMs!) / 1000;
+      expect(left).toBeGreaterThanOrEqual(deadlineS);
+    }
   });
 });

@@ -157,6 +157,15 @@ export const failurePolicy = (container: string) => ({
   ],
 });
 
+/**
+ * How long an execution's presigned URLs live: its Job's whole deadline (timeout + margin) and two margins more.
+ * While Kueue holds the Job suspended the worker re-issues them every `reissueEveryMs`, so whenever the Job is
+ * admitted they still cover its deadline, however long it queued. (SigV4 caps a URL at 7 days.)
+ */
+export const transferTtlSeconds = (timeoutMs: number, s: Pick<JobSettings, 'deadlineMarginSeconds'>): number =>
+  Math.min(7 * 86_400, Math.ceil(timeoutMs / 1000) + 3 * s.deadlineMarginSeconds);
+export const reissueEveryMs = (s: Pick<JobSettings, 'deadlineMarginSeconds'>): number => s.deadlineMarginSeconds * 1000;
+
 export function buildJob(input: JobInput, s: JobSettings): BuiltJob {
   if (input.environment && !s.environments)
     throw new Error('a task environment needs the environments volume (MLR_K8S_ENVS_CLAIM)');
