@@ -262,6 +262,45 @@ describe('helm/mlr-copilot', () => {
     });
   });
 
+  it('lets experiment pods reach an object store outside the cluster by its address ranges alone', () => {
+    type Policy = Obj & { spec: { egress: Array<{ to: Array<Record<string, unknown>>; ports: object[] }> } };
+    const policy = (o: Obj[]) => find(o, 'NetworkPolicy', 'experiments-egress-object-store-only') as Policy;
+    const outside = policy(template('--set', 'experiments.networkPolicy.objectStoreCidrs={52.216.0.0/15,3.5.0.0/19}'))
+      .spec.egress;
+    expect(outside).toEqual([
+      {
+        to: [{ ipBlock: { cidr: '52.216.0.0/15' } }, { ipBlock: { cidr: '3.5.0.0/19' } }],
+        ports: [{ protocol: 'TCP', port: 443 }],
+      },
+    ]);
+    expect(policy(template()).spec.egress[0]!.to[0]).toHaveProperty('namespaceSelector');
+    expect(() => template('--set', 'experiments.networkPolicy.objectStoreCidrs={example.com}')).toThrow();
+  });
+
+  it('wires pull secrets, placement, worker SDK metrics and a ServiceMonitor when asked', () => {
+    const objects = template(
+      '--set',
+      'imagePullSecrets={regcred}',
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'worker.nodeSelector.pool=cpu',
+    );
+    type PodSpec = { imagePullSecrets?: object[]; nodeSelector?: object };
+    const pod = (name: string) =>
+      (find(objects, 'Deployment', name) as Obj & { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+    expect(pod('mlr-api').imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(pod('mlr-worker').nodeSelector).toEqual({ pool: 'cpu' });
+    expect(containerOf(objects, 'mlr-worker').env).toContainEqual({
+      name: 'MLR_WORKER_METRICS_ADDRESS',
+      value: '0.0.0.0:9464',
+    });
+    const monitor = find(objects, 'ServiceMonitor', 'mlr') as Obj & { spec: { endpoints: Array<{ port: string }> } };
+    expect(monitor.spec.endpoints.map((e) => e.port)).toEqual(['http', 'metrics']);
+    expect(find(objects, 'Service', 'mlr-worker-metrics')).toBeDefined();
+    expect(template().some((o) => o.kind === 'ServiceMonitor')).toBe(false);
+  });
+
   it("configures tasks' environments by default, with a mirror when given, and leaves them out when disabled", () => {
     const on = template('--set', 'experiments.environments.indexUrl=https://pypi.mirror.example/simple');
     expect(find(on, 'ConfigMap', 'mlr-config').data).toMatchObject({
