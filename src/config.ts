@@ -383,6 +383,11 @@ export const configSchema = z
      * Workflows a worker keeps in memory between tasks. Runs parked for days (awaiting approval) need none: an
      * evicted one replays its short history when it wakes. Each costs memory, so this bounds the worker's RSS.
      */
+    /**
+     * `apply`: the API and workers migrate the schema at start (under an advisory lock). `check`: they only check
+     * it is current, where migrations run once per release ahead of them (the chart's hook Job).
+     */
+    MLR_MIGRATE: z.enum(['apply', 'check']).default('apply'),
     MLR_WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(500),
     /** host:port where the worker serves the Temporal SDK's Prometheus metrics (e.g. 0.0.0.0:9464); unset: off. */
     MLR_WORKER_METRICS_ADDRESS: optionalString,

@@ -33,7 +33,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { joinRegistry } from './worker-registry';
 import { cachedWorkflowBundle } from './workflow-bundler';
 import { ALIVE_FILE } from './healthcheck';
-import { migrate } from './db/migrate';
+import { prepareSchema } from './db/migrate';
 import type { Queryable, Transactional } from './db/types';
 import { createLogger, type Logger } from './logger';
 
@@ -305,7 +305,7 @@ async function main(): Promise<void> {
   installRuntime(logger, { handleSignals: true, metricsAddress: config.MLR_WORKER_METRICS_ADDRESS });
   const pool = new Pool({ connectionString: config.DATABASE_URL });
   pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection failed'));
-  await migrate(pool);
+  await prepareSchema(pool, config.MLR_MIGRATE);
   const { connectionOptions, namespace } = temporalConnectConfig(config, process.env);
   const connection = await NativeConnection.connect(connectionOptions);
   const { worker, leave } = await createWorker({ config, db: pool, connection, namespace, logger });

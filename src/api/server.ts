@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { artifactStoreFrom } from '../clients/stores';
 import { connectClient, createRunGateway } from '../clients/temporal';
 import { ConfigError, loadConfig, type Config } from '../config';
-import { migrate } from '../db/migrate';
+import { prepareSchema } from '../db/migrate';
 import { createLogger, type Logger } from '../logger';
 import { buildApp, defaultRunTimeouts, type AppDeps } from './app';
 import { createJobCluster, loadKubeConfig } from '../clients/kubernetes';
@@ -31,7 +31,7 @@ export async function startApi(
   const pool = new Pool({ connectionString: opts.databaseUrl, max: 20 });
   // An idle client's error (e.g. a Postgres restart) must not crash the API; the pool replaces it.
   pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection failed'));
-  await migrate(pool);
+  await prepareSchema(pool, config.MLR_MIGRATE);
   const client = await connectClient(config, env, opts.temporalAddress);
   const app = await buildApp({
     config,

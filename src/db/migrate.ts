@@ -52,3 +52,44 @@ export async function migrate(pool: Pool, migrations = listMigrations()): Promis
   }
   return applied;
 }
+
+/**
+ * Where a release's migrations run once, ahead of its pods (the chart's hook Job), the API and the workers only
+ * check: a schema behind this release stops them with what to run, instead of each replica migrating.
+ */
+export async function checkSchema(pool: Pool, migrations = listMigrations()): Promise<void> {
+  const { rows } = await pool
+    .query<{ version: number }>('SELECT version FROM schema_migrations')
+    .catch(() => ({ rows: [] as Array<{ version: number }> }));
+  const done = new Set(rows.map((r) => r.version));
+  const pending = migrations.filter((m) => !done.has(m.version)).map((m) => m.name);
+  if (pending.length > 0) {
+    throw new Error(
+      `the database lacks ${pending.length} migration(s) of this release (${pending.join(', ')}): run ` +
+        '`node dist/db/migrate.js` (the chart runs it as a pre-upgrade hook), or set MLR_MIGRATE=apply',
+    );
+  }
+}
+
+/** Applies the schema, or only checks it (MLR_MIGRATE=check), as each entry point is configured. */
+export const prepareSchema = (pool: Pool, mode: 'apply' | 'check'): Promise<unknown> =>
+  mode === 'check' ? checkSchema(pool) : migrate(pool);
+
+// `node dist/db/migrate.js`: the migrations of this release against DATABASE_URL, once (the chart's hook Job).
+if (require.main === module) {
+  void (async () => {
+    const { Pool: PgPool } = await import('pg');
+    const url = process.env.DATABASE_URL;
+    if (!url) throw new Error('DATABASE_URL is required');
+    const pool = new PgPool({ connectionString: url });
+    try {
+      const applied = await migrate(pool);
+      console.log(applied.length > 0 ? `applied ${applied.join(', ')}` : 'the schema is current');
+    } finally {
+      await pool.end();
+    }
+  })().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

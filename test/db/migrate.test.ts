@@ -1,4 +1,4 @@
-import { listMigrations, migrate } from '../../src/db/migrate';
+import { checkSchema, listMigrations, migrate, prepareSchema } from '../../src/db/migrate';
 import { appendEvent } from '../../src/db/events';
 import { createTestDatabase } from '../support/harness';
 import type { Pool } from 'pg';
@@ -29,6 +29,16 @@ describe('migrations', () => {
       '010_working_state.sql',
       '011_workers.sql',
     ]);
+  });
+
+  it('only check under MLR_MIGRATE=check: a current schema passes, one behind names what to run', async () => {
+    await expect(checkSchema(pool)).resolves.toBeUndefined();
+    const ahead = [...listMigrations(), { version: 999, name: '999_next.sql', sql: 'SELECT 1' }];
+    await expect(checkSchema(pool, ahead)).rejects.toThrow(/999_next\.sql.*dist\/db\/migrate\.js/);
+    // Checking never applies: the next migration is still missing afterwards.
+    await expect(prepareSchema(pool, 'check')).resolves.toBeUndefined();
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM schema_migrations WHERE version = 999');
+    expect(rows[0].n).toBe(0);
   });
 
   it('run concurrently without racing', async () => {

@@ -301,6 +301,19 @@ describe('helm/mlr-copilot', () => {
     expect(template().some((o) => o.kind === 'ServiceMonitor')).toBe(false);
   });
 
+  it('migrates once per release in a pre-install/pre-upgrade hook Job, and the replicas only check', () => {
+    const objects = template();
+    const job = find(objects, 'Job', 'mlr-migrate') as Obj & {
+      spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+    };
+    expect(job.metadata!.annotations).toMatchObject({
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+    });
+    expect(job.spec.template.spec.containers[0]!.args).toEqual(['dist/db/migrate.js']);
+    expect(find(objects, 'ConfigMap', 'mlr-config').data!.MLR_MIGRATE).toBe('check');
+  });
+
   it("configures tasks' environments by default, with a mirror when given, and leaves them out when disabled", () => {
     const on = template('--set', 'experiments.environments.indexUrl=https://pypi.mirror.example/simple');
     expect(find(on, 'ConfigMap', 'mlr-config').data).toMatchObject({
