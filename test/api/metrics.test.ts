@@ -47,15 +47,21 @@ it('answers 401 without a token and 403 for a user who is not an admin', async (
   expect(bob.statusCode).toBe(403);
 });
 
+/** Metrics of an idle service, for tests of rendering alone. */
+const IDLE: Parameters<typeof renderMetrics>[0] = {
+  runsByStatus: [],
+  approvalsWaiting: 0,
+  oldestApprovalSeconds: 0,
+  queuedRuns: 0,
+  oldestQueuedSeconds: 0,
+  workersLive: [],
+  executions: [],
+  tokens: [],
+};
+
 it('escapes label values', () => {
   const text = renderMetrics({
-    runsByStatus: [],
-    approvalsWaiting: 0,
-    oldestApprovalSeconds: 0,
-    queuedRuns: 0,
-    oldestQueuedSeconds: 0,
-    workersLive: [],
-    executions: [],
+    ...IDLE,
     tokens: [{ model: 'a"b\\c\nd', prompt: 1, completion: 2, costUsd: 0.5 }],
   });
   expect(text).toContain('mlr_model_cost_usd_total{model="a\\"b\\\\c\\nd"} 0.5');
@@ -64,17 +70,11 @@ it('escapes label values', () => {
 it('counts finished executions in a counter and running ones in a gauge, so the counter never goes down', () => {
   const render = (running: number, succeeded: number) =>
     renderMetrics({
-      runsByStatus: [],
-      approvalsWaiting: 0,
-      oldestApprovalSeconds: 0,
-      queuedRuns: 0,
-      oldestQueuedSeconds: 0,
-      workersLive: [],
+      ...IDLE,
       executions: [
         { status: 'running', backend: 'kubernetes', count: running },
         { status: 'succeeded', backend: 'kubernetes', count: succeeded },
       ],
-      tokens: [],
     });
   // One execution finishes: running 1 → 0, succeeded 0 → 1; no series of the counter drops.
   const before = render(1, 0);

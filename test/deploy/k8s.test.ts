@@ -2,6 +2,7 @@
 // server validates every object against its schema and admission; Namespaces are created for real so
 // namespaced objects can be checked). Kueue's objects are checked by shape: the test plane has no Kueue.
 import { buildJob } from '../../src/experiments/executor/kubernetes/job-spec';
+import { jobInput } from '../support/job-input';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -129,30 +130,18 @@ it('queues experiment Jobs with Kueue in the GPU overlay', () => {
 
 /** Every resource an experiment Job requests, as the worker builds it (a GPU Job: the most it asks for). */
 const requestedByJobs = (gpuResource: string) => {
-  const job = buildJob(
-    {
-      key: 'k',
-      runId: 'r',
-      role: 'measured',
-      script: 'train.py',
-      seed: 0,
-      timeoutMs: 60_000,
-      resources: { memoryMb: 1024, gpus: 1 },
-      secretName: 's',
-    },
-    {
-      namespace: 'mlr-experiments',
-      image: 'i',
-      gpuResource,
-      gpuTypeLabel: 'nvidia.com/gpu.product',
-      nodeSelector: {},
-      tolerations: [],
-      ttlSecondsAfterFinished: 60,
-      deadlineMarginSeconds: 60,
-      runAsUser: 1000,
-      ephemeralStorageMb: 1024,
-    },
-  );
+  const job = buildJob(jobInput(1), {
+    namespace: 'mlr-experiments',
+    image: 'i',
+    gpuResource,
+    gpuTypeLabel: 'nvidia.com/gpu.product',
+    nodeSelector: {},
+    tolerations: [],
+    ttlSecondsAfterFinished: 60,
+    deadlineMarginSeconds: 60,
+    runAsUser: 1000,
+    ephemeralStorageMb: 1024,
+  });
   const pod = (job.spec.template as { spec: { containers: Array<{ resources: { requests: object } }> } }).spec;
   return Object.keys(pod.containers[0]!.resources.requests).sort();
 };

@@ -7,6 +7,7 @@ import {
   pinHosts,
 } from '../../../src/experiments/executor/kubernetes/canary';
 import { buildJob, type JobSettings } from '../../../src/experiments/executor/kubernetes/job-spec';
+import { jobInput } from '../../support/job-input';
 
 const settings: JobSettings = {
   namespace: 'mlr-experiments',
@@ -29,21 +30,7 @@ const podSpec = (job: { spec: Record<string, unknown> }) => (job.spec.template a
 describe('canaryJob', () => {
   it('runs where and as experiment pods run: their security, DNS, placement, runtime and image', () => {
     const canary = podSpec(canaryJob(settings, ['1.1.1.1:443'], 'abc'));
-    const experiment = podSpec(
-      buildJob(
-        {
-          key: 'k',
-          runId: 'r',
-          role: 'measured',
-          script: 'train.py',
-          seed: 0,
-          timeoutMs: 60_000,
-          resources: { memoryMb: 1024, gpus: 0 },
-          secretName: 's',
-        },
-        settings,
-      ),
-    );
+    const experiment = podSpec(buildJob(jobInput(0), settings));
     for (const k of [
       'securityContext',
       'dnsPolicy',
