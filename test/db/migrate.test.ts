@@ -2,6 +2,8 @@ import { checkSchema, listMigrations, migrate, prepareSchema } from '../../src/d
 import { appendEvent } from '../../src/db/events';
 import { createTestDatabase } from '../support/harness';
 import type { Pool } from 'pg';
+import { execFileSync } from 'node:child_process';
+import { ROOT } from '../support/paths';
 
 let pool: Pool;
 beforeAll(async () => {
@@ -40,6 +42,20 @@ describe('migrations', () => {
     const { rows } = await pool.query('SELECT count(*)::int AS n FROM schema_migrations WHERE version = 999');
     expect(rows[0].n).toBe(0);
   });
+
+  it('run once from the command line (the hook Job), and say so again on a current schema', async () => {
+    const { pool: fresh, url } = await createTestDatabase([]);
+    const cli = () =>
+      execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/db/migrate.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, DATABASE_URL: url },
+        encoding: 'utf8',
+      });
+    expect(cli()).toMatch(/^applied 001_init\.sql, .*011_workers\.sql/);
+    expect(cli()).toMatch(/the schema is current/);
+    await expect(checkSchema(fresh)).resolves.toBeUndefined();
+    await fresh.end();
+  }, 60_000);
 
   it('run concurrently without racing', async () => {
     await expect(Promise.all([migrate(pool), migrate(pool), migrate(pool)])).resolves.toEqual([[], [], []]);
