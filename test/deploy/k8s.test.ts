@@ -303,6 +303,30 @@ describe('helm/mlr-copilot', () => {
     expect(find(objects, 'ConfigMap', 'mlr-config').data!.MLR_MIGRATE).toBe('check');
   });
 
+  it('connects to Temporal with mTLS from a mounted Secret when given one', () => {
+    const objects = template(
+      '--set',
+      'temporal.mtls.secretName=temporal-client',
+      '--set',
+      'temporal.mtls.serverCa=true',
+    );
+    expect(find(objects, 'ConfigMap', 'mlr-config').data).toMatchObject({
+      TEMPORAL_TLS: 'true',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/temporal-tls/tls.crt',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/temporal-tls/tls.key',
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/temporal-tls/ca.crt',
+    });
+    type Pod = { volumes: Array<{ name: string; secret?: { secretName: string } }> };
+    for (const name of ['mlr-api', 'mlr-worker']) {
+      const pod = (find(objects, 'Deployment', name) as Obj & { spec: { template: { spec: Pod } } }).spec.template.spec;
+      expect(pod.volumes).toContainEqual({
+        name: 'temporal-tls',
+        secret: { secretName: 'temporal-client', defaultMode: 0o400 },
+      });
+    }
+    expect(find(template(), 'ConfigMap', 'mlr-config').data!.TEMPORAL_TLS_CLIENT_CERT_PATH).toBeUndefined();
+  });
+
   it("configures tasks' environments by default, with a mirror when given, and leaves them out when disabled", () => {
     const on = template('--set', 'experiments.environments.indexUrl=https://pypi.mirror.example/simple');
     expect(find(on, 'ConfigMap', 'mlr-config').data).toMatchObject({
