@@ -99,6 +99,10 @@ it('runs two API replicas behind a disruption budget, probed on /healthz and /re
   expect(api.spec.replicas).toBe(2);
   const c = api.spec.template.spec.containers[0]!;
   expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz' } });
+  expect(c.startupProbe).toMatchObject({ httpGet: { path: '/healthz' } });
+  expect((containerOf(objects, 'mlr-worker') as Container & { livenessProbe?: object }).livenessProbe).toMatchObject({
+    exec: { command: ['node', 'dist/healthcheck.js'] },
+  });
   expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz' } });
   expect(c.image).toBe('ghcr.io/mlr-copilot/mlr-copilot:0.1.0');
   expect(find(objects, 'PodDisruptionBudget', 'mlr-api').spec!.minAvailable).toBe(1);
