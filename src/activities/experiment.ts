@@ -16,6 +16,7 @@ import {
 import { getIdea } from '../db/ideas';
 import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
 import { getRun, patchRun, type RunRow } from '../db/runs';
+import { isFinished, type RunStatus } from '../workflows/definitions';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { READ_ONLY_VIOLATION } from '../experiments/executor/local';
@@ -36,7 +37,7 @@ import type { RunResult } from '../domain/run';
 
 export type { RunResult };
 import { structuredCall } from './structured';
-import { abortModeOfActivity, heartbeatWith, withHeartbeat } from './heartbeat';
+import { abortModeOfActivity, cancelledByWorkflow, heartbeatWith, withHeartbeat } from './heartbeat';
 import { createValidationActivities } from './validation';
 import type { Queryable } from '../db/types';
 import { patchesOffLoop, type FilePair } from '../experiments/diff';
@@ -213,12 +214,19 @@ export function createRunContext(deps: ActivityDeps) {
         throw err;
       });
     });
-    if (result.status === 'cancelled' && abortModeOfActivity() === 'detach') {
-      // The worker is going away (a deploy, a scale-down), not the run: the row stays `running`, so the next
-      // attempt, on another worker, runs the execution again instead of recording it as cancelled.
-      throw new Error('the worker shut down during the execution; the next attempt runs it again');
+    if (result.status === 'cancelled' && !cancelledByWorkflow() && !(await runEnded(e.run.id))) {
+      // Not the run's cancel: the worker is going away, or this attempt lost its activity (timed out) while the
+      // run goes on. The row stays `running`, so the live attempt runs the execution again instead of finding it
+      // recorded as cancelled (which once failed a benchmark run's baseline with "did not run: cancelled").
+      throw new Error('this attempt lost its activity during the execution; the next attempt runs it again');
     }
     return voidIfTampered(await finishExperiment(deps.db, rowId, result));
+  }
+
+  /** The run is over (its workflow may be gone with it): nobody retries its executions. */
+  async function runEnded(runId: string): Promise<boolean> {
+    const run = await getRun(deps.db, runId);
+    return !run || isFinished(run.status as RunStatus, run.until);
   }
 
   /**

@@ -37,6 +37,20 @@ export function abortModeOfActivity(): 'cancel' | 'detach' {
   return 'detach';
 }
 
+/**
+ * Whether this attempt was cancelled because its workflow asked (a cancelled run): only then is an execution's
+ * end recorded as `cancelled`. Otherwise the attempt lost its activity (it timed out, e.g. a heartbeat late under
+ * load, or its worker is going away) and another attempt is, or will be, the live one. Outside an activity (plain
+ * unit tests) a cancel is the caller's.
+ */
+export function cancelledByWorkflow(): boolean {
+  try {
+    return Context.current().cancellationDetails?.cancelRequested ?? true;
+  } catch {
+    return true;
+  }
+}
+
 /** Heartbeats with details (a Job's name and phase) from inside an activity; nothing outside one. */
 export function heartbeatWith(details?: Record<string, unknown>): void {
   try {
