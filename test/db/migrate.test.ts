@@ -43,6 +43,16 @@ describe('migrations', () => {
     expect(rows[0].n).toBe(0);
   });
 
+  it('refuse, under check, a database never migrated, naming every migration', async () => {
+    const { pool: empty } = await createTestDatabase([]);
+    await empty.query('DROP TABLE schema_migrations');
+    const all = listMigrations().map((m) => m.name);
+    await expect(checkSchema(empty)).rejects.toThrow(
+      `lacks ${all.length} migration(s) of this release (${all.join(', ')})`,
+    );
+    await empty.end();
+  });
+
   it('run once from the command line (the hook Job), and say so again on a current schema', async () => {
     const { pool: fresh, url } = await createTestDatabase([]);
     const cli = () =>
