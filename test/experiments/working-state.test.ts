@@ -1,5 +1,6 @@
 // A working copy as data: what a commit carries within its cap, and a rebuild that equals the copy it came
 // from (files, read-only data, backups), on a disk that never held it.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Workspace } from '../../src/experiments/workspace';
@@ -22,8 +23,10 @@ describe('the working state of a copy', () => {
     fs.writeFileSync(path.join(ws.root, 'b.npy'), Buffer.alloc(600, 1));
     ws.writeFile('check.py', 'print(1)\n');
     fs.symlinkSync('train.py', path.join(ws.root, 'link.py'));
+    // A FIFO would block whoever opened it: it is named, never read.
+    execFileSync('mkfifo', [path.join(ws.root, 'pipe')]);
     const state = workingState(ws, 1000);
-    expect(state.notRegular).toEqual(['link.py']);
+    expect(state.notRegular.sort()).toEqual(['link.py', 'pipe']);
     expect(Object.keys(state.files)).not.toContain('data/train.csv'); // read-only: never part of a state
     const { kept, upload, left } = carried(state, starterOf(prepared), 1000);
     // The starter's own files cost nothing; of the rest, what fits in path order.
