@@ -1,10 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ScholarBusyError, ScholarUnavailableError, type ScholarPaper } from '../clients/scholar';
-import { appendRunProgress } from '../db/campaigns';
 import { appendEvent, type RunEventType } from '../db/events';
-import { ideasForRound, insertIdeas, setIdeaRank } from '../db/ideas';
-import { getPaper } from '../db/papers';
-import { getRun, patchRun } from '../db/runs';
+import { ideasForRound, insertIdeas, setIdeaRanks } from '../db/ideas';
+import { getRunWithPaper, patchRun, recordStatusChange } from '../db/runs';
 import { ErrorType } from '../errors';
 import { createAgentActivities } from './agent';
 import { createCampaignActivities } from './campaign';
@@ -24,9 +22,9 @@ export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
 
   async function loadRun(runId: string) {
-    const run = await getRun(db, runId);
-    if (!run) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
-    const paper = run.paper_id ? await getPaper(db, run.paper_id) : undefined;
+    const found = await getRunWithPaper(db, runId);
+    if (!found) throw ApplicationFailure.nonRetryable(`run ${runId} not found`, ErrorType.NotFound);
+    const { run, paper } = found;
     if (!paper) throw ApplicationFailure.nonRetryable(`paper ${run.paper_id} not found`, ErrorType.NotFound);
     return { run, paper };
   }
@@ -44,17 +42,17 @@ export function createActivities(deps: ActivityDeps) {
       error?: string;
       decision?: Decision;
     }): Promise<void> {
-      // Events first: whoever sees the run in its new status (the SSE stream deciding to end) finds
-      // every event of the transition already written.
-      await appendEvent(db, input.runId, 'status', { status: input.status, round: input.round, error: input.error });
-      if (input.decision) await appendEvent(db, input.runId, 'decision', { ...input.decision });
-      await patchRun(db, input.runId, {
+      await recordStatusChange(db, input.runId, {
         status: input.status,
         round: input.round,
-        selected_idea_id: input.selectedIdeaId ?? null,
+        selectedIdeaId: input.selectedIdeaId ?? null,
         error: input.error ?? null,
+        events: [
+          { type: 'status', data: { status: input.status, round: input.round, error: input.error } },
+          ...(input.decision ? [{ type: 'decision' as const, data: { ...input.decision } }] : []),
+        ],
+        progress: { status: input.status, error: input.error },
       });
-      await appendRunProgress(db, input.runId, { status: input.status, error: input.error });
     },
 
     async recordEvent(input: { runId: string; type: RunEventType; data: Record<string, unknown> }): Promise<void> {
@@ -188,12 +186,15 @@ export function createActivities(deps: ActivityDeps) {
         }),
       );
       const { ranked } = rankFromReview(rankings, rows.length);
-      const refs: IdeaRef[] = [];
-      for (const r of ranked) {
-        const row = rows[r.index]!;
-        await setIdeaRank(db, row.id, r.rank, { score: r.score, critique: r.critique });
-        refs.push({ id: row.id, title: row.body.title, rank: r.rank });
-      }
+      const refs: IdeaRef[] = ranked.map((r) => ({
+        id: rows[r.index]!.id,
+        title: rows[r.index]!.body.title,
+        rank: r.rank,
+      }));
+      await setIdeaRanks(
+        db,
+        ranked.map((r) => ({ id: rows[r.index]!.id, rank: r.rank, review: { score: r.score, critique: r.critique } })),
+      );
       return refs;
     },
   };

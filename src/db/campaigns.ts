@@ -276,15 +276,6 @@ export async function campaignStatuses(db: Queryable, ids: string[]): Promise<Ar
   return rows;
 }
 
-/** A campaign run's status change, for the campaign's stream (nothing for a run outside a campaign). */
-export async function appendRunProgress(db: Queryable, runId: string, data: object): Promise<void> {
-  await db.query(
-    `INSERT INTO campaign_events (campaign_id, type, data)
-     SELECT campaign_id, 'run', $2 FROM runs WHERE id = $1 AND campaign_id IS NOT NULL`,
-    [runId, pgJson({ runId, ...data })],
-  );
-}
-
 /** The campaign's runs with their paper, chosen idea and validation, in slot order (the leaderboard's input). */
 export async function campaignRunRows(
   db: Queryable,

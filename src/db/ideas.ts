@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Queryable } from './types';
 import type { Idea, IdeaReview } from '../domain/schemas';
 
@@ -15,13 +14,12 @@ export interface IdeaRow {
 
 /** Stores one round's ideas once; a retried activity gets the stored rows back. */
 export async function insertIdeas(db: Queryable, runId: string, round: number, ideas: Idea[]): Promise<IdeaRow[]> {
-  for (const [position, body] of ideas.entries()) {
-    await db.query(
-      `INSERT INTO ideas (id, run_id, round, position, body) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (run_id, round, position) DO NOTHING`,
-      [randomUUID(), runId, round, position, JSON.stringify(body)],
-    );
-  }
+  await db.query(
+    `INSERT INTO ideas (id, run_id, round, position, body)
+     SELECT gen_random_uuid(), $1, $2, b.ord - 1, b.body FROM unnest($3::jsonb[]) WITH ORDINALITY AS b(body, ord)
+     ON CONFLICT (run_id, round, position) DO NOTHING`,
+    [runId, round, ideas.map((body) => JSON.stringify(body))],
+  );
   return ideasForRound(db, runId, round);
 }
 
@@ -49,8 +47,17 @@ export async function ideasForRuns(
   return out;
 }
 
-export async function setIdeaRank(db: Queryable, id: string, rank: number, review: IdeaReview): Promise<void> {
-  await db.query('UPDATE ideas SET rank = $2, review = $3 WHERE id = $1', [id, rank, JSON.stringify(review)]);
+/** Ranks and reviews of a round's ideas in one statement. */
+export async function setIdeaRanks(
+  db: Queryable,
+  ranks: Array<{ id: string; rank: number; review: IdeaReview }>,
+): Promise<void> {
+  if (ranks.length === 0) return;
+  await db.query(
+    `UPDATE ideas i SET rank = r.rank, review = r.review
+     FROM unnest($1::uuid[], $2::int[], $3::jsonb[]) AS r(id, rank, review) WHERE i.id = r.id`,
+    [ranks.map((r) => r.id), ranks.map((r) => r.rank), ranks.map((r) => JSON.stringify(r.review))],
+  );
 }
 
 export async function getIdea(db: Queryable, id: string): Promise<IdeaRow | undefined> {

@@ -5,7 +5,8 @@ import type { OwnerScope } from '../domain/user';
 import type { Flag } from '../validation/checks';
 import type { ValidationRecord } from '../validation/report';
 import type { ApprovalTimeout, RunInput, RunMode, RunStatus, RunUntil } from '../workflows/definitions';
-import { transaction, type Queryable, type Transactional } from './types';
+import { pgJson, transaction, type Queryable, type Transactional } from './types';
+import type { PaperRow } from './papers';
 
 export type StoredValidation = ValidationRecord & { flags: Flag[] };
 
@@ -111,6 +112,64 @@ export async function getRun(db: Queryable, id: string, scope: OwnerScope = null
     scope,
   ]);
   return rows[0];
+}
+
+/** A run with its paper in one round trip: what every idea-stage activity starts from. */
+export async function getRunWithPaper(
+  db: Queryable,
+  id: string,
+): Promise<{ run: RunRow; paper: PaperRow | undefined } | undefined> {
+  const { rows } = await db.query<RunRow & { paper: PaperRow | null }>(
+    'SELECT r.*, to_jsonb(p) AS paper FROM runs r LEFT JOIN papers p ON p.id = r.paper_id WHERE r.id = $1',
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { paper, ...run } = row;
+  return { run, paper: paper ? { ...paper, created_at: new Date(paper.created_at) } : undefined };
+}
+
+export interface StatusChange {
+  status: RunStatus;
+  round: number;
+  selectedIdeaId: string | null;
+  error: string | null;
+  /** Events of the transition, in order; written in the same statement as the status. */
+  events: Array<{ type: 'status' | 'decision'; data: object }>;
+  /** Tells the run's campaign, if it has one, in the same statement. */
+  progress: object;
+}
+
+/**
+ * A run's new status, its events and its campaign's progress row in one statement (one transaction): whoever sees
+ * the run in its new status (the SSE stream deciding to end) finds every event of the transition written.
+ */
+export async function recordStatusChange(db: Queryable, id: string, change: StatusChange): Promise<void> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH up AS (
+       UPDATE runs SET status = $2, round = $3, selected_idea_id = $4, error = $5, updated_at = now()
+       WHERE id = $1 RETURNING id, campaign_id
+     ), ev AS (
+       INSERT INTO run_events (run_id, type, data)
+       SELECT up.id, e.type, e.data FROM up, unnest($6::text[], $7::jsonb[]) WITH ORDINALITY AS e(type, data, ord)
+       ORDER BY e.ord
+     ), progress AS (
+       INSERT INTO campaign_events (campaign_id, type, data)
+       SELECT campaign_id, 'run', $8 FROM up WHERE campaign_id IS NOT NULL
+     )
+     SELECT count(*)::int AS n FROM up`,
+    [
+      id,
+      change.status,
+      change.round,
+      change.selectedIdeaId,
+      change.error,
+      change.events.map((e) => e.type),
+      change.events.map((e) => pgJson(e.data)),
+      pgJson({ runId: id, ...change.progress }),
+    ],
+  );
+  if (rows[0]!.n === 0) throw new Error(`run ${id} does not exist`);
 }
 
 export interface RunFilter {
