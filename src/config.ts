@@ -172,7 +172,7 @@ export const configSchema = z
     /** Feedback notes a run accepts (each grows the workflow's history). */
     MLR_MAX_FEEDBACK_PER_RUN: z.coerce.number().int().positive().default(50),
     /** Upper bound on a run's validationSeeds. */
-    MLR_MAX_VALIDATION_SEEDS: z.coerce.number().int().min(3).max(50).default(20),
+    MLR_MAX_VALIDATION_SEEDS: z.coerce.number().int().min(4).max(50).default(20),
     /** Open event streams per user and in all (429 beyond). */
     MLR_SSE_MAX_PER_USER: z.coerce.number().int().positive().default(20),
     MLR_SSE_MAX_TOTAL: z.coerce.number().int().positive().default(1000),
@@ -374,8 +374,11 @@ export const configSchema = z
     MLR_OBSERVATION_MAX_CHARS: z.coerce.number().int().min(500).default(8000),
     /** Seed of the baseline and candidate executions. */
     MLR_EXPERIMENT_SEED: z.coerce.number().int().min(0).default(0),
-    /** Seeds per arm in the validation stage (at least 3) and how many executions run at once. */
-    MLR_VALIDATION_SEEDS: z.coerce.number().int().min(3).max(50).default(5),
+    /**
+     * Seeds per arm in the validation stage and how many executions run at once. At least 4: with 3 the exact
+     * permutation test's smallest p is 0.1, and no idea could ever be supported at 0.05 (validation/verdict.ts).
+     */
+    MLR_VALIDATION_SEEDS: z.coerce.number().int().min(4).max(50).default(5),
     MLR_VALIDATION_PARALLELISM: z.coerce.number().int().min(1).max(32).default(2),
     /** Concurrent activities one worker runs. */
     MLR_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),

@@ -43,6 +43,13 @@ export const ErrorType = {
   SandboxUnavailable: 'SandboxUnavailable',
   /** The experiment could not be measured: baseline failure, debug iterations or steps spent. */
   ExperimentFailed: 'ExperimentFailed',
+  /** The unmodified starter code did not run: the task or the environment is broken, not the agent. */
+  BaselineFailed: 'BaselineFailed',
+  /**
+   * The candidate was measured, but validation got fewer than 2 good seeds per arm: a verdict of its own, which
+   * never turns the measured result into an agent's failure in benchmark accounting.
+   */
+  ValidationShortfall: 'ValidationShortfall',
   /** Nobody decided within the run's approvalTimeout and the request said to fail. */
   ApprovalTimedOut: 'ApprovalTimedOut',
 } as const;

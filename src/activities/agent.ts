@@ -173,11 +173,17 @@ export function createAgentActivities(deps: ActivityDeps) {
           script: ws.relative(a.script_name),
         });
         const tail = row.log_tail ?? '';
-        // The agent sees what its script printed, never the harness's score on the hidden test split: that
-        // would be a test-set oracle to tune against.
-        return row.status === 'succeeded'
-          ? `The script ran in ${row.duration_ms} ms. Output:\n${tail}`
-          : `The script did not succeed (${row.status}: ${row.error}). Output:\n${tail}`;
+        // The agent sees what its script printed and how it exited, nothing the harness concluded: not the score
+        // on the hidden test split (a test-set oracle to tune against), and not whether eval.py accepted the
+        // submission, or what it said of it. Scoring happens when the harness measures, not here.
+        if (row.exit_code === 0) return `The script ran in ${row.duration_ms} ms (exit status 0). Output:\n${tail}`;
+        const how =
+          row.status === 'timeout'
+            ? 'ran out of its time limit'
+            : row.exit_code !== null
+              ? `exited with status ${row.exit_code}`
+              : 'could not be run';
+        return `The script ${how}. Output:\n${tail}`;
       }
       case 'edit_script': {
         // As upstream, editing a script that does not exist yet starts from an empty one.

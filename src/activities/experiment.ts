@@ -149,6 +149,7 @@ export function createRunContext(deps: ActivityDeps) {
         role: e.role,
         attempt: e.attempt,
         taskId,
+        taskFingerprint: e.prepared.fingerprint,
         codeHash: e.codeHash,
         seed,
       });
@@ -368,7 +369,12 @@ export function createExperimentActivities(deps: ActivityDeps) {
     async runBaseline({ runId }: { runId: string }): Promise<ExperimentSummary> {
       const { run, prepared } = await context(runId);
       const codeHash = run.starter_hash!;
-      const cached = await cachedBaseline(db, prepared.task.id, codeHash, seed);
+      const cached = await cachedBaseline(
+        db,
+        { id: prepared.task.id, fingerprint: prepared.fingerprint },
+        codeHash,
+        seed,
+      );
       if (cached) return summary(cached, prepared.task.metric, cached.run_id !== runId);
       const row = await execute({
         // Per run: a finished baseline is shared through the cache above, one in progress is never shared.

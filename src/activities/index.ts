@@ -40,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
       round: number;
       selectedIdeaId?: string;
       error?: string;
+      errorType?: string;
       decision?: Decision;
     }): Promise<void> {
       await recordStatusChange(db, input.runId, {
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
         round: input.round,
         selectedIdeaId: input.selectedIdeaId ?? null,
         error: input.error ?? null,
+        errorType: input.errorType ?? null,
         events: [
           { type: 'status', data: { status: input.status, round: input.round, error: input.error } },
           ...(input.decision ? [{ type: 'decision' as const, data: { ...input.decision } }] : []),

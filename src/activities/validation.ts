@@ -66,7 +66,12 @@ export function createValidationActivities(deps: ActivityDeps) {
       // Finished baselines are shared by task, code and seed across runs; one being measured is not: each run
       // runs its own (the key is per run), so concurrent runs of a campaign never share an execution's folder.
       if (role === 'baseline') {
-        const cached = await cachedBaseline(db, prepared.task.id, codeHash, seed);
+        const cached = await cachedBaseline(
+          db,
+          { id: prepared.task.id, fingerprint: prepared.fingerprint },
+          codeHash,
+          seed,
+        );
         if (cached) return { id: cached.id, status: cached.status };
       }
       const key = `${runId}:validate:${role}:${seed}`;
@@ -115,7 +120,7 @@ export function createValidationActivities(deps: ActivityDeps) {
       if (b.length < 2 || c.length < 2) {
         throw ApplicationFailure.nonRetryable(
           `validation needs 2 successful seeds per arm; got ${b.length} baseline, ${c.length} candidate`,
-          ErrorType.ExperimentFailed,
+          ErrorType.ValidationShortfall,
         );
       }
       const comparison = compare(b, c, metric, prepared.task.direction);

@@ -2,6 +2,7 @@
 import { modelConfigProblem, type Config } from '../config';
 import { HttpError } from '../errors';
 import { inspectTasks } from '../tasks/library';
+import { MIN_SEEDS } from '../validation/verdict';
 import type { RunTemplate } from '../workflows/campaign-definitions';
 import type { ApprovalTimeout, RunMode, RunTimeouts, RunUntil } from '../workflows/definitions';
 
@@ -38,10 +39,11 @@ export const runOptionProperties = {
   },
   validationSeeds: {
     type: 'integer',
-    minimum: 3,
+    minimum: MIN_SEEDS,
     maximum: 50,
     description:
-      'Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS, at most MLR_MAX_VALIDATION_SEEDS)',
+      `Seeds per arm in the validation stage (default MLR_VALIDATION_SEEDS, at most MLR_MAX_VALIDATION_SEEDS; at ` +
+      `least ${MIN_SEEDS}: with fewer the exact test could never reach p < 0.05)`,
   },
   approvalTimeout: {
     type: 'object',

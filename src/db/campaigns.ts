@@ -340,11 +340,12 @@ export async function benchmarkRunRows(
     task_id: string;
     result: RunRow['result'];
     verdict: string | null;
+    error_type: string | null;
     wall_seconds: number;
   }>
 > {
   const { rows } = await db.query(
-    `SELECT id, status, task_id, result, validation->>'verdict' AS verdict,
+    `SELECT id, status, task_id, result, validation->>'verdict' AS verdict, error_type,
        extract(epoch FROM updated_at - created_at)::float8 AS wall_seconds
      FROM runs WHERE campaign_id = $1 ORDER BY campaign_slot`,
     [campaignId],

@@ -10,6 +10,7 @@ export interface ExperimentRow {
   attempt: number;
   task_id: string;
   code_hash: string;
+  task_fingerprint: string | null;
   seed: number;
   status: 'running' | ExecutionResult['status'];
   exit_code: number | null;
@@ -42,16 +43,19 @@ export async function startExperiment(
     role: ExperimentRow['role'];
     attempt: number;
     taskId: string;
+    /** The prepared task's fingerprint (tasks/library.ts): what a cached baseline must match. */
+    taskFingerprint?: string;
     codeHash: string;
     seed: number;
   },
 ): Promise<ExperimentRow> {
   const { rows } = await db.query<ExperimentRow>(
-    `INSERT INTO experiments (id, run_id, exec_key, role, attempt, task_id, code_hash, seed, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running')
-     ON CONFLICT (exec_key) DO UPDATE SET code_hash = EXCLUDED.code_hash, created_at = now()
+    `INSERT INTO experiments (id, run_id, exec_key, role, attempt, task_id, code_hash, seed, status, task_fingerprint)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9)
+     ON CONFLICT (exec_key) DO UPDATE SET code_hash = EXCLUDED.code_hash, task_fingerprint = EXCLUDED.task_fingerprint,
+       created_at = now()
      RETURNING *`,
-    [randomUUID(), e.runId, e.key, e.role, e.attempt, e.taskId, e.codeHash, e.seed],
+    [randomUUID(), e.runId, e.key, e.role, e.attempt, e.taskId, e.codeHash, e.seed, e.taskFingerprint ?? null],
   );
   return rows[0]!;
 }
@@ -80,16 +84,21 @@ export async function finishExperiment(db: Queryable, id: string, r: ExecutionRe
   return rows[0]!;
 }
 
+/**
+ * A finished baseline of the same task, fingerprint (data, scripts, task.json, environment), code and seed, from
+ * any run: anything that could change its number changes the key, so a cached baseline cannot go stale.
+ */
 export async function cachedBaseline(
   db: Queryable,
-  taskId: string,
+  task: { id: string; fingerprint: string },
   codeHash: string,
   seed: number,
 ): Promise<ExperimentRow | undefined> {
   const { rows } = await db.query<ExperimentRow>(
-    `SELECT * FROM experiments WHERE role = 'baseline' AND status = 'succeeded' AND task_id = $1 AND code_hash = $2 AND seed = $3
+    `SELECT * FROM experiments WHERE role = 'baseline' AND status = 'succeeded' AND task_id = $1
+       AND task_fingerprint = $2 AND code_hash = $3 AND seed = $4
      ORDER BY created_at LIMIT 1`,
-    [taskId, codeHash, seed],
+    [task.id, task.fingerprint, codeHash, seed],
   );
   return rows[0];
 }

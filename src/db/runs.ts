@@ -29,6 +29,7 @@ export interface RunRow {
   retrieval: Retrieval | null;
   selected_idea_id: string | null;
   error: string | null;
+  error_type: string | null;
   task_id: string | null;
   until: RunUntil;
   result: RunResult | null;
@@ -134,6 +135,8 @@ export interface StatusChange {
   round: number;
   selectedIdeaId: string | null;
   error: string | null;
+  /** The failure's type, for benchmark accounting (domain/run-end.ts). */
+  errorType: string | null;
   /** Events of the transition, in order; written in the same statement as the status. */
   events: Array<{ type: 'status' | 'decision'; data: object }>;
   /** Tells the run's campaign, if it has one, in the same statement. */
@@ -147,7 +150,7 @@ export interface StatusChange {
 export async function recordStatusChange(db: Queryable, id: string, change: StatusChange): Promise<void> {
   const { rows } = await db.query<{ n: number }>(
     `WITH up AS (
-       UPDATE runs SET status = $2, round = $3, selected_idea_id = $4, error = $5, updated_at = now()
+       UPDATE runs SET status = $2, round = $3, selected_idea_id = $4, error = $5, error_type = $9, updated_at = now()
        WHERE id = $1 RETURNING id, campaign_id
      ), ev AS (
        INSERT INTO run_events (run_id, type, data)
@@ -167,6 +170,7 @@ export async function recordStatusChange(db: Queryable, id: string, change: Stat
       change.events.map((e) => e.type),
       change.events.map((e) => pgJson(e.data)),
       pgJson({ runId: id, ...change.progress }),
+      change.errorType,
     ],
   );
   if (rows[0]!.n === 0) throw new Error(`run ${id} does not exist`);

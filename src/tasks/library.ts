@@ -208,6 +208,11 @@ export interface PreparedTask {
   envHash: string;
   /** The task's own interpreter when it declares requirements; else undefined (the service's venv). */
   python?: string;
+  /**
+   * Everything but the code that can change a baseline's number: the task folder as shipped (data, eval.py and
+   * every script, task.json, requirements) and the environment that runs it. Baselines are cached under it.
+   */
+  fingerprint: string;
 }
 
 /**
@@ -223,11 +228,17 @@ export async function prepareTask(
   envsRoot = path.join(path.dirname(preparedRoot), 'envs'),
   isolate?: Isolate,
 ): Promise<PreparedTask> {
-  const own = task.envRequirements
-    ? (await ensureTaskEnv(task.envRequirements, envsRoot, basePython, findUv(basePython))).python
+  const env = task.envRequirements
+    ? await ensureTaskEnv(task.envRequirements, envsRoot, basePython, findUv(basePython))
     : undefined;
+  const own = env?.python;
   const python = own ?? basePython;
-  const key = `${task.id}-${hashTree(task.dir).slice(0, 16)}`;
+  const taskHash = hashTree(task.dir);
+  const key = `${task.id}-${taskHash.slice(0, 16)}`;
+  // The task's own environment is named by its requirements and base interpreter; the service's by its path.
+  const fingerprint = createHash('sha256')
+    .update(`${taskHash}\n${env ? `env:${env.hash}` : `service:${basePython}`}`)
+    .digest('hex');
   const root = path.join(preparedRoot, key);
   if (!fs.existsSync(path.join(root, 'prepared'))) {
     fs.mkdirSync(preparedRoot, { recursive: true });
@@ -269,5 +280,6 @@ export async function prepareTask(
     readOnlyPatterns,
     envHash,
     ...(own ? { python: own } : {}),
+    fingerprint,
   };
 }

@@ -1,6 +1,6 @@
 // A benchmark's result table as Markdown and its chart as SVG (drawn here: a bar per task with its Wilson
 // interval, every label horizontal). Task ids come from folder names and are escaped like any text.
-import type { TaskResult } from '../domain/benchmark';
+import type { OverallResult, TaskResult } from '../domain/benchmark';
 
 export interface BenchmarkSummary {
   id: string;
@@ -8,7 +8,7 @@ export interface BenchmarkSummary {
   status: string;
   profile: string;
   runsPerTask: number;
-  results: { tasks: TaskResult[]; overall: TaskResult & { meanTaskSuccessRate: number | null } };
+  results: { tasks: TaskResult[]; overall: OverallResult };
 }
 
 const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(0)}%`);
@@ -16,31 +16,48 @@ const interval = (i: [number, number] | null) => (i ? `[${pct(i[0])}, ${pct(i[1]
 const signed = (v: number | null) => (v === null ? '–' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}%`);
 const cell = (s: string) => s.replace(/[|\n]/g, ' ');
 
+function ends(t: TaskResult): string {
+  const shown = Object.entries(t.ends).filter(([, n]) => n > 0);
+  return shown.map(([k, n]) => `${k} ${n}`).join(', ') || '–';
+}
+
 function row(t: TaskResult): string {
   const verdicts = Object.entries(t.verdicts)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-  return `| ${cell(t.task)} | ${t.runs} | ${t.successes} | ${pct(t.successRate)} ${interval(t.successInterval)} | ${signed(
-    t.meanImprovement,
-  )} | ${cell(verdicts) || '–'} | $${t.costUsd.toFixed(4)} | ${t.meanWallSeconds === null ? '–' : `${t.meanWallSeconds.toFixed(0)} s`} |`;
+  const improvement =
+    `${signed(t.medianImprovement)} / ${signed(t.meanImprovement)}` +
+    (t.nearZeroBaselines ? ` (${t.nearZeroBaselines} near-zero baseline(s) left out)` : '');
+  const all = `${pct(t.allRuns.successRate)} ${interval(t.allRuns.successInterval)} of ${t.allRuns.runs}`;
+  return (
+    `| ${cell(t.task)} | ${t.runs} | ${t.successes} | ${pct(t.successRate)} ${interval(t.successInterval)} | ${all} | ` +
+    `${ends(t)} | ${improvement} | ${cell(verdicts) || '–'} | $${t.costUsd.toFixed(4)} | ` +
+    `${t.meanWallSeconds === null ? '–' : `${t.meanWallSeconds.toFixed(0)} s`} |`
+  );
 }
 
 export function renderBenchmarkMarkdown(b: BenchmarkSummary): string {
+  const o = b.results.overall;
   return [
     `# Benchmark: ${b.name}`,
     '',
     `Benchmark \`${b.id}\` · ${b.status} · profile \`${b.profile}\` · ${b.runsPerTask} run(s) per task`,
     '',
     'A run succeeds when its final candidate improves on the measured baseline by more than 10% in the ' +
-      "task's direction (MLAgentBench's rule); the rate comes with a Wilson 95% interval. Mean improvement is " +
-      'relative to the baseline (positive is better); verdicts are the seed-validated ones.',
+      "task's direction (MLAgentBench's rule). As upstream, the success rate divides by the runs whose outcome " +
+      "is the agent's (a measured candidate, or the agent's own failure); runs stopped by an outage, a budget or " +
+      'a person are left out of it, and the rate over every ended run stands beside it. Rates come with a Wilson ' +
+      '95% interval. Improvements are relative to the baseline (positive is better), median / mean; verdicts ' +
+      'are the seed-validated ones.',
     '',
-    '| task | runs | successes | success rate [95% CI] | mean improvement | verdicts | cost | time per run |',
-    '|---|---|---|---|---|---|---|---|',
+    '| task | runs | successes | success rate [95% CI] | over all ended runs | ends | improvement (median / mean) ' +
+      '| verdicts | cost | time per run |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...b.results.tasks.map(row),
-    row({ ...b.results.overall, task: '**overall**' }),
+    row({ ...o, task: '**overall**' }),
     '',
-    `Mean of the per-task success rates: ${pct(b.results.overall.meanTaskSuccessRate)}.`,
+    `Overall: the mean of the per-task success rates, ${pct(o.successRate)} ${interval(o.successInterval)} ` +
+      `(${o.intervalMethod}); over all ended runs ${pct(o.allRuns.successRate)}.`,
     '',
   ].join('\n');
 }
@@ -58,7 +75,7 @@ export function benchmarkSvg(tasks: TaskResult[]): string {
   const x = (v: number) => left + v * plot;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<text x="10" y="20" font-size="14">Success rate per task (upstream rule, Wilson 95% interval)</text>`,
+    `<text x="10" y="20" font-size="14">Success rate per task (upstream rule and denominator, Wilson 95% interval)</text>`,
   ];
   tasks.forEach((t, i) => {
     const y = 40 + i * rowH;

@@ -2,6 +2,7 @@
 // record (the effect's interval is computed from the stored per-arm summaries, never from model text), and a
 // forest plot of every validated effect with its 95% interval, as SVG drawn here (no renderer process).
 import type { Spend } from '../domain/budget';
+import { holm } from './multiple';
 import { num } from './provenance';
 import type { ValidationRecord } from './report';
 import { tCritical95, type Summary } from './stats';
@@ -29,6 +30,13 @@ export interface ResultRow {
   /** Mean improvement of the candidate over the baseline (positive is better), with its 95% interval. */
   effect: { estimate: number; ci95: [number, number]; cohensD: number } | null;
   pValue: number | null;
+  /**
+   * p adjusted by Holm's step-down across the campaign's validated comparisons (family-wise α): a campaign
+   * tries many ideas, and one of twenty passing at 0.05 by chance is no finding.
+   */
+  pAdjusted: number | null;
+  /** The verdict once adjusted: `supported` only where the adjusted p is below α as well. */
+  adjustedVerdict: Verdict | null;
   seeds: number | null;
   cost: Spend;
 }
@@ -64,6 +72,8 @@ export function resultRow(f: CampaignRunFacts): ResultRow {
         }
       : null,
     pValue: v?.pValue ?? null,
+    pAdjusted: null,
+    adjustedVerdict: null,
     seeds: v ? v.seeds.length : null,
     cost: f.spend,
   };
@@ -72,6 +82,13 @@ export function resultRow(f: CampaignRunFacts): ResultRow {
 /** Validated rows first, best effect first; then the rest in slot order (the order given). */
 export function leaderboard(facts: CampaignRunFacts[]): ResultRow[] {
   const rows = facts.map(resultRow);
+  const tested = rows.filter((r) => r.pValue !== null);
+  const adjusted = holm(tested.map((r) => r.pValue!));
+  tested.forEach((r, i) => {
+    const alpha = facts.find((f) => f.runId === r.runId)!.validation!.alpha;
+    r.pAdjusted = adjusted[i]!;
+    r.adjustedVerdict = r.verdict === 'supported' && r.pAdjusted >= alpha ? 'inconclusive' : r.verdict;
+  });
   const validated = rows.filter((r) => r.effect).sort((a, b) => b.effect!.estimate - a.effect!.estimate);
   return [...validated, ...rows.filter((r) => !r.effect)];
 }
@@ -101,17 +118,20 @@ export function renderCampaignMarkdown(c: CampaignSummary, rows: ResultRow[]): s
     `${num(c.spend[k])}${c.budget[k] !== undefined ? ` of ${num(c.budget[k])}` : ''}`;
   out.push(`- Spend: USD ${spent('usd')}; tokens ${spent('tokens')}; GPU-hours ${spent('gpuHours')}`);
   out.push('', '## Results', '');
-  out.push('| Paper | Idea | Task | Verdict | Effect (95% CI) | p | Seeds | USD |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  out.push('| Paper | Idea | Task | Verdict | Adjusted verdict | Effect (95% CI) | p | p (Holm) | Seeds | USD |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const effect = r.effect ? `${num(r.effect.estimate)} [${num(r.effect.ci95[0])}, ${num(r.effect.ci95[1])}]` : '—';
     out.push(
       `| ${cell(r.paper.title)} | ${r.idea ? cell(r.idea.title) : '—'} | ${r.taskId ?? '—'} | ${r.verdict ?? r.status} | ` +
-        `${effect} | ${r.pValue === null ? '—' : num(r.pValue)} | ${r.seeds ?? '—'} | ${num(r.cost.usd)} |`,
+        `${r.adjustedVerdict ?? '—'} | ${effect} | ${r.pValue === null ? '—' : num(r.pValue)} | ` +
+        `${r.pAdjusted === null ? '—' : num(r.pAdjusted)} | ${r.seeds ?? '—'} | ${num(r.cost.usd)} |`,
     );
   }
   out.push('', "Effects are mean improvements of the candidate over the baseline in the metric's units (positive is");
   out.push("better), with Welch 95% intervals from the stored per-seed measurements; see each run's report.");
+  out.push('p (Holm) adjusts each p-value for every validated comparison in this campaign (Holm, family-wise);');
+  out.push('the adjusted verdict is supported only where that p is below α too. Raw p and verdict are per run.');
   return out.join('\n') + '\n';
 }
 

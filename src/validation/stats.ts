@@ -138,3 +138,30 @@ export function cohensD(a: number[], b: number[]): number {
   if (pooled === 0) return diff === 0 ? 0 : Math.sign(diff) * Infinity;
   return diff / pooled;
 }
+
+/** One-sample t-test of the mean against a fixed value (upstream's hard-coded baselines): two-sided p. */
+export function oneSampleTTest(xs: number[], mu: number): { t: number; df: number; pValue: number } {
+  const se = Math.sqrt(variance(xs) / xs.length);
+  const diff = mean(xs) - mu;
+  const df = xs.length - 1;
+  if (se === 0) return { t: diff === 0 ? 0 : Math.sign(diff) * Infinity, df, pValue: diff === 0 ? 1 : 0 };
+  const t = diff / se;
+  return { t, df, pValue: studentTwoSidedP(t, df) };
+}
+
+/**
+ * Cohen's d against a fixed value: the difference over the measured arm's own SD. Pooling with a baseline
+ * that has no spread would shrink the SD by up to √2 and inflate d.
+ */
+export function oneSampleD(xs: number[], mu: number): number {
+  const sd = Math.sqrt(variance(xs));
+  const diff = mean(xs) - mu;
+  if (sd === 0) return diff === 0 ? 0 : Math.sign(diff) * Infinity;
+  return diff / sd;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}

@@ -76,7 +76,7 @@ export async function experimentStage(
   if (baseline.status !== 'succeeded') {
     throw ApplicationFailure.nonRetryable(
       `the baseline (unmodified starter code) did not run: ${baseline.error}`,
-      ErrorType.ExperimentFailed,
+      ErrorType.BaselineFailed,
     );
   }
   for (;;) {

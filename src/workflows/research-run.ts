@@ -96,7 +96,10 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
       campaignId: input.campaign?.campaignId,
     });
 
-  const moveTo = async (status: RunStatus, extra: { error?: string; decision?: Decision } = {}): Promise<void> => {
+  const moveTo = async (
+    status: RunStatus,
+    extra: { error?: string; errorType?: string; decision?: Decision } = {},
+  ): Promise<void> => {
     const was = state.status;
     state.status = status;
     await record.recordStatus({
@@ -256,23 +259,30 @@ export async function researchRun(input: RunInput): Promise<RunSnapshot> {
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        await moveTo('cancelled');
+        // Stopped while parked for money: a budget stop, which benchmark results keep apart from a person's.
+        await moveTo('cancelled', state.status === 'awaiting_budget' ? { errorType: ErrorType.BudgetExhausted } : {});
         await notify({ kind: 'finished', status: 'cancelled' });
       });
       throw err;
     }
     if (
       err instanceof ApplicationFailure &&
-      (err.type === ErrorType.ApprovalTimedOut || err.type === ErrorType.ExperimentFailed)
+      (err.type === ErrorType.ApprovalTimedOut ||
+        err.type === ErrorType.ExperimentFailed ||
+        err.type === ErrorType.BaselineFailed)
     ) {
       state.error = err.message;
+      state.errorType = err.type ?? undefined;
     } else if (err instanceof ActivityFailure) {
       state.error = err.cause?.message ?? err.message;
+      // Why it failed, as a type benchmark results can classify: the activity's own, or the kind of failure
+      // Temporal gave up on (a timeout, a crash).
+      state.errorType = (err.cause instanceof ApplicationFailure ? err.cause.type : err.cause?.name) ?? undefined;
     } else {
       throw err; // a bug in workflow code: let the workflow task retry once the fix is deployed
     }
     log.warn('run failed', { runId: input.runId, error: state.error });
-    await moveTo('failed', { error: state.error });
+    await moveTo('failed', { error: state.error, errorType: state.errorType });
   }
   await notify({ kind: 'finished', status: state.status });
   await webhook('finished', 'run.finished');

@@ -16,6 +16,8 @@ export class RunState {
   ideas: IdeaRef[] = [];
   selectedIdeaId?: string;
   error?: string;
+  /** The failure's type (an ErrorType or Temporal's failure name), recorded for benchmark accounting. */
+  errorType?: string;
   pending?: Decision;
   step = 0;
   attempt = 0;

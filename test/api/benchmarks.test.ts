@@ -59,6 +59,12 @@ describe('benchmarks', () => {
     const tooMany = await post({ tasks: shipped, runsPerTask: 3, budget: { usd: 1 } }); // 21 runs, 20 allowed
     expect(tooMany.statusCode).toBe(400);
     expect(tooMany.json().error.message).toBe('at most 20 runs (MLR_CAMPAIGN_MAX_RUNS)');
+    // Upstream's 8 runs per task unless asked otherwise: three tasks are 24 runs, over the same limit.
+    const byDefault = await post({ tasks: shipped.slice(0, 3), budget: { usd: 1 } });
+    expect([byDefault.statusCode, byDefault.json().error.message]).toEqual([
+      400,
+      'at most 20 runs (MLR_CAMPAIGN_MAX_RUNS)',
+    ]);
     expect((await post({ tasks: ['../etc'], budget: { usd: 1 } })).statusCode).toBe(400);
     expect((await post({ tasks: [shipped[0]], budget: { usd: 1 } }, {})).statusCode).toBe(401);
     expect(
@@ -78,7 +84,13 @@ describe('benchmarks', () => {
   });
 
   it('runs the shipped tasks × 2 runs × 2 seeds from their research problems and scores them as upstream', async () => {
-    const res = await post({ tasks: shipped, runsPerTask: 2, validationSeeds: 2, budget: { usd: 100 } });
+    const res = await post({
+      tasks: shipped,
+      profile: 'copilot',
+      runsPerTask: 2,
+      validationSeeds: 4,
+      budget: { usd: 100 },
+    });
     expect(res.statusCode).toBe(201);
     const id = res.json().id;
     expect(res.json()).toMatchObject({ profile: 'copilot', tasks: shipped, runsPerTask: 2 });
@@ -121,7 +133,7 @@ describe('benchmarks', () => {
         );
         throw new Error(`run ${r.id} ${r.status}: ${r.error}; failed executions: ${JSON.stringify(rows)}`);
       }
-      expect(r.validation.seeds).toHaveLength(2);
+      expect(r.validation.seeds).toHaveLength(4);
     }
     // The unfinished task's baselines (shared between its runs) were recorded from task.json, never run.
     const fixed = await h.pool.query(
@@ -196,7 +208,13 @@ describe('benchmarks', () => {
     const complete = completedIrisStarter();
     model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: complete } });
     model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Wrote the model.' } });
-    const res = await post({ tasks: [INCOMPLETE], validationSeeds: 2, budget: { usd: 10 } });
+    const res = await post({
+      tasks: [INCOMPLETE],
+      profile: 'copilot',
+      runsPerTask: 1,
+      validationSeeds: 4,
+      budget: { usd: 10 },
+    });
     let view: Json;
     for (let i = 0; i < 600; i++) {
       view = await get(`/v1/benchmarks/${res.json().id}`);
@@ -210,7 +228,7 @@ describe('benchmarks', () => {
     expect(view.results.tasks[0]).toMatchObject({ runs: 1, successes: 1, successRate: 1 });
     // The baseline never ran: every baseline seed is the declared value, and its spread is no finding.
     expect(run.validation.runs.filter((r: Json) => r.role === 'baseline').map((r: Json) => r.metrics.accuracy)).toEqual(
-      [1 / 3, 1 / 3],
+      [1 / 3, 1 / 3, 1 / 3, 1 / 3],
     );
     // (This candidate ignores the seed and is perfect on iris: those are its findings, flagged as such.)
     const spread = run.validation.flags.filter((f: Json) => f.kind === 'zero_variance').map((f: Json) => f.message);
@@ -237,7 +255,13 @@ describe('benchmarks', () => {
     model.enqueue('edited_script', { content: JSON.stringify({ content: 'raise SystemExit(1)\n' }) });
     model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'done' } });
     const before = model.requestsFor('agent').length;
-    const res = await post({ tasks: ['breast-cancer'], profile: 'mlab', validationSeeds: 2, budget: { usd: 10 } });
+    const res = await post({
+      tasks: ['breast-cancer'],
+      profile: 'mlab',
+      runsPerTask: 1,
+      validationSeeds: 4,
+      budget: { usd: 10 },
+    });
     expect(res.statusCode).toBe(201);
     let view: Json;
     for (let i = 0; i < 600; i++) {

@@ -93,7 +93,7 @@ describe('a research campaign', () => {
       runsPerPaper: 2,
       mode: 'autonomous',
       taskId: 'breast-cancer',
-      validationSeeds: 3,
+      validationSeeds: 4,
       maxConcurrentRuns: 2,
       budget: { usd: 100 },
     });
@@ -109,7 +109,7 @@ describe('a research campaign', () => {
       expect(r.effect.ci95[0]).toBeLessThanOrEqual(r.effect.estimate);
       expect(r.effect.ci95[1]).toBeGreaterThanOrEqual(r.effect.estimate);
       expect(typeof r.pValue).toBe('number');
-      expect(r.seeds).toBe(3);
+      expect(r.seeds).toBe(4);
       expect(r.cost.usd).toBeGreaterThan(0);
     }
     expect(done.spend.usd).toBeGreaterThan(0);

@@ -35,7 +35,7 @@ beforeAll(async () => {
   h = await createHarness({
     OPENAI_BASE_URL: model.baseUrl,
     SEMANTIC_SCHOLAR_BASE_URL: scholar.baseUrl,
-    MLR_VALIDATION_SEEDS: '3',
+    MLR_VALIDATION_SEEDS: '4',
   });
   await h.startWorker();
   await h.app.listen({ port: 0, host: '127.0.0.1' });
@@ -265,7 +265,14 @@ describe('the web console', () => {
       method: 'POST',
       url: '/v1/benchmarks',
       headers: AUTH,
-      payload: { name: 'Iris check', tasks: ['iris-incomplete'], validationSeeds: 2, budget: { usd: 10 } },
+      payload: {
+        name: 'Iris check',
+        tasks: ['iris-incomplete'],
+        profile: 'copilot',
+        runsPerTask: 1,
+        validationSeeds: 4,
+        budget: { usd: 10 },
+      },
     });
     expect(created.statusCode).toBe(201);
     const id = created.json().id as string;

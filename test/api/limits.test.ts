@@ -37,6 +37,23 @@ describe('limits', () => {
     expect(res.json().error.message).toMatch(/validationSeeds must be <= 7/);
   });
 
+  it('refuses fewer seeds than the exact test needs to say yes, for runs and benchmarks, naming the minimum', async () => {
+    const run = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: AUTH,
+      payload: { paperId, validationSeeds: 3 },
+    });
+    expect([run.statusCode, run.json().error.message]).toEqual([400, 'body/validationSeeds must be >= 4']);
+    const bench = await h.app.inject({
+      method: 'POST',
+      url: '/v1/benchmarks',
+      headers: AUTH,
+      payload: { tasks: ['breast-cancer'], validationSeeds: 2, budget: { usd: 1 } },
+    });
+    expect([bench.statusCode, bench.json().error.message]).toEqual([400, 'body/validationSeeds must be >= 4']);
+  });
+
   it('refuses an executor this service has not enabled, with a 400 that says which are', async () => {
     for (const executor of ['kubernetes', 'slurm']) {
       const res = await h.app.inject({
@@ -139,6 +156,37 @@ describe('limits', () => {
     expect([another.statusCode, another.json().error.code]).toEqual([429, 'TooManyActiveRuns']);
     expect(another.json().error.message).toMatch(/your campaigns' included/);
     await h.app.inject({ method: 'POST', url: `/v1/campaigns/${id}/cancel`, headers: camp });
+  });
+
+  it("refuses feedback into a benchmark's run, and writes nothing", async () => {
+    const { rows } = await h.pool.query<{ id: string }>(
+      `SELECT id FROM runs WHERE owner = 'default' AND status = 'awaiting_approval' LIMIT 1`,
+    );
+    const id = rows[0]!.id;
+    const before = await h.pool.query('SELECT input FROM runs WHERE id = $1', [id]);
+    await h.pool.query(
+      `UPDATE runs SET status = 'implementing',
+         input = jsonb_set(input, '{benchmark}', '{"taskId": "breast-cancer", "profile": "mlab"}') WHERE id = $1`,
+      [id],
+    );
+    try {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: `/v1/runs/${id}/feedback`,
+        headers: AUTH,
+        payload: { message: 'try a random forest' },
+      });
+      expect([res.statusCode, res.json().error.code]).toEqual([409, 'BenchmarkRun']);
+      const events = await h.pool.query(`SELECT 1 FROM run_events WHERE run_id = $1 AND type = 'feedback_received'`, [
+        id,
+      ]);
+      expect(events.rowCount).toBe(0);
+    } finally {
+      await h.pool.query(`UPDATE runs SET status = 'awaiting_approval', input = $2 WHERE id = $1`, [
+        id,
+        before.rows[0].input,
+      ]);
+    }
   });
 
   it('caps feedback notes per run', async () => {

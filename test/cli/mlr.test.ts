@@ -20,7 +20,7 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   model = await startFakeModel();
-  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_VALIDATION_SEEDS: '3' });
+  h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, MLR_VALIDATION_SEEDS: '4' });
   await h.startWorker();
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
@@ -232,7 +232,7 @@ describe('mlr', () => {
     const refused = await mlr(['bench', 'start', 'no-such-task', '--usd', '1']);
     expect(refused.code).toBe(5);
     expect(refused.stderr).toContain('UnknownTask');
-    const bench = await mlr(['bench', 'start', 'breast-cancer', '--runs', '1', '--seeds', '2', '--usd', '5', '--wait']);
+    const bench = await mlr(['bench', 'start', 'breast-cancer', '--runs', '1', '--seeds', '4', '--usd', '5', '--wait']);
     expect(bench.stderr).toMatch(/✔ benchmark completed: 1 runs/);
     expect(bench.code).toBe(0);
     expect(bench.stdout).toContain('# Benchmark: breast-cancer × 1');

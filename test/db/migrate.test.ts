@@ -30,6 +30,8 @@ describe('migrations', () => {
       '009_event_order.sql',
       '010_working_state.sql',
       '011_workers.sql',
+      '012_run_error_type.sql',
+      '013_baseline_fingerprint.sql',
     ]);
   });
 
@@ -61,7 +63,7 @@ describe('migrations', () => {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
         encoding: 'utf8',
       });
-    expect(cli()).toMatch(/^applied 001_init\.sql, .*011_workers\.sql/);
+    expect(cli()).toMatch(/^applied 001_init\.sql, .*013_baseline_fingerprint\.sql/);
     expect(cli()).toMatch(/the schema is current/);
     await expect(checkSchema(fresh)).resolves.toBeUndefined();
     await fresh.end();
@@ -102,6 +104,8 @@ describe('migrations', () => {
         '009_event_order.sql',
         '010_working_state.sql',
         '011_workers.sql',
+        '012_run_error_type.sql',
+        '013_baseline_fingerprint.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

@@ -47,6 +47,7 @@ it('writes the status, its events in order and the campaign progress row togethe
     round: 1,
     selectedIdeaId: null,
     error: null,
+    errorType: null,
     events: [
       { type: 'status', data: { status: 'approved', round: 1 } },
       { type: 'decision', data: { action: 'approve', ideaId: 'i' } },
@@ -70,6 +71,7 @@ it('writes no campaign row for a run outside a campaign, and refuses a run that 
     round: 0,
     selectedIdeaId: null,
     error: null,
+    errorType: null,
     events: [{ type: 'status' as const, data: { status: 'analyzing' } }],
     progress: { status: 'analyzing' },
   };

@@ -53,6 +53,12 @@ describe('the task library', () => {
     const again = await prepareTask(task, path.join(TEST_DATA, 'mlab-prepared'), PYTHON);
     expect(again.envHash).toBe(prepared.envHash);
     expect(prepared.envHash).toBe(hashTree(prepared.envDir));
+    // The baseline cache's key: the same while nothing changes, another once the scorer does.
+    expect(again.fingerprint).toBe(prepared.fingerprint);
+    fs.appendFileSync(path.join(dir, 'scripts', 'eval.py'), '\n# scored differently now\n');
+    const changed = await prepareTask(task, path.join(TEST_DATA, 'mlab-prepared'), PYTHON);
+    expect(changed.fingerprint).not.toBe(prepared.fingerprint);
+    expect(changed.envHash).toBe(prepared.envHash);
   });
 
   it('refuses a folder that says nowhere how it is scored, and says what to add', () => {

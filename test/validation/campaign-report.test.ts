@@ -53,7 +53,27 @@ describe('the campaign leaderboard', () => {
     ]);
     expect(rows.map((r) => r.paper.title)).toEqual(['C', 'A', 'B']);
     expect(rows[0]!.effect!.estimate).toBeCloseTo(0.2, 10);
-    expect(rows[2]).toMatchObject({ verdict: null, effect: null, pValue: null, status: 'failed' });
+    expect(rows[2]).toMatchObject({ verdict: null, effect: null, pValue: null, pAdjusted: null, status: 'failed' });
+  });
+
+  it("adjusts the campaign's p-values by Holm and withdraws a support that does not survive it", () => {
+    const rows = leaderboard([
+      facts(0, 'A', [0.7, 0.71, 0.72, 0.73], [0.8, 0.81, 0.82, 0.83]),
+      facts(1, 'B', [0.7, 0.71, 0.72, 0.73], [0.9, 0.91, 0.92, 0.93]),
+      facts(2, 'C', [0.7, 0.71, 0.72, 0.73], null),
+    ]);
+    // Each alone: every candidate seed above every baseline seed, p = 2/70, supported. Two of them: Holm
+    // doubles the smallest, 4/70 ≥ 0.05, and neither survives.
+    for (const r of rows.slice(0, 2)) {
+      expect(r.pValue).toBeCloseTo(2 / 70, 12);
+      expect(r.verdict).toBe('supported');
+      expect(r.pAdjusted).toBeCloseTo(4 / 70, 12);
+      expect(r.adjustedVerdict).toBe('inconclusive');
+    }
+    expect(rows[2]).toMatchObject({ pAdjusted: null, adjustedVerdict: null });
+    // One comparison alone is its own family: nothing changes.
+    const [only] = leaderboard([facts(0, 'A', [0.7, 0.71, 0.72, 0.73], [0.8, 0.81, 0.82, 0.83])]);
+    expect([only!.pAdjusted, only!.adjustedVerdict]).toEqual([only!.pValue, 'supported']);
   });
 
   it('keeps hostile titles out of the markup and the table', () => {
@@ -75,7 +95,7 @@ describe('the campaign leaderboard', () => {
     );
     const tableRows = md.split('\n').filter((l) => l.startsWith('| <script>'));
     expect(tableRows).toHaveLength(1);
-    expect(tableRows[0]!.split('|')).toHaveLength(10); // 8 cells: the title's pipe and newline did not split it
+    expect(tableRows[0]!.split('|')).toHaveLength(12); // 10 cells: the title's pipe and newline did not split it
     expect(md).not.toMatch(/^# heading/m);
   });
 

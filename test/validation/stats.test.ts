@@ -6,9 +6,10 @@ import {
   permutationTest,
   summarise,
   tCritical95,
+  variance,
   welchTTest,
 } from '../../src/validation/stats';
-import { compare } from '../../src/validation/verdict';
+import { compare, MIN_SEEDS } from '../../src/validation/verdict';
 
 describe('statistics', () => {
   it("matches SciPy for Welch's t-test", () => {
@@ -73,5 +74,22 @@ describe('the verdict rule', () => {
     // With 3 seeds per arm the smallest possible p is 0.1: never supported, however large the gain.
     expect([c.pValue, c.verdict]).toEqual([0.1, 'inconclusive']);
     expect(c.rule).toMatch(/exact two-sided permutation test/);
+    // The rule says so, and names the minimum (runs and benchmarks refuse fewer; failed seeds can leave fewer).
+    expect(c.rule).toContain("the exact test's smallest p is 0.100, so this comparison cannot be supported");
+    expect(c.rule).toContain(`at least ${MIN_SEEDS} are needed`);
+  });
+
+  it('can say yes with the minimum of four seeds, and then says nothing about unreachability', () => {
+    expect(MIN_SEEDS).toBe(4);
+    const c = compare([1, 2, 3, 4], [5, 6, 7, 8], 'score', 'max');
+    expect([c.pValue, c.verdict]).toEqual([2 / 70, 'supported']);
+    expect(c.rule).not.toContain('cannot be supported');
+  });
+
+  it("measures the effect against a baseline without spread over the candidate's own SD", () => {
+    // A deterministic baseline: pooling it would shrink the SD by √2 and inflate d; the candidate's SD is the scale.
+    const c = compare([0.5, 0.5, 0.5, 0.5], [0.6, 0.62, 0.58, 0.6], 'accuracy', 'max');
+    expect(c.effectSize).toBeCloseTo(0.1 / Math.sqrt(variance([0.6, 0.62, 0.58, 0.6])), 10);
+    expect(c.effectSize).toBeCloseTo(6.123724356957945, 8);
   });
 });

@@ -170,6 +170,27 @@ describe('the experiment stage', () => {
     expect(steps[3].observation).toMatch(/^Error: E(NOTDIR|EXIST): the file operation failed/);
   });
 
+  it("tells the agent only its script's output and exit status, never what the scorer made of it", async () => {
+    agentSays(
+      ['write_file', { file_name: 'quiet.py', content: 'print("ran, wrote nothing")\n' }],
+      ['execute_script', { script_name: 'quiet.py' }],
+      ['write_file', { file_name: 'broken.py', content: 'raise SystemExit(3)\n' }],
+      ['execute_script', { script_name: 'broken.py' }],
+      ['final_answer', { final_answer: 'done' }],
+    );
+    const run = await experimentRun();
+    await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    const steps = (
+      await h.pool.query(
+        `SELECT observation FROM agent_steps WHERE run_id = $1 AND tool = 'execute_script' ORDER BY step`,
+        [run.id],
+      )
+    ).rows.map((r) => r.observation as string);
+    expect(steps[0]).toMatch(/^The script ran in \d+ ms \(exit status 0\)\. Output:\n[\s\S]*ran, wrote nothing/);
+    expect(steps[1]).toMatch(/^The script exited with status 3\. Output:/);
+    for (const o of steps) expect(o).not.toMatch(/missing metric|submission|eval\.py|accuracy/);
+  });
+
   it('measures the candidate from its stored snapshot, not from what earlier executions left behind', async () => {
     const starter = fs.readFileSync(path.join(ROOT, 'tasks/breast-cancer/env/train.py'), 'utf8');
     agentSays(

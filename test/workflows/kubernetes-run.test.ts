@@ -39,7 +39,7 @@ it('takes a paper to a validated report with every experiment run as a Job', asy
   model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
   model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: SCALED_TRAIN } });
   model.enqueue('agent', { tool: 'final_answer', args: { final_answer: 'Standardised the features.' } });
-  const created = await createTaskRun(h.app, paperId, { until: 'succeeded', validationSeeds: 3 });
+  const created = await createTaskRun(h.app, paperId, { until: 'succeeded', validationSeeds: 4 });
   const run = await waitForStatus(h.app, created.id, 'succeeded', 300_000);
   expect(run.validation.verdict).toBeDefined();
 
@@ -174,7 +174,7 @@ it('benchmarks a task with its own environment as Jobs: built once on the cluste
     method: 'POST',
     url: '/v1/benchmarks',
     headers: AUTH,
-    payload: { tasks: ['wine-legacy-numpy'], runsPerTask: 1, validationSeeds: 2, budget: { usd: 10 } },
+    payload: { tasks: ['wine-legacy-numpy'], runsPerTask: 1, validationSeeds: 4, budget: { usd: 10 } },
   });
   expect(res.statusCode).toBe(201);
   let view = res.json();

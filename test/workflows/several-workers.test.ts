@@ -147,7 +147,7 @@ describe('three workers, killed in turn', () => {
       ideaCount: 1,
       until: 'succeeded',
       taskId: 'breast-cancer',
-      validationSeeds: 3,
+      validationSeeds: 4,
     });
     let runner: string | undefined;
     await untilTrue(
@@ -168,7 +168,7 @@ describe('three workers, killed in turn', () => {
     await pool.kill(runner!);
     pool.spawn();
     const done = await waitForStatus(h.app, r.id, 'succeeded', 400_000);
-    expect(done.validation.seeds).toHaveLength(3);
+    expect(done.validation.seeds).toHaveLength(4);
     await expectWhole(r.id);
     model.respond('agent', () => undefined);
   }, 600_000);

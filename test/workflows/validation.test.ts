@@ -48,7 +48,7 @@ async function validatedRun(discussion?: string[]) {
     model.enqueue('report_discussion', {
       content: JSON.stringify({ interpretation: text, limitations: ['One data set only.'] }),
     });
-  const run = await createTaskRun(h.app, paperId, { until: 'succeeded', validationSeeds: 3 });
+  const run = await createTaskRun(h.app, paperId, { until: 'succeeded', validationSeeds: 4 });
   return waitForStatus(h.app, run.id, 'succeeded', 180_000);
 }
 
@@ -62,7 +62,7 @@ describe('the validation stage and the report', () => {
 
   it('re-runs baseline and candidate over the seeds and records the statistics and the verdict', async () => {
     const v = done.validation;
-    expect(v.seeds).toEqual([1, 2, 3]);
+    expect(v.seeds).toEqual([1, 2, 3, 4]);
     expect(v.runs.map((r: { role: string; seed: number }) => `${r.role}:${r.seed}`)).toEqual([
       'baseline:1',
       'candidate:1',
@@ -70,12 +70,16 @@ describe('the validation stage and the report', () => {
       'candidate:2',
       'baseline:3',
       'candidate:3',
+      'baseline:4',
+      'candidate:4',
     ]);
     expect(v.test).toBe('permutation_exact');
-    expect(v.baseline.values).toHaveLength(3);
+    expect(v.baseline.values).toHaveLength(4);
     expect(v.candidate.mean).toBeGreaterThan(v.baseline.mean);
-    // Three seeds per arm: the exact permutation test cannot go below p = 0.1.
-    expect([v.pValue, v.verdict]).toEqual([0.1, 'inconclusive']);
+    // Four seeds per arm, every candidate seed above every baseline seed: the exact test's smallest p, 2/70,
+    // below 0.05. With three (which runs accepted before) it could not go below 0.1, and nothing was ever supported.
+    expect(v.pValue).toBeCloseTo(2 / 70, 12);
+    expect(v.verdict).toBe('supported');
     expect(v.rule).toMatch(/exact two-sided permutation test/);
     const statuses = (
       await h.pool.query(
@@ -102,14 +106,14 @@ describe('the validation stage and the report', () => {
     ]) {
       expect(md.body).toContain(section);
     }
-    expect(md.body).toContain('**inconclusive**');
+    expect(md.body).toContain('**supported**');
     expect(md.body).toContain('Scaling the features made the classifier clearly better');
     expect(unmeasuredNumbers(md.body, await storedRecords(done.id))).toEqual([]);
 
     const json = (
       await h.app.inject({ method: 'GET', url: `/v1/runs/${done.id}/report?format=json`, headers: AUTH })
     ).json();
-    expect(json.validation.verdict).toBe('inconclusive');
+    expect(json.validation.verdict).toBe('supported');
     expect(json.provenance).toMatchObject({
       python: expect.stringMatching(/^3\./),
       packages: { 'scikit-learn': expect.any(String) },
@@ -136,10 +140,10 @@ describe('the validation stage and the report', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     const marks = (role: string) =>
       (svg.match(new RegExp(`<g class="mark-${role} role-mark[^"]*"[^>]*>([\\s\\S]*?)</g>`)) ?? [])[1] ?? '';
-    expect(marks('symbol').match(/<path/g)).toHaveLength(6);
+    expect(marks('symbol').match(/<path/g)).toHaveLength(8);
     expect(marks('rule').match(/<line/g)).toHaveLength(2);
     expect(marks('rect').match(/<path/g)).toHaveLength(2);
-    expect(svg).toContain('accuracy over 3 seeds');
+    expect(svg).toContain('accuracy over 4 seeds');
   });
 
   it('withholds a discussion that keeps stating numbers nobody measured', async () => {

@@ -6,6 +6,7 @@ import { benchmarkRunRows, getCampaign, listCampaigns, runCountsByStatus, type C
 import { campaignSpend, settledSpendByRun } from '../../db/ledger';
 import type { Queryable } from '../../db/types';
 import { benchmarkResults } from '../../domain/benchmark';
+import { MIN_SEEDS } from '../../validation/verdict';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { benchmarkSvg, renderBenchmarkMarkdown, type BenchmarkSummary } from '../../validation/benchmark-report';
@@ -26,6 +27,10 @@ import {
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor } from '../views';
 
+/** Upstream's protocol unless asked otherwise: its action set, and 8 runs per task (MLAgentBench ran 8). */
+const DEFAULT_PROFILE = 'mlab';
+const DEFAULT_RUNS_PER_TASK = 8;
+
 const createBody = {
   type: 'object',
   required: ['tasks', 'budget'],
@@ -39,9 +44,18 @@ const createBody = {
       uniqueItems: true,
       items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
     },
-    profile: { type: 'string', enum: ['copilot', 'mlab'], description: 'The agent profile (default copilot)' },
-    runsPerTask: { type: 'integer', minimum: 1, maximum: 100 },
-    validationSeeds: { type: 'integer', minimum: 2, maximum: 50, description: 'Seeds per arm (at least 2)' },
+    profile: {
+      type: 'string',
+      enum: ['copilot', 'mlab'],
+      description: "The agent profile (default mlab: upstream MLAgentBench's action set, comparable with its numbers)",
+    },
+    runsPerTask: { type: 'integer', minimum: 1, maximum: 100, description: 'Runs per task (default 8, as upstream)' },
+    validationSeeds: {
+      type: 'integer',
+      minimum: MIN_SEEDS,
+      maximum: 50,
+      description: `Seeds per arm (at least ${MIN_SEEDS}: with fewer the exact test could never reach p < 0.05)`,
+    },
     maxConcurrentRuns: { type: 'integer', minimum: 1, maximum: 1000 },
     executor: { type: 'string', enum: ['local', 'kubernetes'] },
     budget: budgetSchema,
@@ -57,7 +71,11 @@ const taskResultSchema = {
     successes: { type: 'integer' },
     successRate: { type: ['number', 'null'] },
     successInterval: { type: ['array', 'null'], items: { type: 'number' } },
+    allRuns: freeObject,
+    ends: freeObject,
     meanImprovement: { type: ['number', 'null'] },
+    medianImprovement: { type: ['number', 'null'] },
+    nearZeroBaselines: { type: 'integer' },
     verdicts: freeObject,
     costUsd: { type: 'number' },
     meanWallSeconds: { type: ['number', 'null'] },
@@ -84,7 +102,10 @@ const benchmarkSchema = {
       type: 'object',
       properties: {
         tasks: { type: 'array', items: taskResultSchema },
-        overall: { ...taskResultSchema, properties: { ...taskResultSchema.properties, meanTaskSuccessRate: {} } },
+        overall: {
+          ...taskResultSchema,
+          properties: { ...taskResultSchema.properties, meanTaskSuccessRate: {}, intervalMethod: { type: 'string' } },
+        },
       },
     },
     createdAt: { type: 'string' },
@@ -115,6 +136,7 @@ async function benchmarkView(db: Queryable, c: CampaignRow) {
       baseline: r.result?.baseline ?? null,
       value: r.result?.value ?? null,
       verdict: r.verdict,
+      errorType: r.error_type,
       costUsd: costs.get(r.id)?.usd ?? 0,
       wallSeconds: r.wall_seconds,
     })),
@@ -162,10 +184,10 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     async (req, reply) => {
       requireModel(config);
       const body = req.body;
-      const profile = body.profile ?? 'copilot';
+      const profile = body.profile ?? DEFAULT_PROFILE;
       requireTasks(config, body.tasks);
       checkRunOptions(config, body);
-      const runsPerTask = body.runsPerTask ?? 1;
+      const runsPerTask = body.runsPerTask ?? DEFAULT_RUNS_PER_TASK;
       const name = body.name ?? `${body.tasks.join(', ').slice(0, 150)} × ${runsPerTask}`;
       const { campaign, created, started } = await launchCampaign(
         { db, config, gateway, log: req.log },

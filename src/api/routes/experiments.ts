@@ -57,6 +57,14 @@ export const experimentRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     },
     async (req, reply) => {
       const run = await activeRun(req.params.id, req.principal);
+      // A benchmark scores the agent alone: a person's hint would make its result assisted and not comparable.
+      if (run.input?.benchmark) {
+        throw new HttpError(
+          409,
+          'BenchmarkRun',
+          "a benchmark's run takes no feedback: its score must be the agent's own (start a run from a paper instead)",
+        );
+      }
       if (!EXPERIMENT_STATUSES.includes(run.status)) {
         throw new HttpError(
           409,
