@@ -252,7 +252,8 @@ export function createValidationActivities(deps: ActivityDeps) {
           starterHash: run.starter_hash!,
           candidateHash: validation.runs.find((r) => r.role === 'candidate')!.codeHash,
           dataHash: prepared.envHash,
-          ...(await pythonVersions(deps.python)),
+          // Read from the environment that ran the task (its own, when it declares requirements), not the service's.
+          ...(await pythonVersions(prepared.python ?? deps.python, requirementNames(prepared.task.envRequirements))),
           models,
           ...usage,
           wallTimeMs: Date.now() - run.created_at.getTime(),
@@ -268,18 +269,34 @@ export function createValidationActivities(deps: ActivityDeps) {
   };
 }
 
-async function pythonVersions(python: string): Promise<{ python: string; packages: Record<string, string> }> {
+/** Package names of a task's pinned requirements (`name[extras]==version ; marker`), for provenance. */
+export function requirementNames(requirements: string | undefined): string[] {
+  if (!requirements) return [];
+  return requirements
+    .split('\n')
+    .map((l) => /^([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(l.trim())?.[1])
+    .filter((n): n is string => n !== undefined);
+}
+
+const PROVENANCE_PACKAGES = ['numpy', 'pandas', 'scikit-learn', 'scipy', 'torch'];
+
+async function pythonVersions(
+  python: string,
+  extra: string[],
+): Promise<{ python: string; packages: Record<string, string> }> {
+  const names = [...new Set([...PROVENANCE_PACKAGES, ...extra])];
   const { stdout } = await execFileP(
     python,
     [
       '-c',
-      `import json, platform
+      `import json, platform, sys
 from importlib import metadata
 pk = {}
-for n in ("numpy", "pandas", "scikit-learn"):
+for n in json.loads(sys.argv[1]):
     try: pk[n] = metadata.version(n)
     except Exception: pass
 print(json.dumps({"python": platform.python_version(), "packages": pk}))`,
+      JSON.stringify(names),
     ],
     { timeout: 30_000 },
   );

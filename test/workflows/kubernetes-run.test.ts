@@ -199,4 +199,7 @@ it('benchmarks a task with its own environment as Jobs: built once on the cluste
   const names = builds.items.map((j) => j.metadata!.name!);
   expect(names).toHaveLength(1);
   expect(world.kubelet.ran.filter((p) => p.startsWith(names[0]!))).toHaveLength(1);
+  // The report's versions are the task's environment's (its pinned NumPy 1), not the service's NumPy 2.
+  const report = await h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/report?format=json`, headers: AUTH });
+  expect(report.json().provenance.packages).toMatchObject({ numpy: '1.26.4', 'scikit-learn': '1.5.2' });
 }, 400_000);
