@@ -25,6 +25,13 @@ export interface BenchmarkRunFacts {
   wallSeconds: number;
 }
 
+/** One of upstream's known label leaks, found in a task's starter code (tasks/leaks.ts). */
+export interface LeakFlag {
+  kind: 'cifar10_test_labels' | 'ogbn_arxiv_all_labels' | 'imdb_test_labels';
+  file: string;
+  detail: string;
+}
+
 export interface RateInterval {
   rate: number | null;
   interval: [number, number] | null;
@@ -50,6 +57,8 @@ export interface TaskResult {
   verdicts: Record<string, number>;
   costUsd: number;
   meanWallSeconds: number | null;
+  /** Known label leaks in the task's starter code: a success there may be a lookup. */
+  leaks: LeakFlag[];
 }
 
 export interface OverallResult extends TaskResult {
@@ -136,6 +145,7 @@ function summarise(task: string, runs: BenchmarkRunFacts[]): TaskResult {
     verdicts,
     costUsd: runs.reduce((a, r) => a + r.costUsd, 0),
     meanWallSeconds: meanOf(ended.map((r) => r.wallSeconds)),
+    leaks: [],
   };
 }
 
@@ -162,13 +172,15 @@ export function stratifiedMean(tasks: Array<{ successes: number; runs: number }>
 export function benchmarkResults(
   taskIds: string[],
   runs: BenchmarkRunFacts[],
+  leaks: Map<string, LeakFlag[]> = new Map(),
 ): { tasks: TaskResult[]; overall: OverallResult } {
-  const tasks = taskIds.map((t) =>
-    summarise(
+  const tasks = taskIds.map((t) => ({
+    ...summarise(
       t,
       runs.filter((r) => r.taskId === t),
     ),
-  );
+    leaks: leaks.get(t) ?? [],
+  }));
   const totals = summarise('overall', runs);
   const upstream = stratifiedMean(tasks);
   const all = stratifiedMean(
@@ -185,6 +197,7 @@ export function benchmarkResults(
       successInterval: upstream.interval,
       allRuns: { runs: totals.allRuns.runs, successRate: all.rate, successInterval: all.interval },
       meanTaskSuccessRate: upstream.rate,
+      leaks: tasks.flatMap((t) => t.leaks),
       intervalMethod: 'mean of per-task rates; stratified normal interval with Agresti–Coull per-task variances',
     },
   };

@@ -59,6 +59,16 @@ export function renderBenchmarkMarkdown(b: BenchmarkSummary): string {
     `Overall: the mean of the per-task success rates, ${pct(o.successRate)} ${interval(o.successInterval)} ` +
       `(${o.intervalMethod}); over all ended runs ${pct(o.allRuns.successRate)}.`,
     '',
+    ...(o.leaks.length
+      ? [
+          "Known label leaks in tasks' starter code (a success there may be a lookup, not a better model):",
+          '',
+          ...b.results.tasks.flatMap((t) =>
+            t.leaks.map((l) => `- ${cell(t.task)}: ${l.detail} (\`${cell(l.file).replace(/`/g, "'")}\`)`),
+          ),
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 

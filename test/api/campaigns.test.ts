@@ -147,7 +147,13 @@ describe('a research campaign', () => {
     const md = await call('GET', `/v1/campaigns/${id}/report`);
     expect(md.headers['content-type']).toMatch(/text\/markdown/);
     expect(md.body).toMatch(/^# Campaign report: Scaling study/);
-    expect(md.body).toContain('| Paper | Idea | Task | Verdict | Effect (95% CI) |');
+    expect(md.body).toContain('| Paper | Idea | Task | Verdict | Adjusted verdict | Effect (95% CI) | p | p (Holm) |');
+    // Four comparisons: each p adjusted for all four (Holm), never below the raw one.
+    for (const r of done.results) expect(r.pAdjusted).toBeGreaterThanOrEqual(r.pValue);
+    expect(Math.min(...done.results.map((r: Json) => r.pAdjusted))).toBeCloseTo(
+      Math.min(1, 4 * Math.min(...done.results.map((r: Json) => r.pValue))),
+      12,
+    );
     const json = (await call('GET', `/v1/campaigns/${id}/report?format=json`)).json();
     expect(json.results).toEqual(done.results);
     const svg = await call('GET', `/v1/campaigns/${id}/report?format=svg`);

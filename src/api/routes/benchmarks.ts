@@ -5,7 +5,9 @@
 import { benchmarkRunRows, getCampaign, listCampaigns, runCountsByStatus, type CampaignRow } from '../../db/campaigns';
 import { campaignSpend, settledSpendByRun } from '../../db/ledger';
 import type { Queryable } from '../../db/types';
-import { benchmarkResults } from '../../domain/benchmark';
+import { benchmarkResults, type LeakFlag } from '../../domain/benchmark';
+import { knownLeaks } from '../../tasks/leaks';
+import { inspectTasks } from '../../tasks/library';
 import { MIN_SEEDS } from '../../validation/verdict';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
@@ -76,6 +78,7 @@ const taskResultSchema = {
     meanImprovement: { type: ['number', 'null'] },
     medianImprovement: { type: ['number', 'null'] },
     nearZeroBaselines: { type: 'integer' },
+    leaks: { type: 'array', items: freeObject },
     verdicts: freeObject,
     costUsd: { type: 'number' },
     meanWallSeconds: { type: ['number', 'null'] },
@@ -113,7 +116,17 @@ const benchmarkSchema = {
   },
 } as const;
 
-async function benchmarkView(db: Queryable, c: CampaignRow) {
+/** Known label leaks of the library's tasks, by task id (read from their starter code; bounded per task). */
+function leaksOf(tasksDir: string, ids: string[]): Map<string, LeakFlag[]> {
+  const wanted = new Set(ids);
+  return new Map(
+    inspectTasks(tasksDir)
+      .tasks.filter((t) => wanted.has(t.id))
+      .map((t) => [t.id, knownLeaks(t.dir)]),
+  );
+}
+
+async function benchmarkView(db: Queryable, c: CampaignRow, leaks: Map<string, LeakFlag[]>) {
   const taskIds = c.spec.taskIds ?? [];
   const [byStatus, spend, rows] = await Promise.all([
     runCountsByStatus(db, c.id),
@@ -140,6 +153,7 @@ async function benchmarkView(db: Queryable, c: CampaignRow) {
       costUsd: costs.get(r.id)?.usd ?? 0,
       wallSeconds: r.wall_seconds,
     })),
+    leaks,
   );
   return {
     id: c.id,
@@ -218,7 +232,7 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         },
       );
       if (!created) reply.header('idempotent-replayed', 'true');
-      const view = await benchmarkView(db, campaign);
+      const view = await benchmarkView(db, campaign, leaksOf(config.MLR_TASKS_DIR, body.tasks));
       if (!started) return reply.code(202).header('retry-after', '30').send(view);
       return reply.code(created ? 201 : 200).send(view);
     },
@@ -248,7 +262,13 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
         limit,
       });
       return {
-        items: await Promise.all(rows.map((c) => benchmarkView(db, c))),
+        items: await (async () => {
+          const leaks = leaksOf(
+            config.MLR_TASKS_DIR,
+            rows.flatMap((c) => c.spec.taskIds ?? []),
+          );
+          return Promise.all(rows.map((c) => benchmarkView(db, c, leaks)));
+        })(),
         nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!) : null,
       };
     },
@@ -257,14 +277,18 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
   app.get(
     '/v1/benchmarks/:id',
     { schema: { params: uuidParam, response: { 200: benchmarkSchema, ...errorResponses } } },
-    async (req) => benchmarkView(db, await loadOr404(req.params.id, req.principal)),
+    async (req) => {
+      const c = await loadOr404(req.params.id, req.principal);
+      return benchmarkView(db, c, leaksOf(config.MLR_TASKS_DIR, c.spec.taskIds ?? []));
+    },
   );
 
   app.get(
     '/v1/benchmarks/:id/report',
     { schema: reportSchema('The result table: Markdown (default), JSON, HTML, or the success-rate chart as SVG') },
     async (req, reply) => {
-      const view = await benchmarkView(db, await loadOr404(req.params.id, req.principal));
+      const c = await loadOr404(req.params.id, req.principal);
+      const view = await benchmarkView(db, c, leaksOf(config.MLR_TASKS_DIR, c.spec.taskIds ?? []));
       const summary: BenchmarkSummary = view;
       return sendReport({ format: req.query.format, accept: req.headers.accept }, reply, {
         title: `Benchmark: ${view.name}`,
