@@ -34,6 +34,23 @@ const fsErrorMessage = (err: NodeJS.ErrnoException): string =>
 export function createAgentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
   const { context, live, commit, execute } = createRunContext(deps);
+
+  /** Why a final answer's entry point cannot be measured, or undefined when it can (or names none). */
+  async function entryPointProblem(runId: string, args: { entry_point?: string | null }): Promise<string | undefined> {
+    const entry = args.entry_point;
+    if (entry === undefined || entry === null || entry === 'train.py') return undefined;
+    if (!/^[\w./-]{1,200}\.py$/.test(entry) || entry.split('/').includes('..')) {
+      return `entry_point must name a Python script in the workspace (like train.py), not ${JSON.stringify(entry.slice(0, 200))}`;
+    }
+    const { ws } = await live(runId);
+    try {
+      ws.readFile(entry); // the workspace's own path and existence checks
+    } catch (err) {
+      if (!(err instanceof ActionError) && !isFsError(err)) throw err;
+      return `entry_point ${entry} cannot be measured: it is not a file in the workspace; the final answer was not accepted`;
+    }
+    return undefined;
+  }
   const meter = createMeter(deps);
 
   /**
@@ -288,7 +305,18 @@ export function createAgentActivities(deps: ActivityDeps) {
         });
         return { tool: call.name };
       }
-      await insertStep(db, { runId, step, tool: call.name, args: parsed.data, toolCallId: call.id });
+      const refused =
+        call.name === 'final_answer'
+          ? await entryPointProblem(runId, parsed.data as { entry_point?: string | null })
+          : undefined;
+      await insertStep(db, {
+        runId,
+        step,
+        tool: call.name,
+        args: parsed.data,
+        toolCallId: call.id,
+        ...(refused ? { observation: `Error: ${refused}`, error: refused } : {}),
+      });
       return { tool: call.name };
     },
 
@@ -296,7 +324,8 @@ export function createAgentActivities(deps: ActivityDeps) {
       const row = await getStep(db, runId, step);
       if (!row)
         throw ApplicationFailure.nonRetryable(`step ${step} of run ${runId} was never chosen`, ErrorType.NotFound);
-      const final = row.tool === 'final_answer';
+      // A final answer refused for its arguments (an unreadable entry point) is not final: the agent reads why.
+      const final = row.tool === 'final_answer' && row.error === null;
       if (row.observation !== null) return { tool: row.tool, final };
       const { prepared, ws } = await live(runId);
       let observation: string;

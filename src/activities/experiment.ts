@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { finalEntryPoint } from '../db/agent';
 import { appendEvent } from '../db/events';
 import {
   cachedBaseline,
@@ -152,6 +153,7 @@ export function createRunContext(deps: ActivityDeps) {
         taskFingerprint: e.prepared.fingerprint,
         codeHash: e.codeHash,
         seed,
+        script: e.script ?? 'train.py',
       });
     const fixed = e.prepared.task.baseline;
     if (e.role === 'baseline' && fixed !== undefined) {
@@ -393,7 +395,9 @@ export function createExperimentActivities(deps: ActivityDeps) {
       const { run, prepared, ws } = await live(runId);
       const codeHash = await storeSnapshot(db, deps.store, runId, ws);
       const key = `${runId}:candidate:${attempt}`;
-      const row = await execute({ key, role: 'candidate', run, attempt, prepared, codeHash });
+      // The script the agent named in its final answer (its work may live in train_v2.py), else train.py.
+      const script = (await finalEntryPoint(db, runId)) ?? 'train.py';
+      const row = await execute({ key, role: 'candidate', run, attempt, prepared, codeHash, script });
       await appendEvent(db, runId, 'experiment', {
         role: 'candidate',
         id: row.id,

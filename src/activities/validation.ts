@@ -79,7 +79,9 @@ export function createValidationActivities(deps: ActivityDeps) {
       if (done && done.status !== 'running') return { id: done.id, status: done.status };
       // Each execution runs its own fresh copy of the snapshot that was measured (the executor makes it),
       // so parallel seeds never share output files and nothing from the live workspace counts.
-      const row = await execute({ key, role, run, attempt: 0, prepared, codeHash, seed });
+      // The candidate runs the script it was measured with (the agent's named entry point); the baseline, train.py.
+      const script = role === 'candidate' ? (candidate!.script ?? 'train.py') : 'train.py';
+      const row = await execute({ key, role, run, attempt: 0, prepared, codeHash, seed, script });
       return { id: row.id, status: row.status };
     },
 

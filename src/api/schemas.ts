@@ -86,6 +86,10 @@ export const experimentSchema = {
     attempt: { type: 'integer' },
     codeHash: { type: 'string' },
     seed: { type: 'integer' },
+    script: {
+      type: ['string', 'null'],
+      description: 'The script it ran (a candidate: the entry point its agent named)',
+    },
     status: { type: 'string' },
     exitCode: { type: ['integer', 'null'] },
     durationMs: { type: ['integer', 'null'] },

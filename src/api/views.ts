@@ -50,6 +50,7 @@ export const experimentView = (e: ExperimentRow) => ({
   attempt: e.attempt,
   codeHash: e.code_hash,
   seed: e.seed,
+  script: e.script,
   status: e.status,
   exitCode: e.exit_code,
   durationMs: e.duration_ms,

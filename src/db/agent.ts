@@ -31,6 +31,19 @@ export async function stepsForRun(db: Queryable, runId: string): Promise<AgentSt
   return rows;
 }
 
+/**
+ * The script the agent named to measure its candidate: the entry point of its accepted final answer, if any
+ * (a final answer refused for its arguments carries an error and names nothing).
+ */
+export async function finalEntryPoint(db: Queryable, runId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ entry: string | null }>(
+    `SELECT args->>'entry_point' AS entry FROM agent_steps
+     WHERE run_id = $1 AND tool = 'final_answer' AND error IS NULL ORDER BY step DESC LIMIT 1`,
+    [runId],
+  );
+  return rows[0]?.entry ?? undefined;
+}
+
 /** Inserts the step once; a retried activity keeps the first answer. */
 export async function insertStep(
   db: Queryable,

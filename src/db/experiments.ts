@@ -11,6 +11,7 @@ export interface ExperimentRow {
   task_id: string;
   code_hash: string;
   task_fingerprint: string | null;
+  script: string | null;
   seed: number;
   status: 'running' | ExecutionResult['status'];
   exit_code: number | null;
@@ -47,15 +48,29 @@ export async function startExperiment(
     taskFingerprint?: string;
     codeHash: string;
     seed: number;
+    /** The script it runs (train.py, or the entry point the agent named). */
+    script?: string;
   },
 ): Promise<ExperimentRow> {
   const { rows } = await db.query<ExperimentRow>(
-    `INSERT INTO experiments (id, run_id, exec_key, role, attempt, task_id, code_hash, seed, status, task_fingerprint)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9)
+    `INSERT INTO experiments (id, run_id, exec_key, role, attempt, task_id, code_hash, seed, status, task_fingerprint,
+       script)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9, $10)
      ON CONFLICT (exec_key) DO UPDATE SET code_hash = EXCLUDED.code_hash, task_fingerprint = EXCLUDED.task_fingerprint,
-       created_at = now()
+       script = EXCLUDED.script, created_at = now()
      RETURNING *`,
-    [randomUUID(), e.runId, e.key, e.role, e.attempt, e.taskId, e.codeHash, e.seed, e.taskFingerprint ?? null],
+    [
+      randomUUID(),
+      e.runId,
+      e.key,
+      e.role,
+      e.attempt,
+      e.taskId,
+      e.codeHash,
+      e.seed,
+      e.taskFingerprint ?? null,
+      e.script ?? null,
+    ],
   );
   return rows[0]!;
 }

@@ -20,8 +20,16 @@ export const toolArgs = {
   understand_file: z.object({ file_name: str, things_to_look_for: str }),
   edit_script: z.object({ script_name: str, edit_instruction: str, save_name: str }),
   reflection: z.object({ things_to_reflect_on: str }),
-  final_answer: z.object({ final_answer: str }),
+  final_answer: z.object({ final_answer: str, entry_point: z.string().nullish() }),
 } as const;
+
+/**
+ * What the model is shown where it differs from what is accepted: strict function calling wants every property
+ * required, so an optional one is required-but-nullable there, while an answer that leaves it out is accepted.
+ */
+const shownArgs: Partial<Record<keyof typeof toolArgs, z.ZodType>> = {
+  final_answer: z.object({ final_answer: str, entry_point: z.string().nullable() }),
+};
 
 export type ToolName = keyof typeof toolArgs;
 export const TOOL_NAMES = Object.keys(toolArgs) as ToolName[];
@@ -38,7 +46,9 @@ const descriptions: Record<ToolName, string> = {
   understand_file: 'Have a model read a file and describe what you ask about.',
   edit_script: 'Have a model rewrite a script by your instruction and save it under save_name; returns the diff.',
   reflection: 'Have a model reflect on the research so far.',
-  final_answer: 'Finish: the candidate code in the workspace is ready to be measured. Summarise what you changed.',
+  final_answer:
+    'Finish: the candidate code in the workspace is ready to be measured. Summarise what you changed, and name in ' +
+    'entry_point the script the harness runs to measure it (null: train.py).',
 };
 
 export interface ToolDefinition {
@@ -50,7 +60,7 @@ export interface ToolDefinition {
 export const TOOLS: ToolDefinition[] = TOOL_NAMES.map((name) => ({
   name,
   description: descriptions[name],
-  parameters: toStrictJsonSchema(toolArgs[name]),
+  parameters: toStrictJsonSchema(shownArgs[name] ?? toolArgs[name]),
 }));
 
 /** Tools that change no file and run nothing: they still count as steps, as the model chose them. */

@@ -32,6 +32,7 @@ describe('migrations', () => {
       '011_workers.sql',
       '012_run_error_type.sql',
       '013_baseline_fingerprint.sql',
+      '014_experiment_script.sql',
     ]);
   });
 
@@ -63,7 +64,7 @@ describe('migrations', () => {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
         encoding: 'utf8',
       });
-    expect(cli()).toMatch(/^applied 001_init\.sql, .*013_baseline_fingerprint\.sql/);
+    expect(cli()).toMatch(/^applied 001_init\.sql, .*014_experiment_script\.sql/);
     expect(cli()).toMatch(/the schema is current/);
     await expect(checkSchema(fresh)).resolves.toBeUndefined();
     await fresh.end();
@@ -106,6 +107,7 @@ describe('migrations', () => {
         '011_workers.sql',
         '012_run_error_type.sql',
         '013_baseline_fingerprint.sql',
+        '014_experiment_script.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

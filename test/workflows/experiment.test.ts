@@ -191,6 +191,27 @@ describe('the experiment stage', () => {
     for (const o of steps) expect(o).not.toMatch(/missing metric|submission|eval\.py|accuracy/);
   });
 
+  it('measures the entry point the agent names in its final answer, and refuses one that is not there', async () => {
+    agentSays(
+      ['write_file', { file_name: 'train_v2.py', content: SCALED_TRAIN }],
+      ['final_answer', { final_answer: 'The scaled model is in train_v2.py.', entry_point: 'train_v3.py' }],
+      ['final_answer', { final_answer: 'The scaled model is in train_v2.py.', entry_point: 'train_v2.py' }],
+    );
+    const run = await experimentRun();
+    const done = await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    const steps = (
+      await h.pool.query('SELECT tool, observation FROM agent_steps WHERE run_id = $1 ORDER BY step', [run.id])
+    ).rows;
+    // The first final answer named a script that does not exist: refused, and the run went on.
+    expect(steps.map((s) => s.tool)).toEqual(['write_file', 'final_answer', 'final_answer']);
+    expect(steps[1].observation).toMatch(/entry_point train_v3.py cannot be measured/);
+    const candidate = done.experiments.find((e: { role: string }) => e.role === 'candidate');
+    const baseline = done.experiments.find((e: { role: string }) => e.role === 'baseline');
+    expect([baseline.script, candidate.script]).toEqual(['train.py', 'train_v2.py']);
+    // train.py is still the starter: the measured gain is train_v2.py's own.
+    expect(done.result.value).toBeGreaterThan(done.result.baseline);
+  });
+
   it('measures the candidate from its stored snapshot, not from what earlier executions left behind', async () => {
     const starter = fs.readFileSync(path.join(ROOT, 'tasks/breast-cancer/env/train.py'), 'utf8');
     agentSays(
