@@ -1,7 +1,7 @@
 // The frame: sign-in gate, navigation with the approval inbox's badge (kept live by the stream of every
 // status change of the person's runs), and the page the hash names.
 import { useEffect, useState } from 'preact/hooks';
-import { auth, follow, getJson, type StreamEvent } from './api';
+import { auth, follow, getJson } from './api';
 import { CampaignPage, CampaignsPage } from './pages/campaigns';
 import { InboxPage } from './pages/inbox';
 import { PaperPage, PapersPage } from './pages/papers';
@@ -9,14 +9,7 @@ import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
 import { SignIn } from './pages/signin';
 import { useRoute } from './router';
-
-/** Status events of every run of mine, re-broadcast to whichever page wants them. */
-const bus = new EventTarget();
-export function onRunStatus(handler: (e: StreamEvent) => void): () => void {
-  const listener = (ev: Event) => handler((ev as CustomEvent<StreamEvent>).detail);
-  bus.addEventListener('status', listener);
-  return () => bus.removeEventListener('status', listener);
-}
+import { publishRunStatus } from './run-status';
 
 function useInboxCount(signedIn: boolean): number | undefined {
   const [count, setCount] = useState<number>();
@@ -37,7 +30,7 @@ function useInboxCount(signedIn: boolean): number | undefined {
     void follow(
       '/v1/events',
       (e) => {
-        bus.dispatchEvent(new CustomEvent('status', { detail: e }));
+        publishRunStatus(e);
         refresh();
       },
       ctrl.signal,

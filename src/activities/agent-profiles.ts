@@ -16,6 +16,8 @@ export interface ProfileSpec {
   fullSteps: number;
   /** Observations longer than this (characters) are shown summarised by a model; null: shown bounded. */
   summariseAbove: number | null;
+  /** Executions of the starter whose mean is the run's baseline (upstream averages its baseline runs). */
+  baselineRuns: number;
   system(task: Task): string;
 }
 
@@ -49,9 +51,17 @@ export const PROFILES: Record<AgentProfile, ProfileSpec> = {
     tools: TOOL_NAMES,
     fullSteps: FULL_STEPS,
     summariseAbove: null,
+    baselineRuns: 1,
     system: agentSystemPrompt,
   },
-  mlab: { name: 'mlab', tools: MLAB_TOOLS, fullSteps: 3, summariseAbove: 5000, system: mlabSystem },
+  mlab: {
+    name: 'mlab',
+    tools: MLAB_TOOLS,
+    fullSteps: 3,
+    summariseAbove: 5000,
+    baselineRuns: 3,
+    system: mlabSystem,
+  },
 };
 
 export const profileOf = (input: { benchmark?: { profile: AgentProfile } } | null | undefined): ProfileSpec =>

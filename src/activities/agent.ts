@@ -17,10 +17,10 @@ import type { ToolCall } from '../clients/llm';
 import { agentMessages, agentTaskMessage, bound } from './agent-prompts';
 import { createRunContext, selectedIdea, storeSnapshot } from './experiment';
 import { withHeartbeat } from './heartbeat';
-import { createMeter } from './ledger';
+import { costUsd, createMeter } from './ledger';
 import { recordFailedCall } from './model-calls';
 import type { ActivityDeps } from './deps';
-import { costUsd, structuredCall } from './structured';
+import { structuredCall } from './structured';
 import { patchesOffLoop } from '../experiments/diff';
 
 // Duck-typed, not `instanceof Error`: errors from Node's fs may come from another realm (a test's VM).

@@ -11,7 +11,7 @@ import { defaultRunBudget } from '../config';
 import { ErrorType } from '../errors';
 import { campaignRunInput, type CampaignStatus } from '../workflows/campaign-definitions';
 import { isFinished, type ChildNote, type IdeaRef } from '../workflows/definitions';
-import type { WebhookRequest } from '../workflows/webhook';
+import type { WebhookRequest } from '../workflows/definitions';
 import type { ActivityDeps } from './deps';
 import { webhookPayload } from './webhook-payload';
 

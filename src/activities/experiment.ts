@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { finalEntryPoint } from '../db/agent';
+import { profileOf } from './agent-profiles';
 import { appendEvent } from '../db/events';
 import {
   cachedBaseline,
@@ -39,7 +40,6 @@ import type { RunResult } from '../domain/run';
 export type { RunResult };
 import { structuredCall } from './structured';
 import { abortModeOfActivity, cancelledByWorkflow, heartbeatWith, withHeartbeat } from './heartbeat';
-import { createValidationActivities } from './validation';
 import type { Queryable } from '../db/types';
 import { patchesOffLoop, type FilePair } from '../experiments/diff';
 
@@ -56,10 +56,12 @@ export interface ExperimentSummary {
 export function computeResult(
   metric: string,
   direction: 'max' | 'min',
-  baseline: ExperimentRow,
+  baselines: ExperimentRow[],
   candidate: ExperimentRow,
+  fixed = false,
 ): RunResult {
-  const b = Number(baseline.metrics![metric]);
+  // The mean of the baseline executions: one noisy draw of the starter would be every run's yardstick.
+  const b = baselines.reduce((a, r) => a + Number(r.metrics![metric]), 0) / baselines.length;
   const v = Number(candidate.metrics![metric]);
   const improvement = direction === 'max' ? v - b : b - v;
   return {
@@ -69,8 +71,11 @@ export function computeResult(
     value: v,
     improvement,
     relativeImprovement: b !== 0 ? improvement / Math.abs(b) : null,
-    baselineExperimentId: baseline.id,
+    baselineExperimentId: baselines[0]!.id,
     candidateExperimentId: candidate.id,
+    baselineOf: fixed
+      ? { kind: 'fixed' }
+      : { kind: 'measured', executions: baselines.length, experimentIds: baselines.map((r) => r.id) },
   };
 }
 
@@ -316,9 +321,42 @@ export function createExperimentActivities(deps: ActivityDeps) {
   const { context, live, execute } = createRunContext(deps);
   const seed = config.MLR_EXPERIMENT_SEED;
 
-  return {
-    ...createValidationActivities(deps),
+  /** The seeds of a run's baseline executions: the profile's count from MLR_EXPERIMENT_SEED; one when fixed. */
+  const baselineSeeds = (run: RunRow, prepared: PreparedTask): number[] => {
+    const n = prepared.task.baseline !== undefined ? 1 : profileOf(run.input).baselineRuns;
+    return Array.from({ length: n }, (_, i) => seed + i);
+  };
+  const baselineKey = (run: RunRow, s: number) => `${run.id}:baseline:${run.starter_hash!}:${s}`;
+  const fingerprinted = (prepared: PreparedTask) => ({ id: prepared.task.id, fingerprint: prepared.fingerprint });
 
+  /** A finished baseline at this seed: this run's own, or another run's cached one. */
+  async function findBaseline(run: RunRow, prepared: PreparedTask, s: number): Promise<ExperimentRow | undefined> {
+    const own = await experimentByKey(db, baselineKey(run, s));
+    return own?.status === 'succeeded' ? own : cachedBaseline(db, fingerprinted(prepared), run.starter_hash!, s);
+  }
+
+  /** The baseline at this seed, from the cache or measured now (keyed per run: one in progress is never shared). */
+  async function baselineAt(
+    run: RunRow,
+    prepared: PreparedTask,
+    s: number,
+  ): Promise<{ row: ExperimentRow; cached: boolean }> {
+    const cached = await cachedBaseline(db, fingerprinted(prepared), run.starter_hash!, s);
+    if (cached) return { row: cached, cached: cached.run_id !== run.id };
+    const row = await execute({
+      key: baselineKey(run, s),
+      role: 'baseline',
+      run,
+      attempt: 0,
+      prepared,
+      codeHash: run.starter_hash!,
+      seed: s,
+    });
+    await appendEvent(db, run.id, 'experiment', { role: 'baseline', id: row.id, status: row.status, seed: s });
+    return { row, cached: false };
+  }
+
+  return {
     /** The approved idea's plan matched to a library task by the model, unless the request pinned one. */
     async selectTask({ runId }: { runId: string }): Promise<{ taskId: string }> {
       const run = await getRun(db, runId);
@@ -367,28 +405,20 @@ export function createExperimentActivities(deps: ActivityDeps) {
       return { starterHash };
     },
 
-    /** The unmodified starter code, cached by task, code hash and seed across runs. */
+    /**
+     * The unmodified starter code at the profile's baseline seeds (consecutive from MLR_EXPERIMENT_SEED), each
+     * cached by task fingerprint, code hash and seed across runs; the first that fails stops here.
+     */
     async runBaseline({ runId }: { runId: string }): Promise<ExperimentSummary> {
       const { run, prepared } = await context(runId);
-      const codeHash = run.starter_hash!;
-      const cached = await cachedBaseline(
-        db,
-        { id: prepared.task.id, fingerprint: prepared.fingerprint },
-        codeHash,
-        seed,
-      );
-      if (cached) return summary(cached, prepared.task.metric, cached.run_id !== runId);
-      const row = await execute({
-        // Per run: a finished baseline is shared through the cache above, one in progress is never shared.
-        key: `${runId}:baseline:${codeHash}:${seed}`,
-        role: 'baseline',
-        run,
-        attempt: 0,
-        prepared,
-        codeHash,
-      });
-      await appendEvent(db, runId, 'experiment', { role: 'baseline', id: row.id, status: row.status });
-      return summary(row, prepared.task.metric, false);
+      let first: ExperimentSummary | undefined;
+      for (const s of baselineSeeds(run, prepared)) {
+        const { row, cached } = await baselineAt(run, prepared, s);
+        const shown = summary(row, prepared.task.metric, cached);
+        first ??= shown;
+        if (row.status !== 'succeeded') return shown;
+      }
+      return first!;
     },
 
     async runCandidate({ runId, attempt }: { runId: string; attempt: number }): Promise<ExperimentSummary> {
@@ -417,13 +447,21 @@ export function createExperimentActivities(deps: ActivityDeps) {
       baselineId: string;
       candidateId: string;
     }): Promise<RunResult> {
-      const { prepared } = await context(runId);
-      const byId = new Map((await experimentsByIds(db, [baselineId, candidateId])).map((r) => [r.id, r]));
+      const { run, prepared } = await context(runId);
+      const [candidate] = await experimentsByIds(db, [candidateId]);
+      // The baseline the workflow measured against (the first seed), then the run's other baseline seeds, as
+      // measured or found cached; a run from before several existed has the one.
+      const baselines = await experimentsByIds(db, [baselineId]);
+      for (const s of baselineSeeds(run, prepared).slice(1)) {
+        const found = await findBaseline(run, prepared, s);
+        if (found?.status === 'succeeded') baselines.push(found);
+      }
       const result = computeResult(
         prepared.task.metric,
         prepared.task.direction,
-        byId.get(baselineId)!,
-        byId.get(candidateId)!,
+        baselines,
+        candidate!,
+        prepared.task.baseline !== undefined,
       );
       await patchRun(db, runId, { result });
       return result;

@@ -8,6 +8,7 @@ import { createAgentActivities } from './agent';
 import { createCampaignActivities } from './campaign';
 import type { ActivityDeps } from './deps';
 import { createExperimentActivities } from './experiment';
+import { createValidationActivities } from './validation';
 import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
 import { activityAttempt, withHeartbeat } from './heartbeat';
 import { analysisPrompt, ideationPrompt, reviewPrompt } from './prompts';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createExperimentActivities(deps),
+    ...createValidationActivities(deps),
     ...createAgentActivities(deps),
     ...createCampaignActivities(deps),
 

@@ -9,7 +9,6 @@ import { extendReservation, reserve, settle, type Reservation } from '../db/ledg
 import type { Transactional } from '../db/types';
 import { describeExhaustion, ZERO_SPEND, type Spend } from '../domain/budget';
 import { ErrorType } from '../errors';
-import { costUsd } from './structured';
 
 export interface MeterDeps {
   db: Transactional;
@@ -17,6 +16,12 @@ export interface MeterDeps {
 }
 
 const HOUR_MS = 3_600_000;
+
+/** The USD a model call costs at the configured per-million-token prices (0 for a model without a price). */
+export function costUsd(prices: Config['MLR_MODEL_PRICES'], model: string, prompt: number, completion: number): number {
+  const price = prices[model];
+  return price ? (prompt * price.prompt + completion * price.completion) / 1_000_000 : 0;
+}
 
 export function createMeter({ db, config }: MeterDeps) {
   async function reserveOrThrow(r: Reservation): Promise<void> {

@@ -9,7 +9,7 @@ import type { Transactional } from '../db/types';
 import { ErrorType } from '../errors';
 import { reaskMessage } from './prompts';
 import { toStrictJsonSchema } from '../domain/schemas';
-import { createMeter } from './ledger';
+import { costUsd, createMeter } from './ledger';
 import { recordFailedCall } from './model-calls';
 
 export interface StructuredDeps {
@@ -31,11 +31,6 @@ export interface StructuredCall<T> {
   /** Deterministic repair of a valid but inconsistent answer; what it changed is recorded, not fatal. */
   repair?: (value: T) => { value: T; repairs: string[] };
   signal?: AbortSignal;
-}
-
-export function costUsd(prices: Config['MLR_MODEL_PRICES'], model: string, prompt: number, completion: number): number {
-  const price = prices[model];
-  return price ? (prompt * price.prompt + completion * price.completion) / 1_000_000 : 0;
 }
 
 function parse<T>(content: string, call: StructuredCall<T>): { value?: T; problem?: string } {

@@ -3,17 +3,14 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { RunGateway } from '../clients/temporal';
+import type { AppDeps, RouteDeps } from './types';
 import type { Config } from '../config';
-import type { Transactional } from '../db/types';
-import type { ArtifactStore } from '../experiments/artifacts';
 import { HttpError } from '../errors';
-import type { Logger } from '../logger';
 import { defaultPdfLimits } from '../papers/ingest';
-import { createPaperIngestor, type PaperIngestor } from '../papers/ingestor';
+import { createPaperIngestor } from '../papers/ingestor';
 import type { RunTimeouts } from '../workflows/definitions';
-import { createAuthenticator, type Authenticator } from './auth/authenticator';
-import { campaignStreamSource, createEventHub, ownerStreamSource, runStreamSource, type EventHub } from './event-hub';
+import { createAuthenticator } from './auth/authenticator';
+import { campaignStreamSource, createEventHub, ownerStreamSource, runStreamSource } from './event-hub';
 import authPlugin from './plugins/auth';
 import headersPlugin from './plugins/headers';
 import errorsPlugin from './plugins/errors';
@@ -32,29 +29,7 @@ import { stepRoutes } from './routes/steps';
 import { taskRoutes } from './routes/tasks';
 import { workerRoutes } from './routes/workers';
 
-export interface AppDeps {
-  config: Config;
-  db: Transactional;
-  gateway: RunGateway;
-  /** Activity timeouts handed to every new run. */
-  runTimeouts: RunTimeouts;
-  /** Where execution logs and file blobs are kept. */
-  store: ArtifactStore;
-  /** The log of an execution still running remotely (a Kubernetes pod's), by execution key. */
-  liveLog?: (execKey: string) => Promise<string | undefined>;
-  logger?: Logger;
-  ssePollMs?: number;
-  /** Built from the config unless given (tests pass one with a short JWKS cache, for example). */
-  authenticator?: Authenticator;
-}
-
-/** What every route plugin receives: the app's dependencies plus the services the app owns. */
-export interface RouteDeps extends AppDeps {
-  ingestor: PaperIngestor;
-  hub: EventHub;
-  campaignHub: EventHub;
-  ownerHub: EventHub;
-}
+export type { AppDeps, RouteDeps } from './types';
 
 export function defaultRunTimeouts(config: Config): RunTimeouts {
   return {

@@ -31,6 +31,12 @@ export interface RunResult {
   relativeImprovement: number | null;
   baselineExperimentId: string;
   candidateExperimentId: string;
+  /**
+   * How the baseline was had: the mean of `executions` executions of the starter at consecutive seeds (the
+   * profile says how many: 3 for mlab, as upstream averages its baseline runs), or the number the task declares.
+   * Absent on results from before it was recorded (one execution).
+   */
+  baselineOf?: { kind: 'measured'; executions: number; experimentIds: string[] } | { kind: 'fixed' };
 }
 
 /** A related paper found by retrieval (runs.related_work). */

@@ -48,7 +48,8 @@ export function renderBenchmarkMarkdown(b: BenchmarkSummary): string {
       "is the agent's (a measured candidate, or the agent's own failure); runs stopped by an outage, a budget or " +
       'a person are left out of it, and the rate over every ended run stands beside it. Rates come with a Wilson ' +
       '95% interval. Improvements are relative to the baseline (positive is better), median / mean; verdicts ' +
-      'are the seed-validated ones.',
+      "are the seed-validated ones. Each run's baseline is the mean of its profile's executions of the starter " +
+      "(mlab: 3 seeds; copilot: 1) or the number the task declares; each run's result says which (baselineOf).",
     '',
     '| task | runs | successes | success rate [95% CI] | over all ended runs | ends | improvement (median / mean) ' +
       '| verdicts | cost | time per run |',

@@ -136,3 +136,14 @@ export const slotSignal = defineSignal('slot');
 export const PARKED_STATUSES: readonly RunStatus[] = ['awaiting_approval', 'awaiting_budget', 'awaiting_slot'];
 
 export const workflowIdFor = (runId: string): string => `run-${runId}`;
+
+/** A webhook to deliver (workflows/webhook.ts delivers it; activities build its payload). */
+export type WebhookEvent = 'decision.needed' | 'run.finished' | 'budget.exhausted' | 'campaign.done';
+
+export interface WebhookRequest {
+  /** Unique per event: the delivery id receivers deduplicate on, and the delivery workflow's id. */
+  id: string;
+  event: WebhookEvent;
+  runId?: string;
+  campaignId?: string;
+}

@@ -2,15 +2,8 @@ import { ParentClosePolicy, log, proxyActivities, startChild } from '@temporalio
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 
-export type WebhookEvent = 'decision.needed' | 'run.finished' | 'budget.exhausted' | 'campaign.done';
-
-export interface WebhookRequest {
-  /** Unique per event: the delivery id receivers deduplicate on, and the delivery workflow's id. */
-  id: string;
-  event: WebhookEvent;
-  runId?: string;
-  campaignId?: string;
-}
+export type { WebhookEvent, WebhookRequest } from './definitions';
+import type { WebhookRequest } from './definitions';
 
 /**
  * One webhook delivery: an activity retried with exponential backoff, in a workflow of its own so the run or

@@ -224,6 +224,7 @@ describe('benchmarks', () => {
     const [run] = (await get(`/v1/runs?campaignId=${view.id}`)).items;
     expect(run.status).toBe('succeeded');
     expect(run.result.baseline).toBeCloseTo(1 / 3, 12);
+    expect(run.result.baselineOf).toEqual({ kind: 'fixed' });
     expect(run.result.value).toBeGreaterThan(0.8);
     expect(view.results.tasks[0]).toMatchObject({ runs: 1, successes: 1, successRate: 1 });
     // The baseline never ran: every baseline seed is the declared value, and its spread is no finding.
@@ -274,6 +275,15 @@ describe('benchmarks', () => {
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/the candidate failed 1 times/);
     expect(view.results.tasks[0]).toMatchObject({ runs: 1, successes: 0, verdicts: { none: 1 } });
+    // The agent's failure, in upstream's denominator.
+    expect(view.results.tasks[0].ends).toMatchObject({ agent: 1 });
+    // mlab's baseline is the mean of three executions of the starter, at seeds 0, 1 and 2 (seed 0 was cached by
+    // the copilot benchmark above: same task fingerprint, code and seed).
+    const own = await h.pool.query(
+      `SELECT seed FROM experiments WHERE run_id = $1 AND role = 'baseline' ORDER BY seed`,
+      [run.id],
+    );
+    expect(own.rows.map((r) => r.seed).filter((seed) => seed > 0)).toEqual([1, 2]);
 
     const requests = model.requestsFor('agent').slice(before);
     const offered = (requests[0]!.body.tools as Array<{ function: { name: string } }>).map((t) => t.function.name);

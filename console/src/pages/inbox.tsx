@@ -1,7 +1,7 @@
 // Every decision waiting on me, the longest-waiting first; the top idea can be approved from here.
 import { useEffect, useState } from 'preact/hooks';
 import { type ApiError, getJson, postJson } from '../api';
-import { onRunStatus } from '../app';
+import { onRunStatus } from '../run-status';
 import type { Approval } from '../types';
 import { ErrorBox, Loading, useAsync } from '../ui';
 

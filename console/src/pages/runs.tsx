@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { RUN_STATUSES } from '../../../src/domain/run';
 import { getJson } from '../api';
-import { onRunStatus } from '../app';
+import { onRunStatus } from '../run-status';
 import { go } from '../router';
 import type { Page, Run } from '../types';
 import { ago, Badge, ErrorBox, Loading, money, useAsync } from '../ui';

@@ -6,7 +6,7 @@ import { runsAwaitingApproval } from '../../db/runs';
 import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { loadRunOr404 } from '../access';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { applyDecision } from '../decisions';
 import { errorResponses } from '../schemas';
 import type { RoutePlugin } from '../types';

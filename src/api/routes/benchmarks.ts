@@ -13,7 +13,7 @@ import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { benchmarkSvg, renderBenchmarkMarkdown, type BenchmarkSummary } from '../../validation/benchmark-report';
 import { subjectCount } from '../../workflows/campaign-definitions';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { launchCampaign } from '../campaign-launch';
 import { reportSchema, sendReport } from '../report-formats';
 import { checkRunOptions, requireModel, requireTasks, runTemplate } from '../run-options';

@@ -8,7 +8,7 @@ import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { forestSvg, leaderboard, renderCampaignMarkdown } from '../../validation/campaign-report';
 import { CAMPAIGN_FINAL, CAMPAIGN_STATUSES, subjectCount } from '../../workflows/campaign-definitions';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { launchCampaign } from '../campaign-launch';
 import { reportSchema, sendReport } from '../report-formats';
 import { checkRunOptions, requireModel, runOptionProperties, runTemplate } from '../run-options';

@@ -4,7 +4,7 @@
 // the page can never run as code.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../../errors';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { consoleAssets, type ConsoleAssets } from '../console-assets';
 import type { RoutePlugin } from '../types';
 

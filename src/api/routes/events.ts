@@ -6,7 +6,7 @@ import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { loadRunOr404 } from '../access';
 import type { EventHub, StreamEvent } from '../event-hub';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { errorResponses, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 

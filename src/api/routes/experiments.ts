@@ -8,7 +8,7 @@ import type { Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { EXPERIMENT_STATUSES, isFinished } from '../../workflows/definitions';
 import { loadRunOr404 } from '../access';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { errorResponses, experimentParams, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 

@@ -1,5 +1,5 @@
 import { ping } from '../../db/admin';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import type { RoutePlugin } from '../types';
 
 const checkSchema = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;

@@ -2,7 +2,7 @@
 // owner's runs). The Temporal SDK's own metrics are served by the worker (MLR_WORKER_METRICS_ADDRESS).
 import { serviceMetrics, type ServiceMetrics } from '../../db/metrics';
 import { HttpError } from '../../errors';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import type { RoutePlugin } from '../types';
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

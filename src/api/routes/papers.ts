@@ -6,7 +6,7 @@ import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
 import type { IngestedPaper } from '../../papers/ingest';
 import { loadPaperOr404 } from '../access';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { errorResponses, pageQuery, paperSchema, paperSummarySchema, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor, paperSummaryView, paperView } from '../views';

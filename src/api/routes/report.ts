@@ -2,7 +2,7 @@ import { getReport } from '../../db/reports';
 import { HttpError } from '../../errors';
 import { renderHtml } from '../../validation/report';
 import { loadRunOr404 } from '../access';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { errorResponses, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 

@@ -12,7 +12,7 @@ import { RUN_STATUSES, TERMINAL_STATUSES, isFinished, workflowIdFor, type RunInp
 import { loadPaperOr404, loadRunOr404 } from '../access';
 import { checkRunOptions, requireModel, runOptionProperties, runTemplate } from '../run-options';
 import { applyDecision } from '../decisions';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { budgetSchema, errorResponses, idempotencyHeader, pageSchema, runSchema, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 import { decodeCursor, encodeCursor, runView } from '../views';

@@ -1,7 +1,7 @@
 import { stepsPage } from '../../db/agent';
 import { eventsPage } from '../../db/events';
 import { loadRunOr404 } from '../access';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { errorResponses, uuidParam } from '../schemas';
 import type { RoutePlugin } from '../types';
 import { stepView } from '../views';

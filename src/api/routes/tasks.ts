@@ -1,7 +1,7 @@
 // The task library as the service sees it: the tasks a run or a benchmark may name, and the folders it refuses
 // with the reason (a task that says nowhere how it is scored, a bad task.json or requirements.txt).
 import { inspectTasks } from '../../tasks/library';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { errorResponses, freeObject } from '../schemas';
 import type { RoutePlugin } from '../types';
 

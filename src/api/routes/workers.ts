@@ -3,7 +3,7 @@
 import { listWorkers } from '../../db/workers';
 import { HttpError } from '../../errors';
 import { WORKER_LIVE_SECONDS } from '../../domain/workers';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../types';
 import { errorResponses } from '../schemas';
 import type { RoutePlugin } from '../types';
 
