@@ -59,8 +59,54 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Import activities as types only.',
             },
+            {
+              group: ['../db', '../db/*', '../clients', '../clients/*'],
+              message: 'Workflows never reach the stores or clients: activities do.',
+            },
           ],
         },
+      ],
+    },
+  },
+  // The layers (ARCHITECTURE.md, "Layers"): lower ones never import higher ones.
+  {
+    files: ['src/db/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../workflows', '../workflows/*', '../activities', '../activities/*', '../api', '../api/*'],
+              message: 'The stores take shared types from src/domain, never from workflows, activities or the API.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/activities', '**/activities/*'],
+              message: 'The API reaches runs through the gateway and the stores, never through activities.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*', '../**'], message: 'src/domain imports nothing of the service but itself.' }] },
       ],
     },
   },

@@ -15,7 +15,7 @@ import { apiServerTarget, pinHosts, probeNetwork } from './experiments/executor/
 import { artifactStoreFrom, s3StoreFrom } from './clients/stores';
 import { appendEvent } from './db/events';
 import { getRun } from './db/runs';
-import { isFinished } from './workflows/definitions';
+import { isFinished } from './domain/run-input';
 import { detectCgroups, reapStaleCgroups } from './experiments/executor/cgroup';
 import {
   planSandbox,

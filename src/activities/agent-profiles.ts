@@ -6,7 +6,7 @@
 // those two), and a Final Answer that is final. What still differs is listed in tasks/README.md.
 import type { Task } from '../tasks/library';
 import { TOOL_NAMES, type ToolName } from '../experiments/tools';
-import type { AgentProfile } from '../workflows/definitions';
+import type { AgentProfile } from '../domain/run-input';
 import { agentSystemPrompt, FULL_STEPS } from './agent-prompts';
 
 export interface ProfileSpec {

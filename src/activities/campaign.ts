@@ -9,9 +9,9 @@ import { getRun, patchRun } from '../db/runs';
 import type { Budget, BudgetExhaustion } from '../domain/budget';
 import { defaultRunBudget } from '../config';
 import { ErrorType } from '../errors';
-import { campaignRunInput, type CampaignStatus } from '../workflows/campaign-definitions';
-import { isFinished, type ChildNote, type IdeaRef } from '../workflows/definitions';
-import type { WebhookRequest } from '../workflows/definitions';
+import { campaignRunInput, type CampaignStatus } from '../domain/campaign-input';
+import { isFinished, type ChildNote, type IdeaRef } from '../domain/run-input';
+import type { WebhookRequest } from '../domain/run-input';
 import type { ActivityDeps } from './deps';
 import { webhookPayload } from './webhook-payload';
 

@@ -18,7 +18,7 @@ import {
 import { getIdea } from '../db/ideas';
 import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
 import { getRun, patchRun, type RunRow } from '../db/runs';
-import { isFinished, type RunStatus } from '../workflows/definitions';
+import { isFinished, type RunStatus } from '../domain/run-input';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { READ_ONLY_VIOLATION } from '../experiments/executor/local';

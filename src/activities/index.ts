@@ -9,7 +9,7 @@ import { createCampaignActivities } from './campaign';
 import type { ActivityDeps } from './deps';
 import { createExperimentActivities } from './experiment';
 import { createValidationActivities } from './validation';
-import type { Decision, IdeaRef, RunStatus } from '../workflows/definitions';
+import type { Decision, IdeaRef, RunStatus } from '../domain/run-input';
 import { activityAttempt, withHeartbeat } from './heartbeat';
 import { analysisPrompt, ideationPrompt, reviewPrompt } from './prompts';
 import { analysisSchema, ideasSchema, reviewSchema, type Analysis } from '../domain/schemas';

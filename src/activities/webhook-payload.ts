@@ -3,7 +3,7 @@ import { getCampaign, runCountsByStatus } from '../db/campaigns';
 import { campaignSpend, runSpend } from '../db/ledger';
 import { getRun } from '../db/runs';
 import type { Queryable } from '../db/types';
-import type { WebhookRequest } from '../workflows/definitions';
+import type { WebhookRequest } from '../domain/run-input';
 
 export async function webhookPayload(db: Queryable, req: WebhookRequest): Promise<Record<string, unknown>> {
   const data: Record<string, unknown> = {};

@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import { HttpError } from '../errors';
 import { defaultPdfLimits } from '../papers/ingest';
 import { createPaperIngestor } from '../papers/ingestor';
-import type { RunTimeouts } from '../workflows/definitions';
+import type { RunTimeouts } from '../domain/run-input';
 import { createAuthenticator } from './auth/authenticator';
 import { campaignStreamSource, createEventHub, ownerStreamSource, runStreamSource } from './event-hub';
 import authPlugin from './plugins/auth';

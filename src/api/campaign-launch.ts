@@ -16,13 +16,8 @@ import { countActiveRuns } from '../db/runs';
 import type { Queryable, Transactional } from '../db/types';
 import type { Budget } from '../domain/budget';
 import { HttpError } from '../errors';
-import {
-  CAMPAIGN_FINAL,
-  campaignWorkflowId,
-  subjectCount,
-  type CampaignInput,
-} from '../workflows/campaign-definitions';
-import { TERMINAL_STATUSES } from '../workflows/definitions';
+import { CAMPAIGN_FINAL, campaignWorkflowId, subjectCount, type CampaignInput } from '../domain/campaign-input';
+import { TERMINAL_STATUSES } from '../domain/run-input';
 
 export interface Launch {
   owner: string;

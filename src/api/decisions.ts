@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunGateway } from '../clients/temporal';
 import type { RunRow } from '../db/runs';
 import { HttpError } from '../errors';
-import type { Decision } from '../workflows/definitions';
+import type { Decision } from '../domain/run-input';
 
 export async function applyDecision(
   gateway: RunGateway,

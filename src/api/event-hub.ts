@@ -8,8 +8,8 @@ import { eventsAfterMany, ownerStatusEventsAfter, runStates } from '../db/events
 import type { Queryable } from '../db/types';
 import { comparePositions, earliest, type StreamPosition } from '../domain/stream';
 import type { Logger } from '../logger';
-import { CAMPAIGN_FINAL, type CampaignStatus } from '../workflows/campaign-definitions';
-import { isFinished, type RunStatus, type RunUntil } from '../workflows/definitions';
+import { CAMPAIGN_FINAL, type CampaignStatus } from '../domain/campaign-input';
+import { isFinished, type RunStatus, type RunUntil } from '../domain/run-input';
 
 /**
  * An event as every stream sends it: its id, its stream (a run's or a campaign's id), type and data, the

@@ -3,8 +3,8 @@ import { modelConfigProblem, type Config } from '../config';
 import { HttpError } from '../errors';
 import { inspectTasks } from '../tasks/library';
 import { MIN_SEEDS } from '../validation/verdict';
-import type { RunTemplate } from '../workflows/campaign-definitions';
-import type { ApprovalTimeout, RunMode, RunTimeouts, RunUntil } from '../workflows/definitions';
+import type { RunTemplate } from '../domain/campaign-input';
+import type { ApprovalTimeout, RunMode, RunTimeouts, RunUntil } from '../domain/run-input';
 
 export interface RunOptions {
   mode?: RunMode;

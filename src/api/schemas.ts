@@ -1,5 +1,5 @@
 // JSON schemas shared by the routes; fastify validates bodies with them and serialises responses.
-import { RUN_STATUSES } from '../workflows/definitions';
+import { RUN_STATUSES } from '../domain/run-input';
 
 export const errorSchema = {
   type: 'object',

@@ -9,7 +9,7 @@ import type { Transactional } from '../db/types';
 import type { ArtifactStore } from '../experiments/artifacts';
 import type { Logger } from '../logger';
 import type { PaperIngestor } from '../papers/ingestor';
-import type { RunTimeouts } from '../workflows/definitions';
+import type { RunTimeouts } from '../domain/run-input';
 import type { Authenticator } from './auth/authenticator';
 import type { EventHub } from './event-hub';
 

@@ -2,7 +2,7 @@
 // under them, the agent's steps, its executions and the validation, read from the run's event stream.
 // With --json, each event is one line of JSON instead. Progress goes to stderr; the outcome to stdout.
 import type { Ora } from 'ora';
-import { isFinished, type RunStatus, type RunUntil } from '../workflows/definitions';
+import { isFinished, type RunStatus, type RunUntil } from '../domain/run-input';
 import type { ApiClient, StreamEvent } from './client';
 import { terminalText } from './terminal';
 

@@ -4,7 +4,7 @@ import { addBudget, type Budget } from '../domain/budget';
 import type { OwnerScope } from '../domain/user';
 import type { Flag } from '../validation/checks';
 import type { ValidationRecord } from '../validation/report';
-import type { ApprovalTimeout, RunInput, RunMode, RunStatus, RunUntil } from '../workflows/definitions';
+import type { ApprovalTimeout, RunInput, RunMode, RunStatus, RunUntil } from '../domain/run-input';
 import { pgJson, transaction, type Queryable, type Transactional } from './types';
 import type { PaperRow } from './papers';
 

@@ -12,7 +12,7 @@ import { MIN_SEEDS } from '../../validation/verdict';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { benchmarkSvg, renderBenchmarkMarkdown, type BenchmarkSummary } from '../../validation/benchmark-report';
-import { subjectCount } from '../../workflows/campaign-definitions';
+import { subjectCount } from '../../domain/campaign-input';
 import type { RouteDeps } from '../types';
 import { launchCampaign } from '../campaign-launch';
 import { reportSchema, sendReport } from '../report-formats';

@@ -7,7 +7,7 @@ import { ZERO_SPEND } from '../../domain/budget';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { forestSvg, leaderboard, renderCampaignMarkdown } from '../../validation/campaign-report';
-import { CAMPAIGN_FINAL, CAMPAIGN_STATUSES, subjectCount } from '../../workflows/campaign-definitions';
+import { CAMPAIGN_FINAL, CAMPAIGN_STATUSES, subjectCount } from '../../domain/campaign-input';
 import type { RouteDeps } from '../types';
 import { launchCampaign } from '../campaign-launch';
 import { reportSchema, sendReport } from '../report-formats';

@@ -6,7 +6,7 @@ import { patchRun, type RunRow } from '../../db/runs';
 import { getSnapshot, latestSnapshot } from '../../db/snapshots';
 import type { Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
-import { EXPERIMENT_STATUSES, isFinished } from '../../workflows/definitions';
+import { EXPERIMENT_STATUSES, isFinished } from '../../domain/run-input';
 import { loadRunOr404 } from '../access';
 import type { RouteDeps } from '../types';
 import { errorResponses, experimentParams, uuidParam } from '../schemas';

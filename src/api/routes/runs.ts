@@ -8,7 +8,7 @@ import { countActiveRuns, getRun, insertRun, listRuns, topUpRunBudget, type RunR
 import type { Queryable } from '../../db/types';
 import { scopeOf } from '../../domain/user';
 import { HttpError } from '../../errors';
-import { RUN_STATUSES, TERMINAL_STATUSES, isFinished, workflowIdFor, type RunInput } from '../../workflows/definitions';
+import { RUN_STATUSES, TERMINAL_STATUSES, isFinished, workflowIdFor, type RunInput } from '../../domain/run-input';
 import { loadPaperOr404, loadRunOr404 } from '../access';
 import { checkRunOptions, requireModel, runOptionProperties, runTemplate } from '../run-options';
 import { applyDecision } from '../decisions';
