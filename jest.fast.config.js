@@ -15,6 +15,7 @@ module.exports = {
     '<rootDir>/test/validation/**/*.test.ts',
     '<rootDir>/test/tasks/leaks.test.ts',
     '<rootDir>/test/activities/requirement-names.test.ts',
+    '<rootDir>/test/activities/compute-result.test.ts',
     '<rootDir>/test/activities/heartbeat.test.ts',
     '<rootDir>/test/clients/*.test.ts',
     '<rootDir>/test/cli/terminal.test.ts',

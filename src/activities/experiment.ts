@@ -342,7 +342,19 @@ export function createExperimentActivities(deps: ActivityDeps) {
     s: number,
   ): Promise<{ row: ExperimentRow; cached: boolean }> {
     const cached = await cachedBaseline(db, fingerprinted(prepared), run.starter_hash!, s);
-    if (cached) return { row: cached, cached: cached.run_id !== run.id };
+    if (cached) {
+      // On the run's record too: which execution, of which run, stands as its baseline at this seed.
+      if (cached.run_id !== run.id) {
+        await appendEvent(db, run.id, 'experiment', {
+          role: 'baseline',
+          id: cached.id,
+          status: cached.status,
+          seed: s,
+          cachedFrom: cached.run_id,
+        });
+      }
+      return { row: cached, cached: cached.run_id !== run.id };
+    }
     const row = await execute({
       key: baselineKey(run, s),
       role: 'baseline',
