@@ -15,7 +15,7 @@ import { TOOLS, toolArgs, type ToolName } from '../experiments/tools';
 import { profileOf, type ProfileSpec } from './agent-profiles';
 import type { ToolCall } from '../clients/llm';
 import { agentMessages, agentTaskMessage, bound } from './agent-prompts';
-import { createRunContext, selectedIdea, storeSnapshot } from './experiment';
+import { createRunContext, selectedIdea, storeSnapshot } from './run-context';
 import { withHeartbeat } from './heartbeat';
 import { costUsd, createMeter } from './ledger';
 import { recordFailedCall } from './model-calls';

@@ -18,7 +18,7 @@ import { runChecks } from '../validation/checks';
 import { unmeasuredNumbers } from '../validation/provenance';
 import { diffStats, renderMarkdown, type Discussion, type ReportData } from '../validation/report';
 import { ALPHA, compare } from '../validation/verdict';
-import { createRunContext, selectedIdea } from './experiment';
+import { createRunContext, selectedIdea } from './run-context';
 import { withHeartbeat } from './heartbeat';
 import type { ActivityDeps } from './deps';
 import { structuredCall } from './structured';
