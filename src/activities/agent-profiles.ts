@@ -18,6 +18,8 @@ export interface ProfileSpec {
   summariseAbove: number | null;
   /** Executions of the starter whose mean is the run's baseline (upstream averages its baseline runs). */
   baselineRuns: number;
+  /** Show the model its own text from the steps in context (upstream's Research Plan and Status is its memory). */
+  keepThoughts: boolean;
   system(task: Task): string;
 }
 
@@ -52,6 +54,7 @@ export const PROFILES: Record<AgentProfile, ProfileSpec> = {
     fullSteps: FULL_STEPS,
     summariseAbove: null,
     baselineRuns: 1,
+    keepThoughts: false,
     system: agentSystemPrompt,
   },
   mlab: {
@@ -60,6 +63,7 @@ export const PROFILES: Record<AgentProfile, ProfileSpec> = {
     fullSteps: 3,
     summariseAbove: 5000,
     baselineRuns: 3,
+    keepThoughts: true,
     system: mlabSystem,
   },
 };

@@ -53,6 +53,7 @@ export function agentMessages(
   steps: AgentStepRow[],
   notes: AgentNoteRow[],
   fullSteps = FULL_STEPS,
+  keepThoughts = false,
 ): AgentMessage[] {
   const messages: AgentMessage[] = [
     { role: 'system', content: system },
@@ -74,7 +75,7 @@ export function agentMessages(
     } else {
       messages.push({
         role: 'assistant',
-        content: null,
+        content: keepThoughts ? (s.thought ?? null) : null,
         toolCall: { id: s.tool_call_id, name: s.tool, arguments: JSON.stringify(s.args) },
       });
       messages.push({ role: 'tool', toolCallId: s.tool_call_id, content: s.observation ?? '' });

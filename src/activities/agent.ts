@@ -31,9 +31,18 @@ const isFsError = (err: unknown): boolean =>
 const fsErrorMessage = (err: NodeJS.ErrnoException): string =>
   `${err.code}: the file operation failed (${err.syscall ?? 'fs'})`;
 
+/** The model's own text kept per step, at most. */
+const MAX_THOUGHT_CHARS = 4000;
+
 export function createAgentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
   const { context, live, commit, execute } = createRunContext(deps);
+
+  /** The model's text beside its tool call, capped: what a profile that keeps thoughts shows back. */
+  const thoughtOf = (content: string | null | undefined): { thought?: string } => {
+    const text = (content ?? '').trim();
+    return text ? { thought: text.slice(0, MAX_THOUGHT_CHARS) } : {};
+  };
 
   /** Why a final answer's entry point cannot be measured, or undefined when it can (or names none). */
   async function entryPointProblem(runId: string, args: { entry_point?: string | null }): Promise<string | undefined> {
@@ -95,7 +104,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     runId: string,
     step: number,
     signal?: AbortSignal,
-  ): Promise<{ call: ToolCall | undefined; profile: ProfileSpec }> {
+  ): Promise<{ call: ToolCall | undefined; thought?: string; profile: ProfileSpec }> {
     const model = modelFor(config, 'agent');
     if (!model)
       throw ApplicationFailure.nonRetryable('no model configured for role agent', ErrorType.ModelNotConfigured);
@@ -110,12 +119,16 @@ export function createAgentActivities(deps: ActivityDeps) {
       profile.summariseAbove === null ? steps : await summariseLong(runId, steps, profile, signal),
       await notesForRun(db, runId),
       profile.fullSteps,
+      profile.keepThoughts,
     );
     const tools = TOOLS.filter((t) => profile.tools.includes(t.name));
     const callKey = `agent:${step}`;
     const requestHash = createHash('sha256').update(JSON.stringify({ model, messages })).digest('hex');
     const cached = await findAnsweredCall(db, runId, callKey);
-    if (cached) return { call: JSON.parse(cached) as ToolCall | undefined, profile };
+    if (cached) {
+      const stored = JSON.parse(cached) as (ToolCall & { thought?: string }) | null;
+      return { call: stored ?? undefined, thought: stored?.thought, profile };
+    }
     const started = Date.now();
     const base = { runId, role: 'agent', model, callKey, requestHash };
     try {
@@ -132,7 +145,8 @@ export function createAgentActivities(deps: ActivityDeps) {
         status: 'ok',
         ...usage,
         latencyMs: Date.now() - started,
-        completion: JSON.stringify(res.toolCall ?? null),
+        // The model's own text rides with the call (capped), so a retried step gets it back as well.
+        completion: JSON.stringify(res.toolCall ? { ...res.toolCall, ...thoughtOf(res.content) } : null),
         usageEstimated: res.usageEstimated,
       });
       await appendEvent(db, runId, 'llm_call', {
@@ -143,7 +157,7 @@ export function createAgentActivities(deps: ActivityDeps) {
         tool: res.toolCall?.name,
         ...usage,
       });
-      return { call: res.toolCall, profile };
+      return { call: res.toolCall, ...thoughtOf(res.content), profile };
     } catch (err) {
       await recordFailedCall(db, base, started, err);
       throw err;
@@ -267,7 +281,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     async agentStep({ runId, step }: { runId: string; step: number }): Promise<{ tool: string }> {
       const existing = await getStep(db, runId, step);
       if (existing) return { tool: existing.tool };
-      const { call, profile } = await withHeartbeat((signal) => chooseTool(runId, step, signal));
+      const { call, thought, profile } = await withHeartbeat((signal) => chooseTool(runId, step, signal));
       if (!call) {
         await insertStep(db, {
           runId,
@@ -315,6 +329,7 @@ export function createAgentActivities(deps: ActivityDeps) {
         tool: call.name,
         args: parsed.data,
         toolCallId: call.id,
+        ...(thought ? { thought } : {}),
         ...(refused ? { observation: `Error: ${refused}`, error: refused } : {}),
       });
       return { tool: call.name };

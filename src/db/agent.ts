@@ -8,6 +8,8 @@ export interface AgentStepRow {
   tool_call_id: string;
   observation: string | null;
   error: string | null;
+  /** The model's own text that came with the call (capped), shown back by profiles that keep it. */
+  thought: string | null;
   created_at: Date;
 }
 
@@ -55,12 +57,23 @@ export async function insertStep(
     toolCallId: string;
     observation?: string;
     error?: string;
+    thought?: string;
   },
 ): Promise<AgentStepRow> {
   await db.query(
-    `INSERT INTO agent_steps (run_id, step, tool, args, tool_call_id, observation, error) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO agent_steps (run_id, step, tool, args, tool_call_id, observation, error, thought)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (run_id, step) DO NOTHING`,
-    [s.runId, s.step, s.tool, pgJson(s.args), s.toolCallId, pgText(s.observation ?? null), pgText(s.error ?? null)],
+    [
+      s.runId,
+      s.step,
+      s.tool,
+      pgJson(s.args),
+      s.toolCallId,
+      pgText(s.observation ?? null),
+      pgText(s.error ?? null),
+      pgText(s.thought ?? null),
+    ],
   );
   return (await getStep(db, s.runId, s.step))!;
 }

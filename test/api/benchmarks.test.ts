@@ -247,7 +247,11 @@ describe('benchmarks', () => {
       args: { script_name: 'train.py', edit_instruction: 'print more', save_name: 'train.py' },
     });
     model.enqueue('edited_script', { content: JSON.stringify({ content: noisy }) });
-    model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'train.py' } });
+    model.enqueue('agent', {
+      tool: 'execute_script',
+      args: { script_name: 'train.py' },
+      thought: 'Research Plan and Status: 1. run the starter to see its output (in progress).',
+    });
     model.enqueue('agent', { tool: 'write_file', args: { file_name: 'train.py', content: 'raise SystemExit(1)\n' } });
     model.enqueue('agent', {
       tool: 'edit_script',
@@ -306,5 +310,8 @@ describe('benchmarks', () => {
     const last = requests[requests.length - 1]!.messages;
     expect(last.filter((m) => m.role === 'tool').length).toBeLessThanOrEqual(3);
     expect(last.map((m) => m.content ?? '').join('\n')).toContain('[Summary of a');
+    // The model's own text of a step in context is shown back to it, as upstream's agent keeps its plan.
+    const next = requests[2]!.messages.filter((m) => m.role === 'assistant').map((m) => m.content);
+    expect(next).toContain('Research Plan and Status: 1. run the starter to see its output (in progress).');
   }, 300_000);
 });

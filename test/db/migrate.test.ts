@@ -33,6 +33,7 @@ describe('migrations', () => {
       '012_run_error_type.sql',
       '013_baseline_fingerprint.sql',
       '014_experiment_script.sql',
+      '015_agent_step_thought.sql',
     ]);
   });
 
@@ -64,7 +65,7 @@ describe('migrations', () => {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
         encoding: 'utf8',
       });
-    expect(cli()).toMatch(/^applied 001_init\.sql, .*014_experiment_script\.sql/);
+    expect(cli()).toMatch(/^applied 001_init\.sql, .*015_agent_step_thought\.sql/);
     expect(cli()).toMatch(/the schema is current/);
     await expect(checkSchema(fresh)).resolves.toBeUndefined();
     await fresh.end();
@@ -108,6 +109,7 @@ describe('migrations', () => {
         '012_run_error_type.sql',
         '013_baseline_fingerprint.sql',
         '014_experiment_script.sql',
+        '015_agent_step_thought.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

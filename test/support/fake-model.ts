@@ -17,7 +17,7 @@ export type FakeReply =
   /** noUsage: answer without `usage`, as some local servers do. */
   | { content: string; promptTokens?: number; completionTokens?: number; noUsage?: boolean }
   /** An agent step: the model calls this tool (requests with tools are recorded under the name "agent"). */
-  | { tool: string; args: Record<string, unknown> | string }
+  | { tool: string; args: Record<string, unknown> | string; thought?: string }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true }
   /** This reply, once `after` resolves: holds a step while the test changes the world around it. */
@@ -193,7 +193,7 @@ export async function startFakeModel(): Promise<FakeModel> {
       'tool' in reply
         ? {
             role: 'assistant',
-            content: null,
+            content: reply.thought ?? null,
             tool_calls: [
               {
                 id: `call_${requests.length}`,
