@@ -31,6 +31,10 @@ const isFsError = (err: unknown): boolean =>
 const fsErrorMessage = (err: NodeJS.ErrnoException): string =>
   `${err.code}: the file operation failed (${err.syscall ?? 'fs'})`;
 
+/** understand_file reads a file in blocks of this many characters, at most this many blocks. */
+const UNDERSTAND_BLOCK_CHARS = 10_000;
+const MAX_UNDERSTAND_BLOCKS = 20;
+
 /** The model's own text kept per step, at most. */
 const MAX_THOUGHT_CHARS = 4000;
 
@@ -239,22 +243,40 @@ export function createAgentActivities(deps: ActivityDeps) {
         return `Edited ${a.script_name} and saved it as ${a.save_name}. Diff:\n${patch}`;
       }
       case 'understand_file': {
-        const text = ws.readFile(a.file_name).slice(0, 20_000);
-        const { description } = await structuredCall(deps, {
-          runId,
-          role: 'agent',
-          callKey: `understand:${step}`,
-          name: 'file_description',
-          schema: z.object({ description: z.string() }),
-          signal,
-          messages: [
-            {
-              role: 'user',
-              content: `File ${a.file_name}:\n${text}\n\nDescribe: ${a.things_to_look_for}. Answer as JSON {"description": "..."}.`,
-            },
-          ],
-        });
-        return description;
+        // As upstream: the whole file, read in blocks, each described for what was asked, then the descriptions
+        // combined. Bounded: at most MAX_UNDERSTAND_BLOCKS blocks (the rest is named as not read).
+        const text = ws.readFile(a.file_name);
+        const blocks: string[] = [];
+        for (let i = 0; i < text.length && blocks.length < MAX_UNDERSTAND_BLOCKS; i += UNDERSTAND_BLOCK_CHARS) {
+          blocks.push(text.slice(i, i + UNDERSTAND_BLOCK_CHARS));
+        }
+        const unread = text.length - blocks.join('').length;
+        const describe = async (key: string, content: string) =>
+          (
+            await structuredCall(deps, {
+              runId,
+              role: 'agent',
+              callKey: key,
+              name: 'file_description',
+              schema: z.object({ description: z.string() }),
+              signal,
+              messages: [{ role: 'user', content }],
+            })
+          ).description;
+        const ask = `Describe: ${a.things_to_look_for}. Answer as JSON {"description": "..."}.`;
+        if (blocks.length <= 1) return describe(`understand:${step}`, `File ${a.file_name}:\n${text}\n\n${ask}`);
+        const parts: string[] = [];
+        for (const [i, block] of blocks.entries()) {
+          const where = `characters ${i * UNDERSTAND_BLOCK_CHARS + 1}-${i * UNDERSTAND_BLOCK_CHARS + block.length}`;
+          parts.push(
+            `[${where}] ${await describe(`understand:${step}:${i}`, `File ${a.file_name}, ${where}:\n${block}\n\n${ask}`)}`,
+          );
+        }
+        const combined = await describe(
+          `understand:${step}:all`,
+          `Descriptions of consecutive parts of ${a.file_name}:\n${parts.join('\n')}\n\nCombine them. ${ask}`,
+        );
+        return unread > 0 ? `${combined}\n(The last ${unread} characters of the file were not read.)` : combined;
       }
       case 'reflection': {
         const steps = await stepsForRun(db, runId);

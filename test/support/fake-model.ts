@@ -118,6 +118,12 @@ function defaultReply(req: RecordedRequest): string {
       limitations: ['A single data set.'],
     });
   }
+  if (req.schemaName === 'file_description') {
+    const part = prompt.includes('Descriptions of consecutive parts')
+      ? undefined
+      : /characters (\d+-\d+)/.exec(prompt)?.[1];
+    return JSON.stringify({ description: part ? `Part ${part} holds rows of numbers.` : 'A file of rows of numbers.' });
+  }
   if (req.schemaName === 'observation_summary') {
     return JSON.stringify({ summary: 'The script printed a long table; its last line reports the validation score.' });
   }

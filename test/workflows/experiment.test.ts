@@ -212,6 +212,27 @@ describe('the experiment stage', () => {
     expect(done.result.value).toBeGreaterThan(done.result.baseline);
   });
 
+  it('reads a long file for understand_file in blocks, then combines what each block says', async () => {
+    const rows = Array.from({ length: 2500 }, (_, i) => `${i},${i * 2}`).join('\n'); // about 23,000 characters
+    agentSays(
+      ['write_file', { file_name: 'table.csv', content: rows }],
+      ['understand_file', { file_name: 'table.csv', things_to_look_for: 'what the columns hold' }],
+      ['final_answer', { final_answer: 'done', entry_point: null }],
+    );
+    const before = model.requestsFor('file_description').length;
+    const run = await experimentRun();
+    await waitForStatus(h.app, run.id, 'succeeded', 120_000);
+    const asked = model.requestsFor('file_description').slice(before);
+    // Three blocks of 10,000 characters, each described, then one call that combines them.
+    expect(asked).toHaveLength(4);
+    expect(asked[2]!.messages[0]!.content).toContain('characters 20001-');
+    expect(asked[3]!.messages[0]!.content).toMatch(/Descriptions of consecutive parts of table\.csv/);
+    const step = (
+      await h.pool.query(`SELECT observation FROM agent_steps WHERE run_id = $1 AND tool = 'understand_file'`, [run.id])
+    ).rows[0];
+    expect(step.observation).toBe('A file of rows of numbers.');
+  });
+
   it('measures the candidate from its stored snapshot, not from what earlier executions left behind', async () => {
     const starter = fs.readFileSync(path.join(ROOT, 'tasks/breast-cancer/env/train.py'), 'utf8');
     agentSays(
