@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { createHarness, type Harness } from '../support/harness';
-import { createRun, submitPaper, waitForStatus } from '../support/api';
+import { createTaskRun, submitPaper, waitForStatus } from '../support/api';
 import { TEST_DATA } from '../support/paths';
 import { startS3, type S3Server } from '../support/s3';
 
@@ -65,13 +65,7 @@ async function startHeldRun(): Promise<{ run: { id: string }; open: () => void }
   const { gate, open } = release();
   scriptAgent(gate);
   const before = model.requestsFor('agent').length;
-  const run = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'measured',
-    taskId: 'breast-cancer',
-  });
+  const run = await createTaskRun(h.app, paperId);
   await model.waitFor('agent', before + 3);
   return { run, open };
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { createHarness, type Harness } from '../support/harness';
-import { createRun, submitPaper, waitForStatus } from '../support/api';
+import { createTaskRun, submitPaper, waitForStatus } from '../support/api';
 import { ROOT, TEST_DATA } from '../support/paths';
 
 let model: FakeModel;
@@ -27,16 +27,7 @@ afterAll(async () => {
   await model.close();
 });
 
-const measuredRun = async () => {
-  const run = await createRun(h.app, {
-    paperId,
-    mode: 'autonomous',
-    ideaCount: 1,
-    until: 'measured',
-    taskId: 'breast-cancer',
-  });
-  return waitForStatus(h.app, run.id, 'succeeded', 180_000);
-};
+const measuredRun = async () => waitForStatus(h.app, (await createTaskRun(h.app, paperId)).id, 'succeeded', 180_000);
 
 it('measures the baseline again when eval.py changed, and reuses it while nothing did', async () => {
   const first = await measuredRun();
