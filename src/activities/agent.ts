@@ -144,23 +144,19 @@ export function createAgentActivities(deps: ActivityDeps) {
         completionTokens: res.completionTokens,
         costUsd: costUsd(config.MLR_MODEL_PRICES, model, res.promptTokens, res.completionTokens),
       };
-      await insertLlmCall(db, {
-        ...base,
-        status: 'ok',
-        ...usage,
-        latencyMs: Date.now() - started,
-        // The model's own text rides with the call (capped), so a retried step gets it back as well.
-        completion: JSON.stringify(res.toolCall ? { ...res.toolCall, ...thoughtOf(res.content) } : null),
-        usageEstimated: res.usageEstimated,
-      });
-      await appendEvent(db, runId, 'llm_call', {
-        role: 'agent',
-        model,
-        status: 'ok',
-        step,
-        tool: res.toolCall?.name,
-        ...usage,
-      });
+      await insertLlmCall(
+        db,
+        {
+          ...base,
+          status: 'ok',
+          ...usage,
+          latencyMs: Date.now() - started,
+          // The model's own text rides with the call (capped), so a retried step gets it back as well.
+          completion: JSON.stringify(res.toolCall ? { ...res.toolCall, ...thoughtOf(res.content) } : null),
+          usageEstimated: res.usageEstimated,
+        },
+        { role: 'agent', model, status: 'ok', step, tool: res.toolCall?.name, ...usage },
+      );
       return { call: res.toolCall, ...thoughtOf(res.content), profile };
     } catch (err) {
       await recordFailedCall(db, base, started, err);

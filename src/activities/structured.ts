@@ -92,25 +92,20 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
       costUsd: costUsd(deps.config.MLR_MODEL_PRICES, model, res.promptTokens, res.completionTokens),
     };
     const status = value !== undefined ? 'ok' : 'invalid';
-    await insertLlmCall(deps.db, {
-      ...base,
-      status,
-      ...usage,
-      latencyMs,
-      completion: res.content,
-      error: problem,
-      usageEstimated: res.usageEstimated,
-      repair,
-    });
-    await appendEvent(deps.db, call.runId, 'llm_call', {
-      role: call.role,
-      model,
-      status,
-      latencyMs,
-      ...usage,
-      problem,
-      usageEstimated: res.usageEstimated || undefined,
-    });
+    await insertLlmCall(
+      deps.db,
+      {
+        ...base,
+        status,
+        ...usage,
+        latencyMs,
+        completion: res.content,
+        error: problem,
+        usageEstimated: res.usageEstimated,
+        repair,
+      },
+      { role: call.role, model, status, latencyMs, ...usage, problem, usageEstimated: res.usageEstimated || undefined },
+    );
     if (repair)
       await appendEvent(deps.db, call.runId, 'repair', {
         role: call.role,

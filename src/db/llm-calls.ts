@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from './types';
+import { pgJson, type Queryable } from './types';
 
 export interface LlmCallRecord {
   runId: string;
@@ -20,28 +20,39 @@ export interface LlmCallRecord {
   repair?: string;
 }
 
-export async function insertLlmCall(db: Queryable, c: LlmCallRecord): Promise<void> {
-  await db.query(
-    `INSERT INTO llm_calls (id, run_id, role, model, call_key, request_hash, status, prompt_tokens,
+/**
+ * Records one model call; with `event`, also its `llm_call` event on the run's log, in the same statement (one
+ * round trip, and the event never exists without its call).
+ */
+export async function insertLlmCall(db: Queryable, c: LlmCallRecord, event?: object): Promise<void> {
+  const values = [
+    randomUUID(),
+    c.runId,
+    c.role,
+    c.model,
+    c.callKey,
+    c.requestHash,
+    c.status,
+    c.promptTokens,
+    c.completionTokens,
+    c.costUsd,
+    c.latencyMs,
+    c.completion ?? null,
+    c.error ?? null,
+    c.usageEstimated ?? false,
+    c.repair ?? null,
+  ];
+  const insert = `INSERT INTO llm_calls (id, run_id, role, model, call_key, request_hash, status, prompt_tokens,
        completion_tokens, cost_usd, latency_ms, completion, error, usage_estimated, repair)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [
-      randomUUID(),
-      c.runId,
-      c.role,
-      c.model,
-      c.callKey,
-      c.requestHash,
-      c.status,
-      c.promptTokens,
-      c.completionTokens,
-      c.costUsd,
-      c.latencyMs,
-      c.completion ?? null,
-      c.error ?? null,
-      c.usageEstimated ?? false,
-      c.repair ?? null,
-    ],
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
+  if (!event) {
+    await db.query(insert, values);
+    return;
+  }
+  await db.query(
+    `WITH call AS (${insert} RETURNING run_id)
+     INSERT INTO run_events (run_id, type, data) SELECT run_id, 'llm_call', $16 FROM call`,
+    [...values, pgJson(event)],
   );
 }
 

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { ideasForRound, insertIdeas, setIdeaRanks } from '../../src/db/ideas';
+import { insertLlmCall } from '../../src/db/llm-calls';
 import { getRunWithPaper, recordStatusChange } from '../../src/db/runs';
 import { createTestDatabase } from '../support/harness';
 
@@ -114,4 +115,25 @@ it('stores a round of ideas in order once and ranks them all in one statement', 
     ['b', 3, 'weak'],
     ['c', 1, 'best'],
   ]);
+});
+
+it('records a model call and its llm_call event in one statement, and the call alone when asked', async () => {
+  const { run } = await newRun();
+  const call = {
+    runId: run,
+    role: 'analysis',
+    model: 'm',
+    callKey: 'k',
+    requestHash: 'h',
+    status: 'ok' as const,
+    promptTokens: 10,
+    completionTokens: 5,
+    costUsd: 0.01,
+    latencyMs: 3,
+  };
+  await insertLlmCall(pool, call, { role: 'analysis', status: 'ok' });
+  await insertLlmCall(pool, { ...call, callKey: 'k2' });
+  const calls = await pool.query('SELECT call_key FROM llm_calls WHERE run_id = $1 ORDER BY call_key', [run]);
+  expect(calls.rows.map((r) => r.call_key)).toEqual(['k', 'k2']);
+  expect(await events(run)).toEqual([{ type: 'llm_call', data: { role: 'analysis', status: 'ok' } }]);
 });
