@@ -72,9 +72,9 @@ export function addBenchCommand(
       if (!(n > 0)) throw new CliError(EXIT.usage, 'BadArgument', `--usd ${v} is not a positive amount`);
       return n;
     })
-    .option('--runs <n>', 'runs per task (default 1)', whole('--runs'))
+    .option('--runs <n>', 'runs per task (default 8, as upstream)', whole('--runs'))
     .option('--seeds <k>', 'validation seeds per arm (default the server’s)', whole('--seeds'))
-    .addOption(new Option('--profile <profile>', 'the agent profile').choices(['copilot', 'mlab']))
+    .addOption(new Option('--profile <profile>', 'the agent profile (default mlab)').choices(['copilot', 'mlab']))
     .option('--wait', 'follow it to the end and print the result table')
     .action(
       async (
