@@ -22,6 +22,7 @@ import { recordFailedCall } from './model-calls';
 import type { ActivityDeps } from './deps';
 import { structuredCall } from './structured';
 import { patchesOffLoop } from '../experiments/diff';
+import { READ_ONLY_VIOLATION } from '../experiments/executor/measure';
 
 // Duck-typed, not `instanceof Error`: errors from Node's fs may come from another realm (a test's VM).
 const isFsError = (err: unknown): boolean =>
@@ -139,6 +140,7 @@ export function createAgentActivities(deps: ActivityDeps) {
       const res = await meter.modelCall({ runId, stage: 'agent', model, prompt: messages }, () =>
         deps.model.act({ model, messages, tools }, signal),
       );
+      const thought = thoughtOf(res.content);
       const usage = {
         promptTokens: res.promptTokens,
         completionTokens: res.completionTokens,
@@ -152,12 +154,12 @@ export function createAgentActivities(deps: ActivityDeps) {
           ...usage,
           latencyMs: Date.now() - started,
           // The model's own text rides with the call (capped), so a retried step gets it back as well.
-          completion: JSON.stringify(res.toolCall ? { ...res.toolCall, ...thoughtOf(res.content) } : null),
+          completion: JSON.stringify(res.toolCall ? { ...res.toolCall, ...thought } : null),
           usageEstimated: res.usageEstimated,
         },
         { role: 'agent', model, status: 'ok', step, tool: res.toolCall?.name, ...usage },
       );
-      return { call: res.toolCall, ...thoughtOf(res.content), profile };
+      return { call: res.toolCall, ...thought, profile };
     } catch (err) {
       await recordFailedCall(db, base, started, err);
       throw err;
@@ -207,6 +209,11 @@ export function createAgentActivities(deps: ActivityDeps) {
         // The agent sees what its script printed and how it exited, nothing the harness concluded: not the score
         // on the hidden test split (a test-set oracle to tune against), and not whether eval.py accepted the
         // submission, or what it said of it. Scoring happens when the harness measures, not here.
+        // Changing the task's read-only files is the agent's to know and undo (it names files, not a score).
+        if (row.error?.startsWith(READ_ONLY_VIOLATION)) {
+          const files = row.error.slice(READ_ONLY_VIOLATION.length + 2);
+          return `The script changed read-only files (${files}); they must stay as given. Output:\n${tail}`;
+        }
         if (row.exit_code === 0) return `The script ran in ${row.duration_ms} ms (exit status 0). Output:\n${tail}`;
         const how =
           row.status === 'timeout'

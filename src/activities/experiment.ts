@@ -11,10 +11,11 @@ import { ErrorType } from '../errors';
 import { listTasks, type PreparedTask } from '../tasks/library';
 import type { ActivityDeps } from './deps';
 import type { RunResult } from '../domain/run';
-
-export type { RunResult };
+import { createRunContext, selectedIdea, storeSnapshot } from './run-context';
 import { structuredCall } from './structured';
 import { withHeartbeat } from './heartbeat';
+
+export type { RunResult };
 
 export interface ExperimentSummary {
   id: string;
@@ -61,8 +62,6 @@ const summary = (row: ExperimentRow, metric: string, cached: boolean): Experimen
   value: row.metrics && typeof row.metrics[metric] === 'number' ? (row.metrics[metric] as number) : undefined,
   error: row.error ?? undefined,
 });
-
-import { createRunContext, selectedIdea, storeSnapshot } from './run-context';
 
 export function createExperimentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
@@ -208,10 +207,11 @@ export function createExperimentActivities(deps: ActivityDeps) {
       candidateId: string;
     }): Promise<RunResult> {
       const { run, prepared } = await context(runId);
-      const [candidate] = await experimentsByIds(db, [candidateId]);
+      const byId = new Map((await experimentsByIds(db, [baselineId, candidateId])).map((r) => [r.id, r]));
+      const candidate = byId.get(candidateId);
       // The baseline the workflow measured against (the first seed), then the run's other baseline seeds, as
       // measured or found cached; a run from before several existed has the one.
-      const baselines = await experimentsByIds(db, [baselineId]);
+      const baselines = [byId.get(baselineId)!];
       for (const s of baselineSeeds(run, prepared).slice(1)) {
         const found = await findBaseline(run, prepared, s);
         if (found?.status === 'succeeded') baselines.push(found);

@@ -46,7 +46,7 @@ export interface TaskResult {
   successRate: number | null;
   successInterval: [number, number] | null;
   /** The rate over every ended run, outages, budget stops and people's stops included. */
-  allRuns: { runs: number; successRate: number | null; successInterval: [number, number] | null };
+  allRuns: { runs: number; successes: number; successRate: number | null; successInterval: [number, number] | null };
   /** How each run ended. */
   ends: Record<RunEnd, number>;
   /** Mean and median relative improvement over the runs that measured a candidate, positive = better. */
@@ -122,7 +122,8 @@ function summarise(task: string, runs: BenchmarkRunFacts[]): TaskResult {
   const counted = ended.filter((r) => countsForUpstream(endOf(r)));
   const successes = counted.filter(succeeded).length;
   const { rate, interval } = wilson(successes, counted.length);
-  const all = wilson(ended.filter(succeeded).length, ended.length);
+  const allSuccesses = ended.filter(succeeded).length;
+  const all = wilson(allSuccesses, ended.length);
   const measured = ended.filter((r) => r.baseline !== null && r.value !== null);
   const nearZero = measured.filter((r) => Math.abs(r.baseline!) < NEAR_ZERO_BASELINE);
   const improvements = measured
@@ -137,7 +138,7 @@ function summarise(task: string, runs: BenchmarkRunFacts[]): TaskResult {
     successes,
     successRate: rate,
     successInterval: interval,
-    allRuns: { runs: ended.length, successRate: all.rate, successInterval: all.interval },
+    allRuns: { runs: ended.length, successes: allSuccesses, successRate: all.rate, successInterval: all.interval },
     ends,
     meanImprovement: meanOf(improvements),
     medianImprovement: medianOf(improvements),
@@ -183,19 +184,14 @@ export function benchmarkResults(
   }));
   const totals = summarise('overall', runs);
   const upstream = stratifiedMean(tasks);
-  const all = stratifiedMean(
-    tasks.map((t) => ({
-      successes: t.allRuns.runs ? t.allRuns.successRate! * t.allRuns.runs : 0,
-      runs: t.allRuns.runs,
-    })),
-  );
+  const all = stratifiedMean(tasks.map((t) => t.allRuns));
   return {
     tasks,
     overall: {
       ...totals,
       successRate: upstream.rate,
       successInterval: upstream.interval,
-      allRuns: { runs: totals.allRuns.runs, successRate: all.rate, successInterval: all.interval },
+      allRuns: { ...totals.allRuns, successRate: all.rate, successInterval: all.interval },
       meanTaskSuccessRate: upstream.rate,
       leaks: tasks.flatMap((t) => t.leaks),
       intervalMethod: 'mean of per-task rates; stratified normal interval with Agresti–Coull per-task variances',

@@ -82,10 +82,11 @@ export function resultRow(f: CampaignRunFacts): ResultRow {
 /** Validated rows first, best effect first; then the rest in slot order (the order given). */
 export function leaderboard(facts: CampaignRunFacts[]): ResultRow[] {
   const rows = facts.map(resultRow);
+  const alphas = new Map(facts.map((f) => [f.runId, f.validation?.alpha]));
   const tested = rows.filter((r) => r.pValue !== null);
   const adjusted = holm(tested.map((r) => r.pValue!));
   tested.forEach((r, i) => {
-    const alpha = facts.find((f) => f.runId === r.runId)!.validation!.alpha;
+    const alpha = alphas.get(r.runId)!;
     r.pAdjusted = adjusted[i]!;
     r.adjustedVerdict = r.verdict === 'supported' && r.pAdjusted >= alpha ? 'inconclusive' : r.verdict;
   });

@@ -1,6 +1,6 @@
 // Corrections for many comparisons at once (a campaign compares many ideas, each with its own p-value), and the
 // smallest seed count at which the exact test can say yes at all. Pure functions, checked against SciPy
-// (`false_discovery_control`, `permutation_test`) and Holm's worked definition in test/validation/multiple.test.ts.
+// (`permutation_test`) and Holm's worked definition in test/validation/multiple.test.ts.
 
 /** Holm's step-down adjusted p-values (family-wise error), in the order given. */
 export function holm(ps: number[]): number[] {
@@ -10,19 +10,6 @@ export function holm(ps: number[]): number[] {
   order.forEach(({ p, i }, k) => {
     running = Math.max(running, Math.min(1, (ps.length - k) * p));
     out[i] = running;
-  });
-  return out;
-}
-
-/** Benjamini–Hochberg adjusted p-values (false discovery rate), in the order given. */
-export function benjaminiHochberg(ps: number[]): number[] {
-  const m = ps.length;
-  const order = ps.map((p, i) => ({ p, i })).sort((a, b) => b.p - a.p);
-  const out = new Array<number>(m);
-  let running = 1;
-  order.forEach(({ p, i }, k) => {
-    running = Math.min(running, (m / (m - k)) * p);
-    out[i] = Math.min(1, running);
   });
   return out;
 }

@@ -159,9 +159,3 @@ export function oneSampleD(xs: number[], mu: number): number {
   if (sd === 0) return diff === 0 ? 0 : Math.sign(diff) * Infinity;
   return diff / sd;
 }
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}

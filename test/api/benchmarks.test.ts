@@ -279,8 +279,10 @@ describe('benchmarks', () => {
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/the candidate failed 1 times/);
     expect(view.results.tasks[0]).toMatchObject({ runs: 1, successes: 0, verdicts: { none: 1 } });
-    // The agent's failure, in upstream's denominator.
+    // The agent's failure, in upstream's denominator, recorded by its type (not guessed from nothing).
     expect(view.results.tasks[0].ends).toMatchObject({ agent: 1 });
+    const failed = await h.pool.query('SELECT error_type FROM runs WHERE id = $1', [run.id]);
+    expect(failed.rows[0].error_type).toBe('ExperimentFailed');
     // mlab's baseline is the mean of three executions of the starter, at seeds 0, 1 and 2: measured, or (here)
     // found cached from the copilot benchmark above (same task fingerprint, code and seed), and recorded either way.
     const baselineEvents = await h.pool.query(

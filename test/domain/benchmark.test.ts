@@ -67,6 +67,7 @@ describe('benchmark scoring', () => {
     );
     expect(tasks[0]).toMatchObject({ task: 'a', runs: 2, successes: 1, successRate: 0.5, costUsd: 0.03 });
     expect(tasks[0]!.meanImprovement).toBeCloseTo(0.1, 12);
+    expect(tasks[0]!.medianImprovement).toBeCloseTo(0.1, 12); // the middle of an even count: 0.2 and 0
     expect(tasks[0]!.verdicts).toEqual({ supported: 1, inconclusive: 1 });
     expect(tasks[1]).toMatchObject({
       task: 'b',

@@ -1,4 +1,5 @@
 // Upstream's known label leaks are found in a task's starter code, and nothing else is flagged.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { knownLeaks, leaksIn } from '../../src/tasks/leaks';
@@ -31,6 +32,20 @@ it("scans a task's starter folder, and finds nothing in the shipped library", ()
   expect(knownLeaks(dir)).toEqual([
     { kind: 'imdb_test_labels', file: path.join('lib', 'data.py'), detail: expect.stringContaining('test split') },
   ]);
+  // A file read before is read again once it changes (the scan keeps results per file by size and time).
+  fs.writeFileSync(path.join(dir, 'env', 'clean.py'), 'print(1)\n');
+  expect(knownLeaks(dir)).toHaveLength(1);
+  fs.appendFileSync(path.join(dir, 'env', 'clean.py'), 'import torchvision\nt = CIFAR10(root=".", train=False)\n');
+  expect(knownLeaks(dir).map((l) => l.kind).sort()).toEqual(['cifar10_test_labels', 'imdb_test_labels']);
+  fs.rmSync(path.join(dir, 'env', 'clean.py'));
+  // Hostile folders: a link out of it, a FIFO (never opened: it would block) and a sparse 2 GiB file (read at
+  // most 1 MiB) are no trouble.
+  fs.symlinkSync('/etc/passwd', path.join(dir, 'env', 'link.py'));
+  execFileSync('mkfifo', [path.join(dir, 'env', 'pipe.py')]);
+  const sparse = fs.openSync(path.join(dir, 'env', 'huge.py'), 'w');
+  fs.ftruncateSync(sparse, 2 ** 31);
+  fs.closeSync(sparse);
+  expect(knownLeaks(dir).map((l) => l.file)).toEqual([path.join('lib', 'data.py')]);
   for (const task of fs.readdirSync(path.join(ROOT, 'tasks'))) {
     if (fs.statSync(path.join(ROOT, 'tasks', task)).isDirectory())
       expect(knownLeaks(path.join(ROOT, 'tasks', task))).toEqual([]);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeModel, type FakeModel } from '../support/fake-model';
 import { AUTH, createHarness, type Harness } from '../support/harness';
-import { createRun, getRun, submitPaper, waitForStatus } from '../support/api';
+import { createRun, createTaskRun, getRun, submitPaper, waitForStatus } from '../support/api';
 import { BUGGY_TRAIN, SCALED_TRAIN } from '../support/train-scripts';
 import { ROOT } from '../support/paths';
 
@@ -176,6 +176,8 @@ describe('the experiment stage', () => {
       ['execute_script', { script_name: 'quiet.py' }],
       ['write_file', { file_name: 'broken.py', content: 'raise SystemExit(3)\n' }],
       ['execute_script', { script_name: 'broken.py' }],
+      ['write_file', { file_name: 'spoil.py', content: 'open("data/test.csv", "a").write("x")\n' }],
+      ['execute_script', { script_name: 'spoil.py' }],
       ['final_answer', { final_answer: 'done' }],
     );
     const run = await experimentRun();
@@ -188,6 +190,8 @@ describe('the experiment stage', () => {
     ).rows.map((r) => r.observation as string);
     expect(steps[0]).toMatch(/^The script ran in \d+ ms \(exit status 0\)\. Output:\n[\s\S]*ran, wrote nothing/);
     expect(steps[1]).toMatch(/^The script exited with status 3\. Output:/);
+    // A read-only violation is the agent's to know (it names files, not a score), though the script exited 0.
+    expect(steps[2]).toMatch(/^The script changed read-only files \(data\/test\.csv\); they must stay as given\./);
     for (const o of steps) expect(o).not.toMatch(/missing metric|submission|eval\.py|accuracy/);
   });
 
@@ -401,6 +405,15 @@ describe('the token budget', () => {
       const done = await waitForStatus(tight.app, run.id, 'succeeded', 120_000);
       expect(done.result).not.toBeNull();
       expect(done.error).toBeNull();
+      // Stopped while parked for money: recorded as a budget stop, which benchmark accounting keeps apart.
+      for (let i = 0; i < 5; i++) model.enqueue('agent', { tool: 'list_files', args: { dir_path: '.' } });
+      const stopped = await createTaskRun(tight.app, pid);
+      await waitForStatus(tight.app, stopped.id, 'awaiting_budget', 120_000);
+      const cancel = await tight.app.inject({ method: 'POST', url: `/v1/runs/${stopped.id}/cancel`, headers: AUTH });
+      expect(cancel.statusCode).toBe(202);
+      await waitForStatus(tight.app, stopped.id, 'cancelled', 60_000);
+      const row = await tight.pool.query('SELECT error_type FROM runs WHERE id = $1', [stopped.id]);
+      expect(row.rows[0].error_type).toBe('BudgetExhausted');
     } finally {
       await tight.close();
     }

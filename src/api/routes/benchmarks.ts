@@ -1,3 +1,4 @@
+import path from 'node:path';
 // Benchmarks: a campaign over library tasks instead of papers. Each run starts from the task's research
 // problem with no paper and no idea; the result table scores the runs as MLAgentBench scores agents (success
 // rate under its rule, with a Wilson interval), with mean improvement, validated verdicts, cost and time.
@@ -7,7 +8,6 @@ import { campaignSpend, settledSpendByRun } from '../../db/ledger';
 import type { Queryable } from '../../db/types';
 import { benchmarkResults, type LeakFlag } from '../../domain/benchmark';
 import { knownLeaks } from '../../tasks/leaks';
-import { inspectTasks } from '../../tasks/library';
 import { MIN_SEEDS } from '../../validation/verdict';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
@@ -116,14 +116,9 @@ const benchmarkSchema = {
   },
 } as const;
 
-/** Known label leaks of the library's tasks, by task id (read from their starter code; bounded per task). */
+/** Known label leaks of the named tasks (a task's id is its folder's name), read from their starter code. */
 function leaksOf(tasksDir: string, ids: string[]): Map<string, LeakFlag[]> {
-  const wanted = new Set(ids);
-  return new Map(
-    inspectTasks(tasksDir)
-      .tasks.filter((t) => wanted.has(t.id))
-      .map((t) => [t.id, knownLeaks(t.dir)]),
-  );
+  return new Map([...new Set(ids)].map((id) => [id, knownLeaks(path.join(tasksDir, id))]));
 }
 
 async function benchmarkView(db: Queryable, c: CampaignRow, leaks: Map<string, LeakFlag[]>) {
