@@ -116,6 +116,11 @@ export const configSchema = z
     MLR_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
     /** How many times invalid structured output is re-asked before the run fails. */
     MLR_LLM_REASK: z.coerce.number().int().min(0).max(10).default(2),
+    /**
+     * How structured answers are asked for: `auto` detects per endpoint and model (json_schema, then json_object
+     * with a schema, then a named tool, then a plain prompt); a mode name forces it.
+     */
+    MLR_LLM_STRUCTURED: z.enum(['auto', 'json_schema', 'json_object', 'tools', 'prompt']).default('auto'),
     /** Model calls failing in a row (5xx, 429, network) before the model's circuit opens, and for how long. */
     MLR_LLM_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
     MLR_LLM_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(1000).default(30_000),

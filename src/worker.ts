@@ -27,6 +27,7 @@ import {
 import type { Isolate } from './domain/isolate';
 import { createCircuitBreaker } from './clients/breaker';
 import { createOpenAiChatModel, withBreaker } from './clients/llm';
+import { createModeRegistry } from './db/model-endpoints';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -97,7 +98,13 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
     failures: config.MLR_LLM_BREAKER_FAILURES,
     cooldownMs: config.MLR_LLM_BREAKER_COOLDOWN_MS,
   });
-  const model = withBreaker(createOpenAiChatModel(openai, { maxTokens: config.MLR_MODEL_RESERVE_TOKENS }), breaker);
+  const registry = createModeRegistry(db);
+  const chat = createOpenAiChatModel(openai, {
+    maxTokens: config.MLR_MODEL_RESERVE_TOKENS,
+    structured: config.MLR_LLM_STRUCTURED,
+    registry,
+  });
+  const model = withBreaker(chat, breaker);
   return { db, config, model, scholar, python, isolatePrepare, store, executor };
 }
 

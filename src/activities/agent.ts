@@ -156,8 +156,9 @@ export function createAgentActivities(deps: ActivityDeps) {
           // The model's own text rides with the call (capped), so a retried step gets it back as well.
           completion: JSON.stringify(res.toolCall ? { ...res.toolCall, ...thought } : null),
           usageEstimated: res.usageEstimated,
+          mode: res.mode,
         },
-        { role: 'agent', model, status: 'ok', step, tool: res.toolCall?.name, ...usage },
+        { role: 'agent', model, mode: res.mode, status: 'ok', step, tool: res.toolCall?.name, ...usage },
       );
       return { call: res.toolCall, ...thought, profile };
     } catch (err) {

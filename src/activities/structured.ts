@@ -103,8 +103,18 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
         error: problem,
         usageEstimated: res.usageEstimated,
         repair,
+        mode: res.mode,
       },
-      { role: call.role, model, status, latencyMs, ...usage, problem, usageEstimated: res.usageEstimated || undefined },
+      {
+        role: call.role,
+        model,
+        mode: res.mode,
+        status,
+        latencyMs,
+        ...usage,
+        problem,
+        usageEstimated: res.usageEstimated || undefined,
+      },
     );
     if (repair)
       await appendEvent(deps.db, call.runId, 'repair', {

@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { ErrorType } from '../errors';
 import type { CircuitBreaker } from './breaker';
+import type { ModeRegistry, StructuredMode } from '../domain/model-modes';
+import { createModeResolver } from './mode-detection';
+import { actionOf, actionSchema, replyJson, structuredFields } from './structured-modes';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -22,6 +26,8 @@ export interface ChatResponse {
   completionTokens: number;
   /** The endpoint sent no usage; the counts are estimates (see estimateTokens), never 0. */
   usageEstimated?: boolean;
+  /** How the endpoint was asked (recorded with the call). */
+  mode?: StructuredMode;
 }
 
 /**
@@ -131,35 +137,78 @@ export function toFailure(err: unknown): unknown {
   return err;
 }
 
+/** How structured calls are asked of the endpoint: a fixed mode, or detected once per endpoint and model. */
+export type ModeSetting = 'auto' | StructuredMode;
+
+export interface OpenAiChatModelOptions {
+  maxTokens: number;
+  /** MLR_LLM_STRUCTURED; `auto` (the default) detects. */
+  structured?: ModeSetting;
+  /** Names the endpoint in the detection record (its base URL). */
+  endpoint?: string;
+  /** Where detections are shared between workers (Postgres in the service). */
+  registry?: ModeRegistry;
+}
+
+function toPlainMessages(messages: AgentMessage[]): ChatMessage[] {
+  // Without native tool calls the history is told as text: the step as the JSON the model wrote, the
+  // observation as the user's next message.
+  return messages.map((m): ChatMessage => {
+    if (m.role === 'tool') return { role: 'user', content: `Observation:\n${m.content}` };
+    if (m.role === 'assistant' && 'toolCall' in m) {
+      const step = { thought: m.content ?? undefined, tool: m.toolCall.name, args: JSON.parse(m.toolCall.arguments) };
+      return { role: 'assistant', content: JSON.stringify(step) };
+    }
+    return m;
+  });
+}
+
 /**
- * A ChatModel over Chat Completions with structured output. The client must be built with maxRetries: 0.
- * Every call sends `max_tokens`, the reply size the ledger reserved for it (MLR_MODEL_RESERVE_TOKENS): a
- * reply can never cost more than was reserved, whatever the model or a prompt injection asks for.
+ * A ChatModel over Chat Completions. The client must be built with maxRetries: 0. Structured calls use the mode
+ * the endpoint supports (see structured-modes.ts and mode-detection.ts); agent steps use native tool calls where
+ * the endpoint takes strict schemas, and otherwise ask for the step as a structured answer. Every call sends
+ * `max_tokens`, the reply size the ledger reserved for it (MLR_MODEL_RESERVE_TOKENS): a reply can never cost more
+ * than was reserved, whatever the model or a prompt injection asks for.
  */
-export function createOpenAiChatModel(client: OpenAI, opts: { maxTokens: number }): ChatModel {
+export function createOpenAiChatModel(client: OpenAI, opts: OpenAiChatModelOptions): ChatModel {
   const max_tokens = opts.maxTokens;
+  const modeFor = createModeResolver({
+    client,
+    setting: opts.structured ?? 'auto',
+    endpoint: opts.endpoint ?? client.baseURL,
+    registry: opts.registry,
+  });
+  async function structured(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+    const mode = await modeFor(request.model, signal);
+    try {
+      const fields = structuredFields(mode, request.jsonSchema, request.messages);
+      const res = await client.chat.completions.create(
+        { model: request.model, max_tokens, ...fields } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+        { signal },
+      );
+      const content = replyJson(mode, res.choices[0]?.message);
+      return { content, model: res.model || request.model, mode, ...usageOf(res, fields, content) };
+    } catch (err) {
+      throw toFailure(err);
+    }
+  }
   return {
-    async complete(request, signal) {
-      try {
-        const res = await client.chat.completions.create(
+    complete: structured,
+    async act(request, signal) {
+      const mode = await modeFor(request.model, signal);
+      if (mode !== 'json_schema') {
+        const res = await structured(
           {
             model: request.model,
-            messages: request.messages,
-            max_tokens,
-            response_format: {
-              type: 'json_schema',
-              json_schema: { name: request.jsonSchema.name, strict: true, schema: request.jsonSchema.schema },
-            },
+            messages: toPlainMessages(request.messages),
+            jsonSchema: actionSchema(request.tools),
           },
-          { signal },
+          signal,
         );
-        const content = res.choices[0]?.message?.content ?? '';
-        return { content, model: res.model || request.model, ...usageOf(res, request, content) };
-      } catch (err) {
-        throw toFailure(err);
+        const action = actionOf(res.content, request.tools);
+        const toolCall = action && { id: `call_${randomUUID()}`, name: action.name, arguments: action.arguments };
+        return { ...res, content: action?.thought ?? (action ? '' : res.content), toolCall };
       }
-    },
-    async act(request, signal) {
       try {
         const res = await client.chat.completions.create(
           {
@@ -185,6 +234,7 @@ export function createOpenAiChatModel(client: OpenAI, opts: { maxTokens: number 
           content: message?.content ?? '',
           toolCall,
           model: res.model || request.model,
+          mode: 'tools',
           ...usageOf(res, request, (message?.content ?? '') + (toolCall ? toolCall.name + toolCall.arguments : '')),
         };
       } catch (err) {

@@ -18,6 +18,8 @@ export interface LlmCallRecord {
   usageEstimated?: boolean;
   /** What was repaired in a schema-valid but inconsistent answer. */
   repair?: string;
+  /** How the endpoint was asked: json_schema, json_object, tools or prompt (see domain/model-modes.ts). */
+  mode?: string;
 }
 
 /**
@@ -41,17 +43,18 @@ export async function insertLlmCall(db: Queryable, c: LlmCallRecord, event?: obj
     c.error ?? null,
     c.usageEstimated ?? false,
     c.repair ?? null,
+    c.mode ?? null,
   ];
   const insert = `INSERT INTO llm_calls (id, run_id, role, model, call_key, request_hash, status, prompt_tokens,
-       completion_tokens, cost_usd, latency_ms, completion, error, usage_estimated, repair)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
+       completion_tokens, cost_usd, latency_ms, completion, error, usage_estimated, repair, mode)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
   if (!event) {
     await db.query(insert, values);
     return;
   }
   await db.query(
     `WITH call AS (${insert} RETURNING run_id)
-     INSERT INTO run_events (run_id, type, data) SELECT run_id, 'llm_call', $16 FROM call`,
+     INSERT INTO run_events (run_id, type, data) SELECT run_id, 'llm_call', $17 FROM call`,
     [...values, pgJson(event)],
   );
 }

@@ -34,6 +34,7 @@ describe('migrations', () => {
       '013_baseline_fingerprint.sql',
       '014_experiment_script.sql',
       '015_agent_step_thought.sql',
+      '016_model_endpoints.sql',
     ]);
   });
 
@@ -65,7 +66,7 @@ describe('migrations', () => {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
         encoding: 'utf8',
       });
-    expect(cli()).toMatch(/^applied 001_init\.sql, .*015_agent_step_thought\.sql/);
+    expect(cli()).toMatch(/^applied 001_init\.sql, .*016_model_endpoints\.sql/);
     expect(cli()).toMatch(/the schema is current/);
     await expect(checkSchema(fresh)).resolves.toBeUndefined();
     await fresh.end();
@@ -110,6 +111,7 @@ describe('migrations', () => {
         '013_baseline_fingerprint.sql',
         '014_experiment_script.sql',
         '015_agent_step_thought.sql',
+        '016_model_endpoints.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

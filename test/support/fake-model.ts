@@ -4,8 +4,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** How the request asked for structure (see src/clients/structured-modes.ts); `native`: tools, tool_choice required. */
+export type RequestMode = 'json_schema' | 'json_object' | 'tools' | 'prompt' | 'native';
+
 export interface RecordedRequest {
+  /** The schema's name; agent steps (native tool calls or `agent_action` answers) are all "agent". */
   schemaName: string;
+  mode: RequestMode;
   /** The path before /v1 the client was given (`/w2` for http://…/w2/v1): which worker asked. */
   via: string;
   model: string;
@@ -17,7 +22,7 @@ export type FakeReply =
   /** noUsage: answer without `usage`, as some local servers do. */
   | { content: string; promptTokens?: number; completionTokens?: number; noUsage?: boolean }
   /** An agent step: the model calls this tool (requests with tools are recorded under the name "agent"). */
-  | { tool: string; args: Record<string, unknown> | string; thought?: string }
+  | { tool: string; args: Record<string, unknown> | string; thought?: string; native?: boolean }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true }
   /** This reply, once `after` resolves: holds a step while the test changes the world around it. */
@@ -106,10 +111,9 @@ function defaultReply(req: RecordedRequest): string {
   if (req.schemaName === 'paper_analysis') return analysisReply();
   if (req.schemaName === 'research_ideas')
     return ideasReply(Number(/exactly (\d+) research ideas/.exec(prompt)?.[1] ?? 3));
+  if (req.schemaName === 'mode_probe') return JSON.stringify({ ok: true });
   if (req.schemaName === 'task_choice') {
-    const schema = (
-      req.body.response_format as { json_schema: { schema: { properties: { taskId: { enum: string[] } } } } }
-    ).json_schema.schema;
+    const schema = schemaOf(req) as { properties: { taskId: { enum: string[] } } };
     return JSON.stringify({ taskId: schema.properties.taskId.enum[0], rationale: 'The first task fits.' });
   }
   if (req.schemaName === 'report_discussion') {
@@ -134,7 +138,52 @@ function defaultReply(req: RecordedRequest): string {
   throw new Error(`fake model has no default reply for schema ${req.schemaName}`);
 }
 
-export async function startFakeModel(): Promise<FakeModel> {
+type Body = Record<string, unknown>;
+interface Format {
+  type?: string;
+  json_schema?: { name?: string; schema?: unknown };
+  schema?: { title?: string };
+}
+interface NamedChoice {
+  function?: { name?: string };
+}
+const PROMPTED = /JSON schema "(\w+)":\n(.*)$/s;
+
+/** The mode and schema name of a request, read as each mode writes them. */
+function classify(body: Body): { mode: RequestMode; name: string } {
+  const format = body.response_format as Format | undefined;
+  const choice = body.tool_choice as NamedChoice | string | undefined;
+  let found: { mode: RequestMode; name: string };
+  if (body.tools && typeof choice === 'object') found = { mode: 'tools', name: choice.function?.name ?? '' };
+  else if (body.tools) found = { mode: 'native', name: 'agent' };
+  else if (format?.type === 'json_schema') found = { mode: 'json_schema', name: format.json_schema?.name ?? '' };
+  else if (format?.type === 'json_object') found = { mode: 'json_object', name: format.schema?.title ?? '' };
+  else {
+    const last = (body.messages as Array<{ content: string }>).at(-1)?.content ?? '';
+    found = { mode: 'prompt', name: PROMPTED.exec(last)?.[1] ?? '' };
+  }
+  return found.name === 'agent_action' ? { ...found, name: 'agent' } : found;
+}
+
+/** The JSON schema a structured request carries, in whichever mode it came. */
+export function schemaOf(req: RecordedRequest): unknown {
+  const body = req.body;
+  if (req.mode === 'json_schema') return (body.response_format as Format).json_schema?.schema;
+  if (req.mode === 'json_object') return (body.response_format as Format).schema;
+  if (req.mode === 'tools') return (body.tools as Array<{ function: { parameters: unknown } }>)[0]!.function.parameters;
+  if (req.mode === 'prompt') return JSON.parse(PROMPTED.exec(req.messages.at(-1)!.content)![2]!);
+  return undefined;
+}
+
+export interface FakeModelOptions {
+  /**
+   * Behave as llama-cpp-python's server 0.3.36 does (docs/model-endpoints.md): `json_schema` answered with a 500,
+   * `tool_choice: "required"` ignored (empty content, no call).
+   */
+  server?: 'openai' | 'llama-cpp';
+}
+
+export async function startFakeModel(options: FakeModelOptions = {}): Promise<FakeModel> {
   const requests: RecordedRequest[] = [];
   const queues = new Map<string, FakeReply[]>();
   const responders = new Map<string, (req: RecordedRequest) => FakeReply | undefined>();
@@ -151,16 +200,22 @@ export async function startFakeModel(): Promise<FakeModel> {
         res.writeHead(404).end(JSON.stringify({ error: { message: 'not found' } }));
         return;
       }
-      const body = JSON.parse(raw) as Record<string, unknown>;
-      const format = body.response_format as { json_schema?: { name?: string } } | undefined;
+      const body = JSON.parse(raw) as Body;
+      const { mode, name } = classify(body);
       const rec: RecordedRequest = {
-        schemaName: body.tools ? 'agent' : (format?.json_schema?.name ?? ''),
+        schemaName: name,
+        mode,
         via: req.url.slice(0, req.url.indexOf('/v1/')),
         model: String(body.model),
         body,
         messages: body.messages as RecordedRequest['messages'],
       };
       requests.push(rec);
+      if (options.server === 'llama-cpp' && mode === 'json_schema') {
+        const message = "1 validation error: response_format.type: Input should be 'text' or 'json_object'";
+        return answer(res, rec, { status: 500, body: { error: { message, type: 'internal_server_error' } } });
+      }
+      if (options.server === 'llama-cpp' && mode === 'native') return answer(res, rec, { content: '' });
       for (const w of [...waiters]) {
         if (requestsFor(w.name).length >= w.count) {
           waiters.splice(waiters.indexOf(w), 1);
@@ -194,6 +249,22 @@ export async function startFakeModel(): Promise<FakeModel> {
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       res.end(JSON.stringify(reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } }));
       return;
+    }
+    if ('tool' in reply && rec.mode !== 'native' && !reply.native) {
+      const step = { thought: reply.thought, tool: reply.tool, args: reply.args };
+      const args = typeof reply.args === 'string' ? reply.args : JSON.stringify(reply.args);
+      // A string of arguments is the model's raw text (maybe broken JSON): it stays broken here too.
+      const content =
+        typeof reply.args === 'string' ? `{"tool": "${reply.tool}", "args": ${args}}` : JSON.stringify(step);
+      // In tools mode the answer is the named tool's arguments (below); otherwise it is the content.
+      return answer(
+        res,
+        rec,
+        rec.mode === 'tools' ? { tool: 'agent_action', args: content, native: true } : { content },
+      );
+    }
+    if ('content' in reply && rec.mode === 'tools') {
+      return answer(res, rec, { tool: rec.schemaName, args: reply.content, native: true });
     }
     const message =
       'tool' in reply
