@@ -89,6 +89,24 @@ export const configSchema = z
     HOST: z.string().default('127.0.0.1'),
     /** Where embedded Postgres, the Temporal SQLite file, the API token and pid files live. */
     MLR_DATA_DIR: z.string().default('./.data'),
+    /** The Hub (or a mirror) models and datasets are fetched from; huggingface_hub's own variable. */
+    HF_ENDPOINT: optionalString.pipe(z.string().url().optional()),
+    /** A Hub token for fetches; sent by the worker's Hub client only, never shown to experiments. */
+    HF_TOKEN: optionalString,
+    /** Largest Hub repository a run may fetch, in MB. */
+    MLR_HUB_MAX_MB: z.coerce.number().int().min(1).default(2048),
+    /** Licences a fetched repository may carry (comma-separated, lower case). */
+    MLR_HUB_LICENSES: z
+      .string()
+      .default('apache-2.0,mit,bsd-2-clause,bsd-3-clause,cc0-1.0,cc-by-4.0,cc-by-sa-4.0,openrail,bigscience-openrail-m')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((l) => l.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    /** Time allowed for one Hub search or inspection (a fetch gets ten times as long). */
+    MLR_HUB_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
     /** External Postgres; when set, no embedded Postgres is started. */
     DATABASE_URL: optionalString.pipe(z.string().url().optional()),
     /** Port for embedded Postgres; 0 picks a free one. */

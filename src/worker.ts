@@ -28,6 +28,8 @@ import type { Isolate } from './domain/isolate';
 import { createCircuitBreaker } from './clients/breaker';
 import { createOpenAiChatModel, withBreaker } from './clients/llm';
 import { createModeRegistry } from './db/model-endpoints';
+import { createHubClient } from './clients/hub';
+import { createHubAccess } from './activities/hub';
 import { createScholarClient } from './clients/scholar';
 import { temporalConnectConfig } from './clients/temporal';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -80,7 +82,15 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
   const readOnly = await pythonPaths(python).catch(() => []);
   const isolate = scoringIsolation(sandbox, readOnly);
   const isolatePrepare = prepareIsolation(sandbox, readOnly);
-  const inputs = createExecutionInputs({ db, store, config, python, isolatePrepare });
+  const hub = createHubClient({
+    python,
+    home: path.join(config.MLR_DATA_DIR, 'hub-cache'),
+    endpoint: config.HF_ENDPOINT,
+    token: config.HF_TOKEN,
+    timeoutMs: config.MLR_HUB_TIMEOUT_MS,
+  });
+  const hubView = createHubAccess({ db, hub, config }).view;
+  const inputs = createExecutionInputs({ db, store, config, python, isolatePrepare, hubView });
   // MLR_EXECUTOR is the default backend; MLR_EXECUTORS the others a run may choose. Every backend takes the
   // same specs and inputs.
   const backends: Executor[] = [];
@@ -105,7 +115,7 @@ export async function createActivityDeps(config: Config, db: Transactional): Pro
     registry,
   });
   const model = withBreaker(chat, breaker);
-  return { db, config, model, scholar, python, isolatePrepare, store, executor };
+  return { db, config, model, scholar, python, isolatePrepare, store, executor, hub };
 }
 
 export function jobSettingsFrom(config: Config): JobSettings {

@@ -23,6 +23,8 @@ import type { ActivityDeps } from './deps';
 import { structuredCall } from './structured';
 import { patchesOffLoop } from '../experiments/diff';
 import { READ_ONLY_VIOLATION } from '../experiments/executor/measure';
+import { HubError, type HubKind } from '../domain/hub';
+import { createHubAccess } from './hub';
 
 // Duck-typed, not `instanceof Error`: errors from Node's fs may come from another realm (a test's VM).
 const isFsError = (err: unknown): boolean =>
@@ -42,6 +44,7 @@ const MAX_THOUGHT_CHARS = 4000;
 export function createAgentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
   const { context, live, commit, execute } = createRunContext(deps);
+  const hub = deps.hub ? createHubAccess({ db, hub: deps.hub, config }) : undefined;
 
   /** The model's text beside its tool call, capped: what a profile that keeps thoughts shows back. */
   const thoughtOf = (content: string | null | undefined): { thought?: string } => {
@@ -300,6 +303,32 @@ export function createAgentActivities(deps: ActivityDeps) {
         });
         return reflection;
       }
+      case 'hub_search':
+      case 'hub_inspect':
+      case 'hub_fetch':
+        return hubAction(runId, tool, a);
+    }
+  }
+
+  /** A Hub tool: what the Hub or a check refused comes back as the observation, as any failed action. */
+  async function hubAction(runId: string, tool: ToolName, a: Record<string, string>): Promise<string> {
+    if (!hub) throw new ActionError('The Hub is not available to this service.');
+    const kind = a.kind as HubKind;
+    try {
+      if (tool === 'hub_search') return await hub.search(kind, a.query);
+      if (tool === 'hub_inspect') return await hub.inspect(kind, a.repo_id);
+      const f = await hub.fetch(runId, kind, a.repo_id);
+      const use =
+        kind === 'model'
+          ? `from_pretrained("${f.id}") or snapshot_download("${f.id}")`
+          : `load_dataset("${f.id}") or snapshot_download("${f.id}", repo_type="dataset")`;
+      return (
+        `Fetched ${kind} ${f.id} at commit ${f.revision}: ${f.files.length} files, ${(f.bytes / 1e6).toFixed(1)} MB, ` +
+        `licence ${f.licence}. In your scripts, ${use} now resolves offline from a read-only cache.`
+      );
+    } catch (err) {
+      if (err instanceof HubError) throw new ActionError(`The Hub request failed (${err.kind}): ${err.message}`);
+      throw err;
     }
   }
 

@@ -7,6 +7,7 @@ import type { Transactional } from '../db/types';
 import type { ArtifactStore } from '../experiments/artifacts';
 import type { Executor } from '../experiments/executor/types';
 import type { Isolate } from '../domain/isolate';
+import type { HubClient } from '../domain/hub';
 
 export interface ActivityDeps {
   db: Transactional;
@@ -19,4 +20,6 @@ export interface ActivityDeps {
   python: string;
   /** The sandbox tasks' prepare.py runs in (prepareIsolation); none: as the worker. */
   isolatePrepare?: Isolate;
+  /** The Hub (or a mirror, HF_ENDPOINT) and the worker's cache of it; none: the Hub tools say so. */
+  hub?: HubClient;
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
 import type { Isolate } from '../domain/isolate';
+import type { HubView } from '../domain/hub';
 import { ErrorType } from '../errors';
 import { getSnapshot } from '../db/snapshots';
 import type { Queryable } from '../db/types';
@@ -21,6 +22,8 @@ export interface ExecutionInputsDeps {
   python: string;
   /** The sandbox prepare.py runs in (prepareIsolation); none: as the worker. */
   isolatePrepare?: Isolate;
+  /** The run's Hub repositories in this worker's cache (createHubAccess().view). */
+  hubView?: (runId: string) => Promise<HubView | undefined>;
 }
 
 /** The library task, prepared once under the data directory (prepare.py, hidden answers kept apart). */
@@ -61,6 +64,8 @@ export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInput
         ...(p.task.scoreBy === 'duration' ? { scoreBy: 'duration' as const } : {}),
       };
     },
+
+    ...(deps.hubView ? { hub: deps.hubView } : {}),
 
     liveWorkspace(ref) {
       return path.join(deps.config.MLR_DATA_DIR, 'workspaces', ref.runId);

@@ -16,6 +16,7 @@ import { ErrorType } from '../errors';
 import { chartSpec, renderSvg } from '../validation/chart';
 import { runChecks } from '../validation/checks';
 import { unmeasuredNumbers } from '../validation/provenance';
+import { hubReposForRun } from '../db/hub-repos';
 import { diffStats, renderMarkdown, type Discussion, type ReportData } from '../validation/report';
 import { ALPHA, compare } from '../validation/verdict';
 import { createRunContext, selectedIdea } from './run-context';
@@ -260,6 +261,7 @@ export function createValidationActivities(deps: ActivityDeps) {
           ...usage,
           wallTimeMs: Date.now() - run.created_at.getTime(),
           computeTimeMs: await computeMsForRun(db, runId),
+          hub: await hubReposForRun(db, runId),
         },
         discussion,
       };

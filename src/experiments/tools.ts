@@ -1,4 +1,5 @@
-// The MLAgentBench action set as OpenAI function tools: exactly the upstream names and arguments.
+// The MLAgentBench action set as OpenAI function tools (exactly the upstream names and arguments), and the Hub's
+// three tools, which only the copilot profile offers (mlab keeps upstream's set).
 import { z } from 'zod';
 import { toStrictJsonSchema } from '../domain/schemas';
 
@@ -21,6 +22,9 @@ export const toolArgs = {
   edit_script: z.object({ script_name: str, edit_instruction: str, save_name: str }),
   reflection: z.object({ things_to_reflect_on: str }),
   final_answer: z.object({ final_answer: str, entry_point: z.string().nullish() }),
+  hub_search: z.object({ kind: z.enum(['model', 'dataset']), query: str }),
+  hub_inspect: z.object({ kind: z.enum(['model', 'dataset']), repo_id: str }),
+  hub_fetch: z.object({ kind: z.enum(['model', 'dataset']), repo_id: str }),
 } as const;
 
 /**
@@ -49,6 +53,12 @@ const descriptions: Record<ToolName, string> = {
   final_answer:
     'Finish: the candidate code in the workspace is ready to be measured. Summarise what you changed, and name in ' +
     'entry_point the script the harness runs to measure it (null: train.py).',
+  hub_search:
+    'Search the Hugging Face Hub for pretrained models or datasets; returns candidates ranked by fit, licence and popularity.',
+  hub_inspect: 'Show a Hub model or dataset: its commit, licence, files and sizes, and whether it can be fetched.',
+  hub_fetch:
+    'Fetch a Hub model or dataset (pinned to its current commit) for your scripts: from_pretrained(repo_id), ' +
+    'load_dataset(repo_id) and snapshot_download(repo_id) then work offline. There is no network otherwise.',
 };
 
 export interface ToolDefinition {
@@ -70,4 +80,8 @@ export const READ_ONLY_TOOLS: ReadonlySet<ToolName> = new Set([
   'inspect_script_lines',
   'understand_file',
   'reflection',
+  // The Hub's tools change no file of the workspace: a fetch lands in the read-only cache.
+  'hub_search',
+  'hub_inspect',
+  'hub_fetch',
 ]);

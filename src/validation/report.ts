@@ -2,6 +2,7 @@
 // the stored records that ReportData carries; the model contributes prose alone.
 import type { Idea } from '../domain/schemas';
 import type { Flag } from './checks';
+import type { HubFetched } from '../domain/hub';
 import { num } from './provenance';
 import type { Comparison } from './verdict';
 
@@ -35,6 +36,8 @@ export interface Provenance {
   costUsd: number;
   wallTimeMs: number;
   computeTimeMs: number;
+  /** Hub repositories the run's experiments could read, each pinned to its commit. */
+  hub?: HubFetched[];
 }
 
 export interface Discussion {
@@ -170,6 +173,11 @@ export function renderMarkdown(d: ReportData): string {
       .map(([k, ver]) => `\`${k}==${ver}\``)
       .join(', ')}`,
     `- Models: ${p.models.map((m) => `\`${m}\``).join(', ') || 'none'}`,
+    ...(p.hub ?? []).map(
+      (h) =>
+        `- Hub ${h.kind} \`${h.id}\` at \`${h.revision}\`: ${num(h.files.length)} files, ${num(h.bytes)} bytes, ` +
+        `licence ${h.licence ?? 'none'}`,
+    ),
     `- Tokens: ${num(p.promptTokens)} prompt, ${num(p.completionTokens)} completion; cost $${num(p.costUsd)}`,
     `- Wall time ${num(p.wallTimeMs)} ms; compute time (sum of executions) ${num(p.computeTimeMs)} ms`,
     ...v.runs.map(

@@ -35,6 +35,7 @@ describe('migrations', () => {
       '014_experiment_script.sql',
       '015_agent_step_thought.sql',
       '016_model_endpoints.sql',
+      '017_hub_repos.sql',
     ]);
   });
 
@@ -66,7 +67,7 @@ describe('migrations', () => {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
         encoding: 'utf8',
       });
-    expect(cli()).toMatch(/^applied 001_init\.sql, .*016_model_endpoints\.sql/);
+    expect(cli()).toMatch(/^applied 001_init\.sql, .*017_hub_repos\.sql/);
     expect(cli()).toMatch(/the schema is current/);
     await expect(checkSchema(fresh)).resolves.toBeUndefined();
     await fresh.end();
@@ -112,6 +113,7 @@ describe('migrations', () => {
         '014_experiment_script.sql',
         '015_agent_step_thought.sql',
         '016_model_endpoints.sql',
+        '017_hub_repos.sql',
       ]);
       expect((await fresh.query('SELECT owner FROM papers')).rows).toEqual([{ owner: 'default' }]);
       expect((await fresh.query('SELECT owner FROM runs')).rows).toEqual([{ owner: 'default' }]);

@@ -13,6 +13,7 @@ import { createCgroup, type CgroupHost, type ExecutionCgroup } from './cgroup';
 import { scoreExecution } from './measure';
 import { clearOutputs } from '../workspace';
 import { bwrapArgs, sandboxUid, scoringIsolation, type SandboxPlan } from './sandbox';
+import { hubEnv, type HubView } from '../../domain/hub';
 import {
   SandboxUnavailableError,
   type ExecutionInputs,
@@ -310,8 +311,10 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       if (spec.workspace.kind === 'snapshot') await opts.inputs.materialize(spec.workspace, workspaceDir);
       await clearOutputs(workspaceDir);
       const python = task.python ?? opts.python;
+      // The run's Hub repositories, put in this worker's cache first if it lacks them (a run any worker carries).
+      const hub = await opts.inputs.hub?.(spec.workspace.runId);
       for (const d of devices) gpusInUse.set(d, (gpusInUse.get(d) ?? 0) + 1);
-      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, devices, python).finally(() => {
+      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, devices, python, hub).finally(() => {
         for (const d of devices) gpusInUse.set(d, (gpusInUse.get(d) ?? 1) - 1);
       });
       const base = {
@@ -374,6 +377,7 @@ async function runScript(
   devices: string[],
   /** The interpreter of the experiment: the task's own venv, or the service's. */
   python: string,
+  hub?: HubView,
 ): Promise<ScriptRun> {
   const plan = opts.sandbox;
   const memoryMb = spec.resources.memoryMb;
@@ -381,7 +385,8 @@ async function runScript(
   // it, a folder of the execution's own outside the workspace, removed when it ends.
   const home = plan.kind === 'bwrap' ? '/tmp' : path.join(opts.scratchDir, 'home', keyHash(spec.key));
   if (plan.kind !== 'bwrap') fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  const env = scrubbedEnv(python, home, spec.seed);
+  // The Hub cache: only the run's own repositories are mounted (read-only), and the clients are told to stay offline.
+  const env = { ...scrubbedEnv(python, home, spec.seed), ...(hub ? hubEnv(hub, home) : {}) };
   // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
   // A cgroup, where the host allows one, limits what is resident and the process count of the whole
   // execution; without one, rlimits do what they can (RLIMIT_DATA: private writable memory, the heap and
@@ -426,6 +431,7 @@ async function runScript(
       path.dirname(path.resolve(opts.sandboxScript)),
       // A task's own venv (its interpreter links to a base installation the default binds already cover).
       ...(python !== opts.python ? [path.dirname(path.dirname(python))] : []),
+      ...(hub?.folders ?? []),
     ];
     const inner = limited([python, '-u', spec.script]);
     const dir = path.resolve(workspaceDir);

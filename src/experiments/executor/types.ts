@@ -3,6 +3,7 @@
 // needs, never by a host path, so a backend on another machine (a Kubernetes Job) can run the same spec.
 // Each backend resolves references through ExecutionInputs, copies the code in, brings the outputs back and
 // has them scored by the task's eval.py from where the experiment cannot write.
+import type { HubView } from '../../domain/hub';
 import type { StoredArtifact } from '../artifacts';
 
 export type ExecutionStatus = 'succeeded' | 'failed' | 'timeout' | 'cancelled';
@@ -115,6 +116,11 @@ export interface ExecutionInputs {
   /** The live workspace's folder on the worker's machine. */
   liveWorkspace(ref: LiveWorkspaceRef): string;
   task(taskId: string): Promise<TrustedTask>;
+  /**
+   * The Hub repositories the run fetched, present in this machine's cache (read-only to the experiment, offline),
+   * or undefined when it fetched none. Absent: the backend offers no Hub cache.
+   */
+  hub?(runId: string): Promise<HubView | undefined>;
 }
 
 /** Isolation was asked for and this host cannot provide it: the execution is refused, not run bare. */
