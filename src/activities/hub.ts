@@ -10,11 +10,13 @@ import {
   HubError,
   rankCandidates,
   refusal,
+  searchTerms,
   sizeOf,
   type HubClient,
   type HubFetched,
   type HubKind,
   type HubPolicy,
+  type HubSummary,
   type HubView,
 } from '../domain/hub';
 
@@ -34,7 +36,12 @@ export function createHubAccess(deps: { db: Queryable; hub: HubClient; config: C
   const policy = policyOf(deps.config);
 
   async function search(kind: HubKind, query: string): Promise<string> {
-    const found = rankCandidates(query, await hub.search(kind, query, 30), policy).slice(0, 10);
+    const seen = new Map<string, HubSummary>();
+    for (const term of searchTerms(query)) {
+      for (const c of await hub.search(kind, term, 30)) if (!seen.has(c.id)) seen.set(c.id, c);
+      if (seen.size >= 30) break;
+    }
+    const found = rankCandidates(query, [...seen.values()], policy).slice(0, 10);
     if (found.length === 0) return `No ${kind}s on the Hub match "${query}".`;
     return [
       `${kind === 'model' ? 'Models' : 'Datasets'} matching "${query}", best first:`,
@@ -64,7 +71,7 @@ export function createHubAccess(deps: { db: Queryable; hub: HubClient; config: C
   async function fetch(runId: string, kind: HubKind, id: string): Promise<HubFetched> {
     const info = await hub.inspect(kind, id);
     const why = refusal(info, policy);
-    if (why) throw new HubError(info.gated ? 'gated' : 'missing', `not fetched: ${why}`);
+    if (why) throw new HubError(info.gated ? 'gated' : 'refused', `not fetched: ${why}`);
     await hub.fetch(kind, info.id, info.sha);
     const fetched: HubFetched = {
       kind,

@@ -64,11 +64,20 @@ export interface RankedCandidate extends HubSummary {
   allowed: boolean;
 }
 
-const words = (text: string) =>
+export const words = (text: string): string[] =>
   text
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
+
+/**
+ * The searches to send for a query: the Hub matches a query as one substring of the id, so "tabular classifier"
+ * finds nothing named tiny-tabular-classifier; the longest words (three at most) are searched as well.
+ */
+export function searchTerms(query: string): string[] {
+  const longest = [...new Set(words(query))].filter((w) => w.length >= 3).sort((a, b) => b.length - a.length);
+  return [...new Set([query.trim(), ...longest.slice(0, 3)])].filter(Boolean);
+}
 
 /**
  * Orders search results by fit, licence and popularity: fit counts the query's words found in the id, tags and
@@ -100,10 +109,13 @@ export const HUB_ID = /^[A-Za-z0-9][\w.-]{0,95}(\/[\w.-]{1,96})?$/;
 
 export const validHubId = (id: string): boolean => HUB_ID.test(id) && !id.includes('..');
 
-/** A Hub request that failed: `gated` and `missing` are the repository's answer; the others, the Hub's state. */
+/**
+ * A Hub request that failed: `gated` and `missing` are the repository's answer, `refused` the service's policy
+ * (licence, size), the others the Hub's state.
+ */
 export class HubError extends Error {
   constructor(
-    readonly kind: 'gated' | 'missing' | 'rate_limited' | 'unavailable',
+    readonly kind: 'gated' | 'missing' | 'refused' | 'rate_limited' | 'unavailable',
     message: string,
   ) {
     super(message);

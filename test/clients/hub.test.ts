@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHubClient } from '../../src/clients/hub';
-import { HubError, type HubClient } from '../../src/domain/hub';
+import { type HubError, type HubClient } from '../../src/domain/hub';
 import { startFakeHub, type FakeHub } from '../support/fake-hub';
 import { GATED_MODEL, TINY_DATASET, TINY_MODEL } from '../support/hub-repos';
 import { ROOT } from '../support/paths';

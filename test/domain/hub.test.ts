@@ -1,5 +1,13 @@
 // Ranking Hub candidates and refusing fetches: pure rules, table-tested.
-import { HUB_ID, hubEnv, rankCandidates, refusal, validHubId, type HubSummary } from '../../src/domain/hub';
+import {
+  HUB_ID,
+  hubEnv,
+  rankCandidates,
+  refusal,
+  searchTerms,
+  validHubId,
+  type HubSummary,
+} from '../../src/domain/hub';
 
 const policy = { licences: ['apache-2.0', 'mit'], maxBytes: 1_000_000 };
 const c = (over: Partial<HubSummary>): HubSummary => ({
@@ -89,5 +97,18 @@ describe('the environment an experiment reads the Hub with', () => {
       TRANSFORMERS_OFFLINE: '1',
       HF_DATASETS_CACHE: '/tmp/hf-datasets',
     });
+  });
+});
+
+describe('search terms', () => {
+  it('send the query, then its longest words', () => {
+    expect(searchTerms('tabular classifier for small data')).toEqual([
+      'tabular classifier for small data',
+      'classifier',
+      'tabular',
+      'small',
+    ]);
+    expect(searchTerms('bert')).toEqual(['bert']);
+    expect(searchTerms('  ')).toEqual([]);
   });
 });

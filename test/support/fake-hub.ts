@@ -32,6 +32,8 @@ export interface FakeHub {
 interface Stored extends FakeRepo {
   sha: string;
   blobs: Map<string, Buffer>;
+  /** Every commit added under this id: a pinned commit stays resolvable after the repository moves on. */
+  commits: Map<string, Map<string, Buffer>>;
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -68,9 +70,10 @@ export async function startFakeHub(): Promise<FakeHub> {
   function find(kind: string, id: string, rev: string | undefined, res: http.ServerResponse): Stored | undefined {
     const repo = repos.get(key(kind, id));
     if (!repo) return void error(res, 404, 'RepoNotFound', `Repository Not Found for url: ${id}`);
-    if (rev && rev !== 'main' && rev !== repo.sha)
-      return void error(res, 404, 'RevisionNotFound', `Invalid rev ${rev}`);
-    return repo;
+    if (!rev || rev === 'main' || rev === repo.sha) return repo;
+    const blobs = repo.commits.get(rev);
+    if (!blobs) return void error(res, 404, 'RevisionNotFound', `Invalid rev ${rev}`);
+    return { ...repo, sha: rev, blobs };
   }
 
   const server = http.createServer((req, res) => {
@@ -135,7 +138,9 @@ export async function startFakeHub(): Promise<FakeHub> {
         .update(repo.id)
         .update(JSON.stringify([...blobs].map(([k, b]) => [k, sha256(b)])))
         .digest('hex');
-      repos.set(key(repo.kind, repo.id), { ...repo, sha, blobs });
+      const commits = repos.get(key(repo.kind, repo.id))?.commits ?? new Map<string, Map<string, Buffer>>();
+      commits.set(sha, blobs);
+      repos.set(key(repo.kind, repo.id), { ...repo, sha, blobs, commits });
       return { sha };
     },
     failNext(count, status) {
