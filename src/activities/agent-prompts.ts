@@ -1,4 +1,5 @@
 // What the ExperimentAgent sees: its instructions, the approved idea, and its recent steps.
+import type { HubFetched } from '../domain/hub';
 import type { AgentMessage } from '../clients/llm';
 import type { AgentNoteRow, AgentStepRow } from '../db/agent';
 import type { Task } from '../tasks/library';
@@ -18,7 +19,9 @@ export function agentSystemPrompt(task: Task): string {
   ].join('\n');
 }
 
-export function agentTaskMessage(task: Task, idea: Idea | undefined, files: string): string {
+export function agentTaskMessage(task: Task, idea: Idea | undefined, files: string, hub: HubFetched[] = []): string {
+  const planned = idea?.experimentPlan.hub ?? [];
+  const missing = planned.filter((p) => !hub.some((h) => h.kind === p.kind && h.id === p.id));
   return [
     `Research problem:\n${task.researchProblem}`,
     ...(idea
@@ -26,6 +29,18 @@ export function agentTaskMessage(task: Task, idea: Idea | undefined, files: stri
           `Approved idea: ${idea.title}\nHypothesis: ${idea.hypothesis}`,
           `Experiment plan:\n${idea.experimentPlan.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}`,
           `Baseline: ${idea.experimentPlan.baseline}. Expected outcome: ${idea.experimentPlan.expectedOutcome}`,
+        ]
+      : []),
+    ...(hub.length
+      ? [
+          'From the Hugging Face Hub, readable offline in your scripts (from_pretrained, load_dataset, ' +
+            `snapshot_download by id):\n${hub.map((h) => `- ${h.kind} ${h.id} at commit ${h.revision}`).join('\n')}`,
+        ]
+      : []),
+    ...(missing.length
+      ? [
+          `Planned but not retrieved (see the run's events for why): ${missing.map((m) => `${m.kind} ${m.id}`).join(', ')}.` +
+            ' Use hub_search to find another.',
         ]
       : []),
     `Files in the workspace:\n${files}`,

@@ -25,6 +25,7 @@ import { patchesOffLoop } from '../experiments/diff';
 import { READ_ONLY_VIOLATION } from '../experiments/executor/measure';
 import { HubError, type HubKind } from '../domain/hub';
 import { createHubAccess } from './hub';
+import { hubReposForRun } from '../db/hub-repos';
 
 // Duck-typed, not `instanceof Error`: errors from Node's fs may come from another realm (a test's VM).
 const isFsError = (err: unknown): boolean =>
@@ -123,7 +124,7 @@ export function createAgentActivities(deps: ActivityDeps) {
     const steps = await stepsForRun(db, runId);
     const messages = agentMessages(
       profile.system(prepared.task),
-      agentTaskMessage(prepared.task, idea, ws.listFiles('.')),
+      agentTaskMessage(prepared.task, idea, ws.listFiles('.'), await hubReposForRun(db, runId)),
       profile.summariseAbove === null ? steps : await summariseLong(runId, steps, profile, signal),
       await notesForRun(db, runId),
       profile.fullSteps,

@@ -14,6 +14,8 @@ import type { RunResult } from '../domain/run';
 import { createRunContext, selectedIdea, storeSnapshot } from './run-context';
 import { structuredCall } from './structured';
 import { withHeartbeat } from './heartbeat';
+import { createHubAccess } from './hub';
+import { HubError, type HubKind } from '../domain/hub';
 
 export type { RunResult };
 
@@ -67,6 +69,30 @@ export function createExperimentActivities(deps: ActivityDeps) {
   const { db, config } = deps;
   const { context, live, execute } = createRunContext(deps);
   const seed = config.MLR_EXPERIMENT_SEED;
+  const hub = deps.hub ? createHubAccess({ db, hub: deps.hub, config }) : undefined;
+
+  /**
+   * The retrieval step: each Hub repository the approved plan names, fetched pinned and recorded, or the reason it
+   * was not (an event the agent's task message points to). A refusal or an outage never fails the run: the agent
+   * is told and can search for another.
+   */
+  async function retrievePlanned(runId: string, wanted: Array<{ kind: HubKind; id: string }>): Promise<void> {
+    for (const w of wanted) {
+      try {
+        if (!hub) throw new HubError('unavailable', 'the Hub is not available to this service');
+        const f = await hub.fetch(runId, w.kind, w.id);
+        await appendEvent(db, runId, 'hub_retrieval', {
+          ...w,
+          revision: f.revision,
+          bytes: f.bytes,
+          licence: f.licence,
+        });
+      } catch (err) {
+        if (!(err instanceof HubError)) throw err;
+        await appendEvent(db, runId, 'hub_retrieval', { ...w, error: err.message, reason: err.kind });
+      }
+    }
+  }
 
   /** The seeds of a run's baseline executions: the profile's count from MLR_EXPERIMENT_SEED; one when fixed. */
   const baselineSeeds = (run: RunRow, prepared: PreparedTask): number[] => {
@@ -157,6 +183,8 @@ export function createExperimentActivities(deps: ActivityDeps) {
     async setupWorkspace({ runId }: { runId: string }): Promise<{ starterHash: string }> {
       const { run, ws } = await live(runId);
       if (run.starter_hash) return { starterHash: run.starter_hash };
+      // The plan's Hub models and datasets, before the agent starts (idempotent: a retry pins them again).
+      if (run.paper_id) await retrievePlanned(runId, (await selectedIdea(db, run)).experimentPlan.hub ?? []);
       // The snapshot first, then the run names it: a worker lost between the two left a run whose starter
       // snapshot was never stored, which the retry (seeing starter_hash set) never stored either.
       const starterHash = await storeSnapshot(db, deps.store, runId, ws);

@@ -45,7 +45,9 @@ export function ideationPrompt(args: {
     `Propose exactly ${args.count} research ideas that address the gaps of the paper "${args.title}".\n\n` +
     `Task definition: ${JSON.stringify(args.analysis.taskDefinition)}\n` +
     `Gaps: ${JSON.stringify(args.analysis.gaps)}\n\nRelated work:\n${related}\n\n` +
-    'Each idea needs a testable hypothesis and an experiment plan that a single machine can run.';
+    'Each idea needs a testable hypothesis and an experiment plan that a single machine can run. Where a ' +
+    "pretrained model or a dataset from the Hugging Face Hub would help, name it in the plan's hub list " +
+    '(kind and repository id); the experiment has no network otherwise.';
   if (args.feedback) {
     content +=
       `\n\nThe researcher reviewed the previous ideas and asks for a revision.\nPrevious ideas: ` +

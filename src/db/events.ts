@@ -19,7 +19,8 @@ export type RunEventType =
   | 'validation'
   | 'repair'
   | 'feedback_received'
-  | 'budget';
+  | 'budget'
+  | 'hub_retrieval';
 
 export interface RunEvent {
   id: string;

@@ -76,3 +76,19 @@ export async function copyRankedIdeas(db: Queryable, fromRunId: string, toRunId:
   );
   return ideasForRound(db, toRunId, 0);
 }
+
+/**
+ * Replaces the Hub list of an idea's plan (a person's change at approval); false when the idea is not the run's.
+ */
+export async function setIdeaHub(
+  db: Queryable,
+  runId: string,
+  ideaId: string,
+  hub: Array<{ kind: 'model' | 'dataset'; id: string }>,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE ideas SET body = jsonb_set(body, '{experimentPlan,hub}', $3::jsonb) WHERE id = $1 AND run_id = $2`,
+    [ideaId, runId, JSON.stringify(hub)],
+  );
+  return rowCount === 1;
+}

@@ -93,6 +93,8 @@ export interface Decision {
   decision: 'approve' | 'revise' | 'reject';
   ideaId?: string;
   feedback?: string;
+  /** On approval: the Hub models and datasets the chosen idea's plan retrieves, replacing what it proposed. */
+  hub?: Array<{ kind: 'model' | 'dataset'; id: string }>;
 }
 
 /** A ranked idea as the workflow knows it: the full idea lives in Postgres. */

@@ -34,6 +34,14 @@ export const ideaSchema = z.object({
     metric: text,
     baseline: text,
     expectedOutcome: text,
+    /**
+     * Pretrained models or datasets from the Hugging Face Hub the plan needs, retrieved before the agent starts
+     * (a person approving the idea can change the list). Null or absent: none.
+     */
+    hub: z
+      .array(z.object({ kind: z.enum(['model', 'dataset']), id: z.string().min(1).max(200) }))
+      .max(5)
+      .nullish(),
   }),
   noveltyScore: score,
   feasibilityScore: score,

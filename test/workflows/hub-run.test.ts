@@ -8,10 +8,10 @@ import { createHubClient } from '../../src/clients/hub';
 import { createHubAccess } from '../../src/activities/hub';
 import { hubReposForRun } from '../../src/db/hub-repos';
 import { startFakeHub, type FakeHub } from '../support/fake-hub';
-import { startFakeModel, type FakeModel } from '../support/fake-model';
-import { GATED_MODEL, NONFREE_MODEL, TINY_MODEL } from '../support/hub-repos';
+import { ideasReply, startFakeModel, type FakeModel } from '../support/fake-model';
+import { GATED_MODEL, NONFREE_MODEL, TINY_DATASET, TINY_MODEL } from '../support/hub-repos';
 import { createHarness, type Harness } from '../support/harness';
-import { createTaskRun, submitPaper, waitForStatus } from '../support/api';
+import { createRun, createTaskRun, decide, submitPaper, waitForStatus } from '../support/api';
 import { ROOT } from '../support/paths';
 
 const TOKEN = 'hf_do_not_show_experiments';
@@ -26,6 +26,7 @@ beforeAll(async () => {
   sha = hubServer.add(TINY_MODEL).sha;
   hubServer.add(NONFREE_MODEL);
   hubServer.add(GATED_MODEL);
+  hubServer.add(TINY_DATASET);
   h = await createHarness({ OPENAI_BASE_URL: model.baseUrl, HF_ENDPOINT: hubServer.endpoint, HF_TOKEN: TOKEN });
   await h.startWorker();
   paperId = await submitPaper(h.app);
@@ -133,5 +134,62 @@ describe('an experiment with a model from the Hub', () => {
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a plan that names Hub models and datasets', () => {
+  it("shows them for approval, takes the person's change, retrieves them before the agent starts, and tells it", async () => {
+    const planned = JSON.parse(ideasReply(1)) as { ideas: Array<{ experimentPlan: Record<string, unknown> }> };
+    planned.ideas[0]!.experimentPlan.hub = [
+      { kind: 'model', id: NONFREE_MODEL.id },
+      { kind: 'model', id: TINY_MODEL.id },
+    ];
+    model.respond('research_ideas', () => ({ content: JSON.stringify(planned) }));
+    const run = await createRun(h.app, { paperId, ideaCount: 1, until: 'measured', taskId: 'breast-cancer' });
+    const waiting = await waitForStatus(h.app, run.id, 'awaiting_approval');
+    const idea = waiting.ideas[0];
+    expect(idea.experimentPlan.hub).toEqual(planned.ideas[0]!.experimentPlan.hub);
+
+    // Bad changes get a clear 400 and change nothing.
+    for (const [body, why] of [
+      [{ decision: 'revise', feedback: 'more', hub: [{ kind: 'model', id: TINY_MODEL.id }] }, /names its ideaId/],
+      [{ decision: 'approve', hub: [{ kind: 'model', id: TINY_MODEL.id }] }, /names its ideaId/],
+      [{ decision: 'approve', ideaId: idea.id, hub: [{ kind: 'model', id: '../../etc' }] }, /not a Hub repository id/],
+      [{ decision: 'approve', ideaId: '00000000-0000-4000-8000-000000000000', hub: [] }, /not one of this run's ideas/],
+      [{ decision: 'approve', ideaId: idea.id, hub: [{ kind: 'space', id: 'a/b' }] }, /kind/],
+    ] as const) {
+      const res = await decide(h.app, run.id, body);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.message).toMatch(why);
+    }
+    expect((await waitForStatus(h.app, run.id, 'awaiting_approval')).ideas[0].experimentPlan.hub).toHaveLength(2);
+    // The person drops the non-free model and adds a dataset.
+    const hub = [
+      { kind: 'model', id: TINY_MODEL.id },
+      { kind: 'dataset', id: TINY_DATASET.id },
+      { kind: 'model', id: GATED_MODEL.id },
+    ];
+    const before = model.requestsFor('agent').length;
+    expect((await decide(h.app, run.id, { decision: 'approve', ideaId: idea.id, hub })).statusCode).toBe(200);
+    await waitForStatus(h.app, run.id, 'succeeded', 180_000);
+
+    const events = await h.pool.query(
+      `SELECT data FROM run_events WHERE run_id = $1 AND type = 'hub_retrieval' ORDER BY id`,
+      [run.id],
+    );
+    expect(events.rows.map((r) => [r.data.id, r.data.revision ? 'fetched' : r.data.reason])).toEqual([
+      [TINY_MODEL.id, 'fetched'],
+      [TINY_DATASET.id, 'fetched'],
+      [GATED_MODEL.id, 'gated'],
+    ]);
+    const repos = await hubReposForRun(h.pool, run.id);
+    expect(repos.map((r) => `${r.kind} ${r.id}`)).toEqual([`dataset ${TINY_DATASET.id}`, `model ${TINY_MODEL.id}`]);
+    const told = model
+      .requestsFor('agent')
+      [before]!.messages.map((m) => m.content ?? '')
+      .join('\n');
+    for (const r of repos) expect(told).toContain(`- ${r.kind} ${r.id} at commit ${r.revision}`);
+    expect(told).toContain(`Planned but not retrieved (see the run's events for why): model ${GATED_MODEL.id}.`);
+    expect(told).not.toContain(NONFREE_MODEL.id);
   });
 });

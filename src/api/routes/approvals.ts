@@ -88,7 +88,7 @@ export const approvalRoutes: RoutePlugin<RouteDeps> = async (app, { db, gateway 
       for (const { runId, ...decision } of req.body.decisions) {
         try {
           const run = await loadRunOr404(db, runId, req.principal);
-          await applyDecision(gateway, run, decision);
+          await applyDecision(gateway, db, run, decision);
           results.push({ runId, ok: true, status: 200 });
         } catch (err) {
           if (!(err instanceof HttpError)) throw err;

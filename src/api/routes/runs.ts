@@ -35,6 +35,19 @@ export const decisionBody = {
     decision: { type: 'string', enum: ['approve', 'revise', 'reject'] },
     ideaId: { type: 'string', format: 'uuid' },
     feedback: { type: 'string', minLength: 1, maxLength: 20_000 },
+    hub: {
+      type: 'array',
+      maxItems: 5,
+      items: {
+        type: 'object',
+        required: ['kind', 'id'],
+        additionalProperties: false,
+        properties: {
+          kind: { type: 'string', enum: ['model', 'dataset'] },
+          id: { type: 'string', minLength: 1, maxLength: 200 },
+        },
+      },
+    },
   },
 } as const;
 
@@ -188,7 +201,7 @@ export const runRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
     },
     async (req) => {
       const run = await loadRunOr404(db, req.params.id, req.principal);
-      await applyDecision(gateway, run, req.body, req.headers['idempotency-key']);
+      await applyDecision(gateway, db, run, req.body, req.headers['idempotency-key']);
       return loadRunView(db, await loadRunOr404(db, run.id, req.principal));
     },
   );
