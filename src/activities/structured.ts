@@ -82,7 +82,12 @@ export async function structuredCall<T>(deps: StructuredDeps, call: StructuredCa
     }
     const latencyMs = Date.now() - started;
     const parsed = parse(res.content, call);
-    const problem = parsed.problem;
+    // A reply cut at max_tokens says so: "not JSON" alone would hide that the answer was simply too long.
+    const problem =
+      parsed.problem && res.truncated
+        ? `the reply was cut off at ${deps.config.MLR_MODEL_RESERVE_TOKENS} tokens (MLR_MODEL_RESERVE_TOKENS); ` +
+          `answer more briefly (${parsed.problem})`
+        : parsed.problem;
     const repaired = parsed.value !== undefined && call.repair ? call.repair(parsed.value) : undefined;
     const value = repaired ? repaired.value : parsed.value;
     const repair = repaired?.repairs.length ? repaired.repairs.join('; ') : undefined;

@@ -28,6 +28,8 @@ export interface ChatResponse {
   usageEstimated?: boolean;
   /** How the endpoint was asked (recorded with the call). */
   mode?: StructuredMode;
+  /** The reply stopped at max_tokens (finish_reason "length"): a structured answer is then usually cut JSON. */
+  truncated?: boolean;
 }
 
 /**
@@ -187,7 +189,8 @@ export function createOpenAiChatModel(client: OpenAI, opts: OpenAiChatModelOptio
         { signal },
       );
       const content = replyJson(mode, res.choices[0]?.message);
-      return { content, model: res.model || request.model, mode, ...usageOf(res, fields, content) };
+      const truncated = res.choices[0]?.finish_reason === 'length' || undefined;
+      return { content, model: res.model || request.model, mode, truncated, ...usageOf(res, fields, content) };
     } catch (err) {
       throw toFailure(err);
     }

@@ -20,7 +20,7 @@ export interface RecordedRequest {
 
 export type FakeReply =
   /** noUsage: answer without `usage`, as some local servers do. */
-  | { content: string; promptTokens?: number; completionTokens?: number; noUsage?: boolean }
+  | { content: string; promptTokens?: number; completionTokens?: number; noUsage?: boolean; truncated?: boolean }
   /** An agent step: the model calls this tool (requests with tools are recorded under the name "agent"). */
   | { tool: string; args: Record<string, unknown> | string; thought?: string; native?: boolean }
   | { status: number; body?: unknown; headers?: Record<string, string> }
@@ -294,7 +294,13 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: rec.model,
-        choices: [{ index: 0, finish_reason: 'tool' in reply ? 'tool_calls' : 'stop', message }],
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'tool' in reply ? 'tool_calls' : 'truncated' in reply && reply.truncated ? 'length' : 'stop',
+            message,
+          },
+        ],
         ...('noUsage' in reply && reply.noUsage
           ? {}
           : {

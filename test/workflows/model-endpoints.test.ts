@@ -89,6 +89,23 @@ describe('a research run on a llama.cpp-like endpoint', () => {
   });
 });
 
+describe('a reply cut at max_tokens', () => {
+  it('is re-asked with a reason that says it was cut, not merely that it is not JSON', async () => {
+    llama.enqueue('paper_analysis', { content: '{"taskDefinition": {"problem": "Classify tab', truncated: true });
+    const run = await createRun(h.app, { paperId, ideaCount: 1 });
+    await waitForStatus(h.app, run.id, 'awaiting_approval');
+    const first = await h.pool.query(
+      `SELECT status, error FROM llm_calls WHERE run_id = $1 AND role = 'analysis' ORDER BY created_at LIMIT 1`,
+      [run.id],
+    );
+    expect(first.rows[0].status).toBe('invalid');
+    expect(first.rows[0].error).toBe(
+      `the reply was cut off at ${h.config.MLR_MODEL_RESERVE_TOKENS} tokens (MLR_MODEL_RESERVE_TOKENS); ` +
+        'answer more briefly (the reply is not JSON)',
+    );
+  });
+});
+
 describe('a research run with MLR_LLM_STRUCTURED=prompt', () => {
   it('asks in plain prompts, reads JSON out of prose, and records the mode', async () => {
     const plain = await startFakeModel();
