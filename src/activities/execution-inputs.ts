@@ -9,6 +9,7 @@ import type { Isolate } from '../domain/isolate';
 import type { HubView } from '../domain/hub';
 import { ErrorType } from '../errors';
 import { getSnapshot } from '../db/snapshots';
+import { hubReposForRun } from '../db/hub-repos';
 import type { Queryable } from '../db/types';
 import type { ArtifactStore } from '../experiments/artifacts';
 import { TamperedTaskError, type ExecutionInputs, type TrustedTask } from '../experiments/executor/types';
@@ -66,6 +67,7 @@ export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInput
     },
 
     ...(deps.hubView ? { hub: deps.hubView } : {}),
+    fetchedFromHub: async (runId) => (await hubReposForRun(deps.db, runId)).length > 0,
 
     liveWorkspace(ref) {
       return path.join(deps.config.MLR_DATA_DIR, 'workspaces', ref.runId);

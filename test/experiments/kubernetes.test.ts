@@ -83,6 +83,13 @@ describe('the Kubernetes executor on a cluster', () => {
     expect(await jobExists(jobName(spec.key))).toBe(false);
   });
 
+  it('refuses an execution of a run that fetched Hub repositories, which the cluster cannot serve yet, creating no Job', async () => {
+    const spec = script('hub-run', 'print("never")\n');
+    const executor = world.executor({ inputs: { ...TEST_INPUTS, fetchedFromHub: async () => true } });
+    await expect(executor.execute(spec)).rejects.toThrow(/fetched models or datasets from the Hub.*executor "local"/);
+    expect(await jobExists(jobName(spec.key))).toBe(false);
+  });
+
   it("builds a task's own environment once in a Job and runs its experiments in it, mounted read-only", async () => {
     const inputs = withRequirements('numpy==1.26.4\n');
     const phases: string[] = [];

@@ -263,6 +263,13 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
           `task ${spec.workspace.taskId} declares its own requirements, and this cluster has no environments ` +
             'volume: set MLR_K8S_ENVS_CLAIM to a ReadWriteMany PersistentVolumeClaim, or run it with executor "local"',
         );
+      // Not yet on a cluster: the Job pod has no egress, and the build pod does not fetch Hub repositories into the
+      // environments volume. A clear refusal beats an experiment that fails offline on a model it cannot find.
+      if (await opts.inputs.fetchedFromHub?.(spec.workspace.runId))
+        throw new SandboxUnavailableError(
+          `run ${spec.workspace.runId} fetched models or datasets from the Hub, which Kubernetes executions cannot ` +
+            'read yet: run it with executor "local"',
+        );
       const environment = task.requirements ? envName(task.requirements, opts.settings.image) : undefined;
       const job = buildJob(
         {

@@ -121,6 +121,8 @@ export interface ExecutionInputs {
    * or undefined when it fetched none. Absent: the backend offers no Hub cache.
    */
   hub?(runId: string): Promise<HubView | undefined>;
+  /** Whether the run fetched any Hub repository (without putting them in this machine's cache). */
+  fetchedFromHub?(runId: string): Promise<boolean>;
 }
 
 /** Isolation was asked for and this host cannot provide it: the execution is refused, not run bare. */
