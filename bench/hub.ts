@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
       const r = await ex.execute(execSpec(prepared, ws, script, { seed: 0, logKey: `bench/hub-${script}-${i}.log` }));
-      if (r.status !== 'succeeded') throw new Error(`${script} failed: ${r.logTail}`);
+      if (r.exitCode !== 0) throw new Error(`${script} failed: ${r.logTail}`);
       out.push(r.durationMs);
     }
     return stats(out).p50;
