@@ -184,7 +184,8 @@ export function createExperimentActivities(deps: ActivityDeps) {
       const { run, ws } = await live(runId);
       if (run.starter_hash) return { starterHash: run.starter_hash };
       // The plan's Hub models and datasets, before the agent starts (idempotent: a retry pins them again).
-      if (run.paper_id) await retrievePlanned(runId, (await selectedIdea(db, run)).experimentPlan.hub ?? []);
+      if (run.paper_id && run.selected_idea_id)
+        await retrievePlanned(runId, (await selectedIdea(db, run)).experimentPlan.hub ?? []);
       // The snapshot first, then the run names it: a worker lost between the two left a run whose starter
       // snapshot was never stored, which the retry (seeing starter_hash set) never stored either.
       const starterHash = await storeSnapshot(db, deps.store, runId, ws);

@@ -1,7 +1,7 @@
 // How one structured call is asked of an endpoint in each of the four ways servers support, and how its answer
 // is read back. Pure: the request fields and the reply's JSON text, table-tested without a server.
 //
-// Servers differ (see docs/model-endpoints.md): OpenAI and vLLM take `json_schema`; llama.cpp's server refuses it
+// Servers differ (see docs/models-and-hub.md): OpenAI and vLLM take `json_schema`; llama.cpp's server refuses it
 // with a 500 but takes `json_object` with a `schema` (a grammar: the shape holds, the bounds do not); some take
 // only a *named* tool choice; a base model behind a bare server only has the prompt. The caller validates every
 // answer whatever the mode, so a mode only decides how likely the first answer is usable.

@@ -177,7 +177,7 @@ export function schemaOf(req: RecordedRequest): unknown {
 
 export interface FakeModelOptions {
   /**
-   * Behave as llama-cpp-python's server 0.3.36 does (docs/model-endpoints.md): `json_schema` answered with a 500,
+   * Behave as llama-cpp-python's server 0.3.36 does (docs/models-and-hub.md): `json_schema` answered with a 500,
    * `tool_choice: "required"` ignored (empty content, no call).
    */
   server?: 'openai' | 'llama-cpp';
