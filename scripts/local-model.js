@@ -30,7 +30,9 @@ function ensureServer() {
   const stamp = path.join(venv, '.mlr-installed');
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === SERVER) return;
   const built = fs.existsSync(wheels) && fs.readdirSync(wheels).some((f) => f.startsWith('llama_cpp_python-0.3.36-'));
-  const base = fs.existsSync(path.join(root, '.venv', 'bin', 'python')) ? path.join(root, '.venv', 'bin', 'python') : 'python3';
+  const base = fs.existsSync(path.join(root, '.venv', 'bin', 'python'))
+    ? path.join(root, '.venv', 'bin', 'python')
+    : 'python3';
   if (!built) {
     run(base, ['-m', 'pip', 'wheel', '--quiet', '--disable-pip-version-check', SERVER, '-w', wheels], {
       CMAKE_ARGS: '-DGGML_NATIVE=OFF',
