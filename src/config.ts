@@ -93,7 +93,7 @@ export const configSchema = z
     HF_ENDPOINT: optionalString.pipe(z.string().url().optional()),
     /** A Hub token for fetches; sent by the worker's Hub client only, never shown to experiments. */
     HF_TOKEN: optionalString,
-    /** Largest Hub repository a run may fetch, in MB. */
+    /** Most a run's Hub repositories may hold together, in MB (so also the largest one). */
     MLR_HUB_MAX_MB: z.coerce.number().int().min(1).default(2048),
     /** Licences a fetched repository may carry (comma-separated, lower case). */
     MLR_HUB_LICENSES: z

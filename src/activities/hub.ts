@@ -10,6 +10,7 @@ import {
   HubError,
   rankCandidates,
   refusal,
+  runShareRefusal,
   searchTerms,
   sizeOf,
   type HubClient,
@@ -70,7 +71,7 @@ export function createHubAccess(deps: { db: Queryable; hub: HubClient; config: C
   /** Fetches a repository at the commit the Hub lists now, after the checks; records it with the run. */
   async function fetch(runId: string, kind: HubKind, id: string): Promise<HubFetched> {
     const info = await hub.inspect(kind, id);
-    const why = refusal(info, policy);
+    const why = refusal(info, policy) ?? runShareRefusal(await hubReposForRun(db, runId), { ...info, kind }, policy);
     if (why) throw new HubError(info.gated ? 'gated' : 'refused', `not fetched: ${why}`);
     await hub.fetch(kind, info.id, info.sha);
     const fetched: HubFetched = {

@@ -54,6 +54,24 @@ export function refusal(info: HubRepoInfo, policy: HubPolicy): string | undefine
   return undefined;
 }
 
+/** Repositories one run may hold. */
+export const MAX_REPOS_PER_RUN = 10;
+
+/**
+ * Why one more repository would take the run past its share (MLR_HUB_MAX_MB for all its repositories together,
+ * and MAX_REPOS_PER_RUN of them), or undefined. Fetching a repository the run already holds replaces it.
+ */
+export function runShareRefusal(held: HubFetched[], next: HubRepoInfo & { kind: HubKind }, policy: HubPolicy) {
+  const others = held.filter((h) => !(h.kind === next.kind && h.id === next.id));
+  if (others.length >= MAX_REPOS_PER_RUN)
+    return `the run already holds ${others.length} Hub repositories, the most it may`;
+  const total = others.reduce((n, h) => n + h.bytes, 0) + sizeOf(next);
+  if (total > policy.maxBytes) {
+    return `the run's Hub repositories would hold ${mb(total)} MB, over the ${mb(policy.maxBytes)} MB cap (MLR_HUB_MAX_MB)`;
+  }
+  return undefined;
+}
+
 export const sizeOf = (info: Pick<HubRepoInfo, 'files'>): number => info.files.reduce((n, f) => n + f.size, 0);
 const mb = (bytes: number) => Math.ceil(bytes / 1e6);
 

@@ -2,6 +2,9 @@
 import {
   HUB_ID,
   hubEnv,
+  MAX_REPOS_PER_RUN,
+  runShareRefusal,
+  type HubFetched,
   rankCandidates,
   refusal,
   searchTerms,
@@ -110,5 +113,31 @@ describe('search terms', () => {
     ]);
     expect(searchTerms('bert')).toEqual(['bert']);
     expect(searchTerms('  ')).toEqual([]);
+  });
+});
+
+describe("a run's share of the Hub", () => {
+  const held = (id: string, bytes: number): HubFetched => ({
+    kind: 'model',
+    id,
+    revision: 'a'.repeat(40),
+    files: [],
+    bytes,
+    licence: 'mit',
+  });
+  const next = (id: string, size: number) => ({ ...c({ id }), kind: 'model' as const, files: [{ path: 'w', size }] });
+  it('counts every repository the run holds against MLR_HUB_MAX_MB', () => {
+    expect(runShareRefusal([held('o/a', 600_000)], next('o/b', 300_000), policy)).toBeUndefined();
+    expect(runShareRefusal([held('o/a', 600_000)], next('o/b', 500_000), policy)).toMatch(
+      /would hold 2 MB, over the 1 MB cap/,
+    );
+  });
+  it('replaces a repository fetched again rather than counting it twice', () => {
+    expect(runShareRefusal([held('o/a', 600_000)], next('o/a', 700_000), policy)).toBeUndefined();
+  });
+  it('allows at most MAX_REPOS_PER_RUN repositories', () => {
+    const many = Array.from({ length: MAX_REPOS_PER_RUN }, (_, i) => held(`o/r${i}`, 1));
+    expect(runShareRefusal(many, next('o/one-more', 1), policy)).toMatch(/already holds 10/);
+    expect(runShareRefusal(many, next('o/r3', 1), policy)).toBeUndefined();
   });
 });
