@@ -166,6 +166,20 @@ export const runSchema = {
     taskId: { type: ['string', 'null'] },
     paused: { type: 'boolean' },
     experiments: { type: 'array', items: experimentSchema },
+    hub: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          kind: { type: 'string' },
+          id: { type: 'string' },
+          revision: { type: 'string' },
+          files: { type: 'array', items: { type: 'string' } },
+          bytes: { type: 'integer' },
+          licence: { type: ['string', 'null'] },
+        },
+      },
+    },
     result: nullableFreeObject,
     validation: nullableFreeObject,
     usage: {

@@ -1,4 +1,5 @@
 // Row → response shapes, and the opaque list cursor.
+import type { HubFetched } from '../domain/hub';
 import type { StepView } from '../db/agent';
 import type { ExperimentRow } from '../db/experiments';
 import type { IdeaRow } from '../db/ideas';
@@ -70,6 +71,7 @@ export function runView(
   usage: Usage,
   experiments: ExperimentRow[] = [],
   spend: Spend = { ...ZERO_SPEND },
+  hub: HubFetched[] = [],
 ) {
   return {
     id: r.id,
@@ -92,6 +94,8 @@ export function runView(
     paused: r.paused,
     // The agent's own executions (role agent) too: a failure it debugged is part of the record.
     experiments: experiments.map(experimentView),
+    // Hub models and datasets the run fetched, each pinned to its commit.
+    hub,
     result: r.result,
     validation: r.validation,
     usage,

@@ -32,3 +32,33 @@ export async function hubReposForRun(db: Queryable, runId: string): Promise<HubF
     licence: r.licence,
   }));
 }
+
+/** The repositories of a page of runs, in one query (the run views' batch). */
+export async function hubReposForRuns(db: Queryable, runIds: string[]): Promise<Map<string, HubFetched[]>> {
+  const out = new Map<string, HubFetched[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return out;
+  const { rows } = await db.query<{
+    run_id: string;
+    kind: HubKind;
+    repo_id: string;
+    revision: string;
+    files: string[];
+    bytes: string;
+    licence: string | null;
+  }>(
+    `SELECT run_id, kind, repo_id, revision, files, bytes, licence FROM hub_repos
+      WHERE run_id = ANY($1::uuid[]) ORDER BY kind, repo_id`,
+    [runIds],
+  );
+  for (const r of rows) {
+    out.get(r.run_id)?.push({
+      kind: r.kind,
+      id: r.repo_id,
+      revision: r.revision,
+      files: r.files,
+      bytes: Number(r.bytes),
+      licence: r.licence,
+    });
+  }
+  return out;
+}

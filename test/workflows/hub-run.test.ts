@@ -11,7 +11,7 @@ import { startFakeHub, type FakeHub } from '../support/fake-hub';
 import { ideasReply, startFakeModel, type FakeModel } from '../support/fake-model';
 import { GATED_MODEL, NONFREE_MODEL, TINY_DATASET, TINY_MODEL } from '../support/hub-repos';
 import { createHarness, type Harness } from '../support/harness';
-import { createRun, createTaskRun, decide, submitPaper, waitForStatus } from '../support/api';
+import { createRun, createTaskRun, decide, getRun, submitPaper, waitForStatus } from '../support/api';
 import { ROOT } from '../support/paths';
 
 const TOKEN = 'hf_do_not_show_experiments';
@@ -99,6 +99,10 @@ describe('an experiment with a model from the Hub', () => {
         bytes: Object.values(TINY_MODEL.files).reduce((n, f) => n + Buffer.byteLength(f), 0),
         licence: 'apache-2.0',
       },
+    ]);
+    // The run's view lists them as well, pinned.
+    expect((await getRun(h.app, run.id)).hub).toEqual([
+      expect.objectContaining({ kind: 'model', id: TINY_MODEL.id, revision: sha, licence: 'apache-2.0' }),
     ]);
     // Only the Hub ever got the token.
     expect(hubServer.authorizations.every((a) => a === `Bearer ${TOKEN}`)).toBe(true);

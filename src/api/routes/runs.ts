@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { defaultRunBudget } from '../../config';
 import { experimentsForRuns } from '../../db/experiments';
+import { hubReposForRuns } from '../../db/hub-repos';
 import { ideasForRuns } from '../../db/ideas';
 import { spendOfRuns } from '../../db/ledger';
 import { usageForRuns } from '../../db/llm-calls';
@@ -64,18 +65,21 @@ const listQuery = {
 } as const;
 
 /**
- * The views of a page of runs in four queries whatever its length (ideas, usage, executions, spend), not four per
- * run: the console and scripts poll lists, and a page of 100 once cost 400 round trips.
+ * The views of a page of runs in five queries whatever its length (ideas, usage, executions, spend, Hub
+ * repositories), not five per run: the console and scripts poll lists, and a page of 100 once cost 400 round trips.
  */
 export async function loadRunViews(db: Queryable, runs: RunRow[]) {
   const ids = runs.map((r) => r.id);
-  const [ideas, usage, experiments, spend] = await Promise.all([
+  const [ideas, usage, experiments, spend, hub] = await Promise.all([
     ideasForRuns(db, runs),
     usageForRuns(db, ids),
     experimentsForRuns(db, ids),
     spendOfRuns(db, ids),
+    hubReposForRuns(db, ids),
   ]);
-  return runs.map((r) => runView(r, ideas.get(r.id)!, usage.get(r.id)!, experiments.get(r.id)!, spend.get(r.id)!));
+  return runs.map((r) =>
+    runView(r, ideas.get(r.id)!, usage.get(r.id)!, experiments.get(r.id)!, spend.get(r.id)!, hub.get(r.id)!),
+  );
 }
 
 export async function loadRunView(db: Queryable, run: RunRow) {
