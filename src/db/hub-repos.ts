@@ -13,24 +13,7 @@ export async function recordHubRepo(db: Queryable, runId: string, f: HubFetched)
 }
 
 export async function hubReposForRun(db: Queryable, runId: string): Promise<HubFetched[]> {
-  const { rows } = await db.query<{
-    kind: HubKind;
-    repo_id: string;
-    revision: string;
-    files: string[];
-    bytes: string;
-    licence: string | null;
-  }>('SELECT kind, repo_id, revision, files, bytes, licence FROM hub_repos WHERE run_id = $1 ORDER BY kind, repo_id', [
-    runId,
-  ]);
-  return rows.map((r) => ({
-    kind: r.kind,
-    id: r.repo_id,
-    revision: r.revision,
-    files: r.files,
-    bytes: Number(r.bytes),
-    licence: r.licence,
-  }));
+  return (await hubReposForRuns(db, [runId])).get(runId)!;
 }
 
 /** The repositories of a page of runs, in one query (the run views' batch). */
