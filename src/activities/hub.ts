@@ -25,7 +25,7 @@ import {
 export const cacheFolder = (home: string, kind: HubKind, id: string): string =>
   path.join(home, 'hub', `${kind}s--${id.replace(/\//g, '--')}`);
 
-export const policyOf = (config: Config): HubPolicy => ({
+const policyOf = (config: Config): HubPolicy => ({
   licences: config.MLR_HUB_LICENSES,
   maxBytes: config.MLR_HUB_MAX_MB * 1e6,
 });

@@ -82,7 +82,7 @@ export interface RankedCandidate extends HubSummary {
   allowed: boolean;
 }
 
-export const words = (text: string): string[] =>
+const words = (text: string): string[] =>
   text
     .toLowerCase()
     .split(/[^a-z0-9]+/)

@@ -2,6 +2,7 @@
 // inspect and fetch into the cache layout that from_pretrained, load_dataset and snapshot_download read offline.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createHubClient } from '../../src/clients/hub';
@@ -97,6 +98,19 @@ print(snapshot_download("acme/tiny-tabular-classifier", revision="${sha}"))`,
     expect(down?.kind).toMatch(/unavailable|rate_limited/);
     fake.failNext(0, 503);
     expect((await hub.search('model', 'tiny', 10)).map((f) => f.id)).toEqual([TINY_MODEL.id]);
+  });
+
+  it('gives up on a Hub that accepts the connection and never answers, within its time, as unavailable', async () => {
+    const silent = net.createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((r) => silent.once('listening', r));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const stuck = createHubClient({ python: PYTHON, home, endpoint: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+      const err = await failure(stuck.search('model', 'tabular', 10));
+      expect([err?.kind, err?.message]).toEqual(['unavailable', 'no answer within 2 s']);
+    } finally {
+      silent.close();
+    }
   });
 
   it("refuses ids and revisions that are not the Hub's syntax before running anything", async () => {

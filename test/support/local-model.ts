@@ -1,8 +1,8 @@
 // A real local model server for the tests that run the agents against one: llama-cpp-python's OpenAI-compatible
 // server (installed with its model by scripts/local-model.js) on a free port, ready when /v1/models answers.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../src/stack/processes';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -12,16 +12,6 @@ export interface LocalModelServer {
   /** What the server printed (its load log and errors), for a failure's message. */
   log(): string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 export async function startLocalModelServer(opts: { ctx?: number } = {}): Promise<LocalModelServer> {
