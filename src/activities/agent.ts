@@ -122,9 +122,13 @@ export function createAgentActivities(deps: ActivityDeps) {
     // A benchmark's run has no idea: the agent gets the research problem alone, as upstream's agents do.
     const idea = run.paper_id ? await selectedIdea(db, run) : undefined;
     const steps = await stepsForRun(db, runId);
+    // The run's Hub repositories, read only when it can have any (a planned list, or a fetch among its steps):
+    // the agent step is a hot path, and most runs fetch nothing.
+    const mayHold = !!idea?.experimentPlan.hub?.length || steps.some((s) => s.tool === 'hub_fetch');
+    const hubRepos = mayHold ? await hubReposForRun(db, runId) : [];
     const messages = agentMessages(
       profile.system(prepared.task),
-      agentTaskMessage(prepared.task, idea, ws.listFiles('.'), await hubReposForRun(db, runId)),
+      agentTaskMessage(prepared.task, idea, ws.listFiles('.'), hubRepos),
       profile.summariseAbove === null ? steps : await summariseLong(runId, steps, profile, signal),
       await notesForRun(db, runId),
       profile.fullSteps,
