@@ -19,7 +19,7 @@ import { hashTree, loadTask, prepareTask, TaskRefused, type PreparedTask } from 
 export interface ExecutionInputsDeps {
   db: Queryable;
   store: ArtifactStore;
-  config: Pick<Config, 'MLR_DATA_DIR' | 'MLR_TASKS_DIR'>;
+  config: Pick<Config, 'MLR_DATA_DIR' | 'MLR_TASKS_DIR'> & Partial<Pick<Config, 'HF_ENDPOINT' | 'HF_TOKEN'>>;
   python: string;
   /** The sandbox prepare.py runs in (prepareIsolation); none: as the worker. */
   isolatePrepare?: Isolate;
@@ -38,7 +38,9 @@ export async function prepareLibraryTask(
     if (!task) return undefined;
     const dataDir = deps.config.MLR_DATA_DIR;
     const envs = path.join(dataDir, 'envs');
-    return await prepareTask(task, path.join(dataDir, 'tasks'), deps.python, envs, deps.isolatePrepare);
+    // A task that loads Hub datasets itself gets them from the worker's Hub (its mirror and token).
+    const hubSource = { endpoint: deps.config.HF_ENDPOINT, token: deps.config.HF_TOKEN };
+    return await prepareTask(task, path.join(dataDir, 'tasks'), deps.python, envs, deps.isolatePrepare, hubSource);
   } catch (err) {
     // The same folder fails the same way on every attempt: the run says why instead of retrying.
     if (err instanceof TaskRefused) throw ApplicationFailure.nonRetryable(err.message, ErrorType.TaskRefused);
@@ -63,6 +65,7 @@ export function createExecutionInputs(deps: ExecutionInputsDeps): ExecutionInput
         ...(p.python ? { python: p.python } : {}),
         ...(p.task.envRequirements ? { requirements: p.task.envRequirements } : {}),
         ...(p.task.scoreBy === 'duration' ? { scoreBy: 'duration' as const } : {}),
+        ...(p.datasetsCache ? { datasetsCache: p.datasetsCache } : {}),
       };
     },
 

@@ -158,6 +158,11 @@ export interface HubView {
   folders: string[];
 }
 
+/** The variables that make `datasets` (and huggingface_hub) read a prepared cache at `cacheDir` offline. */
+export function offlineDatasetsEnv(cacheDir: string): Record<string, string> {
+  return { HF_DATASETS_CACHE: cacheDir, HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1' };
+}
+
 /** What an experiment's environment gets to read the run's repositories offline. */
 export function hubEnv(view: HubView, scratch: string): Record<string, string> {
   return {

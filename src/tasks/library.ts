@@ -8,19 +8,34 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Isolate } from '../domain/isolate';
+import { HubError, offlineDatasetsEnv, validHubId } from '../domain/hub';
+import { withEnv, type Isolate } from '../domain/isolate';
 import { ensureTaskEnv, findUv, readRequirements } from './environment';
+import {
+  DATASETS_DIR,
+  DATASETS_RECORD,
+  fetchTaskDatasets,
+  type HubDataSource,
+  type PinnedDataset,
+} from './hub-data';
 import { UPSTREAM_INVALID_AT_OR_BELOW, UPSTREAM_TASKS } from './upstream';
 
 /**
  * Runs prepare.py as MLAgentBench does (cwd scripts/), but with stdin closed: a script that asks a question
  * (input(), a download prompt) fails at once with a message saying so, instead of hanging until the limit.
  */
-function runPrepare(python: string, cwd: string, isolate?: Isolate, timeoutMs = 10 * 60_000): Promise<void> {
+function runPrepare(
+  python: string,
+  cwd: string,
+  vars: Record<string, string>,
+  isolate?: Isolate,
+  timeoutMs = 10 * 60_000,
+): Promise<void> {
   // A venv's python links to the installation it was made from: both are read.
+  const command = withEnv([python, 'prepare.py'], vars);
   const [cmd, args] = isolate
-    ? isolate([python, 'prepare.py'], [path.dirname(path.dirname(python))], cwd)
-    : [python, ['prepare.py']];
+    ? isolate(command, [path.dirname(path.dirname(python))], cwd)
+    : [command[0]!, command.slice(1)];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd,
@@ -61,6 +76,14 @@ export const taskManifestSchema = z.object({
   scoreBy: z.enum(['eval', 'duration']).default('eval'),
   /** Python requirements of the task's own environment (also read from requirements.txt beside env/). */
   requirements: z.array(z.string().min(1).max(300)).max(200).optional(),
+  /**
+   * Hub datasets the task's own code loads by id (`load_dataset(id)`): fetched when the task is prepared, at a
+   * pinned commit, and read offline by its experiments. Its environment must provide `datasets`.
+   */
+  hubDatasets: z
+    .array(z.string().max(200).refine(validHubId, 'not a Hub dataset id'))
+    .max(5)
+    .optional(),
   tags: z.array(z.string()).default([]),
   /** What one execution of the task needs; unset fields take the service's defaults (MLR_EXEC_*). */
   resources: z
@@ -140,13 +163,17 @@ export function loadTask(dir: string): Task | undefined {
   const researchProblem = fs.existsSync(problemFile) ? fs.readFileSync(problemFile, 'utf8').trim() : manifest.name;
   let envRequirements: string | undefined;
   try {
-    envRequirements = readRequirements(dir, manifest.requirements);
+    // An upstream folder carries no requirements of its own: those its code imports come from the table.
+    const own = manifest.requirements ?? (fs.existsSync(path.join(dir, 'requirements.txt')) ? undefined : upstream?.requirements);
+    envRequirements = readRequirements(dir, own);
   } catch (err) {
     throw new TaskRefused(id, `task ${id}: ${(err as Error).message}`);
   }
+  const hubDatasets = manifest.hubDatasets ?? upstream?.hubDatasets;
   return {
     ...(envRequirements ? { envRequirements } : {}),
     ...manifest,
+    ...(hubDatasets ? { hubDatasets } : {}),
     metric,
     direction,
     // Upstream eval scripts mark a missing or malformed submission with a score <= 0.
@@ -208,6 +235,10 @@ export interface PreparedTask {
   envHash: string;
   /** The task's own interpreter when it declares requirements; else undefined (the service's venv). */
   python?: string;
+  /** The `datasets` cache of its Hub datasets (read-only, offline), when it declares any. */
+  datasetsCache?: string;
+  /** Those datasets and the commits they were loaded at. */
+  hubDatasets?: PinnedDataset[];
   /**
    * Everything but the code that can change a baseline's number: the task folder as shipped (data, eval.py and
    * every script, task.json, requirements) and the environment that runs it. Baselines are cached under it.
@@ -227,6 +258,8 @@ export async function prepareTask(
   basePython: string,
   envsRoot = path.join(path.dirname(preparedRoot), 'envs'),
   isolate?: Isolate,
+  /** Where the task's Hub datasets come from (HF_ENDPOINT, HF_TOKEN); only a task that declares some uses it. */
+  hubSource: HubDataSource = {},
 ): Promise<PreparedTask> {
   const env = task.envRequirements
     ? await ensureTaskEnv(task.envRequirements, envsRoot, basePython, findUv(basePython))
@@ -235,19 +268,29 @@ export async function prepareTask(
   const python = own ?? basePython;
   const taskHash = hashTree(task.dir);
   const key = `${task.id}-${taskHash.slice(0, 16)}`;
-  // The task's own environment is named by its requirements and base interpreter; the service's by its path.
-  const fingerprint = createHash('sha256')
-    .update(`${taskHash}\n${env ? `env:${env.hash}` : `service:${basePython}`}`)
-    .digest('hex');
   const root = path.join(preparedRoot, key);
   if (!fs.existsSync(path.join(root, 'prepared'))) {
     fs.mkdirSync(preparedRoot, { recursive: true });
     const tmp = fs.mkdtempSync(path.join(preparedRoot, `.${key}-`));
     fs.cpSync(task.dir, tmp, { recursive: true });
+    let vars: Record<string, string> = {};
+    if (task.hubDatasets?.length) {
+      try {
+        const pinned = await fetchTaskDatasets(python, task.hubDatasets, tmp, hubSource);
+        fs.writeFileSync(path.join(tmp, DATASETS_RECORD), JSON.stringify(pinned));
+        vars = offlineDatasetsEnv(path.join(tmp, DATASETS_DIR));
+      } catch (err) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        // The Hub down or slow is worth another attempt; a dataset that is gated, missing or unloadable is not.
+        if (err instanceof HubError && err.kind !== 'unavailable' && err.kind !== 'rate_limited')
+          throw new TaskRefused(task.id, `task ${task.id}: ${err.message}`);
+        throw err;
+      }
+    }
     const prepare = path.join(tmp, 'scripts', 'prepare.py');
     if (fs.existsSync(prepare)) {
       try {
-        await runPrepare(python, path.join(tmp, 'scripts'), isolate);
+        await runPrepare(python, path.join(tmp, 'scripts'), vars, isolate);
       } catch (err) {
         fs.rmSync(tmp, { recursive: true, force: true });
         throw new TaskRefused(task.id, `task ${task.id}: ${(err as Error).message}`);
@@ -266,6 +309,14 @@ export async function prepareTask(
     ? fs.readFileSync(roFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean)
     : [];
   const envDir = path.join(root, 'env');
+  const record = path.join(root, DATASETS_RECORD);
+  const hubDatasets = fs.existsSync(record) ? (JSON.parse(fs.readFileSync(record, 'utf8')) as PinnedDataset[]) : [];
+  // The task's own environment is named by its requirements and base interpreter; the service's by its path. Hub
+  // datasets are named by their commits: the same folder against a dataset that moved on is another baseline.
+  const fingerprint = createHash('sha256')
+    .update(`${taskHash}\n${env ? `env:${env.hash}` : `service:${basePython}`}`)
+    .update(hubDatasets.map((d) => `\nhub:${d.id}@${d.revision}`).join(''))
+    .digest('hex');
   let envHash = fs.readFileSync(path.join(root, 'prepared'), 'utf8').trim();
   if (!/^[0-9a-f]{64}$/.test(envHash)) {
     // Prepared by an earlier version whose marker held a date: hash once and keep it.
@@ -280,6 +331,7 @@ export async function prepareTask(
     readOnlyPatterns,
     envHash,
     ...(own ? { python: own } : {}),
+    ...(hubDatasets.length ? { datasetsCache: path.join(root, DATASETS_DIR), hubDatasets } : {}),
     fingerprint,
   };
 }

@@ -11,11 +11,27 @@
 export interface UpstreamTask {
   metric: string;
   direction: 'max' | 'min';
+  /** Hub datasets its code loads by id (fetched when the task is prepared, read offline). */
+  hubDatasets?: string[];
+  /**
+   * What its code imports, pinned, for a folder that brings no requirements.txt: a `datasets` of before
+   * huggingface_hub 1.0, which still resolves the legacy one-word ids (such as "imdb") its code uses.
+   */
+  requirements?: string[];
 }
+
+/** imdb's train.py imports torch and pandas; its train.py and eval.py call load_dataset("imdb"). */
+const IMDB_REQUIREMENTS = [
+  'datasets==3.6.0',
+  'huggingface_hub==0.36.2',
+  'pandas==3.1.1',
+  'numpy==2.4.6',
+  'torch==2.9.1',
+];
 
 export const UPSTREAM_TASKS: Readonly<Record<string, UpstreamTask>> = {
   cifar10: { metric: 'accuracy', direction: 'max' },
-  imdb: { metric: 'accuracy', direction: 'max' },
+  imdb: { metric: 'accuracy', direction: 'max', hubDatasets: ['imdb'], requirements: IMDB_REQUIREMENTS },
   'ogbn-arxiv': { metric: 'accuracy', direction: 'max' },
   'spaceship-titanic': { metric: 'accuracy', direction: 'max' },
   fathomnet: { metric: 'osd_score', direction: 'max' },

@@ -90,6 +90,16 @@ describe('the Kubernetes executor on a cluster', () => {
     expect(await jobExists(jobName(spec.key))).toBe(false);
   });
 
+  it('refuses a task that loads Hub datasets prepared on the worker, creating no Job', async () => {
+    const spec = script('hub-task', 'print("never")\n');
+    const inputs = {
+      ...TEST_INPUTS,
+      task: async (id: string) => ({ ...(await TEST_INPUTS.task(id)), datasetsCache: '/data/tasks/imdb/hf-datasets' }),
+    };
+    await expect(world.executor({ inputs }).execute(spec)).rejects.toThrow(/loads Hub datasets.*executor "local"/);
+    expect(await jobExists(jobName(spec.key))).toBe(false);
+  });
+
   it("builds a task's own environment once in a Job and runs its experiments in it, mounted read-only", async () => {
     const inputs = withRequirements('numpy==1.26.4\n');
     const phases: string[] = [];

@@ -83,6 +83,7 @@ export async function localExecutor(
   maxLogBytes?: number,
   sandboxMode?: 'auto' | 'bwrap' | 'none',
   limits: { maxProcs?: number; maxFileMb?: number; maxDiskMb?: number } = { maxProcs: 512, maxFileMb: 4096 },
+  inputs: ExecutionInputs = TEST_INPUTS,
 ) {
   const store = createFsArtifactStore(path.join(TEST_DATA, 'artifacts'));
   const isolationPrefix = isolate ? await detectNetworkIsolation() : [];
@@ -91,7 +92,7 @@ export async function localExecutor(
     isolationPrefix,
     executor: createLocalExecutor({
       python: PYTHON,
-      inputs: TEST_INPUTS,
+      inputs,
       scratchDir: EXECUTOR_SCRATCH,
       sandboxScript: SANDBOX,
       store,

@@ -76,6 +76,55 @@ export async function startFakeHub(): Promise<FakeHub> {
     return { ...repo, sha: rev, blobs };
   }
 
+  const fileEntry = (path: string, b: Buffer) => ({ type: 'file', path, size: b.length, oid: sha256(b).slice(0, 40) });
+  const dirEntry = (path: string) => ({
+    type: 'directory',
+    path,
+    size: 0,
+    oid: sha256(Buffer.from(path)).slice(0, 40),
+  });
+  /** The folders of a repository, from its file paths (the Hub lists them as entries of their own). */
+  const dirsOf = (r: Stored) =>
+    new Set(
+      [...r.blobs.keys()].flatMap((f) =>
+        f
+          .split('/')
+          .slice(0, -1)
+          .map((_, i, a) => a.slice(0, i + 1).join('/')),
+      ),
+    );
+
+  /** What the Hub lists under `dir`: its direct children, or with `recursive` everything below it. */
+  function tree(r: Stored, dir: string, recursive: boolean) {
+    const dirs = dirsOf(r);
+    if (dir && !dirs.has(dir)) return undefined;
+    const prefix = dir ? `${dir}/` : '';
+    const below = (p: string) => p.startsWith(prefix) && (recursive || !p.slice(prefix.length).includes('/'));
+    return [
+      ...[...dirs].filter(below).sort().map(dirEntry),
+      ...[...r.blobs].filter(([p]) => below(p)).map(([p, b]) => fileEntry(p, b)),
+    ];
+  }
+
+  /** POST paths-info: the entries for the paths asked (form or JSON body), leaving out those that do not exist. */
+  function pathsInfo(req: http.IncomingMessage, res: http.ServerResponse, r: Stored) {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const asked = body.trim().startsWith('{')
+        ? ((JSON.parse(body) as { paths?: string[] }).paths ?? [])
+        : new URLSearchParams(body).getAll('paths');
+      const dirs = dirsOf(r);
+      const found = asked.flatMap((p) => {
+        const b = r.blobs.get(p);
+        if (b) return [fileEntry(p, b)];
+        return dirs.has(p) ? [dirEntry(p)] : [];
+      });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(found));
+    });
+  }
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
     const p = decodeURIComponent(url.pathname);
@@ -86,8 +135,8 @@ export async function startFakeHub(): Promise<FakeHub> {
       res.writeHead(failing.status, { 'content-type': 'application/json', 'retry-after': '1' });
       return res.end(JSON.stringify({ error: 'try later' }));
     }
-    const api = /^\/api\/(models|datasets)(?:\/(.+?))?(?:\/(revision|tree)\/([^/]+)(?:\/.*)?)?$/.exec(p);
-    if (api && req.method === 'GET') {
+    const api = /^\/api\/(models|datasets)(?:\/(.+?))?(?:\/(revision|tree|paths-info)\/([^/]+)(?:\/(.*))?)?$/.exec(p);
+    if (api && (req.method === 'GET' || (req.method === 'POST' && api[3] === 'paths-info'))) {
       const kind = api[1] === 'models' ? 'model' : 'dataset';
       if (!api[2]) {
         const words = (url.searchParams.get('search') ?? '').toLowerCase();
@@ -98,12 +147,14 @@ export async function startFakeHub(): Promise<FakeHub> {
       }
       const repo = find(kind, api[2], api[4], res);
       if (!repo) return;
-      res.writeHead(200, { 'content-type': 'application/json' });
       if (api[3] === 'tree') {
-        return res.end(
-          JSON.stringify([...repo.blobs].map(([path, b]) => ({ type: 'file', path, size: b.length, oid: sha256(b) }))),
-        );
+        const entries = tree(repo, (api[5] ?? '').replace(/\/+$/, ''), url.searchParams.get('recursive') === 'true');
+        if (!entries) return error(res, 404, 'EntryNotFound', `${api[5]} does not exist`);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify(entries));
       }
+      if (api[3] === 'paths-info') return void pathsInfo(req, res, repo);
+      res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(info(repo)));
     }
     const resolve = /^\/(datasets\/)?(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(p);

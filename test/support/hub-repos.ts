@@ -56,3 +56,38 @@ export const TINY_DATASET: FakeRepo = {
     'test.csv': 'text,label\ngreat,1\nawful,0\n',
   },
 };
+
+/** Test rows of IMDB_SHAPED: label i % 2, with "great" in the positive ones, except row 3 (a negative). */
+const review = (i: number, label: number, word: string) => `"review ${i}: a ${word} film",${label}`;
+const split = (n: number, from: number) =>
+  ['text,label', ...Array.from({ length: n }, (_, i) => review(from + i, i % 2, i % 2 ? 'great' : 'dull'))].join('\n');
+
+/**
+ * A small dataset in the shape of the Hub's imdb (legacy id `imdb`; splits train, test and unsupervised of text
+ * and label under plain_text/, declared in its card), as a mirror would serve it to upstream's imdb task.
+ */
+export const IMDB_SHAPED: FakeRepo = {
+  kind: 'dataset',
+  id: 'imdb',
+  licence: 'other',
+  downloads: 90000,
+  tags: ['text-classification'],
+  files: {
+    'README.md': [
+      '---',
+      'configs:',
+      '- config_name: plain_text',
+      '  data_files:',
+      ...['train', 'test', 'unsupervised'].flatMap((s) => [`  - split: ${s}`, `    path: plain_text/${s}-*`]),
+      '  default: true',
+      '---',
+      '# imdb-shaped reviews',
+      '',
+    ].join('\n'),
+    'plain_text/train-00000-of-00001.csv': split(20, 0) + '\n',
+    // Row 3 is negative yet says "great": a keyword rule scores 9 of 10.
+    'plain_text/test-00000-of-00001.csv':
+      split(10, 100).replace(review(103, 1, 'great'), review(103, 0, 'great')) + '\n',
+    'plain_text/unsupervised-00000-of-00001.csv': split(4, 200) + '\n',
+  },
+};

@@ -270,6 +270,11 @@ export function createKubernetesExecutor(opts: KubernetesExecutorOptions): Execu
           `run ${spec.workspace.runId} fetched models or datasets from the Hub, which Kubernetes executions cannot ` +
             'read yet: run it with executor "local"',
         );
+      if (task.datasetsCache)
+        throw new SandboxUnavailableError(
+          `task ${spec.workspace.taskId} loads Hub datasets, which are prepared on the worker and not yet on the ` +
+            'environments volume: run it with executor "local"',
+        );
       const environment = task.requirements ? envName(task.requirements, opts.settings.image) : undefined;
       const job = buildJob(
         {

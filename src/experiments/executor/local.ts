@@ -13,7 +13,7 @@ import { createCgroup, type CgroupHost, type ExecutionCgroup } from './cgroup';
 import { scoreExecution } from './measure';
 import { clearOutputs } from '../workspace';
 import { bwrapArgs, sandboxUid, scoringIsolation, type SandboxPlan } from './sandbox';
-import { hubEnv, type HubView } from '../../domain/hub';
+import { hubEnv, offlineDatasetsEnv, type HubView } from '../../domain/hub';
 import {
   SandboxUnavailableError,
   type ExecutionInputs,
@@ -314,7 +314,8 @@ export function createLocalExecutor(opts: LocalExecutorOptions): Executor {
       // The run's Hub repositories, put in this worker's cache first if it lacks them (a run any worker carries).
       const hub = await opts.inputs.hub?.(spec.workspace.runId);
       for (const d of devices) gpusInUse.set(d, (gpusInUse.get(d) ?? 0) + 1);
-      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, devices, python, hub).finally(() => {
+      const reads = { python, hub, datasetsCache: task.datasetsCache };
+      const run = await runScript(opts, spec, workspaceDir, pgidFile, maxLogBytes, devices, reads).finally(() => {
         for (const d of devices) gpusInUse.set(d, (gpusInUse.get(d) ?? 1) - 1);
       });
       const base = {
@@ -375,10 +376,13 @@ async function runScript(
   pgidFile: string,
   maxLogBytes: number,
   devices: string[],
-  /** The interpreter of the experiment: the task's own venv, or the service's. */
-  python: string,
-  hub?: HubView,
+  /**
+   * What the experiment runs with and reads: its interpreter (the task's own venv, or the service's), the run's
+   * Hub repositories, and the task's prepared Hub datasets.
+   */
+  reads: { python: string; hub?: HubView; datasetsCache?: string },
 ): Promise<ScriptRun> {
+  const { python, hub, datasetsCache } = reads;
   const plan = opts.sandbox;
   const memoryMb = spec.resources.memoryMb;
   // HOME and TMPDIR: inside bubblewrap its private /tmp, a tmpfs sized like the execution's memory; without
@@ -386,7 +390,12 @@ async function runScript(
   const home = plan.kind === 'bwrap' ? '/tmp' : path.join(opts.scratchDir, 'home', keyHash(spec.key));
   if (plan.kind !== 'bwrap') fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   // The Hub cache: only the run's own repositories are mounted (read-only), and the clients are told to stay offline.
-  const env = { ...scrubbedEnv(python, home, spec.seed), ...(hub ? hubEnv(hub, home) : {}) };
+  // The task's Hub datasets: read-only, offline, through a view of its own (scripts/with_datasets.py).
+  const env = {
+    ...scrubbedEnv(python, home, spec.seed),
+    ...(hub ? hubEnv(hub, home) : {}),
+    ...(datasetsCache ? offlineDatasetsEnv(path.join(home, 'hf-datasets')) : {}),
+  };
   // sandbox.py runs next to the script (inside the sandbox): it sets the limits and reports on fd 3.
   // A cgroup, where the host allows one, limits what is resident and the process count of the whole
   // execution; without one, rlimits do what they can (RLIMIT_DATA: private writable memory, the heap and
@@ -421,6 +430,8 @@ async function runScript(
     '--',
     ...inner,
   ];
+  const viewScript = path.join(path.dirname(path.resolve(opts.sandboxScript)), 'with_datasets.py');
+  const script = [...(datasetsCache ? [python, viewScript, datasetsCache, '--'] : []), python, '-u', spec.script];
   let command: string[];
   if (plan.kind === 'bwrap') {
     const uid = sandboxUid(workspaceDir);
@@ -432,8 +443,9 @@ async function runScript(
       // A task's own venv (its interpreter links to a base installation the default binds already cover).
       ...(python !== opts.python ? [path.dirname(path.dirname(python))] : []),
       ...(hub?.folders ?? []),
+      ...(datasetsCache ? [datasetsCache] : []),
     ];
-    const inner = limited([python, '-u', spec.script]);
+    const inner = limited(script);
     const dir = path.resolve(workspaceDir);
     command = [
       plan.bwrap!,
@@ -443,7 +455,7 @@ async function runScript(
       ),
     ];
   } else {
-    command = limited([...opts.isolationPrefix, python, '-u', spec.script]);
+    command = limited([...opts.isolationPrefix, ...script]);
   }
   // The first process joins the cgroup before it execs the rest, so every descendant is in it.
   if (cgroup) command = ['/bin/sh', '-c', JOIN_CGROUP, 'sh', ...cgroup.procsFiles, '--', ...command];

@@ -5,13 +5,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MEASURED_OUTPUTS, Workspace } from '../workspace';
-import type { Isolate } from '../../domain/isolate';
+import { offlineDatasetsEnv } from '../../domain/hub';
+import { withEnv, type Isolate } from '../../domain/isolate';
 import type { ExecutionResult, TrustedTask } from './types';
 
 /** The error prefix of an execution that changed the task's read-only files: its result is void. */
 export const READ_ONLY_VIOLATION = 'read-only files changed';
 
 const execFileP = promisify(execFile);
+
+/** Gives `datasets` a writable view of a read-only cache (the task's prepared Hub datasets). */
+const VIEW_SCRIPT = path.resolve(__dirname, '../../../scripts/with_datasets.py');
 
 /** Largest metrics.json read back; a bigger one is reported as such, not read. */
 export const MAX_REPORTED_BYTES = 1024 * 1024;
@@ -98,14 +102,21 @@ export async function measure(
   metricName: string,
   invalidAtOrBelow?: number,
   isolate?: Isolate,
+  /** The task's prepared Hub datasets, which eval.py may load by id (offline). */
+  datasetsCache?: string,
 ): Promise<NonNullable<ExecutionResult['metrics']>> {
   let stdout: string;
-  const command = [python, '-c', EVAL, outputsDir];
+  let command = [python, '-c', EVAL, outputsDir];
   // A venv's python links to the installation it was made from: both are read.
-  const pythonDirs = [path.dirname(path.dirname(python))];
-  const [program, args] = isolate
-    ? isolate(command, [...pythonDirs, scriptsDir, outputsDir], scriptsDir)
-    : [python, command.slice(1)];
+  const reads = [path.dirname(path.dirname(python)), scriptsDir, outputsDir];
+  if (datasetsCache) {
+    // eval.py may load the task's Hub datasets as its code does (upstream imdb's does): offline, through a view
+    // in its private /tmp (or, unsandboxed, a folder of this scoring's own).
+    const view = isolate ? '/tmp/hf-datasets' : `${outputsDir}.hf-datasets`;
+    command = withEnv([python, VIEW_SCRIPT, datasetsCache, '--', ...command], offlineDatasetsEnv(view));
+    reads.push(datasetsCache, path.dirname(VIEW_SCRIPT));
+  }
+  const [program, args] = isolate ? isolate(command, reads, scriptsDir) : [command[0]!, command.slice(1)];
   try {
     ({ stdout } = await execFileP(program, args, {
       cwd: scriptsDir,
@@ -197,6 +208,7 @@ export async function scoreExecution(
       s.metricName,
       s.task.invalidAtOrBelow,
       s.isolate,
+      s.task.datasetsCache,
     );
     if (s.task.scoreBy === 'duration') {
       // A timing task: eval.py accepted the outputs; the score is how long the execution took, as measured here.
@@ -213,5 +225,6 @@ export async function scoreExecution(
   } finally {
     await fs.promises.chmod(s.scoringDir, 0o700).catch(() => undefined);
     await fs.promises.rm(s.scoringDir, { recursive: true, force: true });
+    await fs.promises.rm(`${s.scoringDir}.hf-datasets`, { recursive: true, force: true });
   }
 }

@@ -104,6 +104,8 @@ export interface TrustedTask {
   requirements?: string;
   /** `duration`: the metric is the measured wall time in seconds (eval.py still has to accept the outputs). */
   scoreBy?: 'eval' | 'duration';
+  /** The prepared `datasets` cache of the Hub datasets the task's code loads by id (read-only, offline). */
+  datasetsCache?: string;
 }
 
 /** What a backend needs from the service to turn references into files; implemented over Postgres and the store. */
