@@ -182,6 +182,8 @@ export function createAgentActivities(deps: ActivityDeps) {
     args: Record<string, never>,
     step: number,
     signal?: AbortSignal,
+    /** What is left of the agent's working time, when it has a limit: its executions end by then. */
+    agentTimeLeftMs?: number,
   ): Promise<string> {
     const a = args as Record<string, string & number>;
     switch (tool) {
@@ -213,6 +215,7 @@ export function createAgentActivities(deps: ActivityDeps) {
           prepared,
           codeHash: ws.snapshot().codeHash,
           script: ws.relative(a.script_name),
+          ...(agentTimeLeftMs !== undefined ? { agentTimeLeftMs } : {}),
         });
         const tail = row.log_tail ?? '';
         // The agent sees what its script printed and how it exited, nothing the harness concluded: not the score
@@ -395,7 +398,15 @@ export function createAgentActivities(deps: ActivityDeps) {
       return { tool: call.name };
     },
 
-    async agentAction({ runId, step }: { runId: string; step: number }): Promise<{ tool: string; final: boolean }> {
+    async agentAction({
+      runId,
+      step,
+      agentTimeLeftMs,
+    }: {
+      runId: string;
+      step: number;
+      agentTimeLeftMs?: number;
+    }): Promise<{ tool: string; final: boolean }> {
       const row = await getStep(db, runId, step);
       if (!row)
         throw ApplicationFailure.nonRetryable(`step ${step} of run ${runId} was never chosen`, ErrorType.NotFound);
@@ -406,7 +417,7 @@ export function createAgentActivities(deps: ActivityDeps) {
       let observation: string;
       try {
         observation = await withHeartbeat((signal) =>
-          act(runId, ws, row.tool as ToolName, row.args as Record<string, never>, step, signal),
+          act(runId, ws, row.tool as ToolName, row.args as Record<string, never>, step, signal, agentTimeLeftMs),
         );
       } catch (err) {
         // A bad path or an ordinary filesystem error is the agent's to read and correct, never a failed
@@ -461,10 +472,18 @@ export function createAgentActivities(deps: ActivityDeps) {
      * One agent step in one activity round trip: the model's tool call, then its action. Both halves are
      * idempotent by step (the call is stored before the action runs, and a stored observation is final), so
      * a retry after a crash between them runs only what is missing, and no model call is paid twice.
+     * `elapsedMs`, the time this took here, is the agent's working time for the step: the workflow sums it,
+     * so the time the task waited for a worker, or the run for a person or a top-up, is never counted.
      */
-    async agentStepAndAct(input: { runId: string; step: number }): Promise<{ tool: string; final: boolean }> {
+    async agentStepAndAct(input: {
+      runId: string;
+      step: number;
+      agentTimeLeftMs?: number;
+    }): Promise<{ tool: string; final: boolean; elapsedMs: number }> {
+      const started = Date.now();
       await activities.agentStep(input);
-      return activities.agentAction(input);
+      const done = await activities.agentAction(input);
+      return { ...done, elapsedMs: Date.now() - started };
     },
   };
 }

@@ -9,6 +9,7 @@ import { experimentByKey, finishExperiment, startExperiment, type ExperimentRow 
 import { getIdea } from '../db/ideas';
 import { insertSnapshot, snapshotExists, starterManifest } from '../db/snapshots';
 import { getRun, type RunRow } from '../db/runs';
+import { executionTimeoutMs } from '../domain/time-limits';
 import { isFinished, type RunStatus } from '../domain/run-input';
 import { ErrorType } from '../errors';
 import type { ArtifactStore } from '../experiments/artifacts';
@@ -84,6 +85,8 @@ export function createRunContext(deps: ActivityDeps) {
     codeHash: string;
     seed?: number;
     script?: string;
+    /** The agent's own execution under a working-time limit: what is left of that time. */
+    agentTimeLeftMs?: number;
   }): Promise<ExperimentRow> {
     const done = await experimentByKey(deps.db, e.key);
     if (done && done.status !== 'running') return voidIfTampered(done);
@@ -105,13 +108,14 @@ export function createRunContext(deps: ActivityDeps) {
     if (e.role === 'baseline' && fixed !== undefined) {
       // The task declares its baseline (its starter is not meant to run): recorded as such, never executed.
       const row = await start();
-      const note = `fixed baseline: ${e.prepared.task.metric} = ${fixed}, declared in task.json; the starter is not run\n`;
+      const from = e.prepared.task.baselineFrom === 'upstream' ? "upstream's plot.py" : 'task.json';
+      const note = `fixed baseline: ${e.prepared.task.metric} = ${fixed}, declared in ${from}; the starter is not run\n`;
       return finishExperiment(deps.db, row.id, {
         status: 'succeeded',
         exitCode: null,
         durationMs: 0,
         peakMemoryMb: null,
-        metrics: { [e.prepared.task.metric]: fixed, fixedBaseline: { declaredIn: 'task.json' } },
+        metrics: { [e.prepared.task.metric]: fixed, fixedBaseline: { declaredIn: from } },
         logTail: note,
         log: await deps.store.put(`logs/${row.id}.log`, Buffer.from(note)),
         networkIsolated: true,
@@ -125,7 +129,12 @@ export function createRunContext(deps: ActivityDeps) {
       e.role === 'agent'
         ? { kind: 'live', runId: e.run.id, taskId }
         : { kind: 'snapshot', runId: e.run.id, taskId, codeHash: e.codeHash };
-    const timeoutMs = deps.config.MLR_EXEC_TIMEOUT_MS;
+    const timeoutMs = executionTimeoutMs({
+      taskSeconds: e.prepared.task.timeoutSeconds,
+      profile: e.run.input?.benchmark?.profile,
+      configMs: deps.config.MLR_EXEC_TIMEOUT_MS,
+      ...(e.agentTimeLeftMs !== undefined ? { agentTimeLeftMs: e.agentTimeLeftMs } : {}),
+    });
     const metered = { key: e.key, runId: e.run.id, stage: e.role, timeoutMs, gpus: resources.gpus };
     // Reserved before anything starts: a refused reservation leaves no execution behind, and the workflow
     // waits (for a top-up, or for one of the campaign's job slots) before it asks again.

@@ -50,7 +50,17 @@ export interface RunInput {
   maxRevisions: number;
   timeouts: RunTimeouts;
   until: RunUntil;
-  experiment: { maxSteps: number; maxDebugIterations: number; execTimeoutSeconds: number };
+  experiment: {
+    maxSteps: number;
+    maxDebugIterations: number;
+    /** Each execution's limit unless its task sets one (task.json `timeoutSeconds`); MLR_EXEC_TIMEOUT_MS. */
+    execTimeoutSeconds: number;
+    /**
+     * The agent's working time, as upstream's --max-time: the time its steps took in the activities (model calls
+     * and actions), never a pause, a wait for a top-up, or a wait for a worker. Unset: 5 hours for mlab, none else.
+     */
+    agentSeconds?: number;
+  };
   validation: { seeds: number; parallelism: number };
   /** Where this run's experiments run, when it chose (one of MLR_EXECUTORS); else MLR_EXECUTOR. */
   executor?: 'local' | 'kubernetes';

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { HubError, offlineDatasetsEnv, validHubId } from '../domain/hub';
 import { withEnv, type Isolate } from '../domain/isolate';
+import { MAX_TASK_TIMEOUT_SECONDS } from '../domain/time-limits';
 import { ensureTaskEnv, findUv, readRequirements } from './environment';
 import {
   DATASETS_DIR,
@@ -72,6 +73,11 @@ export const taskManifestSchema = z.object({
    * numbers for imdb, house-price, …): the starter is then never executed, and the report says so.
    */
   baseline: z.number().finite().optional(),
+  /**
+   * Each execution's time limit in seconds. Unset: MLR_EXEC_TIMEOUT_MS, except the mlab agent's own executions,
+   * which keep upstream's none (only the agent's time left bounds them).
+   */
+  timeoutSeconds: z.number().int().min(1).max(MAX_TASK_TIMEOUT_SECONDS).optional(),
   /** `duration`: the metric is the execution's measured wall time in seconds (timing tasks); eval.py still checks. */
   scoreBy: z.enum(['eval', 'duration']).default('eval'),
   /** Python requirements of the task's own environment (also read from requirements.txt beside env/). */
@@ -110,6 +116,8 @@ export interface Task extends Omit<z.infer<typeof taskManifestSchema>, 'metric' 
   source: 'task.json' | 'upstream';
   /** The task's own requirements (normalised text), when it declares any: it then runs in its own venv. */
   envRequirements?: string;
+  /** Where a fixed `baseline` came from: the folder's task.json, or upstream's plot.py (the table). */
+  baselineFrom?: 'task.json' | 'upstream';
 }
 
 /** A folder in the task layout that cannot be scored as it stands; the message says what to add. */
@@ -170,10 +178,14 @@ export function loadTask(dir: string): Task | undefined {
     throw new TaskRefused(id, `task ${id}: ${(err as Error).message}`);
   }
   const hubDatasets = manifest.hubDatasets ?? upstream?.hubDatasets;
+  const baseline = manifest.baseline ?? upstream?.baseline;
   return {
     ...(envRequirements ? { envRequirements } : {}),
     ...manifest,
     ...(hubDatasets ? { hubDatasets } : {}),
+    ...(baseline !== undefined
+      ? { baseline, baselineFrom: manifest.baseline !== undefined ? ('task.json' as const) : ('upstream' as const) }
+      : {}),
     metric,
     direction,
     // Upstream eval scripts mark a missing or malformed submission with a score <= 0.

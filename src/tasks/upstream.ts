@@ -11,6 +11,11 @@
 export interface UpstreamTask {
   metric: string;
   direction: 'max' | 'min';
+  /**
+   * The fixed baseline plot.py uses where the starter is not meant to run (MLAgentBench/plot.py: imdb 0.5,
+   * spaceship-titanic 0.5, house-price 1e10, fathomnet 1e-10, ogbn-arxiv 0.3134, vectorization 6.1742).
+   */
+  baseline?: number;
   /** Hub datasets its code loads by id (fetched when the task is prepared, read offline). */
   hubDatasets?: string[];
   /**
@@ -31,18 +36,18 @@ const IMDB_REQUIREMENTS = [
 
 export const UPSTREAM_TASKS: Readonly<Record<string, UpstreamTask>> = {
   cifar10: { metric: 'accuracy', direction: 'max' },
-  imdb: { metric: 'accuracy', direction: 'max', hubDatasets: ['imdb'], requirements: IMDB_REQUIREMENTS },
-  'ogbn-arxiv': { metric: 'accuracy', direction: 'max' },
-  'spaceship-titanic': { metric: 'accuracy', direction: 'max' },
-  fathomnet: { metric: 'osd_score', direction: 'max' },
+  imdb: { metric: 'accuracy', direction: 'max', baseline: 0.5, hubDatasets: ['imdb'], requirements: IMDB_REQUIREMENTS },
+  'ogbn-arxiv': { metric: 'accuracy', direction: 'max', baseline: 0.3134 },
+  'spaceship-titanic': { metric: 'accuracy', direction: 'max', baseline: 0.5 },
+  fathomnet: { metric: 'osd_score', direction: 'max', baseline: 1e-10 },
   'identify-contrails': { metric: 'dice', direction: 'max' },
   CLRS: { metric: 'score', direction: 'max' },
-  'house-price': { metric: 'mae', direction: 'min' },
+  'house-price': { metric: 'mae', direction: 'min', baseline: 1e10 },
   'amp-parkinsons-disease-progression-prediction': { metric: 'smape', direction: 'min' },
   feedback: { metric: 'mcrmse', direction: 'min' },
   babylm: { metric: 'perplexity', direction: 'min' },
   'llama-inference': { metric: 'seconds_per_token', direction: 'min' },
-  vectorization: { metric: 'seconds', direction: 'min' },
+  vectorization: { metric: 'seconds', direction: 'min', baseline: 6.1742 },
 };
 
 /** Upstream scores at or below this are "no valid submission", not a result (plot.py). */

@@ -2,6 +2,7 @@ import { ApplicationFailure, condition, patched, proxyActivities, sleep, type Re
 import type { Activities } from '../activities';
 import { ErrorType, nonRetryableErrorTypes } from '../errors';
 import { MLAB_LIMITS, type RunInput, type RunStatus } from './definitions';
+import { agentTimeLimitMs, MAX_TASK_TIMEOUT_SECONDS } from '../domain/time-limits';
 import type { RunState } from './run-state';
 import { validationStage } from './validation-stage';
 
@@ -34,10 +35,13 @@ export async function experimentStage(
       retry,
     }),
   );
-  // Actions may execute scripts: they get the execution timeout on top, and heartbeat all the while.
+  // Actions may execute scripts: they get the longest execution timeout on top (a task may set its own, up to
+  // MAX_TASK_TIMEOUT_SECONDS; mlab's executions have none but the agent's time), and heartbeat all the while, so a
+  // lost worker is noticed by its heartbeat, not by this.
+  const longestExecution = Math.max(input.experiment.execTimeoutSeconds, MAX_TASK_TIMEOUT_SECONDS);
   const runs = guard(
     proxyActivities<Activities>({
-      startToCloseTimeout: `${input.experiment.execTimeoutSeconds + llmStartToCloseSeconds + 600}s`,
+      startToCloseTimeout: `${longestExecution + llmStartToCloseSeconds + 600}s`,
       heartbeatTimeout: `${llmHeartbeatSeconds}s`,
       retry,
     }),
@@ -48,10 +52,14 @@ export async function experimentStage(
   const mlab = input.benchmark?.profile === 'mlab';
   const maxSteps = mlab ? MLAB_LIMITS.maxSteps : input.experiment.maxSteps;
   const maxDebugIterations = mlab ? 0 : input.experiment.maxDebugIterations;
-  const agentDeadline = mlab ? Date.now() + MLAB_LIMITS.maxSeconds * 1000 : Infinity;
+  // Agent time is the time its steps took inside their activities, as each reports it: a pause, a wait for a
+  // top-up and a wait for a worker are not the agent's. Histories from before counted wall time from here.
+  const measured = patched('agent-working-time');
+  const limitMs = measured ? agentTimeLimitMs(input) : Infinity;
+  const agentDeadline = mlab && !measured ? Date.now() + MLAB_LIMITS.maxSeconds * 1000 : Infinity;
 
   const agentTurn = async (): Promise<void> => {
-    while (state.step < maxSteps && Date.now() < agentDeadline) {
+    while (state.step < maxSteps && Date.now() < agentDeadline && state.agentMs < limitMs) {
       await condition(() => !state.paused);
       for (const text of state.feedback.splice(0)) {
         await steps.addAgentNote({ runId, afterStep: state.step - 1, kind: 'feedback', text });
@@ -59,7 +67,14 @@ export async function experimentStage(
       let final: boolean;
       // One activity round trip per step; histories recorded before it keep their two activities.
       if (patched('one-round-trip-step')) {
-        ({ final } = await runs.agentStepAndAct({ runId, step: state.step }));
+        const left = limitMs - state.agentMs;
+        const done = await runs.agentStepAndAct({
+          runId,
+          step: state.step,
+          ...(Number.isFinite(left) ? { agentTimeLeftMs: left } : {}),
+        });
+        final = done.final;
+        if (measured) state.agentMs += done.elapsedMs ?? 0;
       } else {
         await steps.agentStep({ runId, step: state.step });
         ({ final } = await runs.agentAction({ runId, step: state.step }));

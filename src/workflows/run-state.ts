@@ -21,6 +21,8 @@ export class RunState {
   pending?: Decision;
   step = 0;
   attempt = 0;
+  /** The agent's working time so far: the sum of its steps' time inside their activities. */
+  agentMs = 0;
   paused = false;
   feedback: string[] = [];
   /** Top-ups received; a run in awaiting_budget waits for this to grow. */

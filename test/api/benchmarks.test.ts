@@ -316,4 +316,54 @@ describe('benchmarks', () => {
     const next = requests[2]!.messages.filter((m) => m.role === 'assistant').map((m) => m.content);
     expect(next).toContain('Research Plan and Status: 1. run the starter to see its output (in progress).');
   }, 300_000);
+
+  it("ends an mlab agent's turn when its working time is spent, its running script included, and measures what it left", async () => {
+    model.enqueue('agent', {
+      tool: 'edit_script',
+      args: { script_name: 'slow.py', edit_instruction: 'wait', save_name: 'slow.py' },
+    });
+    model.enqueue('edited_script', { content: JSON.stringify({ content: 'import time\ntime.sleep(600)\n' }) });
+    model.enqueue('agent', { tool: 'execute_script', args: { script_name: 'slow.py' } });
+    const before = model.requestsFor('agent').length;
+    const over = await post({ tasks: ['breast-cancer'], agentTimeLimitSeconds: 0, budget: { usd: 1 } });
+    expect(over.statusCode).toBe(400);
+    const res = await post({
+      tasks: ['breast-cancer'],
+      profile: 'mlab',
+      runsPerTask: 1,
+      validationSeeds: 4,
+      agentTimeLimitSeconds: 3,
+      budget: { usd: 10 },
+    });
+    expect(res.statusCode).toBe(201);
+    let view: Json;
+    for (let i = 0; i < 600; i++) {
+      view = await get(`/v1/benchmarks/${res.json().id}`);
+      if (view.status === 'completed') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(view.status).toBe('completed');
+    const [run] = (await get(`/v1/runs?campaignId=${view.id}`)).items;
+    // The script would sleep ten minutes: it was stopped when the agent's 3 s were spent (the edit before it
+    // counted too), not at the 10-minute default, and the agent was asked for no further step.
+    const steps = (await get(`/v1/runs/${run.id}/steps`)).items;
+    expect(steps.map((s: Json) => s.tool)).toEqual(['edit_script', 'execute_script']);
+    expect(steps[1].observation).toMatch(/ran out of its time limit/);
+    expect(model.requestsFor('agent').length - before).toBe(2);
+    const agent = await h.pool.query(
+      `SELECT status, duration_ms FROM experiments WHERE run_id = $1 AND role = 'agent'`,
+      [run.id],
+    );
+    expect(agent.rows).toEqual([{ status: 'timeout', duration_ms: expect.any(Number) }]);
+    expect(agent.rows[0].duration_ms).toBeLessThan(3000 + 5000);
+    // As upstream at its time limit: what the agent left is measured (train.py, untouched, is the starter).
+    // (Its baselines may be found cached from the runs above: the run's events record them either way.)
+    const roles = await h.pool.query(
+      `SELECT DISTINCT data->>'role' AS role FROM run_events
+       WHERE run_id = $1 AND type = 'experiment' AND data->>'role' <> 'agent' ORDER BY 1`,
+      [run.id],
+    );
+    expect(roles.rows.map((r) => r.role)).toEqual(['baseline', 'candidate']);
+    expect(run.status).toBe('succeeded');
+  }, 300_000);
 });

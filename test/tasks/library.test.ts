@@ -42,6 +42,9 @@ describe('the task library', () => {
       direction: 'min',
       source: 'upstream',
       invalidAtOrBelow: 0,
+      // Upstream's plot.py compares house-price agents with a fixed baseline (its error sentinel), not a run.
+      baseline: 1e10,
+      baselineFrom: 'upstream',
     });
     expect(listTasks(path.dirname(dir)).map((t) => t.id)).toEqual(['house-price']);
     const prepared = await prepareTask(task, path.join(TEST_DATA, 'mlab-prepared'), PYTHON);
@@ -132,6 +135,19 @@ describe('the task library', () => {
     } finally {
       delete process.env.MLR_PROBE_SECRET;
       server.close();
+    }
+  });
+
+  it("reads a task's own per-execution time limit, and refuses one outside 1 s to a day", () => {
+    const dir = path.join(TEST_DATA, 'timed-tasks', 'timed');
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, 'tasks', 'breast-cancer'), dir, { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'task.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'task.json'), JSON.stringify({ ...manifest, timeoutSeconds: 7200 }));
+    expect(loadTask(dir)!.timeoutSeconds).toBe(7200);
+    for (const bad of [0, 1.5, 86_401]) {
+      fs.writeFileSync(path.join(dir, 'task.json'), JSON.stringify({ ...manifest, timeoutSeconds: bad }));
+      expect(() => loadTask(dir)).toThrow(/task\.json is invalid \(timeoutSeconds: /);
     }
   });
 

@@ -12,7 +12,7 @@ import { MIN_SEEDS } from '../../validation/verdict';
 import { scopeOf, type Principal } from '../../domain/user';
 import { HttpError } from '../../errors';
 import { benchmarkSvg, renderBenchmarkMarkdown, type BenchmarkSummary } from '../../validation/benchmark-report';
-import { subjectCount } from '../../domain/campaign-input';
+import { subjectCount, type RunTemplate } from '../../domain/campaign-input';
 import type { RouteDeps } from '../types';
 import { launchCampaign } from '../campaign-launch';
 import { reportSchema, sendReport } from '../report-formats';
@@ -57,6 +57,14 @@ const createBody = {
       minimum: MIN_SEEDS,
       maximum: 50,
       description: `Seeds per arm (at least ${MIN_SEEDS}: with fewer the exact test could never reach p < 0.05)`,
+    },
+    agentTimeLimitSeconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 7 * 24 * 3600,
+      description:
+        "The agent's working time per run (model calls and actions; not pauses, budget waits or queues). " +
+        'Default: 5 hours with mlab (upstream --max-time), none with copilot',
     },
     maxConcurrentRuns: { type: 'integer', minimum: 1, maximum: 1000 },
     executor: { type: 'string', enum: ['local', 'kubernetes'] },
@@ -115,6 +123,11 @@ const benchmarkSchema = {
     updatedAt: { type: 'string' },
   },
 } as const;
+
+/** The template with the agent's working-time limit, when the request sets one. */
+function withAgentTime(template: RunTemplate, seconds: number | undefined): RunTemplate {
+  return seconds ? { ...template, experiment: { ...template.experiment, agentSeconds: seconds } } : template;
+}
 
 /** Known label leaks of the named tasks (a task's id is its folder's name), read from their starter code. */
 function leaksOf(tasksDir: string, ids: string[]): Map<string, LeakFlag[]> {
@@ -212,13 +225,16 @@ export const benchmarkRoutes: RoutePlugin<RouteDeps> = async (app, deps) => {
             profile,
             runsPerPaper: runsPerTask,
             // No person in the loop and nothing to approve: every run goes from the task to its report.
-            template: runTemplate(config, deps.runTimeouts, {
-              mode: 'autonomous',
-              ideaCount: 1,
-              until: 'succeeded',
-              validationSeeds: body.validationSeeds,
-              executor: body.executor,
-            }),
+            template: withAgentTime(
+              runTemplate(config, deps.runTimeouts, {
+                mode: 'autonomous',
+                ideaCount: 1,
+                until: 'succeeded',
+                validationSeeds: body.validationSeeds,
+                executor: body.executor,
+              }),
+              body.agentTimeLimitSeconds,
+            ),
             maxConcurrentRuns: body.maxConcurrentRuns ?? 10,
             historyLimit: config.MLR_CAMPAIGN_HISTORY_EVENTS,
           }),
