@@ -46,6 +46,17 @@ const post = (payload: Json, headers: Record<string, string> = AUTH) =>
   h.app.inject({ method: 'POST', url: '/v1/benchmarks', headers, payload });
 const get = async (url: string) => (await h.app.inject({ method: 'GET', url, headers: AUTH })).json();
 
+/** The benchmark's view once it has completed (or as it stands after five minutes). */
+async function completed(id: string): Promise<Json> {
+  let view: Json = {};
+  for (let i = 0; i < 600; i++) {
+    view = await get(`/v1/benchmarks/${id}`);
+    if (view.status === 'completed') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return view;
+}
+
 describe('benchmarks', () => {
   it('refuses what it cannot run with a clear 4xx', async () => {
     const unscored = await post({ tasks: ['my-regression'], budget: { usd: 1 } });
@@ -215,12 +226,7 @@ describe('benchmarks', () => {
       validationSeeds: 4,
       budget: { usd: 10 },
     });
-    let view: Json;
-    for (let i = 0; i < 600; i++) {
-      view = await get(`/v1/benchmarks/${res.json().id}`);
-      if (view.status === 'completed') break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const view = await completed(res.json().id);
     const [run] = (await get(`/v1/runs?campaignId=${view.id}`)).items;
     expect(run.status).toBe('succeeded');
     expect(run.result.baseline).toBeCloseTo(1 / 3, 12);
@@ -268,12 +274,7 @@ describe('benchmarks', () => {
       budget: { usd: 10 },
     });
     expect(res.statusCode).toBe(201);
-    let view: Json;
-    for (let i = 0; i < 600; i++) {
-      view = await get(`/v1/benchmarks/${res.json().id}`);
-      if (view.status === 'completed') break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const view = await completed(res.json().id);
     expect(view).toMatchObject({ status: 'completed', profile: 'mlab' });
     const [run] = (await get(`/v1/runs?campaignId=${view.id}`)).items;
     expect(run.status).toBe('failed');
@@ -336,12 +337,7 @@ describe('benchmarks', () => {
       budget: { usd: 10 },
     });
     expect(res.statusCode).toBe(201);
-    let view: Json;
-    for (let i = 0; i < 600; i++) {
-      view = await get(`/v1/benchmarks/${res.json().id}`);
-      if (view.status === 'completed') break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const view = await completed(res.json().id);
     expect(view.status).toBe('completed');
     const [run] = (await get(`/v1/runs?campaignId=${view.id}`)).items;
     // The script would sleep ten minutes: it was stopped when the agent's 3 s were spent (the edit before it
